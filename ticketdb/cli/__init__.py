@@ -1,0 +1,71 @@
+"""The ``ticketdb`` command: a thin click layer over the library.
+
+Sub-commands live in ``ticketdb/cli/cmd_*.py``; each module exposes ``command`` (a click
+command or group) and is picked up here, so adding a command never edits this file. Known
+failures are caught at one boundary and printed as one line: exit 1 for a failed operation or
+check, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Any
+
+import click
+import pymysql
+
+from ticketdb import __version__
+from ticketdb.cli.common import Context, dsn_option, project_option
+from ticketdb.db import sql_error
+from ticketdb.errors import TicketdbError
+
+
+class _Root(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TicketdbError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(exc.exit_code)
+        except pymysql.err.MySQLError as exc:
+            click.secho(f"error: {sql_error(exc)}", fg="red", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.secho("interrupted", fg="red", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ticketdb")
+@dsn_option
+@project_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Schema-as-code for a MySQL/MariaDB customer-service ticket database.
+
+    The database is chosen in this order: --dsn, the TICKETDB_DSN environment variable, then the
+    running sandbox (`ticketdb sandbox start`). SQL comes from the project folder (--project,
+    TICKETDB_PROJECT, or the current directory when it has migrations/).
+    """
+    ctx.ensure_object(Context)
+
+
+def _load_commands() -> None:
+    import ticketdb.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("cmd_"):
+            module = importlib.import_module(f"ticketdb.cli.{info.name}")
+            cli.add_command(module.command)
+
+
+_load_commands()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="ticketdb")
+    except BrokenPipeError:  # `ticketdb … | head`
+        sys.exit(0)

@@ -1,0 +1,164 @@
+"""``ticketdb migrate``: versioned migrations, then repeatable objects."""
+
+from __future__ import annotations
+
+import click
+from rich.syntax import Syntax
+from rich.table import Table
+
+from ticketdb import migrate as mig
+from ticketdb.cli.common import (
+    Context,
+    console,
+    dsn_option,
+    err_console,
+    json_option,
+    pass_ctx,
+    print_json,
+    project_option,
+)
+
+_lock_option = click.option(
+    "--lock-timeout",
+    type=float,
+    default=120,
+    show_default=True,
+    help="Seconds to wait for another migrate run to release the lock.",
+)
+
+
+@click.group()
+def command() -> None:
+    """Apply, roll back and inspect schema migrations.
+
+    Versioned migrations (migrations/*.sql with a .rollback.sql, or *.py) run in order under a
+    database lock, so concurrent runs apply each one exactly once. Once every migration is
+    applied, the repeatable objects in procedures/, triggers/ and events/ are (re)created when
+    their file changed or the object is missing, and dropped when their file is gone.
+    """
+
+
+command.name = "migrate"
+
+
+@command.command()
+@click.option("--to", "to", metavar="ID", help="Stop after this migration (id or unique prefix).")
+@_lock_option
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def up(ctx: Context, to: str | None, lock_timeout: float, as_json: bool) -> None:
+    """Create the database if needed and apply pending migrations and objects."""
+    dsn = ctx.dsn()
+    result = mig.up(
+        dsn,
+        ctx.project(),
+        to=to,
+        lock_timeout=lock_timeout,
+        progress=None if as_json else err_console.print,
+    )
+    if as_json:
+        print_json(result.__dict__)
+        return
+    if not result.applied and not result.objects:
+        err_console.print(f"{dsn.database}: up to date")
+    else:
+        err_console.print(
+            f"{dsn.database}: {len(result.applied)} migration(s), "
+            f"{len(result.objects)} object change(s)"
+        )
+
+
+@command.command()
+@click.option("--to", "to", metavar="ID", help="Roll back every migration after this one.")
+@click.option("--all", "all_", is_flag=True, help="Roll back every migration.")
+@_lock_option
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def down(ctx: Context, to: str | None, all_: bool, lock_timeout: float, as_json: bool) -> None:
+    """Roll back the last migration (or to --to ID, or --all).
+
+    Repeatable objects are dropped first: they are defined against the latest schema and come
+    back with the next `migrate up`.
+    """
+    dsn = ctx.dsn()
+    result = mig.down(
+        dsn,
+        ctx.project(),
+        to=to,
+        all_=all_,
+        lock_timeout=lock_timeout,
+        progress=None if as_json else err_console.print,
+    )
+    if as_json:
+        print_json(result.__dict__)
+    elif not result.rolled_back:
+        err_console.print(f"{dsn.database}: nothing to roll back")
+
+
+@command.command()
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def status(ctx: Context, as_json: bool) -> None:
+    """List migrations (applied or pending) and repeatable objects that would change."""
+    st = mig.status(ctx.dsn(), ctx.project())
+    if as_json:
+        print_json(st)
+        return
+    table = Table(title=f"migrations in {st['database']}")
+    table.add_column("migration")
+    table.add_column("state")
+    table.add_column("applied at (UTC)")
+    for row in st["migrations"]:
+        state = "[green]applied[/]" if row["applied"] else "[yellow]pending[/]"
+        table.add_row(row["id"], state, row["applied_at_utc"] or "")
+    for mid in st["applied_unknown"]:
+        table.add_row(mid, "[red]applied, file missing[/]", "")
+    console.print(table)
+    if st["object_changes"]:
+        objs = Table(title="repeatable objects to apply")
+        for col in ("action", "kind", "name", "reason"):
+            objs.add_column(col)
+        for c in st["object_changes"]:
+            objs.add_row(c["action"], c["kind"], c["name"], c["reason"])
+        console.print(objs)
+    else:
+        console.print(f"{len(st['objects'])} repeatable object(s), all current")
+
+
+@command.command()
+@click.option("--to", "to", metavar="ID", help="Plan only up to this migration.")
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def plan(ctx: Context, to: str | None, as_json: bool) -> None:
+    """Print what `migrate up` would run, without running it."""
+    p = mig.plan(ctx.dsn(), ctx.project(), to=to)
+    if as_json:
+        print_json(p)
+        return
+    if p["create_database"]:
+        console.print(f"-- would create database {p['database']}")
+    if not p["migrations"] and not p["object_changes"]:
+        console.print(f"-- {p['database']}: nothing to do")
+    for m in p["migrations"]:
+        console.print(f"-- migration {m['id']} ({m['path']})")
+        lexer = "python" if m["path"].endswith(".py") else "sql"
+        console.print(Syntax(m["sql"].rstrip(), lexer, theme="ansi_dark"))
+    for c in p["object_changes"]:
+        console.print(f"-- {c['action']} {c['kind'].lower()} {c['name']} ({c['reason']})")
+
+
+@command.command("break-lock")
+@dsn_option
+@pass_ctx
+def break_lock(ctx: Context) -> None:
+    """Remove a stale migration lock left by a killed `migrate` run."""
+    mig.break_lock(ctx.dsn())
+    err_console.print("migration lock removed")

@@ -1,0 +1,82 @@
+"""Options and helpers every sub-command shares (``--dsn``, ``--project``, ``--json`` output)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from ticketdb.dsn import DSN
+from ticketdb.project import Project
+from ticketdb.server import resolve_dsn
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Human output (tables, progress) goes to stderr when stdout is reserved for data (JSON, DSN).
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Context:
+    dsn_text: str | None = None
+    project_path: str | None = None
+
+    def dsn(self, database: str | None = None) -> DSN:
+        return resolve_dsn(self.dsn_text, database)
+
+    def project(self) -> Project:
+        return Project.locate(self.project_path)
+
+
+def _ctx_obj(ctx: click.Context) -> Context:
+    return ctx.ensure_object(Context)
+
+
+def _set_dsn(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        _ctx_obj(ctx).dsn_text = value
+
+
+def _set_project(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        _ctx_obj(ctx).project_path = value
+
+
+def dsn_option(f: F) -> F:
+    """``--dsn`` accepted both before and after the sub-command name."""
+    return click.option(
+        "--dsn",
+        metavar="URL",
+        expose_value=False,
+        callback=_set_dsn,
+        help="mysql://user:pass@host:port/db (default: $TICKETDB_DSN, then the running sandbox).",
+    )(f)
+
+
+def project_option(f: F) -> F:
+    return click.option(
+        "--project",
+        metavar="DIR",
+        expose_value=False,
+        callback=_set_project,
+        type=click.Path(file_okay=False),
+        help="Folder with migrations/, procedures/, triggers/, events/ (default: current dir).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")

@@ -1,0 +1,135 @@
+"""The one way ticketdb opens a connection: strict sql_mode, utf8mb4, clean errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from ticketdb.dsn import DSN
+from ticketdb.errors import ConnectionFailed, SqlError
+
+#: Valid on MySQL 8.0+ and MariaDB 10.11. Strict so an invalid ENUM is an error, not ''.
+STRICT_SQL_MODE = (
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,"
+    "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+INIT_COMMAND = f"SET SESSION sql_mode='{STRICT_SQL_MODE}'"
+
+# Client-side errors that mean "could not reach / log in", mapped to one readable line.
+_CONNECT_ERRORS = {2003, 2005, 2006, 2013, 1045, 1044, 1698, 2059, 2061}
+
+
+def connect(
+    dsn: DSN,
+    *,
+    database: bool = True,
+    autocommit: bool = True,
+    local_infile: bool = False,
+    dict_cursor: bool = False,
+    connect_timeout: float = 10,
+    read_timeout: float | None = None,
+) -> pymysql.connections.Connection:
+    """Open a connection; ``database=False`` connects without selecting the DSN's database."""
+    kwargs: dict[str, Any] = dict(
+        host=dsn.host,
+        port=dsn.port,
+        user=dsn.user,
+        password=dsn.password,
+        charset="utf8mb4",
+        autocommit=autocommit,
+        init_command=INIT_COMMAND,
+        local_infile=local_infile,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        cursorclass=pymysql.cursors.DictCursor if dict_cursor else pymysql.cursors.Cursor,
+    )
+    if dsn.unix_socket:
+        kwargs["unix_socket"] = dsn.unix_socket
+    if database:
+        kwargs["database"] = dsn.database
+    try:
+        return pymysql.connect(**kwargs)
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        msg = exc.args[1] if len(exc.args) > 1 else str(exc)
+        if code == 1049:
+            raise ConnectionFailed(
+                f"database {dsn.database!r} does not exist on {dsn.host}:{dsn.port} "
+                "(run `ticketdb migrate up` to create it)"
+            ) from None
+        if code in _CONNECT_ERRORS or code is None:
+            raise ConnectionFailed(f"cannot connect to {dsn}: {msg}") from None
+        raise SqlError(msg, code) from None
+    except (OSError, RuntimeError) as exc:
+        raise ConnectionFailed(f"cannot connect to {dsn}: {exc}") from None
+
+
+@contextmanager
+def connection(dsn: DSN, **kwargs: Any) -> Iterator[pymysql.connections.Connection]:
+    conn = connect(dsn, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def ensure_database(dsn: DSN) -> bool:
+    """Create the DSN's database if missing (utf8mb4); returns True when it was created."""
+    with connection(dsn, database=False) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", dsn.database)
+        if cur.fetchone():
+            return False
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS {quote_ident(dsn.database)} "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+        return True
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def sql_error(exc: BaseException, where: str | None = None) -> SqlError:
+    """Turn a PyMySQL error into our SqlError, keeping the server's code and text."""
+    args = getattr(exc, "args", ())
+    code = args[0] if args and isinstance(args[0], int) else None
+    msg = args[1] if len(args) > 1 else str(exc)
+    return SqlError(str(msg), code, where)
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """MariaDB vs MySQL, detected from ``SELECT VERSION()`` (the handshake lies: 5.5.5-…)."""
+
+    name: str  # "mariadb" | "mysql"
+    version: tuple[int, int, int]
+    raw: str
+
+    @property
+    def is_mariadb(self) -> bool:
+        return self.name == "mariadb"
+
+    def __str__(self) -> str:
+        return f"{'MariaDB' if self.is_mariadb else 'MySQL'} {'.'.join(map(str, self.version))}"
+
+
+def parse_version(raw: str) -> Flavor:
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", raw)
+    version = tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
+    name = "mariadb" if "mariadb" in raw.lower() else "mysql"
+    return Flavor(name, version, raw)  # type: ignore[arg-type]
+
+
+def flavor(conn: pymysql.connections.Connection) -> Flavor:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        row = cur.fetchone()
+    raw = row["VERSION()"] if isinstance(row, dict) else row[0]
+    return parse_version(raw)

@@ -1,0 +1,129 @@
+"""Server checks that catch the silent failures: events that never run, ENUMs that become ''."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ticketdb.db import connection, flavor
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
+
+#: What `migrate up`, the seed and the maintenance events need on the target schema.
+REQUIRED_PRIVILEGES = (
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX",
+    "CREATE ROUTINE", "ALTER ROUTINE", "EXECUTE", "TRIGGER", "EVENT", "LOCK TABLES",
+)  # fmt: skip
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+def run_checks(dsn: DSN) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        conn_cm = connection(dsn, database=False)
+        conn = conn_cm.__enter__()
+    except TicketdbError as exc:
+        return [Check("connection", "fail", str(exc))]
+    try:
+        checks.append(Check("connection", "ok", f"{dsn.user}@{dsn.host}:{dsn.port}"))
+        fl = flavor(conn)
+        supported = (fl.is_mariadb and fl.version >= (10, 11, 0)) or (
+            not fl.is_mariadb and fl.version >= (8, 0, 0)
+        )
+        checks.append(
+            Check(
+                "server",
+                "ok" if supported else "fail",
+                f"{fl} ({fl.raw})" + ("" if supported else ": need MariaDB 10.11+ or MySQL 8.0+"),
+            )
+        )
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.event_scheduler, @@GLOBAL.sql_mode, @@GLOBAL.local_infile")
+            scheduler, global_mode, local_infile = cur.fetchone()
+            cur.execute("SELECT @@SESSION.sql_mode")
+            (session_mode,) = cur.fetchone()
+        on = str(scheduler).upper() in ("ON", "1")
+        checks.append(
+            Check(
+                "event_scheduler",
+                "ok" if on else "warn",
+                "ON"
+                if on
+                else f"{scheduler}: escalation, partition and urgent-list events "
+                "will never run (SET GLOBAL event_scheduler=ON)",
+            )
+        )
+        strict = "STRICT_TRANS_TABLES" in session_mode or "STRICT_ALL_TABLES" in session_mode
+        checks.append(
+            Check("sql_mode (ticketdb sessions)", "ok" if strict else "fail", session_mode)
+        )
+        gstrict = "STRICT_TRANS_TABLES" in global_mode or "STRICT_ALL_TABLES" in global_mode
+        checks.append(
+            Check(
+                "sql_mode (server default)",
+                "ok" if gstrict else "warn",
+                global_mode
+                if gstrict
+                else f"{global_mode or '(empty)'}: other clients may "
+                "store invalid ENUM values as ''",
+            )
+        )
+        li = str(local_infile).upper() in ("1", "ON")
+        checks.append(
+            Check(
+                "local_infile",
+                "ok" if li else "warn",
+                "ON" if li else "OFF: `ticketdb seed` needs LOAD DATA LOCAL INFILE",
+            )
+        )
+        checks.append(_privileges(conn, dsn.database))
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (dsn.database,)
+            )
+            exists = cur.fetchone() is not None
+        checks.append(
+            Check(
+                "database",
+                "ok" if exists else "warn",
+                dsn.database
+                if exists
+                else f"{dsn.database} does not exist yet (`ticketdb migrate up` creates it)",
+            )
+        )
+    finally:
+        conn_cm.__exit__(None, None, None)
+    return checks
+
+
+def _privileges(conn, database: str) -> Check:  # type: ignore[no-untyped-def]
+    with conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        (current,) = cur.fetchone()
+        user, _, host = current.rpartition("@")
+        grantee = f"'{user}'@'{host}'"
+        cur.execute(
+            "SELECT privilege_type FROM information_schema.user_privileges WHERE grantee=%s "
+            "UNION SELECT privilege_type FROM information_schema.schema_privileges "
+            "WHERE grantee=%s AND %s LIKE table_schema",
+            (grantee, grantee, database),
+        )
+        have = {r[0] for r in cur.fetchall()}
+    missing = [p for p in REQUIRED_PRIVILEGES if p not in have]
+    if not missing:
+        return Check("privileges", "ok", f"{current} has all {len(REQUIRED_PRIVILEGES)} needed")
+    return Check(
+        "privileges",
+        "fail",
+        f"{current} lacks {', '.join(missing)} on {database} (privileges granted through roles "
+        "are not visible here)",
+    )
+
+
+def as_dicts(checks: list[Check]) -> list[dict[str, str]]:
+    return [asdict(c) for c in checks]

@@ -1,0 +1,212 @@
+"""Monthly RANGE partitions on TO_DAYS(<date column>): inspect, add months, merge, retire.
+
+Partitions are named ``pYYYYMM`` and hold rows with a date before the first day of the following
+month; ``p_future`` (``MAXVALUE``) catches everything later. Adding months splits whichever
+partition currently covers them with ``REORGANIZE PARTITION`` (the catch-all for future months,
+the oldest month partition for history), so the same code serves migrations, the seed (which
+needs months back) and ``ticketdb partitions ensure``. Runs are serialized with GET_LOCK: two
+reorganizations at once fail on boundary order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ticketdb.errors import TicketdbError
+
+FUTURE = "p_future"
+_TO_DAYS_OFFSET = 365  # MySQL TO_DAYS('0001-01-01') = 366, Python ordinal = 1
+
+
+def to_days(d: date) -> int:
+    return d.toordinal() + _TO_DAYS_OFFSET
+
+
+def from_days(n: int) -> date:
+    return date.fromordinal(n - _TO_DAYS_OFFSET)
+
+
+def month_start(d: date, shift: int = 0) -> date:
+    idx = d.year * 12 + (d.month - 1) + shift
+    return date(idx // 12, idx % 12 + 1, 1)
+
+
+def month_name(first_day: date) -> str:
+    return f"p{first_day:%Y%m}"
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    bound: int | None  # TO_DAYS upper bound (exclusive); None = MAXVALUE
+    rows: int
+
+    @property
+    def upper(self) -> date | None:
+        return from_days(self.bound) if self.bound is not None else None
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def list_partitions(conn: Any, table: str) -> list[Partition]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT partition_name, partition_description, table_rows "
+            "FROM information_schema.partitions "
+            "WHERE table_schema = DATABASE() AND table_name = %s "
+            "ORDER BY partition_ordinal_position",
+            (table,),
+        )
+        rows = cur.fetchall()
+    out = []
+    for row in rows:
+        name, desc, nrows = row if not isinstance(row, dict) else tuple(row.values())
+        if name is None:
+            raise TicketdbError(f"table {table} is not partitioned")
+        bound = None if str(desc).upper() == "MAXVALUE" else int(desc)
+        out.append(Partition(name, bound, int(nrows or 0)))
+    if not out:
+        raise TicketdbError(f"table {table} not found in the current database")
+    return out
+
+
+@contextmanager
+def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]:
+    """The same lock name the maintenance procedure takes, so CLI and event never collide."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT GET_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s), %s)",
+            (table, timeout),
+        )
+        got = _scalar(cur.fetchone())
+    if got != 1:
+        raise TicketdbError(f"partition maintenance of {table} is running elsewhere (lock timeout)")
+    try:
+        yield
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT RELEASE_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s))", (table,)
+            )
+            cur.fetchall()
+
+
+def plan_months(
+    parts: list[Partition], first: date, last: date
+) -> list[tuple[str, list[tuple[str, int]], int | None]]:
+    """REORGANIZE steps that make every month in [first, last] its own partition.
+
+    Returns ``[(partition_to_split, [(new_name, bound), …], kept_bound)]``.
+    """
+    existing = {p.bound for p in parts}
+    names = {p.name for p in parts}
+    wanted: list[tuple[str, int]] = []
+    m = month_start(first)
+    while m <= month_start(last):
+        bound = to_days(month_start(m, 1))
+        if bound not in existing and month_name(m) not in names:
+            wanted.append((month_name(m), bound))
+        m = month_start(m, 1)
+    steps = []
+    for p in parts:
+        lower = max(
+            (
+                q.bound
+                for q in parts
+                if q.bound is not None and (p.bound is None or q.bound < p.bound)
+            ),
+            default=None,
+        )
+        inside = [
+            (n, b)
+            for n, b in wanted
+            if (lower is None or b > lower) and (p.bound is None or b < p.bound)
+        ]
+        if inside:
+            steps.append((p.name, sorted(inside, key=lambda x: x[1]), p.bound))
+    return steps
+
+
+def reorganize_sql(table: str, step: tuple[str, list[tuple[str, int]], int | None]) -> str:
+    name, new, kept = step
+    pieces = [f"PARTITION {_q(n)} VALUES LESS THAN ({b})" for n, b in new]
+    pieces.append(
+        f"PARTITION {_q(name)} VALUES LESS THAN " + ("MAXVALUE" if kept is None else f"({kept})")
+    )
+    return (
+        f"ALTER TABLE {_q(table)} REORGANIZE PARTITION {_q(name)} INTO (" + ", ".join(pieces) + ")"
+    )
+
+
+def ensure_months(
+    conn: Any,
+    table: str,
+    *,
+    months_back: int = 1,
+    months_ahead: int = 1,
+    today: date | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """Make sure each month from ``months_back`` before to ``months_ahead`` after today exists.
+
+    Idempotent; returns the SQL it ran (or would run with ``dry_run``).
+    """
+    today = today or _server_today(conn)
+    first, last = month_start(today, -months_back), month_start(today, months_ahead)
+    with maintenance_lock(conn, table):
+        steps = plan_months(list_partitions(conn, table), first, last)
+        sqls = [reorganize_sql(table, s) for s in steps]
+        if not dry_run:
+            with conn.cursor() as cur:
+                for sql in sqls:
+                    cur.execute(sql)
+    return sqls
+
+
+def retire_before(
+    conn: Any, table: str, keep_months: int, today: date | None = None, dry_run: bool = False
+) -> list[str]:
+    """Drop month partitions entirely older than ``keep_months`` months (retention)."""
+    today = today or _server_today(conn)
+    cutoff = to_days(month_start(today, -keep_months))
+    with maintenance_lock(conn, table):
+        old = [
+            p.name
+            for p in list_partitions(conn, table)
+            if p.name != FUTURE and p.bound is not None and p.bound <= cutoff
+        ]
+        sqls = [f"ALTER TABLE {_q(table)} DROP PARTITION {', '.join(map(_q, old))}"] if old else []
+        if not dry_run:
+            with conn.cursor() as cur:
+                for sql in sqls:
+                    cur.execute(sql)
+    return sqls
+
+
+def merge_all(conn: Any, table: str) -> None:
+    """Undo monthly splitting: everything back into the single MAXVALUE catch-all."""
+    parts = list_partitions(conn, table)
+    if len(parts) == 1 and parts[0].name == FUTURE:
+        return
+    names = ", ".join(_q(p.name) for p in parts)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"ALTER TABLE {_q(table)} REORGANIZE PARTITION {names} INTO "
+            f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
+        )
+
+
+def _server_today(conn: Any) -> date:
+    with conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_DATE()")
+        return _scalar(cur.fetchone())
+
+
+def _scalar(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]

@@ -1,0 +1,280 @@
+"""Which database? The embedded sandbox ``mariadbd``, or a DSN given by flag or environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from ticketdb.db import STRICT_SQL_MODE
+from ticketdb.dsn import DSN, dsn_from_env
+from ticketdb.errors import ConnectionFailed, TicketdbError, UsageError
+
+DEFAULT_SANDBOX_DIR = Path(".ticketdb")
+ENV_SANDBOX_DIR = "TICKETDB_SANDBOX_DIR"
+_SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin")
+
+
+def _which(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or next(
+            (f"{d}/{name}" for d in _SBIN if os.access(f"{d}/{name}", os.X_OK)), None
+        )
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Sandbox:
+    """A throwaway server in a project-local directory: data/, my.cnf, socket, pid, error log.
+
+    The port is chosen once (free port, or ``--port``) and remembered in ``sandbox.json`` so
+    the DSN stays stable across restarts.
+    """
+
+    root: Path
+    port: int | None = None
+    database: str = "ticketdb"
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).absolute()
+
+    # -- files ---------------------------------------------------------------------------------
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def cnf(self) -> Path:
+        return self.root / "my.cnf"
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "mysqld.sock"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / "mysqld.pid"
+
+    @property
+    def errorlog(self) -> Path:
+        return self.root / "error.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "sandbox.json"
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def resolved_port(self) -> int | None:
+        return self.port or self._state().get("port")
+
+    def dsn(self) -> DSN:
+        port = self.resolved_port()
+        if port is None:
+            raise TicketdbError(f"no sandbox in {self.root}: run `ticketdb sandbox start`")
+        return DSN(host="127.0.0.1", port=port, user="root", password="", database=self.database)
+
+    # -- state ---------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return pid
+
+    def is_running(self) -> bool:
+        port = self.resolved_port()
+        if self.pid() is None or port is None:
+            return False
+        return self._ping(port)
+
+    def _ping(self, port: int) -> bool:
+        try:
+            conn = pymysql.connect(
+                unix_socket=str(self.socket), user="root", password="", connect_timeout=2
+            )
+        except pymysql.err.MySQLError:
+            return False
+        conn.close()
+        return True
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, timeout: float = 60) -> DSN:
+        """Idempotent: an already running sandbox just reports its DSN."""
+        if self.is_running():
+            if self.port and self.port != self._state().get("port"):
+                raise UsageError(
+                    f"sandbox in {self.root} already runs on port {self._state().get('port')}; "
+                    "stop it first to change the port"
+                )
+            return self.dsn()
+        server = _which("mariadbd", "mysqld")
+        if server is None:
+            raise TicketdbError(
+                "no mariadbd or mysqld found: install one "
+                "(e.g. `apt-get install -y mariadb-server`)"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        port = self.port or self._state().get("port") or free_port()
+        if _port_in_use(port):
+            raise UsageError(f"port {port} is already in use; pick another with --port")
+        if not (self.datadir / "mysql").is_dir():
+            self._initialise(server)
+        self._write_cnf(port)
+        self.state_file.write_text(json.dumps({"port": port, "server": server}))
+        self.socket.unlink(missing_ok=True)
+        cmd = [server, f"--defaults-file={self.cnf}"]
+        if os.geteuid() == 0:
+            cmd.append("--user=root")
+        with open(self.errorlog, "ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise TicketdbError(
+                    f"{Path(server).name} exited with code {proc.returncode}: {self._log_tail()}"
+                )
+            if self.socket.exists() and self._ping(port):
+                self.port = port
+                return self.dsn()
+            time.sleep(0.1)
+        proc.terminate()
+        raise TicketdbError(f"sandbox did not become ready in {timeout:.0f}s: {self._log_tail()}")
+
+    def _initialise(self, server: str) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        install_db = _which("mariadb-install-db", "mysql_install_db")
+        if install_db and "mariadbd" in server:
+            cmd = [
+                install_db,
+                "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+            ]
+            if os.geteuid() == 0:
+                cmd.append("--user=root")
+        else:  # Oracle MySQL
+            cmd = [server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}"]
+            if os.geteuid() == 0:
+                cmd.append("--user=root")
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            raise TicketdbError(
+                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
+            )
+
+    def _write_cnf(self, port: int) -> None:
+        self.cnf.write_text(
+            "\n".join(
+                [
+                    "[mysqld]",
+                    f"datadir={self.datadir}",
+                    f"socket={self.socket}",
+                    f"pid-file={self.pidfile}",
+                    f"log-error={self.errorlog}",
+                    f"port={port}",
+                    "bind-address=127.0.0.1",
+                    "skip-name-resolve",
+                    "event-scheduler=ON",
+                    "local-infile=1",
+                    f"sql-mode={STRICT_SQL_MODE}",
+                    "character-set-server=utf8mb4",
+                    "collation-server=utf8mb4_unicode_ci",
+                    "log-bin-trust-function-creators=1",
+                    "innodb_buffer_pool_size=1G",
+                    "innodb_log_file_size=256M",
+                    "innodb_flush_log_at_trx_commit=2",
+                    "max_connections=200",
+                    "",
+                ]
+            )
+        )
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.errorlog.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no error log)"
+        return " | ".join(text[-lines:])
+
+    def stop(self, timeout: float = 60) -> bool:
+        """Clean shutdown (SIGTERM, wait for exit); returns False when nothing was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            # a zombie child of ours (same process tree in tests) must be reaped
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return True
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+        return True
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sandbox_dir() -> Path:
+    return Path(os.environ.get(ENV_SANDBOX_DIR) or DEFAULT_SANDBOX_DIR)
+
+
+def resolve_dsn(dsn_text: str | None, database: str | None = None) -> DSN:
+    """``--dsn`` beats ``TICKETDB_DSN`` beats the running sandbox; none → say how to start one."""
+    if dsn_text:
+        dsn = DSN.parse(dsn_text)
+    else:
+        dsn = dsn_from_env()
+        if dsn is None:
+            box = Sandbox(sandbox_dir())
+            if not box.is_running():
+                raise ConnectionFailed(
+                    "no database: pass --dsn, set TICKETDB_DSN, or run `ticketdb sandbox start`"
+                )
+            dsn = box.dsn()
+    return dsn.with_database(database) if database else dsn

@@ -1,0 +1,274 @@
+"""Split SQL scripts the way the mysql client does, without needing DELIMITER.
+
+Used by ``migrate`` (repeatable object files) and ``lint``. Handles quotes, backticks,
+``--``/``#``/``/* */`` comments, ``DELIMITER`` directives (``;;``, ``$$``, ``//`` …) and, when the
+delimiter is ``;``, compound bodies of CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT: ``BEGIN … END``,
+``IF … END IF``, ``CASE … END [CASE]``, ``LOOP/REPEAT/WHILE … END …`` stay in one statement.
+sqlparse (yoyo's splitter) breaks ``REPEAT … UNTIL``; this does not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]+")
+_DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[^\n]*", re.IGNORECASE)
+_ROUTINE_KINDS = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
+# keywords after which a new (inner) statement starts
+_STMT_START_AFTER = {"BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"}
+_END_SUFFIX = {"IF", "CASE", "LOOP", "REPEAT", "WHILE"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word | quoted | string | comment | ws | punct | delim | directive
+    text: str
+    offset: int
+    line: int
+    col: int
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper()
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement: its exact source text (no delimiter) and where it starts (1-based)."""
+
+    text: str
+    offset: int
+    line: int
+    col: int
+    delimiter: str
+    terminated: bool = True
+
+    def first_words(self, n: int = 4) -> list[str]:
+        return [t.upper for t in tokenize(self.text) if t.kind == "word"][:n]
+
+
+class SplitError(ValueError):
+    """Unterminated string, quoted identifier or comment."""
+
+    def __init__(self, message: str, line: int, col: int):
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+def tokenize(sql: str, delimiter: str = ";", *, directives: bool = False) -> list[Token]:
+    """Lex ``sql``; with ``directives`` a line ``DELIMITER x`` switches the delimiter."""
+    tokens: list[Token] = []
+    i, n, line, line_start = 0, len(sql), 1, 0
+
+    def emit(kind: str, start: int, end: int) -> None:
+        tokens.append(Token(kind, sql[start:end], start, line, start - line_start + 1))
+
+    while i < n:
+        c = sql[i]
+        at_line_start = sql[line_start:i].strip() == ""
+        if directives and at_line_start:
+            m = _DELIMITER_LINE.match(sql, i)
+            if m and (i == line_start or sql[line_start:i].isspace()):
+                emit("directive", i, m.end())
+                delimiter = m.group(1)
+                i = m.end()
+                continue
+        if delimiter != ";" and sql.startswith(delimiter, i):
+            emit("delim", i, i + len(delimiter))
+            i += len(delimiter)
+            continue
+        start = i
+        if c == "\n":
+            emit("ws", i, i + 1)
+            i += 1
+            line += 1
+            line_start = i
+            continue
+        if c.isspace():
+            while i < n and sql[i].isspace() and sql[i] != "\n":
+                i += 1
+            emit("ws", start, i)
+            continue
+        if c == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2] in " \t\r\n")):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j
+            emit("comment", start, i)
+            continue
+        if sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            if j < 0:
+                raise SplitError("unterminated /* comment", line, start - line_start + 1)
+            i = j + 2
+            emit("comment", start, i)
+            line_before = line
+            line += sql.count("\n", start, i)
+            if line != line_before:
+                line_start = sql.rfind("\n", start, i) + 1
+            continue
+        if c in "'\"`":
+            j = i + 1
+            while True:
+                if j >= n:
+                    what = "quoted identifier" if c == "`" else "string"
+                    raise SplitError(f"unterminated {what}", line, start - line_start + 1)
+                ch = sql[j]
+                if ch == "\\" and c != "`":
+                    j += 2
+                    continue
+                if ch == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            emit("quoted" if c == "`" else "string", start, i)
+            nl = sql.count("\n", start, i)
+            if nl:
+                line += nl
+                line_start = sql.rfind("\n", start, i) + 1
+            continue
+        if c == ";" and delimiter == ";":
+            emit("delim", i, i + 1)
+            i += 1
+            continue
+        m = _WORD.match(sql, i)
+        if m:
+            i = m.end()
+            if delimiter != ";":
+                cut = sql.find(delimiter, start, i)
+                if cut > start:
+                    i = cut
+            emit("word", start, i)
+            continue
+        i += 1
+        emit("punct", start, i)
+    return tokens
+
+
+def _significant(tokens: list[Token], i: int) -> Token | None:
+    while i < len(tokens):
+        if tokens[i].kind not in ("ws", "comment"):
+            return tokens[i]
+        i += 1
+    return None
+
+
+def split(sql: str) -> list[Statement]:
+    """Split a script into statements, honouring DELIMITER and compound bodies."""
+    tokens = tokenize(sql, directives=True)
+    out: list[Statement] = []
+    delimiter = ";"
+    cur: list[Token] = []
+    depth = 0
+    routine = False
+    at_start = True
+    words: list[str] = []
+    skip_next_word = False
+    prev_sig: Token | None = None
+
+    def flush(terminated: bool) -> None:
+        nonlocal cur, depth, routine, at_start, words, prev_sig
+        sig = [t for t in cur if t.kind not in ("ws", "comment")]
+        if sig:
+            first, last = sig[0], sig[-1]
+            text = sql[first.offset : last.offset + len(last.text)]
+            out.append(Statement(text, first.offset, first.line, first.col, delimiter, terminated))
+        cur, depth, routine, at_start, words, prev_sig = [], 0, False, True, [], None
+
+    for idx, tok in enumerate(tokens):
+        if tok.kind == "directive":
+            flush(False)
+            delimiter = tok.text.split()[1]
+            continue
+        if tok.kind == "delim":
+            if delimiter == ";" and depth > 0:
+                cur.append(tok)
+                at_start = True
+                prev_sig = tok
+                continue
+            flush(True)
+            continue
+        cur.append(tok)
+        if tok.kind in ("ws", "comment"):
+            continue
+        if tok.kind == "word" and delimiter == ";":
+            w = tok.upper
+            if len(words) < 8:
+                words.append(w)
+                if words[0] in ("CREATE", "ALTER") and w in _ROUTINE_KINDS:
+                    routine = True
+            if skip_next_word:
+                skip_next_word = False
+            elif routine:
+                nxt = _significant(tokens, idx + 1)
+                nxt_text = nxt.upper if nxt else ""
+                if w == "BEGIN" and nxt_text not in ("WORK", "TRANSACTION"):
+                    depth += 1
+                elif w == "CASE":
+                    depth += 1
+                elif w in ("IF", "REPEAT", "WHILE", "LOOP") and at_start and nxt_text != "(":
+                    depth += 1
+                elif w == "END" and depth > 0:
+                    depth -= 1
+                    if nxt is not None and nxt.kind == "word" and nxt_text in _END_SUFFIX:
+                        skip_next_word = True
+            at_start = w in _STMT_START_AFTER or (
+                w == "ROW" and prev_sig is not None and prev_sig.upper == "EACH"
+            )
+        elif tok.kind == "punct" and tok.text == ":" and prev_sig is not None:
+            at_start = prev_sig.kind in ("word", "quoted")  # label:
+        else:
+            at_start = False
+        prev_sig = tok
+    flush(False)
+    return out
+
+
+@dataclass(frozen=True)
+class ObjectHeader:
+    """What a CREATE statement defines: kind (PROCEDURE/FUNCTION/TRIGGER/EVENT/VIEW/TABLE…)."""
+
+    kind: str
+    name: str
+    name_offset: int  # offset of the name token inside the statement text
+
+
+_SKIP_IN_HEADER = {
+    "OR", "REPLACE", "DEFINER", "SQL", "SECURITY", "INVOKER", "ALGORITHM", "UNDEFINED",
+    "MERGE", "TEMPTABLE", "AGGREGATE", "TEMPORARY", "IF", "NOT", "EXISTS", "CURRENT_USER",
+}  # fmt: skip
+_OBJECT_KINDS = _ROUTINE_KINDS | {"VIEW", "TABLE", "INDEX", "DATABASE", "SCHEMA"}
+
+
+def create_header(text: str) -> ObjectHeader | None:
+    """Parse ``CREATE [DEFINER=…] [SQL SECURITY …] KIND [IF NOT EXISTS] name`` from a statement."""
+    toks = [t for t in tokenize(text) if t.kind not in ("ws", "comment")]
+    if not toks or toks[0].upper != "CREATE":
+        return None
+    i = 1
+    kind = None
+    while i < len(toks):
+        t = toks[i]
+        if t.kind == "word" and t.upper in _OBJECT_KINDS:
+            kind = t.upper
+            i += 1
+            break
+        i += 1
+    if kind is None:
+        return None
+    while i < len(toks) and toks[i].kind == "word" and toks[i].upper in ("IF", "NOT", "EXISTS"):
+        i += 1
+    if i >= len(toks):
+        return None
+    name_tok = toks[i]
+    name = name_tok.text
+    # schema-qualified: db.name
+    if i + 2 < len(toks) and toks[i + 1].text == "." and toks[i + 2].kind in ("word", "quoted"):
+        name_tok = toks[i + 2]
+        name = name_tok.text
+    if name.startswith("`"):
+        name = name[1:-1].replace("``", "`")
+    return ObjectHeader(kind, name, name_tok.offset)
