@@ -1,0 +1,145 @@
+"""Real servers for tests: one sandbox mariadbd per session (or TICKETDB_TEST_DSN), a fresh
+database per test, and a MySQL 8.4 testcontainer when a Docker engine answers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from ticketdb import PROJECT_ROOT
+from ticketdb import migrate as mig
+from ticketdb.db import connect, quote_ident
+from ticketdb.dsn import DSN
+from ticketdb.project import Project
+from ticketdb.server import Sandbox
+
+REPO = PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return Project(REPO)
+
+
+@pytest.fixture(scope="session")
+def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DSN]:
+    """A running server: TICKETDB_TEST_DSN when set, else a sandbox in a temp dir."""
+    env = os.environ.get("TICKETDB_TEST_DSN")
+    if env:
+        yield DSN.parse(env)
+        return
+    box = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    dsn = box.start()
+    try:
+        yield dsn
+    finally:
+        box.stop()
+
+
+def _docker_engine() -> str | None:
+    """Why Docker is unusable, or None when an engine answers (checked without hanging)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):
+        path = host[len("unix://") :]
+        if not Path(path).exists():
+            return f"no Docker engine: {path} does not exist"
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2)
+                s.connect(path)
+        except OSError as exc:
+            return f"no Docker engine answering on {path}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mysql84_dsn() -> Iterator[DSN]:
+    """MySQL 8.4 in a testcontainer; skipped with the reason when there is no Docker engine."""
+    reason = _docker_engine()
+    if reason:
+        pytest.skip(reason)
+    try:
+        from testcontainers.mysql import MySqlContainer
+
+        container = MySqlContainer("mysql:8.4", username="root", password="test").with_command(
+            "--event-scheduler=ON --local-infile=1 --log-bin-trust-function-creators=1"
+        )
+        container.start()
+    except Exception as exc:  # DockerException, image pull failure, …
+        pytest.skip(f"MySQL 8.4 testcontainer unavailable: {exc}")
+    try:
+        yield DSN(
+            host=container.get_container_host_ip(),
+            port=int(container.get_exposed_port(3306)),
+            user="root",
+            password="test",
+            database="ticketdb",
+        )
+    finally:
+        container.stop()
+
+
+@pytest.fixture(params=["mariadb", "mysql84"])
+def backend_dsn(request: pytest.FixtureRequest) -> DSN:
+    """Parametrize a test over both flavours (MySQL 8.4 skips without Docker)."""
+    if request.param == "mariadb":
+        return request.getfixturevalue("server_dsn")
+    return request.getfixturevalue("mysql84_dsn")
+
+
+def _fresh_database(server: DSN) -> Iterator[DSN]:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    dsn = server.with_database(name)
+    yield dsn
+    conn = connect(server, database=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def db_dsn(server_dsn: DSN) -> Iterator[DSN]:
+    """DSN of a database that does not exist yet (dropped after the test)."""
+    yield from _fresh_database(server_dsn)
+
+
+@pytest.fixture
+def any_db_dsn(backend_dsn: DSN) -> Iterator[DSN]:
+    """Like db_dsn, on each backend."""
+    yield from _fresh_database(backend_dsn)
+
+
+@pytest.fixture
+def migrated_dsn(db_dsn: DSN, project: Project) -> DSN:
+    """A fresh database with every migration and repeatable object applied."""
+    mig.up(db_dsn, project)
+    return db_dsn
+
+
+@pytest.fixture
+def conn(migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
+    """Autocommit connection (strict sql_mode) to a freshly migrated database."""
+    c = connect(migrated_dsn)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Project:
+    """A writable copy of the repo's SQL folders, for tests that edit or add files."""
+    for name in ("migrations", "procedures", "triggers", "events", "queries"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tmp_path / name).mkdir()
+    return Project(tmp_path)
