@@ -82,7 +82,9 @@ def connection(dsn: DSN, **kwargs: Any) -> Iterator[pymysql.connections.Connecti
 def ensure_database(dsn: DSN) -> bool:
     """Create the DSN's database if missing (utf8mb4); returns True when it was created."""
     with connection(dsn, database=False) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", dsn.database)
+        cur.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (dsn.database,)
+        )
         if cur.fetchone():
             return False
         cur.execute(

@@ -19,7 +19,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb.db import INIT_COMMAND, connection, ensure_database, sql_error
+from ticketdb.db import connect, connection, ensure_database, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import SqlError, TicketdbError, UsageError
 from ticketdb.migrate import repeatable
@@ -33,11 +33,15 @@ class _StrictMySQLBackend(MySQLBackend):
     """yoyo's MySQL backend with our session settings (strict sql_mode) on every connection."""
 
     def connect(self, dburi: Any) -> Any:
-        conn = super().connect(dburi)
-        with conn.cursor() as cur:
-            cur.execute(INIT_COMMAND)
-            cur.execute("SET NAMES utf8mb4")
-        return conn
+        dsn = DSN(
+            host=dburi.hostname or "127.0.0.1",
+            port=dburi.port or 3306,
+            user=dburi.username or "root",
+            password=dburi.password or "",
+            database=dburi.database,
+            params=tuple(dburi.args.items()),
+        )
+        return connect(dsn, autocommit=False)
 
 
 def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
@@ -216,7 +220,9 @@ def _applied_at(dsn: DSN) -> dict[str, str]:
 
 def _database_exists(dsn: DSN) -> bool:
     with connection(dsn, database=False) as conn, conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", dsn.database)
+        cur.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (dsn.database,)
+        )
         return cur.fetchone() is not None
 
 
