@@ -1,0 +1,3 @@
+from ticketdb.cli import main
+
+main()
