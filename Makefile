@@ -1,0 +1,44 @@
+# ticketdb — the two entry points are `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TICKETS ?= 200000
+OUT    ?= benchmarks/out
+
+.PHONY: demo test lint venv deps sandbox clean docs
+
+deps:
+	@bash scripts/system-deps.sh
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/.installed
+
+sandbox: deps venv
+	$(BIN)/ticketdb sandbox start
+
+## demo: sandbox server, migrations, a seeded dataset and a benchmark report (TICKETS=1000000 for the full run)
+demo: sandbox
+	$(BIN)/ticketdb migrate up
+	$(BIN)/ticketdb doctor
+	$(BIN)/ticketdb bench --tickets $(TICKETS) --repeat 20 --json $(OUT)/bench.json --markdown $(OUT)/bench.md --plot $(OUT)/bench.png
+	@echo "report: $(OUT)/bench.md  plot: $(OUT)/bench.png"
+
+lint: venv
+	$(BIN)/ruff check ticketdb tests migrations benchmarks
+	$(BIN)/ticketdb lint
+
+## test: everything CI runs — system packages, venv, lint, the full pytest suite on a sandbox server
+test: deps venv lint
+	$(BIN)/python -m pytest -ra
+
+docs: venv
+	$(BIN)/python -m ticketdb.cli.reference > docs/cli.md
+
+clean:
+	-$(BIN)/ticketdb sandbox stop
+	rm -rf .ticketdb $(OUT)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the system packages ticketdb's tests and demo need, only when missing:
+# mariadbd (the sandbox server) and redis-server (cache tests). Safe to re-run.
+set -euo pipefail
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have mariadbd || have mysqld || missing+=(mariadb-server)
+have mariadb-install-db || have mysqld || missing+=(mariadb-server)
+have redis-server || missing+=(redis-server)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+# de-duplicate
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "system-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "system-deps: need root (or sudo) to install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps the package from starting a system-wide server we do not use
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
