@@ -1,0 +1,68 @@
+"""The statement splitter: DELIMITER blocks, compound bodies, quotes and comments."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticketdb.sqlscript import SplitError, create_header, split
+
+SCRIPT = """-- header comment; with a semicolon
+CREATE TABLE a (id INT, s VARCHAR(10) DEFAULT ';'); # trailing
+DELIMITER ;;
+CREATE PROCEDURE p()
+BEGIN
+  SELECT 1; SELECT "x;y";
+END ;;
+DELIMITER ;
+CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW
+BEGIN
+  DECLARE x INT DEFAULT 0;
+  IF NEW.id IS NULL THEN SET NEW.id = IF(1, 2, 3); ELSEIF NEW.id = 2 THEN SET x = 1; END IF;
+  lbl: LOOP LEAVE lbl; END LOOP lbl;
+  REPEAT SET x = x + 1; UNTIL x > 3 END REPEAT;
+  WHILE x < 10 DO SET x = x + 1; END WHILE;
+  SET x = CASE WHEN x > 1 THEN 1 ELSE 2 END;
+  CASE x WHEN 1 THEN SET x = 2; ELSE BEGIN END; END CASE;
+  SET @s = REPEAT('a', 3);
+END;
+CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO CALL p();
+CREATE TRIGGER t2 AFTER INSERT ON a FOR EACH ROW IF NEW.id > 1 THEN SET @x = 1; END IF;
+START TRANSACTION;
+SELECT 'it''s; fine', `odd;name` FROM a /* ; */
+"""
+
+
+def test_split_keeps_compound_statements_whole() -> None:
+    stmts = split(SCRIPT)
+    heads = [s.first_words(3) for s in stmts]
+    assert heads == [
+        ["CREATE", "TABLE", "A"],
+        ["CREATE", "PROCEDURE", "P"],
+        ["CREATE", "TRIGGER", "T"],
+        ["CREATE", "EVENT", "E"],
+        ["CREATE", "TRIGGER", "T2"],
+        ["START", "TRANSACTION"],
+        ["SELECT", "FROM", "A"],
+    ]
+    assert [s.line for s in stmts] == [2, 4, 9, 20, 21, 22, 23]
+    assert stmts[1].text.endswith("END") and stmts[1].delimiter == ";;"
+    assert stmts[2].text.rstrip().endswith("END")
+    assert "END REPEAT" in stmts[2].text
+    assert stmts[-1].terminated is False
+
+
+def test_create_header_skips_definer_and_if_not_exists() -> None:
+    h = create_header("CREATE DEFINER=`root`@`localhost` PROCEDURE `my proc`() SELECT 1")
+    assert (h.kind, h.name) == ("PROCEDURE", "my proc")
+    h = create_header("CREATE TABLE IF NOT EXISTS db.t (id INT)")
+    assert (h.kind, h.name) == ("TABLE", "t")
+    h = create_header("CREATE DEFINER=CURRENT_USER SQL SECURITY INVOKER VIEW v AS SELECT 1")
+    assert (h.kind, h.name) == ("VIEW", "v")
+    assert create_header("SELECT 1") is None
+
+
+@pytest.mark.parametrize("bad", ["SELECT 'open", "SELECT `x", "SELECT /* never closed"])
+def test_unterminated_tokens_raise_with_location(bad: str) -> None:
+    with pytest.raises(SplitError) as err:
+        split("SELECT 1;\n" + bad)
+    assert err.value.line == 2
