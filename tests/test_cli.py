@@ -106,3 +106,19 @@ def test_cli_reference_is_current(project: Project) -> None:
 
     current = (project.root / "docs" / "cli.md").read_text()
     assert current == render(), "docs/cli.md is stale: run `make docs`"
+
+
+def test_failing_migration_exit_code_and_message(db_dsn: DSN, project_copy: Project) -> None:
+    ids = sorted(
+        p.stem for p in project_copy.migrations.glob("[0-9]*.sql") if ".rollback" not in p.name
+    )
+    (project_copy.migrations / "0999_bad.sql").write_text(
+        f"-- depends: {ids[-1]}\nALTER TABLE tdb_missing ADD COLUMN x INT;\n"
+    )
+    (project_copy.migrations / "0999_bad.rollback.sql").write_text(
+        "ALTER TABLE tdb_missing DROP COLUMN x;\n"
+    )
+    res = run("--project", str(project_copy.root), "migrate", "up", "--dsn", db_dsn.url())
+    assert res.returncode == 1
+    assert "migration 0999_bad" in res.stderr and "tdb_missing" in res.stderr
+    assert "1146" in res.stderr and "Traceback" not in res.stderr
