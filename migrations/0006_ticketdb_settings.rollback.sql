@@ -1,0 +1,2 @@
+DELETE FROM ticketdb_settings;
+DROP TABLE ticketdb_settings;

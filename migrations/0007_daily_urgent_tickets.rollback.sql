@@ -1,0 +1,1 @@
+DROP TABLE daily_urgent_tickets;
