@@ -43,15 +43,24 @@ ON COMPLETION PRESERVE DISABLE
 DO DELETE FROM service_tickets WHERE 1 = 0;
 """
 
+PROBE_DAILY = """\
+-- daily at 03:00, whenever it is deployed
+CREATE EVENT drift_probe_daily
+ON SCHEDULE EVERY 1 DAY STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 3 HOUR
+ON COMPLETION PRESERVE DISABLE
+DO DELETE FROM service_tickets WHERE 1 = 0;
+"""
+
 
 @pytest.fixture
 def probe_project(project_copy: Project) -> Project:
-    """The repo plus one procedure, trigger and event of our own."""
+    """The repo plus one procedure, one trigger and two events of our own."""
     root = project_copy.root
     (root / "procedures" / "drift_probe.sql").write_text(PROBE_PROC)
     (root / "triggers" / "drift_probe_trg.sql").write_text(PROBE_TRIGGER)
     (root / "events").mkdir(exist_ok=True)
     (root / "events" / "drift_probe_ev.sql").write_text(PROBE_EVENT)
+    (root / "events" / "drift_probe_daily.sql").write_text(PROBE_DAILY)
     return project_copy
 
 
@@ -314,6 +323,31 @@ def test_fresh_migrate_is_clean_on_each_flavour(any_db_dsn: DSN, project: Projec
     mig.up(any_db_dsn, project)
     report = drift.check(any_db_dsn, project)
     assert report.clean, [d.as_dict() for d in report.differences]
+
+
+def test_event_moved_to_another_time_of_day_is_drift(
+    probe_dsn: DSN, probe_project: Project
+) -> None:
+    """A STARTS built from CURRENT_DATE fixes the time of day; moving it is drift."""
+    _exec(
+        probe_dsn,
+        "DROP EVENT drift_probe_daily",
+        "CREATE EVENT drift_probe_daily ON SCHEDULE EVERY 1 DAY "
+        "STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 5 HOUR "
+        "ON COMPLETION PRESERVE DISABLE DO DELETE FROM service_tickets WHERE 1 = 0",
+    )
+    report = drift.check(probe_dsn, probe_project)
+    assert _states(report) == {("event", "drift_probe_daily"): "changed"}
+    diff = _diff(report, "event", "drift_probe_daily")
+    assert "03:00:00" in diff and "05:00:00" in diff
+
+
+def test_starts_at_fixed_time() -> None:
+    assert drift.starts_at_fixed_time(PROBE_DAILY)
+    assert not drift.starts_at_fixed_time(PROBE_EVENT)
+    assert not drift.starts_at_fixed_time(
+        "CREATE EVENT e ON SCHEDULE EVERY 1 HOUR STARTS CURRENT_TIMESTAMP + INTERVAL 1 HOUR DO 1"
+    )
 
 
 # -- versions, JSON, failures -------------------------------------------------------------------

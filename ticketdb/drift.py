@@ -128,7 +128,7 @@ _VERSIONED = re.compile(r"/\*!\d{5,6}\s?(.*?)\s?\*/", re.DOTALL)
 _AUTO_INC = re.compile(r"\s+AUTO_INCREMENT=\d+", re.IGNORECASE)
 _INT_WIDTH = re.compile(r"\b(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)", re.IGNORECASE)
 _CURRENT_TS = re.compile(r"\b(current_timestamp|now|localtimestamp)\(\)", re.IGNORECASE)
-_EVENT_STARTS = re.compile(r"\s+STARTS\s+'[^']*'", re.IGNORECASE)
+_EVENT_STARTS = re.compile(r"\s+STARTS\s+'[^' ]*(?: ([^']*))?'", re.IGNORECASE)
 _EVENT_AT = re.compile(r"(ON\s+SCHEDULE\s+AT\s+)'[^']*'", re.IGNORECASE)
 _WORDLIKE = re.compile(r"[A-Za-z0-9_$]+")
 
@@ -188,10 +188,19 @@ def normalise_routine(text: str, database: str, *, unquoted_db: bool = False) ->
     return _clean_lines(strip_database(strip_definer(text), database, unquoted=unquoted_db))
 
 
-def normalise_event(text: str, database: str, *, unquoted_db: bool = False) -> str:
-    """Also drop STARTS / AT timestamps: they are evaluated when the event is created."""
+def normalise_event(
+    text: str, database: str, *, unquoted_db: bool = False, time_of_day: bool = False
+) -> str:
+    """Also drop STARTS / AT timestamps: they are evaluated when the event is created.
+
+    With ``time_of_day`` (the repo's STARTS is built from CURRENT_DATE, e.g. "daily at 01:00")
+    the time of day is kept: a hand re-create that moves the run to a busy hour is drift.
+    """
     text = normalise_routine(text, database, unquoted_db=unquoted_db)
-    text = _EVENT_STARTS.sub("", text)
+    if time_of_day:
+        text = _EVENT_STARTS.sub(lambda m: f" STARTS '<day> {m.group(1) or ''}'", text)
+    else:
+        text = _EVENT_STARTS.sub("", text)
     return _EVENT_AT.sub(r"\1<creation time>", text)
 
 
@@ -266,6 +275,33 @@ def normalise_table(
     return "\n".join(out), tuple(ranges)
 
 
+_NOW_WORDS = {
+    "CURRENT_TIMESTAMP", "NOW", "SYSDATE", "LOCALTIME", "LOCALTIMESTAMP", "UTC_TIMESTAMP",
+    "CURTIME", "CURRENT_TIME", "UNIX_TIMESTAMP",
+}  # fmt: skip
+_AFTER_STARTS = {"ENDS", "ON", "ENABLE", "DISABLE", "COMMENT", "DO"}
+
+
+def starts_at_fixed_time(create_event: str) -> bool:
+    """Does this CREATE EVENT's STARTS give a time of day that does not depend on "now"?
+
+    ``STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 1 HOUR`` does (01:00); no STARTS, or
+    ``STARTS CURRENT_TIMESTAMP + INTERVAL 1 HOUR``, does not.
+    """
+    try:
+        words = [t.upper for t in tokenize(create_event) if t.kind == "word"]
+    except SplitError:
+        return False
+    if "STARTS" not in words:
+        return False
+    clause = []
+    for w in words[words.index("STARTS") + 1 :]:
+        if w in _AFTER_STARTS:
+            break
+        clause.append(w)
+    return bool(clause) and not _NOW_WORDS.intersection(clause)
+
+
 # -- reading the server -------------------------------------------------------------------------
 def _rows(conn: Any, sql: str, args: Any = None) -> list[tuple]:
     with conn.cursor() as cur:
@@ -297,9 +333,16 @@ def is_tool_table(name: str) -> bool:
 
 
 def snapshot(
-    conn: Any, database: str, *, unquoted_db: bool = False
+    conn: Any,
+    database: str,
+    *,
+    unquoted_db: bool = False,
+    fixed_start_events: frozenset[str] = frozenset(),
 ) -> dict[tuple[str, str], Definition]:
-    """Every schema object of ``database`` (the connection's current one), normalised."""
+    """Every schema object of ``database`` (the connection's current one), normalised.
+
+    ``fixed_start_events``: events whose STARTS time of day is fixed by the repo (compared).
+    """
     objs: dict[tuple[str, str], Definition] = {}
 
     def add(kind: str, name: str, text: str, extra: tuple[Any, ...] = (), **kw: Any) -> None:
@@ -363,7 +406,13 @@ def snapshot(
             continue  # e.g. MariaDB PACKAGE
         what, column, norm = shows[kind]
         row = _show(conn, what, name)
-        text = norm(_create_text(row, column, kind, name), database, unquoted_db=unquoted_db)
+        text = _create_text(row, column, kind, name)
+        if kind == "event":
+            text = normalise_event(
+                text, database, unquoted_db=unquoted_db, time_of_day=name in fixed_start_events
+            )
+        else:
+            text = norm(text, database, unquoted_db=unquoted_db)
         mode = str(row.get("sql_mode") or "")
         # sql_mode is part of a routine: a hand re-create from a non-strict client changes it
         add(kind, name, text, (mode,), sql_mode=mode)
@@ -541,11 +590,16 @@ def check(
             "migration", mid, "extra",
             f"migration {mid} is applied on the server but has no file in the repo",
         ))  # fmt: skip
+    fixed = frozenset(
+        o.name
+        for o in repeatable.load_objects(project)
+        if o.kind == "EVENT" and starts_at_fixed_time(o.create_sql)
+    )
     with reference_database(dsn, project, progress=progress) as ref_dsn:
         with connection(ref_dsn) as rconn:
-            ref = snapshot(rconn, ref_dsn.database, unquoted_db=True)
+            ref = snapshot(rconn, ref_dsn.database, unquoted_db=True, fixed_start_events=fixed)
     with connection(dsn) as conn:
-        live = snapshot(conn, dsn.database)
+        live = snapshot(conn, dsn.database, fixed_start_events=fixed)
         today = _server_today(conn)
     diffs, info = compare(live, ref, ignore=ignore)
     report.differences.extend(diffs)
