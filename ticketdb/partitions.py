@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ticketdb.errors import TicketdbError
+from ticketdb.errors import TicketdbError, UsageError
 
 FUTURE = "p_future"
 _TO_DAYS_OFFSET = 365  # MySQL TO_DAYS('0001-01-01') = 366, Python ordinal = 1
@@ -144,6 +144,28 @@ def reorganize_sql(table: str, step: tuple[str, list[tuple[str, int]], int | Non
     )
 
 
+def _ensure_sql(conn: Any, table: str, first: date, last: date) -> list[str]:
+    return [
+        reorganize_sql(table, s) for s in plan_months(list_partitions(conn, table), first, last)
+    ]
+
+
+def _retire_sql(conn: Any, table: str, keep_months: int, today: date) -> list[str]:
+    cutoff = to_days(month_start(today, -keep_months))
+    old = [
+        p.name
+        for p in list_partitions(conn, table)
+        if p.name != FUTURE and p.bound is not None and p.bound <= cutoff
+    ]
+    return [f"ALTER TABLE {_q(table)} DROP PARTITION {', '.join(map(_q, old))}"] if old else []
+
+
+def _run(conn: Any, sqls: list[str]) -> None:
+    with conn.cursor() as cur:
+        for sql in sqls:
+            cur.execute(sql)
+
+
 def ensure_months(
     conn: Any,
     table: str,
@@ -160,12 +182,9 @@ def ensure_months(
     today = today or _server_today(conn)
     first, last = month_start(today, -months_back), month_start(today, months_ahead)
     with maintenance_lock(conn, table):
-        steps = plan_months(list_partitions(conn, table), first, last)
-        sqls = [reorganize_sql(table, s) for s in steps]
+        sqls = _ensure_sql(conn, table, first, last)
         if not dry_run:
-            with conn.cursor() as cur:
-                for sql in sqls:
-                    cur.execute(sql)
+            _run(conn, sqls)
     return sqls
 
 
@@ -174,19 +193,81 @@ def retire_before(
 ) -> list[str]:
     """Drop month partitions entirely older than ``keep_months`` months (retention)."""
     today = today or _server_today(conn)
-    cutoff = to_days(month_start(today, -keep_months))
     with maintenance_lock(conn, table):
-        old = [
-            p.name
-            for p in list_partitions(conn, table)
-            if p.name != FUTURE and p.bound is not None and p.bound <= cutoff
-        ]
-        sqls = [f"ALTER TABLE {_q(table)} DROP PARTITION {', '.join(map(_q, old))}"] if old else []
+        sqls = _retire_sql(conn, table, keep_months, today)
         if not dry_run:
-            with conn.cursor() as cur:
-                for sql in sqls:
-                    cur.execute(sql)
+            _run(conn, sqls)
     return sqls
+
+
+def maintain(
+    conn: Any,
+    table: str,
+    *,
+    months_ahead: int,
+    months_back: int = 0,
+    retain_months: int | None = None,
+    today: date | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """``ensure_months`` then, with ``retain_months``, ``retire_before``: one lock, one plan.
+
+    Same result as the SQL procedure ``maintain_log_partitions`` the daily event runs (and the
+    same GET_LOCK name), plus ``months_back`` for history the seed loads. With ``dry_run`` the
+    retention step is planned against the current partitions (adding future months never
+    changes which old ones it drops).
+    """
+    if months_ahead < 0 or months_back < 0:
+        raise UsageError("--months-ahead and --months-back must be >= 0")
+    if retain_months is not None and retain_months < max(months_back, 1):
+        raise UsageError(
+            f"--retain-months {retain_months} would drop months that --months-back "
+            f"{months_back} keeps (or the current month); use at least {max(months_back, 1)}"
+        )
+    today = today or _server_today(conn)
+    first, last = month_start(today, -months_back), month_start(today, months_ahead)
+    with maintenance_lock(conn, table):
+        sqls = _ensure_sql(conn, table, first, last)
+        if not dry_run:
+            _run(conn, sqls)
+        if retain_months is not None:
+            retire = _retire_sql(conn, table, retain_months, today)
+            if not dry_run:
+                _run(conn, retire)
+            sqls += retire
+    return sqls
+
+
+def status(conn: Any, table: str, today: date | None = None) -> dict[str, Any]:
+    """Partitions with their month ranges, and how far ahead the monthly ones reach."""
+    today = today or _server_today(conn)
+    parts = list_partitions(conn, table)
+    rows = []
+    lower: date | None = None
+    for p in parts:
+        rows.append(
+            {
+                "name": p.name,
+                "from": lower.isoformat() if lower else None,
+                "to": p.upper.isoformat() if p.upper else None,
+                "rows_estimate": p.rows,
+            }
+        )
+        lower = p.upper
+    this_month = month_start(today)
+    ahead = sum(1 for p in parts if p.upper is not None and p.upper > month_start(this_month, 1))
+    covered = [p.upper for p in parts if p.upper is not None]
+    return {
+        "table": table,
+        "today": today.isoformat(),
+        "partitions": rows,
+        "months_ahead": ahead,
+        "current_month_covered": any(
+            p.upper is not None and p.upper == month_start(this_month, 1) for p in parts
+        ),
+        "covered_until": max(covered).isoformat() if covered else None,
+        "future_rows_estimate": next((p.rows for p in parts if p.bound is None), 0),
+    }
 
 
 def merge_all(conn: Any, table: str) -> None:

@@ -1,0 +1,226 @@
+"""Python face of the ticket workflow: calls the ``ticket_*`` procedures, never writes tables.
+
+Each procedure is one transaction (ticket locked first, then the log; the log's triggers move
+the ticket), so a failed call leaves nothing behind and can simply be called again. That is
+what this module does for deadlocks (1213) and lock wait timeouts (1205): bounded, jittered
+exponential back-off. Rejections raised by the triggers (``SIGNAL SQLSTATE '45000'``, message
+``ticket <id>: <action> rejected: <reason>``) become :class:`TransitionRejected` (or
+:class:`TicketNotFound`). See docs/workflow.md for the state machine.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pymysql
+
+from ticketdb.db import connect, sql_error
+from ticketdb.dsn import DSN
+from ticketdb.errors import SqlError
+
+T = TypeVar("T")
+
+#: Errors after which the whole transaction was (or must be) rolled back and may be retried.
+RETRYABLE = {1213: "deadlock", 1205: "lock wait timeout"}
+#: ER_SIGNAL_EXCEPTION: what an unhandled SIGNAL SQLSTATE '45000' arrives as.
+SIGNAL_ERRNO = 1644
+#: Set to 1 in a session to load historical logs without validating or moving tickets.
+BULK_LOAD_VARIABLE = "@ticketdb_bulk_load"
+PRIORITIES = ("urgent", "high", "medium", "low")
+
+_REJECTION = re.compile(r"^ticket (\d+): (\w+) rejected: (.*)$", re.S)
+
+
+class WorkflowError(SqlError):
+    """A workflow call failed on the server (after any retries)."""
+
+
+class TransitionRejected(WorkflowError):
+    """The state machine (or an integrity rule) refused the action; retrying will not help."""
+
+    def __init__(self, message: str, ticket_id: int, action: str, reason: str):
+        super().__init__(message, SIGNAL_ERRNO)
+        self.ticket_id = ticket_id
+        self.action = action
+        self.reason = reason
+
+
+class TicketNotFound(TransitionRejected):
+    """The ticket does not exist (the check the missing FOREIGN KEY would have made)."""
+
+
+class RetriesExhausted(WorkflowError):
+    """Still deadlocking / timing out after the last attempt."""
+
+
+def map_error(exc: BaseException) -> SqlError:
+    """Turn a PyMySQL error into the typed exception callers can branch on."""
+    err = sql_error(exc)
+    args = getattr(exc, "args", ())
+    msg = str(args[1]) if len(args) > 1 else str(exc)
+    if err.code == SIGNAL_ERRNO and (m := _REJECTION.match(msg)):
+        ticket_id, action, reason = int(m.group(1)), m.group(2), m.group(3)
+        cls = TicketNotFound if reason == "ticket does not exist" else TransitionRejected
+        return cls(msg, ticket_id, action, reason)
+    return WorkflowError(msg, err.code)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to back off: attempt n sleeps up to base * 2**n (capped), jittered."""
+
+    attempts: int = 6
+    base_delay: float = 0.01
+    max_delay: float = 0.5
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass
+class RetryStats:
+    """Counts per retryable error code, shared by threads (for tests and metrics)."""
+
+    retries: dict[int, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, code: int) -> None:
+        with self._lock:
+            self.retries[code] = self.retries.get(code, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.retries.values())
+
+
+def _code(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+class Workflow:
+    """Workflow actions on one connection (autocommit; each procedure is its own transaction).
+
+    Not thread-safe, like the connection under it: use one ``Workflow`` per thread.
+    """
+
+    def __init__(
+        self,
+        conn: pymysql.connections.Connection,
+        retry: RetryPolicy | None = None,
+        stats: RetryStats | None = None,
+    ):
+        self.conn = conn
+        self.retry = retry or RetryPolicy()
+        self.stats = stats or RetryStats()
+
+    @classmethod
+    @contextmanager
+    def open(cls, dsn: DSN, **kwargs: Any) -> Iterator[Workflow]:
+        conn = connect(dsn, autocommit=True)
+        try:
+            yield cls(conn, **kwargs)
+        finally:
+            conn.close()
+
+    def retrying(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (one whole transaction) again after a deadlock or lock wait timeout."""
+        for attempt in range(self.retry.attempts):
+            try:
+                return fn()
+            except pymysql.err.MySQLError as exc:
+                code = _code(exc)
+                if code not in RETRYABLE:
+                    raise map_error(exc) from None
+                self._rollback_quietly()
+                self.stats.add(code)
+                if attempt == self.retry.attempts - 1:
+                    raise RetriesExhausted(
+                        f"{RETRYABLE[code]} persisted after {self.retry.attempts} attempts: "
+                        f"{exc.args[1] if len(exc.args) > 1 else exc}",
+                        code,
+                    ) from None
+                time.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self.conn.rollback()
+        except pymysql.err.MySQLError:
+            pass
+
+    def _call(self, proc: str, *args: Any) -> None:
+        def run() -> None:
+            with self.conn.cursor() as cur:
+                cur.execute(f"CALL {proc}({', '.join(['%s'] * len(args))})", args)
+                while cur.nextset():
+                    pass
+
+        self.retrying(run)
+
+    def assign(self, ticket_id: int, agent_id: int) -> None:
+        """pending/processing -> processing; the agent becomes the assignee."""
+        self._call("ticket_assign", ticket_id, agent_id)
+
+    def reply(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
+        """Logged while pending/processing; the ticket itself does not change."""
+        self._call("ticket_reply", ticket_id, agent_id, note)
+
+    def transfer(
+        self, ticket_id: int, from_agent_id: int, to_agent_id: int, new_priority: str | None = None
+    ) -> None:
+        """processing -> processing with a new assignee (and priority, restarting the SLA)."""
+        if new_priority is not None and new_priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {new_priority!r}")
+        self._call("ticket_transfer", ticket_id, from_agent_id, to_agent_id, new_priority)
+
+    def resolve(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
+        """processing -> resolved."""
+        self._call("ticket_resolve", ticket_id, agent_id, note)
+
+    def reopen(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
+        """resolved -> processing."""
+        self._call("ticket_reopen", ticket_id, agent_id, note)
+
+    def close(self, ticket_id: int, agent_id: int) -> None:
+        """pending/processing/resolved -> closed (final)."""
+        self._call("ticket_close", ticket_id, agent_id)
+
+    def escalate_stale(self) -> int:
+        """Run the escalation rules now; returns how many tickets were escalated."""
+
+        def run() -> int:
+            with self.conn.cursor() as cur:
+                cur.execute("CALL escalate_stale_tickets(@ticketdb_escalated)")
+                cur.execute("SELECT @ticketdb_escalated")
+                return int(cur.fetchone()[0])
+
+        return self.retrying(run)
+
+
+@contextmanager
+def bulk_load(conn: pymysql.connections.Connection) -> Iterator[None]:
+    """Switch the log triggers to integrity-only for this session, and always switch back.
+
+    Inside, inserted ticket_logs rows are checked for an existing ticket but neither validate
+    transitions nor change service_tickets: the loader writes final ticket states itself.
+    """
+    with conn.cursor() as cur:
+        cur.execute(f"SET {BULK_LOAD_VARIABLE} = 1")
+    try:
+        yield
+    finally:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SET {BULK_LOAD_VARIABLE} = NULL")
+        except pymysql.err.MySQLError:
+            # could not switch it off: end the session, and the variable with it
+            conn.close()
+            raise
