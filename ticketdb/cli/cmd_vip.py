@@ -1,0 +1,79 @@
+"""``ticketdb vip``: VIP tiers and the Redis cache of VIP customers' open tickets."""
+
+from __future__ import annotations
+
+import click
+
+from ticketdb import cache
+from ticketdb.cli.common import Context, dsn_option, err_console, json_option, pass_ctx, print_json
+
+_redis_option = click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help=f"Redis URL (default: ${cache.ENV_REDIS_URL}, then {cache.DEFAULT_REDIS_URL}).",
+)
+
+
+@click.group()
+def command() -> None:
+    """VIP customers: tier refresh and their cached open tickets (docs/operations.md)."""
+
+
+command.name = "vip"
+
+
+@command.command("open")
+@click.argument("customer_id", type=click.IntRange(min=1))
+@_redis_option
+@dsn_option
+@json_option
+@pass_ctx
+def open_(ctx: Context, customer_id: int, redis_url: str | None, as_json: bool) -> None:
+    """Print CUSTOMER_ID's open ticket ids and where they came from (cache|database).
+
+    VIP customers are served from Redis while the cached set is still the committed one;
+    everyone else, and everyone when Redis is down (with a warning), from the database.
+    """
+    res = cache.open_tickets(ctx.dsn(), customer_id, redis_url)
+    if res.warning:
+        err_console.print(f"[yellow]warning:[/] {res.warning}", highlight=False)
+    if as_json:
+        print_json(res.as_dict())
+        return
+    for tid in res.ticket_ids:
+        click.echo(tid)
+    err_console.print(
+        f"customer {customer_id}: {len(res.ticket_ids)} open ticket(s), source: {res.source}"
+        + ("" if res.vip else " (not VIP: not cached)"),
+        highlight=False,
+    )
+
+
+@command.command()
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Customers with at least this many tickets become VIP.",
+)
+@dsn_option
+@json_option
+@pass_ctx
+def refresh(ctx: Context, threshold: int, as_json: bool) -> None:
+    """Recompute VIP tiers from ticket counts (procedure vip_refresh)."""
+    n = cache.refresh_vip(ctx.dsn(), threshold)
+    if as_json:
+        print_json({"threshold": threshold, "vip_customers": n})
+    else:
+        err_console.print(f"{n} VIP customer(s) with >= {threshold} tickets")
+
+
+@command.command("invalidate-all")
+@dsn_option
+@pass_ctx
+def invalidate_all(ctx: Context) -> None:
+    """Expire every cached set (run after a bulk load that bypassed the triggers)."""
+    cache.invalidate_all(ctx.dsn())
+    err_console.print("cache epoch bumped: every cached VIP set is rebuilt on next read")
