@@ -236,6 +236,18 @@ def test_rolling_month_partitions_are_info_not_drift(migrated_dsn: DSN, project:
     assert "not compared" in note
 
 
+def test_missing_month_partitions_get_a_hint(migrated_dsn: DSN, project: Project) -> None:
+    from ticketdb.partitions import merge_all
+
+    table = _range_partitioned(migrated_dsn)
+    with connection(migrated_dsn) as conn:
+        merge_all(conn, table)  # only the catch-all left: every new row lands in it
+    report = drift.check(migrated_dsn, project)
+    assert report.clean, [d.as_dict() for d in report.differences]
+    hints = [i.message for i in report.info if i.name == table and "ensure" in i.message]
+    assert hints and "current month" in hints[0]
+
+
 def test_lost_catch_all_partition_is_drift(migrated_dsn: DSN, project: Project) -> None:
     table = _range_partitioned(migrated_dsn)
     _exec(migrated_dsn, f"ALTER TABLE {quote_ident(table)} DROP PARTITION p_future")
@@ -374,6 +386,19 @@ def test_scratch_database_dropped_when_reference_fails(
     with pytest.raises(TicketdbError, match="9999_broken"):
         drift.check(migrated_dsn, project_copy)
     assert _scratch_left(server_dsn, migrated_dsn.database) == []
+
+
+def test_stale_scratch_database_is_mentioned(
+    migrated_dsn: DSN, project: Project, server_dsn: DSN
+) -> None:
+    stale = f"{migrated_dsn.database}__drift_0badc0de"
+    _exec(migrated_dsn, f"CREATE DATABASE {quote_ident(stale)}")
+    try:
+        report = drift.check(migrated_dsn, project)
+    finally:
+        _exec(migrated_dsn, f"DROP DATABASE {quote_ident(stale)}")
+    assert report.clean
+    assert any(i.name == stale for i in report.info)
 
 
 def test_missing_database_is_an_error(db_dsn: DSN, project: Project) -> None:

@@ -61,7 +61,7 @@ class Definition:
     text: str
     signature: tuple[Any, ...]
     partitions: tuple[tuple[str, str], ...] = ()  # (name, description) of RANGE partitions
-    partition_expr: str | None = None
+    partition_expr: str | None = None  # RANGE partitioning only
     sql_mode: str | None = None  # routines, triggers, events: the mode they run with
 
     @property
@@ -361,7 +361,8 @@ def snapshot(
         _rows(
             conn,
             "SELECT DISTINCT table_name, partition_expression FROM information_schema.partitions "
-            "WHERE table_schema = %s AND partition_name IS NOT NULL",
+            "WHERE table_schema = %s AND partition_name IS NOT NULL "
+            "AND partition_method LIKE 'RANGE%%'",
             (database,),
         )
     )
@@ -380,7 +381,7 @@ def snapshot(
         elif ttype == "SEQUENCE":
             row = _show(conn, "SEQUENCE", name)
             add("sequence", name, _clean_lines(str(row.get("Create Sequence") or "")))
-        else:
+        elif ttype in ("BASE TABLE", "SYSTEM VERSIONED"):
             row = _show(conn, "TABLE", name)
             text = strip_database(_create_text(row, "Create Table", "table", name), database)
             norm, ranges = normalise_table(text, parts.get(name, ()))
@@ -490,10 +491,10 @@ def coverage_warnings(live: dict[tuple[str, str], Definition], today: date) -> l
     """TO_DAYS month partitions ending before next month: new rows would go to the catch-all."""
     out = []
     for d in live.values():
-        if not d.partitions or not (d.partition_expr or "").lower().startswith("to_days("):
+        if not (d.partition_expr or "").lower().startswith("to_days("):
             continue
         try:
-            top = max(int(desc) for _n, desc in d.partitions)
+            top = max((int(desc) for _n, desc in d.partitions), default=0)
         except ValueError:
             continue
         if top < to_days(month_start(today, 1)):
@@ -549,6 +550,16 @@ def reference_database(
             say(f"could not drop scratch database {name}: {exc}; drop it by hand")
 
 
+def stale_scratch_databases(conn: Any, database: str) -> list[str]:
+    """Scratch databases of earlier drift runs that were killed before they could drop them."""
+    prefix = scratch_name(database).rsplit("__drift_", 1)[0] + "__drift_"
+    return [
+        r[0]
+        for r in _rows(conn, "SELECT schema_name FROM information_schema.schemata")
+        if r[0].startswith(prefix) and re.fullmatch(r"[0-9a-f]{8}", r[0][len(prefix) :])
+    ]
+
+
 def _server_today(conn: Any) -> date:
     return _rows(conn, "SELECT CURRENT_DATE()")[0][0]
 
@@ -601,10 +612,16 @@ def check(
     with connection(dsn) as conn:
         live = snapshot(conn, dsn.database, fixed_start_events=fixed)
         today = _server_today(conn)
+        stale = stale_scratch_databases(conn, dsn.database)
     diffs, info = compare(live, ref, ignore=ignore)
     report.differences.extend(diffs)
     report.info.extend(info)
     report.info.extend(coverage_warnings(live, today))
+    report.info.extend(
+        Info("database", name, "scratch database left by an interrupted drift run "
+             "(or one running now); drop it when no drift is running")
+        for name in stale
+    )  # fmt: skip
     report.info.sort(key=_order)  # stable: the pending note stays first among database notes
     report.compared = len(set(live) | set(ref))
     version = (
