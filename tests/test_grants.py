@@ -1,0 +1,206 @@
+"""Least privilege: create the three accounts, then connect as each and hit the walls.
+
+Accounts are server-wide, so the module drops them at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pymysql
+import pytest
+from click.testing import CliRunner
+
+from ticketdb import PROJECT_ROOT
+from ticketdb import grants as gr
+from ticketdb.cli import cli
+from ticketdb.db import connect
+from ticketdb.dsn import DSN
+from ticketdb.errors import SqlError, TicketdbError
+
+
+def _pw() -> str:
+    return "Tdb-" + secrets.token_urlsafe(12) + "9a!"
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    return {var: _pw() for var in gr.USERS.values()}
+
+
+@pytest.fixture
+def accounts(migrated_dsn: DSN, server_dsn: DSN, env) -> Iterator[dict[str, DSN]]:
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=env)
+    yield {
+        user: replace(migrated_dsn, user=user, password=env[var], params=())
+        for user, var in gr.USERS.items()
+    }
+    with connect(server_dsn, database=False) as c, c.cursor() as cur:
+        for user in gr.USERS:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+
+
+def code_of(conn, sql: str, args: tuple | None = None) -> int | None:
+    """Run a statement; the server error code it failed with, or None when it worked."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            while cur.nextset():
+                pass
+    except pymysql.err.MySQLError as exc:
+        return exc.args[0]
+    return None
+
+
+def _has_procedure(conn, name: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.routines "
+            "WHERE routine_schema = DATABASE() AND routine_name = %s",
+            (name,),
+        )
+        return cur.fetchone()[0] == 1
+
+
+def test_app_cannot_ddl_or_delete_logs_but_can_run_the_workflow(accounts, conn):
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO service_tickets (customer_id, title, priority) VALUES (1, 'x', 'high')"
+        )
+        tid = cur.lastrowid
+    app = connect(accounts["ticketdb_app"])
+    try:
+        assert code_of(app, "DROP TABLE ticket_logs") == 1142
+        assert code_of(app, "DELETE FROM ticket_logs") == 1142
+        assert code_of(app, "DELETE FROM service_tickets") == 1142
+        assert code_of(app, "UPDATE service_tickets SET current_status = 'closed'") == 1142
+        assert (
+            code_of(app, "INSERT INTO ticket_logs (ticket_id, action_type) VALUES (1, 'reply')")
+            == 1142
+        )  # noqa: E501
+        assert code_of(app, "CREATE TABLE t (id INT PRIMARY KEY)") == 1142
+        assert code_of(app, "ALTER TABLE service_tickets ADD COLUMN x INT") == 1142
+        assert code_of(app, "CALL vip_refresh(1)") == 1370  # maintenance: no EXECUTE
+        assert code_of(app, "USE mysql") == 1044
+        # what it needs works
+        assert code_of(
+            app,
+            "INSERT INTO service_tickets (customer_id, title, priority) VALUES (2, 'y', 'low')",
+        ) is None  # fmt: skip
+        assert code_of(app, "SELECT * FROM alert_outbox") is None
+        assert code_of(app, "UPDATE alert_outbox SET lease_owner = NULL WHERE id = 0") is None
+        if not _has_procedure(conn, "ticket_assign"):
+            pytest.skip("workflow procedures not landed: CALL as the app user not tested")
+        # EXECUTE only, the procedure runs with its definer's rights (SQL SECURITY DEFINER)
+        assert code_of(app, "CALL ticket_assign(%s, 42)", (tid,)) is None
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT current_status, assigned_agent_id FROM service_tickets WHERE id = %s",
+                (tid,),
+            )
+            assert cur.fetchone() == ("processing", 42)
+            cur.execute("SELECT action_type FROM ticket_logs WHERE ticket_id = %s", (tid,))
+            assert [r[0] for r in cur.fetchall()] == ["assign"]
+        assert (
+            code_of(app, "CALL ticket_log_action(%s, 1, 'close', NULL, NULL, NULL)", (tid,)) == 1370
+        )  # noqa: E501
+    finally:
+        app.close()
+
+
+def test_reporter_reads_only(accounts):
+    rep = connect(accounts["ticketdb_reporter"])
+    try:
+        assert code_of(rep, "SELECT COUNT(*) FROM service_tickets") is None
+        assert code_of(rep, "SELECT COUNT(*) FROM ticket_logs") is None
+        assert (
+            code_of(rep, "INSERT INTO service_tickets (customer_id, title, priority) "
+                         "VALUES (1, 'x', 'low')") == 1142
+        )  # fmt: skip
+        assert code_of(rep, "UPDATE customers SET vip_tier = 'vip'") == 1142
+        assert code_of(rep, "DELETE FROM alert_outbox") == 1142
+        assert code_of(rep, "DROP TABLE customers") == 1142
+        assert code_of(rep, "CALL vip_refresh(1)") == 1370
+        assert code_of(rep, "USE mysql") == 1044
+    finally:
+        rep.close()
+
+
+def test_migrator_owns_the_schema_and_nothing_else(accounts):
+    mig = connect(accounts["ticketdb_migrator"])
+    try:
+        assert code_of(mig, "CREATE TABLE scratch (id INT PRIMARY KEY)") is None
+        assert code_of(mig, "DROP TABLE scratch") is None
+        assert code_of(mig, "CALL vip_refresh(1)") is None
+        assert code_of(mig, "USE mysql") == 1044
+        assert code_of(mig, "CREATE USER 'x'@'%'") == 1227  # no global privileges
+    finally:
+        mig.close()
+
+
+def test_apply_is_idempotent_and_rotates_passwords(accounts, migrated_dsn, env):
+    new_env = {**env, "TICKETDB_APP_PASSWORD": _pw()}
+    again = gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env)
+    assert [r.user for r in again] == list(gr.USERS)
+    app_dsn = replace(accounts["ticketdb_app"], password=new_env["TICKETDB_APP_PASSWORD"])
+    connect(app_dsn).close()
+    with pytest.raises(TicketdbError):  # the old password no longer works
+        connect(accounts["ticketdb_app"])
+    # --reset revokes first, then grants the same again: still works, still walled
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env, reset=True)
+    app = connect(app_dsn)
+    try:
+        assert code_of(app, "SELECT COUNT(*) FROM service_tickets") is None
+        assert code_of(app, "DELETE FROM ticket_logs") == 1142
+    finally:
+        app.close()
+
+
+def test_missing_password_is_a_clear_error_and_passwords_are_never_printed(
+    migrated_dsn, server_dsn, env, monkeypatch
+):
+    for var in gr.USERS.values():
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TICKETDB_MIGRATOR_PASSWORD", env["TICKETDB_MIGRATOR_PASSWORD"])
+    res = CliRunner().invoke(cli, ["grants", "apply", "--dsn", migrated_dsn.url()])
+    assert res.exit_code == 1
+    assert "TICKETDB_APP_PASSWORD" in res.output and "TICKETDB_REPORTER_PASSWORD" in res.output
+    with connect(server_dsn, database=False) as c, c.cursor() as cur:  # nothing half-applied
+        cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'ticketdb\\_%%'")
+        assert cur.fetchone()[0] == 0
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    try:
+        res = CliRunner().invoke(cli, ["grants", "apply", "--json", "--dsn", migrated_dsn.url()])
+        assert res.exit_code == 0, res.output
+        plan = CliRunner().invoke(cli, ["grants", "plan", "--dsn", migrated_dsn.url()])
+        assert "'***'" in plan.stdout and "GRANT SELECT ON" in plan.stdout
+        for out in (res.output, plan.output):
+            assert not any(v in out for v in env.values())
+    finally:
+        with connect(server_dsn, database=False) as c, c.cursor() as cur:
+            for user in gr.USERS:
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+
+
+def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env, tmp_path):
+    from ticketdb.db import ensure_database
+
+    ensure_database(db_dsn)  # an empty schema: no tables, no procedures yet
+    try:
+        res = gr.apply(db_dsn, PROJECT_ROOT, env=env, users=["ticketdb_app"])
+        assert "procedure ticket_assign" in res[0].skipped
+        assert "table service_tickets" in res[0].skipped
+        with pytest.raises(SqlError):
+            bad = tmp_path / "grants"
+            bad.mkdir()
+            (bad / "ticketdb_reporter.sql").write_text(
+                "GRANT FROBNICATE ON {{schema}}.* TO {{account}};"
+            )
+            gr.apply(db_dsn, tmp_path, env=env, users=["ticketdb_reporter"])
+    finally:
+        with connect(server_dsn, database=False) as c, c.cursor() as cur:
+            for user in gr.USERS:
+                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
