@@ -87,7 +87,7 @@ BEGIN
                 FROM tmp_escalation_batch;
             END IF;
             COMMIT;
-            DELETE FROM tmp_escalation_batch;
+            TRUNCATE TABLE tmp_escalation_batch;  -- after COMMIT: nothing left to commit
             SET p_escalated = p_escalated + v_n;
             IF v_n < v_batch THEN
                 LEAVE batches;
