@@ -1,0 +1,268 @@
+"""Run the registered rules over files: build the schema from the versioned migrations in order,
+check each statement against the schema at that point, then apply inline suppressions and the
+configured severities.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from ticketdb.errors import UsageError
+from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
+from ticketdb.lint.findings import LEVELS, Finding
+from ticketdb.lint.registry import Rule, load_rules
+from ticketdb.lint.schema import Schema
+from ticketdb.lint.source import SourceFile, load
+from ticketdb.project import Project
+
+SUPPRESSION_CODE = "TDB014"
+_SUPPRESS = re.compile(
+    r"(?:--|#)\s*ticketdb:\s*allow\s+(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>[^\n]*)"
+)
+_cache: dict[tuple[str, int, int, str], SourceFile] = {}
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == "error")
+
+
+def display_path(path: Path) -> str:
+    """Relative to the cwd when the file is below it (like a compiler), else absolute."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def load_cached(path: Path) -> SourceFile:
+    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap."""
+    st = path.stat()
+    disp = display_path(path)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp)
+    src = _cache.get(key)
+    if src is None:
+        src = _cache[key] = load(path, disp)
+    return src
+
+
+# -- configuration ----------------------------------------------------------------------------
+def config_levels(project: Project) -> dict[str, str]:
+    """``[tool.ticketdb.lint]`` of the project's pyproject.toml: code (or rule name) -> level."""
+    pyproject = project.root / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{pyproject}: {exc}") from None
+    section = data.get("tool", {}).get("ticketdb", {}).get("lint", {})
+    return normalize_levels(
+        {k: v for k, v in section.items() if not isinstance(v, dict)},
+        f"{pyproject} [tool.ticketdb.lint]",
+    )
+
+
+def normalize_levels(levels: dict[str, object], where: str) -> dict[str, str]:
+    rules = load_rules()
+    by_name = {r.name: code for code, r in rules.items()}
+    out: dict[str, str] = {}
+    for key, value in levels.items():
+        code = key.upper() if key.upper() in rules else by_name.get(key)
+        if code is None:
+            raise UsageError(f"{where}: unknown rule {key!r} (see `ticketdb lint --list-rules`)")
+        if not isinstance(value, str) or value.lower() not in LEVELS:
+            raise UsageError(f"{where}: {key} = {value!r}: expected one of {', '.join(LEVELS)}")
+        out[code] = value.lower()
+    return out
+
+
+# -- file discovery ---------------------------------------------------------------------------
+def default_paths(project: Project) -> list[Path]:
+    return [p for p in [project.migrations, *project.repeatable_dirs()] if p.is_dir()]
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or directory")
+        if p.is_dir():
+            found = sorted(p.rglob("*.sql"))
+            found += sorted(x for x in p.rglob("*.py") if x.parent.name == "migrations")
+            out.extend(sorted(found))
+        else:
+            out.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        r = p.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(p)
+    return unique
+
+
+def migration_files(folder: Path) -> list[Path]:
+    """Versioned migrations in apply order (file name order, as yoyo sorts them)."""
+    if not folder.is_dir():
+        return []
+    files = [
+        p
+        for p in folder.iterdir()
+        if (p.suffix == ".sql" and not p.name.endswith(".rollback.sql"))
+        or (p.suffix == ".py" and not p.name.startswith("_"))
+    ]
+    return sorted(files, key=lambda p: p.name)
+
+
+def rollback_of(path: Path) -> Path:
+    return path.with_name(path.name[: -len(".sql")] + ".rollback.sql")
+
+
+# -- the run ----------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, rules: dict[str, type[Rule]], levels: dict[str, str]):
+        self.rules = [cls() for cls in rules.values()]
+        self.levels = levels
+        self.defaults = {code: cls.severity for code, cls in rules.items()}
+        self.raw: list[tuple[SourceFile, int, str, str]] = []  # file, offset, code, message
+        self.files: dict[str, SourceFile] = {}
+
+    def active(self) -> list[Rule]:
+        return [r for r in self.rules if self.levels.get(r.code) != "off"]
+
+    def statements(
+        self, src: SourceFile, schema: Schema, final: Schema | None, apply: bool
+    ) -> None:
+        for st in src.statements:
+            ctx = StatementContext(src, st, schema, final or schema)
+            for rule in self.active():
+                for offset, message in rule.check_statement(ctx):
+                    self.raw.append((src, offset, rule.code, message))
+            if apply:
+                schema.apply(st, src.display)
+
+    def file_checks(self, src: SourceFile, final: Schema, diff: DiffInfo | None) -> None:
+        siblings = (
+            {p.name for p in src.path.parent.iterdir()} if src.path.parent.is_dir() else set()
+        )
+        ctx = FileContext(src, final, siblings, diff)
+        for rule in self.active():
+            for offset, message in rule.check_file(ctx):
+                self.raw.append((src, offset, rule.code, message))
+
+
+def lint(
+    project: Project,
+    paths: list[Path] | None = None,
+    *,
+    levels: dict[str, str] | None = None,
+    diff: DiffInfo | None = None,
+    only: set[Path] | None = None,
+) -> LintResult:
+    """Lint ``paths`` (default: the project's SQL folders). ``only`` narrows the files linted
+    (``--diff``); the schema is always built from every migration."""
+    rules = load_rules()
+    run = _Run(rules, levels or {})
+    targets = expand_paths(paths if paths is not None else default_paths(project))
+    if only is not None:
+        only_resolved = {p.resolve() for p in only}
+        targets = [t for t in targets if t.resolve() in only_resolved]
+    target_set = {t.resolve() for t in targets}
+    mig_dir = project.migrations.resolve()
+
+    # 1. migrations in order: lint the targeted ones against the schema *before* each statement
+    schema = Schema()
+    linted_migrations: list[tuple[SourceFile, Schema | None]] = []
+    for path in migration_files(project.migrations):
+        src = load_cached(path)
+        run.files[src.display] = src
+        linted = path.resolve() in target_set
+        before = len(run.raw)
+        run.statements(src, schema, None, apply=True)
+        if not linted:
+            del run.raw[before:]
+        rb = rollback_of(path)
+        if rb.resolve() in target_set:
+            rsrc = load_cached(rb)
+            run.files[rsrc.display] = rsrc
+            run.statements(rsrc, schema.copy(), None, apply=True)
+        if linted:
+            linted_migrations.append((src, None))
+
+    # 2. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
+    #    statements are checked against the schema at their point in the file, in file order
+    final = schema
+    loaded = set(run.files)
+    for path in targets:
+        disp = display_path(path)
+        if disp in loaded and path.resolve().parent == mig_dir:
+            continue
+        src = load_cached(path)
+        run.files[src.display] = src
+        run.statements(src, final, final, apply=src.role != "rollback")
+
+    # 3. file and project checks
+    linted_files = [run.files[display_path(t)] for t in targets]
+    for src in linted_files:
+        run.file_checks(src, final, diff)
+    linted_names = {src.display for src in linted_files}
+    pctx = ProjectContext(final, run.files, diff)
+    for rule in run.active():
+        for path_s, offset, message in rule.check_project(pctx):
+            src = run.files.get(path_s)
+            if src is not None and (path_s in linted_names or diff is not None):
+                run.raw.append((src, offset, rule.code, message))
+
+    findings = _finish(run, linted_files)
+    return LintResult(findings, [s.display for s in linted_files])
+
+
+def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:
+    known = set(run.defaults)
+    suppressions: dict[str, dict[int, set[str]]] = {}
+    raw = list(run.raw)
+    for src in files:
+        table: dict[int, set[str]] = {}
+        for m in _SUPPRESS.finditer(src.text):
+            codes = [c.strip().upper() for c in m.group("codes").split(",")]
+            reason = m.group("reason").strip(" \t-:—")
+            line, _ = src.position(m.start())
+            if not reason:
+                raw.append((src, m.start(), SUPPRESSION_CODE,
+                            f"suppression of {', '.join(codes)} needs a reason: "
+                            f"`-- ticketdb: allow {codes[0]} <why>`"))  # fmt: skip
+                continue
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                raw.append((src, m.start(), SUPPRESSION_CODE,
+                            f"suppression names unknown rule {', '.join(unknown)}"))  # fmt: skip
+            for ln in (line, line + 1):
+                table.setdefault(ln, set()).update(codes)
+        suppressions[src.display] = table
+    out: set[Finding] = set()
+    for src, offset, code, message in raw:
+        level = run.levels.get(code, run.defaults.get(code, "warning"))
+        if level == "off":
+            continue
+        line, col = src.position(offset)
+        if code != SUPPRESSION_CODE and code in suppressions.get(src.display, {}).get(line, set()):
+            continue
+        out.add(Finding(src.display, line, col, code, level, message))
+    return sorted(out)
+
+
+def iter_rules() -> Iterator[type[Rule]]:
+    yield from load_rules().values()

@@ -1,0 +1,45 @@
+"""Small helpers the rules share (kept out of rules/ so that folder holds only rules)."""
+
+from __future__ import annotations
+
+import copy
+
+from ticketdb.lint.context import StatementContext
+from ticketdb.lint.resolve import Problem, check_unit
+from ticketdb.lint.schema import Schema
+
+
+def problems(ctx: StatementContext) -> list[Problem]:
+    """Unresolved table/column references of a statement (routine bodies included), computed
+    once per statement and shared by the unknown-table and unknown-column rules."""
+    cached = ctx.cache.get("problems")
+    if cached is None:
+        st = ctx.statement
+        schema = ctx.schema
+        if st.routine is not None and st.routine.nested:
+            schema = routine_schema(ctx)
+        out: list[Problem] = []
+        for unit in st.units:
+            out.extend(check_unit(unit, schema, st.routine, ctx.final_schema))
+        ctx.cache["problems"] = cached = out
+    return cached  # type: ignore[return-value]
+
+
+def in_versioned_migration(ctx: StatementContext) -> bool:
+    return ctx.file.role == "migration"
+
+
+def routine_schema(ctx: StatementContext) -> Schema:
+    """The schema a routine body sees: every table its body creates or renames something to
+    is known everywhere in the body (the body's own DROP/RENAME depend on run-time state)."""
+    st = ctx.statement
+    assert st.routine is not None
+    schema = ctx.schema.copy()
+    for nested in st.routine.nested:
+        if nested.words[:1] == ["CREATE"]:
+            schema.apply(nested)
+        for old, new in nested.renames:
+            src = schema.table(old)
+            if src is not None and schema.table(new) is None:
+                schema.tables[new.lower()] = copy.deepcopy(src)
+    return schema

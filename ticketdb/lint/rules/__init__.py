@@ -1,0 +1,1 @@
+"""Lint rules, one per module (``<code>_<slug>.py``), each registered with ``@register``."""

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from ticketdb.lint.context import StatementContext
+from ticketdb.lint.registry import Rule, register
+
+
+@register
+class UpdateDeleteWithoutWhere(Rule):
+    """UPDATE or DELETE without WHERE changes every row (rollback files are exempt).
+
+    **Anti-pattern**
+
+    .. code-block:: sql
+
+        UPDATE service_tickets SET current_status = 'closed';
+
+    **Best practice**
+
+    .. code-block:: sql
+
+        UPDATE service_tickets SET current_status = 'closed'
+        WHERE current_status = 'resolved' AND updated_at < NOW() - INTERVAL 30 DAY;
+    """
+
+    code = "TDB007"
+    name = "update-delete-without-where"
+    severity = "warning"
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[tuple[int, str]]:
+        if ctx.file.role == "rollback":
+            return
+        for unit in ctx.statement.units:
+            tree = unit.tree
+            if isinstance(tree, exp.Update | exp.Delete) and not tree.args.get("where"):
+                verb = "UPDATE" if isinstance(tree, exp.Update) else "DELETE"
+                target = tree.this.name if tree.this is not None else "?"
+                yield unit.offset, f"{verb} of {target} without WHERE changes every row"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ticketdb.lint.context import FileContext
+from ticketdb.lint.registry import Rule, register
+
+
+@register
+class EditedMigration(Rule):
+    """(--diff) A migration that existed at the base ref was edited: applied servers never see it.
+
+    **Anti-pattern**
+
+    .. code-block:: sql
+
+        -- editing migrations/0002_ticket_logs.sql after it shipped
+        CREATE TABLE ticket_logs (..., note VARCHAR(1000) NULL, ...);
+
+    **Best practice**
+
+    .. code-block:: sql
+
+        -- a new migration, migrations/0008_longer_log_note.sql
+        ALTER TABLE ticket_logs MODIFY note VARCHAR(1000) NULL;
+    """
+
+    code = "TDB015"
+    name = "edited-migration"
+    severity = "error"
+
+    def check_file(self, ctx: FileContext) -> Iterator[tuple[int, str]]:
+        diff = ctx.diff
+        src = ctx.file
+        if diff is None or src.role not in ("migration", "rollback"):
+            return
+        if src.display not in diff.base_texts:
+            return
+        old = diff.base_texts[src.display]
+        if old is None or old == src.text:
+            return
+        old_lines, new_lines = old.splitlines(), src.text.splitlines()
+        line = next(
+            (i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)) if a != b),
+            min(len(old_lines), len(new_lines)) + 1,
+        )
+        what = "rollback of an applied migration" if src.role == "rollback" else "applied migration"
+        yield (
+            src.offset_at(line),
+            (f"{what} edited since {diff.ref}: write a new migration instead"),
+        )
