@@ -9,6 +9,8 @@
 -- logs them, commits, and moves on. Idempotent: an escalated ticket leaves the rule's priority,
 -- so a second run finds nothing. p_escalated = number of tickets escalated by this call.
 --
+-- A chunk that hits a deadlock (1213) or lock wait timeout (1205) is rolled back and retried
+-- (up to 5 attempts, short back-off); then the call fails with 1213, earlier chunks committed.
 -- Commits per chunk: do not CALL it inside an open transaction. The chosen ids go through a
 -- temporary table because INSERT INTO ticket_logs … SELECT … FROM service_tickets would fail with
 -- ERROR 1442 (the trigger updates service_tickets, which that statement reads).
@@ -26,7 +28,10 @@ BEGIN
     DECLARE v_now DATETIME;
     DECLARE v_cutoff DATETIME;
     DECLARE v_from_created DATETIME;
+    DECLARE v_next_from DATETIME;
     DECLARE v_n INT UNSIGNED;
+    DECLARE v_failed TINYINT DEFAULT 0;
+    DECLARE v_attempt INT DEFAULT 0;
     DECLARE EXIT HANDLER FOR SQLEXCEPTION
     BEGIN
         ROLLBACK;
@@ -61,37 +66,60 @@ BEGIN
         SET v_from_created = '1000-01-01 00:00:00';
 
         batches: LOOP
-            START TRANSACTION;
-            INSERT INTO tmp_escalation_batch (ticket_id, created_at)
-            -- scan:start (tests/test_escalation.py EXPLAINs this SELECT)
-            SELECT id, created_at
-            FROM service_tickets FORCE INDEX (idx_status_priority_created)
-            WHERE current_status = 'pending'
-              AND priority = v_from
-              AND created_at >= v_from_created
-              AND created_at < v_cutoff
-              AND assigned_agent_id IS NULL
-            ORDER BY created_at
-            LIMIT v_batch
-            -- scan:end
-            FOR UPDATE;
-            SET v_n = ROW_COUNT();
-            IF v_n > 0 THEN
-                SELECT MAX(created_at) INTO v_from_created FROM tmp_escalation_batch;
-                INSERT INTO ticket_logs (ticket_id, agent_id, action_type, action_time, note,
-                                         new_priority)
-                SELECT ticket_id, NULL, 'escalate', v_now,
-                       CONCAT('rule ', v_rule, ': ', v_from, ' -> ', v_to, ' after ', v_hours,
-                              ' h unassigned'),
-                       v_to
-                FROM tmp_escalation_batch;
+            SET v_n = 0;
+            SET v_failed = 0;
+            chunk: BEGIN
+                -- A deadlock / lock wait timeout (e.g. with a concurrent ticket_assign) rolls
+                -- back this chunk only; it is retried below, earlier chunks stay committed.
+                DECLARE EXIT HANDLER FOR 1213, 1205
+                BEGIN
+                    ROLLBACK;
+                    SET v_failed = 1;
+                END;
+                START TRANSACTION;
+                INSERT INTO tmp_escalation_batch (ticket_id, created_at)
+                -- scan:start (tests/test_escalation.py EXPLAINs this SELECT)
+                SELECT id, created_at
+                FROM service_tickets FORCE INDEX (idx_status_priority_created)
+                WHERE current_status = 'pending'
+                  AND priority = v_from
+                  AND created_at >= v_from_created
+                  AND created_at < v_cutoff
+                  AND assigned_agent_id IS NULL
+                ORDER BY created_at
+                LIMIT v_batch
+                -- scan:end
+                FOR UPDATE;
+                SET v_n = ROW_COUNT();
+                IF v_n > 0 THEN
+                    SELECT MAX(created_at) INTO v_next_from FROM tmp_escalation_batch;
+                    INSERT INTO ticket_logs (ticket_id, agent_id, action_type, action_time,
+                                             note, new_priority)
+                    SELECT ticket_id, NULL, 'escalate', v_now,
+                           CONCAT('rule ', v_rule, ': ', v_from, ' -> ', v_to, ' after ',
+                                  v_hours, ' h unassigned'),
+                           v_to
+                    FROM tmp_escalation_batch;
+                END IF;
+                COMMIT;
+            END chunk;
+            TRUNCATE TABLE tmp_escalation_batch;  -- outside any transaction: commits nothing
+            IF v_failed = 1 THEN
+                SET v_attempt = v_attempt + 1;
+                IF v_attempt >= 5 THEN
+                    SIGNAL SQLSTATE '40001'
+                        SET MESSAGE_TEXT = 'escalate_stale_tickets: chunk still deadlocked or timed out after 5 attempts',
+                            MYSQL_ERRNO = 1213;
+                END IF;
+                DO SLEEP(0.05 * v_attempt);
+                ITERATE batches;
             END IF;
-            COMMIT;
-            TRUNCATE TABLE tmp_escalation_batch;  -- after COMMIT: nothing left to commit
+            SET v_attempt = 0;
             SET p_escalated = p_escalated + v_n;
             IF v_n < v_batch THEN
                 LEAVE batches;
             END IF;
+            SET v_from_created = v_next_from;
         END LOOP batches;
     END LOOP rules;
 

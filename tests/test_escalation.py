@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import pymysql
 import pytest
 
 from ticketdb import PROJECT_ROOT
+from ticketdb.db import connect
 
 
 def add_ticket(conn, priority: str, age_hours: float, status: str = "pending", agent=None) -> int:
@@ -154,3 +157,24 @@ def test_scan_uses_status_priority_created_index(conn):
     assert plan["key"] == "idx_status_priority_created"
     assert plan["type"] == "range"
     assert "filesort" not in (plan["Extra"] or "")
+
+
+def test_locked_chunk_is_retried_not_skipped(conn, migrated_dsn):
+    """A ticket locked by a long transaction: the chunk times out (1205), is retried, succeeds."""
+    ids = [add_ticket(conn, "medium", 30) for _ in range(3)]
+    holder = connect(migrated_dsn, autocommit=False)
+    with holder.cursor() as cur:
+        cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE", (ids[1],))
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    release = threading.Timer(1.5, holder.commit)
+    release.start()
+    started = time.monotonic()
+    try:
+        assert escalate(conn) == 3
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - started >= 1.0  # it did wait and retry
+    got = rows(conn, "SELECT ticket_id, COUNT(*) AS n FROM ticket_logs GROUP BY ticket_id")
+    assert {r["ticket_id"]: r["n"] for r in got} == {i: 1 for i in ids}
