@@ -1,0 +1,197 @@
+"""``ticketdb lint`` end to end through click's CliRunner: formats, exit codes, config,
+suppression, --diff, third-party SQL, the project's own SQL and its speed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+from lint_helpers import git, make_project
+
+from ticketdb import PROJECT_ROOT
+from ticketdb.cli import cli
+from ticketdb.lint.engine import lint
+from ticketdb.lint.registry import load_rules
+from ticketdb.project import Project
+
+HERE = Path(__file__).parent
+SAKILA = HERE / "thirdparty" / "sakila_excerpt.sql"
+SARIF_SCHEMA = json.loads((HERE / "sarif-2.1.0-subset.schema.json").read_text())
+
+BAD_PROC = """CREATE PROCEDURE close_ticket(IN p_id BIGINT UNSIGNED)
+BEGIN
+    UPDATE tickets SET stauts = 'closed' WHERE id = p_id;
+END
+"""
+
+
+def run(project: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--project", str(project), "lint", *args])
+
+
+@pytest.fixture
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    make_project(tmp_path, {"procedures/close_ticket.sql": BAD_PROC})
+    return tmp_path
+
+
+def test_text_output_is_compiler_style_and_exit_1_on_error(proj: Path) -> None:
+    r = run(proj)
+    assert r.exit_code == 1, r.output
+    assert "procedures/close_ticket.sql:3:24: TDB002 error unknown column `stauts`" in r.output
+
+
+def test_json_output_shape(proj: Path) -> None:
+    r = run(proj, "--format", "json")
+    data = json.loads(r.stdout)
+    assert isinstance(data, list) and data
+    for f in data:
+        assert set(f) == {"path", "line", "column", "code", "severity", "message"}
+    assert {"path": "procedures/close_ticket.sql", "line": 3, "code": "TDB002"}.items() <= data[
+        0
+    ].items()
+
+
+def test_sarif_output_validates_against_sarif_2_1_0(proj: Path) -> None:
+    r = run(proj, "--format", "sarif")
+    log = json.loads(r.stdout)
+    jsonschema.validate(log, SARIF_SCHEMA, format_checker=jsonschema.FormatChecker())
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert [d["id"] for d in rules] == list(load_rules())
+    result = log["runs"][0]["results"][0]
+    assert result["ruleId"] == "TDB002" and result["level"] == "error"
+    assert rules[result["ruleIndex"]]["id"] == "TDB002"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 3, "startColumn": 24}
+
+
+def test_exit_0_without_errors_and_2_on_usage_errors(proj: Path) -> None:
+    (proj / "procedures" / "close_ticket.sql").write_text(BAD_PROC.replace("stauts", "status"))
+    assert run(proj).exit_code == 0
+    assert run(proj, "no/such/path.sql").exit_code == 2
+    assert run(proj, "--format", "xml").exit_code == 2
+    assert run(proj, "--severity", "TDB999=error").exit_code == 2
+    assert run(proj, "--severity", "TDB002=loud").exit_code == 2
+    assert run(proj, "--diff", "no-such-ref").exit_code == 2
+
+
+def test_warnings_alone_exit_0(proj: Path) -> None:
+    (proj / "procedures" / "close_ticket.sql").write_text(
+        "CREATE PROCEDURE close_ticket()\nBEGIN\n    SELECT * FROM tickets;\nEND\n"
+    )
+    r = run(proj)
+    assert r.exit_code == 0 and "TDB008 warning" in r.output
+
+
+def test_config_and_cli_severities(proj: Path) -> None:
+    (proj / "pyproject.toml").write_text('[tool.ticketdb.lint]\nTDB002 = "warning"\n')
+    r = run(proj)
+    assert r.exit_code == 0 and "TDB002 warning" in r.output
+    r = run(proj, "--severity", "TDB002=error")
+    assert r.exit_code == 1 and "TDB002 error" in r.output
+    r = run(proj, "--severity", "unknown-column=off")
+    assert r.exit_code == 0 and "TDB002" not in r.output
+    (proj / "pyproject.toml").write_text('[tool.ticketdb.lint]\nTDB002 = "maybe"\n')
+    assert run(proj).exit_code == 2
+
+
+def test_inline_suppression_needs_a_reason(proj: Path) -> None:
+    path = proj / "procedures" / "close_ticket.sql"
+    text = BAD_PROC.replace(
+        "    UPDATE",
+        "    -- ticketdb: allow TDB002 column added by a hotfix outside migrations\n    UPDATE",
+    )
+    path.write_text(text)
+    assert run(proj).exit_code == 0
+    path.write_text(BAD_PROC.replace("    UPDATE", "    -- ticketdb: allow TDB002\n    UPDATE"))
+    r = run(proj)
+    assert r.exit_code == 1
+    assert "TDB014 warning" in r.output and "TDB002 error" in r.output
+
+
+def test_list_rules_prints_the_registry(proj: Path) -> None:
+    r = run(proj, "--list-rules")
+    assert r.exit_code == 0
+    for code, cls in load_rules().items():
+        assert code in r.output and cls.name in r.output
+
+
+def test_unparseable_file_is_a_finding_not_a_crash(proj: Path) -> None:
+    bad = proj / "scripts" / "bad.sql"
+    bad.parent.mkdir()
+    bad.write_text("SELECT 1;\nCREATE TABLE t (id INT;\nSELECT 'unterminated;\n")
+    r = run(proj, "--format", "json", str(bad))
+    assert r.exit_code == 1
+    codes = {(f["code"], f["line"]) for f in json.loads(r.stdout)}
+    assert ("TDB000", 2) in codes or ("TDB000", 3) in codes
+
+
+def test_diff_lints_changed_files_and_flags_edited_migrations(proj: Path) -> None:
+    (proj / "procedures" / "close_ticket.sql").write_text(BAD_PROC.replace("stauts", "status"))
+    git(proj, "init", "-q")
+    git(proj, "add", ".")
+    git(proj, "commit", "-q", "-m", "base")
+    # an unchanged file with an error is not linted; the edited migration and a new file are
+    (proj / "procedures" / "old_bad.sql").write_text(BAD_PROC.replace("close_ticket", "old_bad"))
+    git(proj, "add", ".")
+    git(proj, "commit", "-q", "-m", "old bad file")
+    base = proj / "migrations" / "0001_base.sql"
+    base.write_text(base.read_text().replace("status     ENUM('open', 'pending', 'closed')",
+                                             "status     ENUM('open', 'closed')"))  # fmt: skip
+    (proj / "procedures" / "new_one.sql").write_text(
+        "CREATE PROCEDURE new_one()\nBEGIN\n    SELECT titel FROM tickets;\nEND\n"
+    )
+    r = run(proj, "--diff", "HEAD", "--format", "json")
+    found = {(f["path"], f["code"]) for f in json.loads(r.stdout)}
+    assert ("migrations/0001_base.sql", "TDB015") in found
+    assert ("migrations/0001_base.sql", "TDB016") in found
+    assert ("procedures/new_one.sql", "TDB002") in found
+    assert not any(p == "procedures/old_bad.sql" for p, _ in found)
+    assert r.exit_code == 1
+
+
+def test_third_party_schema_has_no_error_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Sakila-like mysqldump excerpt (DELIMITER ;; triggers in version comments, views,
+    functions, procedures, LOCK TABLES/INSERT) is read correctly and yields no errors."""
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    result = lint(project, [SAKILA])
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert errors == []
+    # the routines and triggers were really read: DEFINER warnings point into them
+    assert sum(f.code == "TDB009" for f in result.findings) >= 8
+
+
+def test_third_party_schema_errors_are_found_when_introduced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    text = SAKILA.read_text()
+    bad = tmp_path / "sakila_bad.sql"
+    bad.write_text(
+        text.replace("VALUES (new.film_id, new.title,", "VALUES (new.film_id, new.titel,")
+        .replace("AND rental.return_date IS NULL", "AND rental.retrun_date IS NULL")
+        .replace("HAVING SUM(p.amount)", "HAVING SUM(p.amout)")
+    )
+    result = lint(project, [bad])
+    msgs = [f.message for f in result.findings if f.code == "TDB002"]
+    assert len(msgs) == 3, result.findings
+    assert any("new.titel" in m for m in msgs)
+
+
+def test_project_sql_has_no_error_findings_and_lints_fast() -> None:
+    project = Project(PROJECT_ROOT)
+    start = time.perf_counter()
+    result = lint(project)
+    elapsed = time.perf_counter() - start
+    errors = [f.text() for f in result.findings if f.severity == "error"]
+    assert errors == []
+    assert elapsed < 2.0, f"whole-repo lint took {elapsed:.2f}s"
