@@ -21,6 +21,12 @@ from ticketdb.lint.schema import Schema, Table
 from ticketdb.lint.source import Routine, Unit
 
 _SKIP_TABLES = {"dual"}
+_NOT_COLUMN_PARENTS = (
+    exp.CollateColumnConstraint,
+    exp.CharacterSetColumnConstraint,
+    exp.Collate,
+    exp.CharacterSet,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,8 @@ def _not_table_refs(tree: exp.Expression) -> set[int]:
         if isinstance(node, exp.Create):
             kind = (node.args.get("kind") or "").upper()
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this
-            if kind in ("TABLE", "VIEW") and isinstance(target, exp.Table):
-                skip.add(id(target))
+            if kind != "INDEX" and isinstance(target, exp.Table):
+                skip.add(id(target))  # the new table/view/database/sequence itself
         elif isinstance(node, exp.Drop):
             kind = (node.args.get("kind") or "").upper()
             if kind != "TABLE" and kind != "VIEW" or node.args.get("exists"):
@@ -169,11 +175,21 @@ def _tables(
 ) -> Iterator[Problem]:
     skip = _not_table_refs(tree)
     for t in tree.find_all(exp.Table):
-        if not t.name or id(t) in skip or t.args.get("db"):
+        if id(t) in skip:
+            continue
+        if isinstance(t.this, exp.Expression) and not isinstance(t.this, exp.Identifier):
+            # a table function: JSON_TABLE declares its columns, others are unknown
+            cols = [c.name for c in t.this.find_all(exp.JSONColumnDef)]
+            known = Table(t.alias, {c.lower(): _col(c) for c in cols}) if cols else None
+            if t.alias:
+                scope.add(t.alias, known)
+            continue
+        if not t.name:
+            continue
+        if t.args.get("db"):  # another schema (information_schema, mysql …): columns unknown
+            scope.add(t.alias_or_name, None)
             continue
         name = t.name
-        if isinstance(t.this, exp.Expression) and not isinstance(t.this, exp.Identifier):
-            continue  # table function
         alias = t.alias_or_name
         if name.lower() in ctes:
             if alias.lower() != name.lower():
@@ -197,6 +213,10 @@ def _columns(
     for col in list(tree.find_all(exp.Column)):
         if col.is_star or _inside(col, (exp.Into,)):
             continue
+        if isinstance(col.parent, _NOT_COLUMN_PARENTS):
+            continue  # COLLATE utf8mb4_bin, CHARACTER SET x: names, not columns
+        if col.name.upper() == "DEFAULT" and not col.this.args.get("quoted"):
+            continue  # SET c = DEFAULT
         if isinstance(col.parent, exp.RenameColumn) and col.arg_key == "to":
             continue
         if isinstance(col.parent, exp.Drop) and col.parent.args.get("exists"):

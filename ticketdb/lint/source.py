@@ -492,24 +492,45 @@ def _parse_alter_table(ps: ParsedStatement) -> None:
             continue
         if aw[0] in OPAQUE_ALTER_ACTIONS or " ".join(aw[:2]) in OPAQUE_ALTER_ACTIONS:
             continue
-        chars = [" " if c != "\n" else c for c in ps.text]
-        keep = [*head, *action]
-        for t in keep:
-            o = t.offset - base
-            chars[o : o + len(t.text)] = list(t.text)
-        _blank_if_exists(chars, base, action)
-        part = parse_unit("".join(chars), base, keep)
-        if part.error or not isinstance(part.tree, exp.Alter):
-            ps.errors.append(part.error or (action[0].offset, "cannot parse ALTER TABLE action"))
-            continue
-        if merged is None:
-            merged = part.tree
-        else:
-            for a in part.tree.args.get("actions") or []:
-                merged.append("actions", a)
+        for piece in _column_group(action):
+            chars = [" " if c != "\n" else c for c in ps.text]
+            keep = [*head, *piece]
+            for t in keep:
+                o = t.offset - base
+                chars[o : o + len(t.text)] = list(t.text)
+            _blank_if_exists(chars, base, piece)
+            part = parse_unit("".join(chars), base, keep)
+            if part.error or not isinstance(part.tree, exp.Alter):
+                ps.errors.append(part.error or (piece[0].offset, "cannot parse ALTER TABLE action"))
+                continue
+            if merged is None:
+                merged = part.tree
+            else:
+                for a in part.tree.args.get("actions") or []:
+                    merged.append("actions", a)
     unit = Unit(ps.text, base, tree=merged)
     ps.units.append(unit)
     ps.tree = merged
+
+
+def _column_group(action: list[Token]) -> list[list[Token]]:
+    """``ADD [COLUMN] (a INT, b INT)`` becomes ``ADD [COLUMN] a INT`` and ``… b INT``."""
+    k = 2 if len(action) > 2 and action[1].upper == "COLUMN" else 1
+    if action[0].upper != "ADD" or len(action) <= k or action[k].text != "(":
+        return [action]
+    inner = action[k + 1 : -1] if action[-1].text == ")" else action[k + 1 :]
+    pieces: list[list[Token]] = [[]]
+    depth = 0
+    for t in inner:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        if t.text == "," and depth == 0:
+            pieces.append([])
+        else:
+            pieces[-1].append(t)
+    return [[*action[:k], *p] for p in pieces if p]
 
 
 def _has_if_exists(toks: list[Token]) -> bool:
