@@ -1,0 +1,7 @@
+"""Deterministic bulk seeding: generator (generate.py), FIFO → LOAD DATA (load.py), the phases
+around it (runner.py) and the raw LOAD DATA reference it is measured against (raw.py)."""
+
+from ticketdb.seed.generate import GenStats, SeedSpec
+from ticketdb.seed.runner import SeedResult, seed, server_now
+
+__all__ = ["GenStats", "SeedResult", "SeedSpec", "seed", "server_now"]

@@ -1,0 +1,210 @@
+"""Stream generated rows into ``LOAD DATA LOCAL INFILE`` through named pipes.
+
+The generator runs in a forked child process (its own core, no GIL contention with the client
+threads) and writes one FIFO per table; one client thread per table runs ``LOAD DATA LOCAL
+INFILE '<fifo>'``, so both tables load at once while rows are still being generated and nothing
+touches the disk.
+
+The hang trap (docs/seed.md): opening a FIFO blocks until the other end opens it. If the child
+dies before opening its write end, the LOAD DATA reader blocks forever; if the server refuses
+the LOAD DATA before the client opens the read end, the child blocks forever. The supervisor
+loop below watches both sides; on the first failure it kills the generator and opens the missing
+ends itself (non-blocking) so every survivor sees EOF, then re-raises the real error.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ticketdb.db import connect, quote_ident, sql_error
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
+from ticketdb.seed.generate import GenStats, SeedSpec, generate
+
+_F_SETPIPE_SZ = 1031  # Linux: grow the pipe buffer so the writer blocks less often
+_PIPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    columns: Sequence[str]
+
+
+def load_data_sql(table: str, columns: Sequence[str]) -> str:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    return (
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote_ident(table)} CHARACTER SET utf8mb4 "
+        f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})"
+    )
+
+
+def bulk_connection(dsn: DSN) -> Any:
+    """A LOAD DATA session: the workflow triggers' bulk switch (should one still be present) and
+    no per-row unique/foreign-key checks (the generator guarantees both)."""
+    conn = connect(dsn, local_infile=True, autocommit=False, read_timeout=3600)
+    with conn.cursor() as cur:
+        cur.execute("SET @ticketdb_bulk_load = 1")
+        cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+    return conn
+
+
+def _writer(fd: int) -> Callable[[bytes], None]:
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+
+    return write
+
+
+def _child(
+    spec: SeedSpec, fifos: tuple[str, str], counters: Any, result: Any
+) -> None:  # pragma: no cover - runs in the forked child
+    try:
+        fds = []
+        for path in fifos:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
+            except OSError:
+                pass
+            fds.append(fd)
+
+        def progress(t: int, n: int) -> None:
+            counters[0], counters[1] = t, n
+
+        stats = generate(spec, _writer(fds[0]), _writer(fds[1]), progress=progress)
+        for fd in fds:
+            os.close(fd)
+        result.send(("ok", stats))
+    except BaseException:  # noqa: BLE001 - everything must reach the parent
+        result.send(("error", traceback.format_exc()))
+    finally:
+        result.close()
+
+
+def _recv(pipe: Any) -> tuple[str, Any]:
+    try:
+        return pipe.recv()
+    except EOFError:  # the child was killed or died without reporting
+        return ("error", "generator exited without a result")
+
+
+def _unblock(path: str) -> None:
+    """Open the other end of a FIFO without blocking so a side stuck in open() is released."""
+    for flags in (os.O_WRONLY | os.O_NONBLOCK, os.O_RDONLY | os.O_NONBLOCK):
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if exc.errno in (errno.ENXIO, errno.ENOENT):
+                continue
+            raise
+        os.close(fd)
+
+
+def stream_load(
+    dsn: DSN,
+    spec: SeedSpec,
+    targets: tuple[Target, Target],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    timeout: float = 3600,
+) -> tuple[GenStats, dict[str, float]]:
+    """Generate ``spec`` straight into both tables; returns the generator's stats and the
+    seconds each table's LOAD DATA took."""
+    ctx = multiprocessing.get_context("fork")
+    conns = [bulk_connection(dsn) for _ in targets]
+    tmp = Path(tempfile.mkdtemp(prefix="ticketdb-seed-"))
+    fifos = tuple(str(tmp / f"{t.table}.fifo") for t in targets)
+    for path in fifos:
+        os.mkfifo(path, 0o600)
+    counters = ctx.Array("q", 2, lock=False)
+    parent_end, child_end = ctx.Pipe(duplex=False)
+    errors: dict[str, BaseException] = {}
+    seconds: dict[str, float] = {}
+
+    def run_load(i: int) -> None:
+        target, conn = targets[i], conns[i]
+        t0 = time.perf_counter()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
+            conn.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported by the supervisor
+            errors[target.table] = exc
+        seconds[target.table] = time.perf_counter() - t0
+
+    child = ctx.Process(target=_child, args=(spec, fifos, counters, child_end), daemon=True)
+    child.start()
+    child_end.close()
+    threads = [threading.Thread(target=run_load, args=(i,), daemon=True) for i in range(2)]
+    for th in threads:
+        th.start()
+    outcome: tuple[str, Any] | None = None
+    deadline = time.monotonic() + timeout
+    try:
+        while any(th.is_alive() for th in threads):
+            if on_progress:
+                on_progress(counters[0], counters[1])
+            if outcome is None and parent_end.poll(0.05):
+                outcome = _recv(parent_end)
+            if outcome is None and not child.is_alive() and not parent_end.poll():
+                outcome = ("error", f"generator exited with code {child.exitcode}")
+            if (outcome and outcome[0] == "error") or errors:
+                # one side failed: stop the generator (its write ends close, so a reader sees
+                # EOF) and release whichever side is still stuck in open()
+                if child.is_alive():
+                    child.kill()
+                for path in fifos:
+                    _unblock(path)
+            if time.monotonic() > deadline:
+                raise TicketdbError(f"bulk load did not finish in {timeout:.0f}s")
+            for th in threads:
+                th.join(0.05)
+        if outcome is None:
+            outcome = _recv(parent_end) if parent_end.poll(30) else ("error", "no result")
+        if on_progress:
+            on_progress(counters[0], counters[1])
+    finally:
+        child.join(5)
+        if child.is_alive():
+            child.kill()
+        for c in conns:
+            c.close()
+        for path in fifos:
+            os.unlink(path)
+        tmp.rmdir()
+    if errors:
+        table, exc = next(iter(errors.items()))
+        raise sql_error(exc, where=f"LOAD DATA into {table}") from None
+    if outcome[0] != "ok":
+        raise TicketdbError(f"row generator failed: {outcome[1]}")
+    return outcome[1], seconds
+
+
+def generate_files(spec: SeedSpec, folder: Path) -> tuple[GenStats, tuple[Path, Path]]:
+    """The same rows written to two files (for the raw LOAD DATA baseline)."""
+    paths = (folder / "tickets.tsv", folder / "logs.tsv")
+    with open(paths[0], "wb") as ft, open(paths[1], "wb") as fl:
+        stats = generate(spec, ft.write, fl.write)
+    return stats, paths
+
+
+def load_file(conn: Any, target: Target, path: Path) -> int:
+    with conn.cursor() as cur:
+        rows = cur.execute(load_data_sql(target.table, target.columns), (str(path),))
+    conn.commit()
+    return rows

@@ -1,0 +1,353 @@
+"""``ticketdb seed``: empty the two tables, bulk-load generated history, restore the schema.
+
+Phases (each timed, rows/s in the JSON summary):
+  prepare   – check LOCAL INFILE, drop the workflow triggers of both tables, TRUNCATE, add the
+              monthly log partitions the history needs, drop secondary indexes (deferred)
+  load      – generator → two FIFOs → two concurrent LOAD DATA LOCAL INFILE (ticketdb.seed.load)
+  rebuild   – re-add the secondary indexes exactly as SHOW CREATE TABLE had them (one ALTER per
+              table, both tables at once), then the derived data: CALL vip_refresh(threshold)
+              (customers, VIP tier) and cache_invalidate_all() (the cache triggers did not see
+              the load)
+  triggers  – re-create the dropped triggers from their files (ticketdb.migrate.repeatable)
+  analyze   – ANALYZE TABLE so the optimizer sees the new cardinalities
+Whatever happens, triggers and indexes are put back (``finally``) and the result is checked
+against the SHOW CREATE TABLE taken before.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ticketdb.db import connect, connection, quote_ident
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.migrate.repeatable import (
+    apply_changes,
+    load_objects,
+    plan_changes,
+    server_objects,
+)
+from ticketdb.partitions import ensure_months
+from ticketdb.project import Project
+from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
+from ticketdb.seed.load import Target, stream_load
+
+TICKETS, LOGS = "service_tickets", "ticket_logs"
+TARGETS = (Target(TICKETS, TICKET_COLUMNS), Target(LOGS, LOG_COLUMNS))
+#: Tables derived from the tickets (rebuilt by procedures/events). Emptied with the tickets so
+#: nothing points at the previous data set; customers is rebuilt by vip_refresh() at the end.
+DERIVED_TABLES = ("daily_urgent_tickets", "alert_outbox", "customers")
+DEFAULT_VIP_THRESHOLD = 20
+_KEY_LINE = re.compile(r"^\s*(KEY\s+`([^`]+)`.*?),?$")
+_AUTO_INC = re.compile(r" AUTO_INCREMENT=\d+")
+
+
+@dataclass
+class Phase:
+    name: str
+    rows: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.name,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "rows_per_s": round(self.rows / self.seconds) if self.rows and self.seconds else None,
+        }
+
+
+@dataclass
+class SeedResult:
+    spec: SeedSpec
+    stats: GenStats
+    phases: list[Phase] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.stats.tickets + self.stats.logs
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.as_dict(),
+            "checksum": self.stats.checksum,
+            "tickets": self.stats.tickets,
+            "logs": self.stats.logs,
+            "status_mix": self.stats.by_status,
+            "seconds": round(self.seconds, 3),
+            "rows_per_s": round(self.rows / self.seconds) if self.seconds else None,
+            "phases": [p.as_dict() for p in self.phases],
+        }
+
+
+class Reporter:
+    """Progress hooks the CLI implements with rich; the library only calls them."""
+
+    def start(self, phase: str, total: int | None = None) -> None: ...
+
+    def advance(self, phase: str, done: int) -> None: ...
+
+    def finish(self, phase: str) -> None: ...
+
+
+def _scalar(conn: Any, sql: str, args: Any = None) -> Any:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def show_create(conn: Any, table: str) -> str:
+    with conn.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE {quote_ident(table)}")
+        return _AUTO_INC.sub("", cur.fetchone()[1])
+
+
+def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
+    """``[(name, "KEY `name` (…)")]`` of the plain secondary indexes, in server order."""
+    return [(m.group(2), m.group(1)) for m in map(_KEY_LINE.match, create_sql.splitlines()) if m]
+
+
+def server_now(conn: Any) -> datetime:
+    """The anchor when none is given: the server's clock, to the minute."""
+    return _scalar(conn, "SELECT NOW()").replace(second=0, microsecond=0)
+
+
+def months_between(first: datetime, last: datetime) -> int:
+    return (last.year * 12 + last.month) - (first.year * 12 + first.month)
+
+
+def _workflow_triggers(conn: Any) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT trigger_name FROM information_schema.triggers "
+            "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
+            "ORDER BY trigger_name",
+            (TICKETS, LOGS),
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
+def restore_triggers(conn: Any, project: Project, names: set[str]) -> list[str]:
+    """Re-create dropped triggers from their files: the repeatable-object machinery sees them
+    missing on the server and creates them (never a copy of their SQL here)."""
+    changes = [
+        c
+        for c in plan_changes(conn, load_objects(project))
+        if c.kind == "TRIGGER" and c.name in names and c.action == "create"
+    ]
+    return [c.name for c in apply_changes(conn, changes)]
+
+
+@contextmanager
+def _phase(
+    result: SeedResult, reporter: Reporter, name: str, total: int | None = None
+) -> Iterator[Phase]:
+    ph = Phase(name)
+    reporter.start(name, total)
+    t0 = time.perf_counter()
+    try:
+        yield ph
+    finally:
+        ph.seconds = time.perf_counter() - t0
+        result.phases.append(ph)
+        reporter.finish(name)
+
+
+def seed(
+    dsn: DSN,
+    project: Project,
+    spec: SeedSpec,
+    *,
+    replace: bool = False,
+    defer_indexes: bool = True,
+    vip_threshold: int = DEFAULT_VIP_THRESHOLD,
+    reporter: Reporter | None = None,
+) -> SeedResult:
+    """Replace the contents of service_tickets and ticket_logs with ``spec``'s generated data."""
+    reporter = reporter or Reporter()
+    result = SeedResult(spec, GenStats())
+    t_all = time.perf_counter()
+    conn = connect(dsn, local_infile=True)
+    dropped: set[str] = set()
+    keys: dict[str, list[tuple[str, str]]] = {}
+    loaded = False
+    try:
+        before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
+        with _phase(result, reporter, "prepare"):
+            dropped, keys = _prepare(conn, project, spec, replace, defer_indexes)
+        with _phase(result, reporter, "load", spec.tickets) as ph:
+            stats, load_seconds = stream_load(
+                dsn, spec, TARGETS, on_progress=lambda t, n: reporter.advance("load", t)
+            )
+            result.stats = stats
+            ph.rows = stats.tickets + stats.logs
+        for table, rows in ((TICKETS, stats.tickets), (LOGS, stats.logs)):
+            result.phases.append(Phase(f"load {table}", rows, load_seconds[table]))
+        loaded = True
+    finally:
+        # Put the schema back whatever failed above. Each table's indexes are rebuilt on its own
+        # connection, in parallel; the derived data (vip_refresh reads service_tickets through
+        # idx_customer_status) follows the tickets' indexes while the logs' still build.
+        with _phase(result, reporter, "rebuild") as ph:
+            ph.rows = result.rows
+            jobs = {t: [("indexes", _add_keys_job(t, keys.get(t)))] for t in (TICKETS, LOGS)}
+            if loaded:
+                jobs[TICKETS].append(("derived", lambda c: _refresh_derived(c, vip_threshold)))
+            result.phases.extend(_run_parallel(dsn, jobs, result.stats))
+        if dropped:
+            with _phase(result, reporter, "triggers") as ph:
+                ph.rows = len(restore_triggers(conn, project, dropped))
+    try:
+        with _phase(result, reporter, "analyze") as ph:
+            with conn.cursor() as cur:
+                cur.execute(f"ANALYZE TABLE {TICKETS}, {LOGS}")
+                cur.fetchall()
+            ph.rows = result.rows
+        after = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
+        missing = sorted(dropped - set(_workflow_triggers(conn)))
+    finally:
+        conn.close()
+    for table in (TICKETS, LOGS):
+        if _strip_partitions(after[table]) != _strip_partitions(before[table]):
+            raise TicketdbError(f"seed left {table} defined differently from before (indexes?)")
+    if missing:
+        raise TicketdbError(f"seed could not restore trigger(s): {', '.join(missing)}")
+    result.seconds = time.perf_counter() - t_all
+    return result
+
+
+def _prepare(
+    conn: Any, project: Project, spec: SeedSpec, replace: bool, defer_indexes: bool
+) -> tuple[set[str], dict[str, list[tuple[str, str]]]]:
+    """Everything before the load; returns the triggers dropped and the indexes deferred."""
+    if not _scalar(conn, "SELECT @@GLOBAL.local_infile"):
+        raise TicketdbError(
+            "the server has local_infile=OFF: seed loads with LOAD DATA LOCAL INFILE "
+            "(SET GLOBAL local_infile=1, or local-infile=1 in my.cnf)"
+        )
+    if _scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {TICKETS})") and not replace:
+        raise UsageError(f"{TICKETS} is not empty: pass --replace to overwrite it")
+    known = {o.name for o in load_objects(project) if o.kind == "TRIGGER"}
+    present = _workflow_triggers(conn)
+    unknown = sorted(set(present) - known)
+    if unknown:
+        raise TicketdbError(
+            f"trigger(s) {', '.join(unknown)} exist on the server but not in triggers/: "
+            "seed could not put them back (see `ticketdb drift`)"
+        )
+    dropped: set[str] = set()
+    keys: dict[str, list[tuple[str, str]]] = {}
+    with conn.cursor() as cur:
+        for name in present:
+            cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
+            dropped.add(name)
+        cur.execute(f"TRUNCATE TABLE {LOGS}")
+        cur.execute(f"TRUNCATE TABLE {TICKETS}")
+        for table in _existing_tables(conn, DERIVED_TABLES):
+            cur.execute(f"TRUNCATE TABLE {quote_ident(table)}")
+        ensure_months(
+            conn,
+            LOGS,
+            months_back=months_between(spec.start, spec.now),
+            months_ahead=1,
+            today=spec.now.date(),
+        )
+        if defer_indexes:
+            for table in (TICKETS, LOGS):
+                keys[table] = secondary_keys(show_create(conn, table))
+                if keys[table]:
+                    drops = ", ".join(f"DROP KEY {quote_ident(n)}" for n, _ in keys[table])
+                    cur.execute(f"ALTER TABLE {quote_ident(table)} {drops}")
+    return dropped, keys
+
+
+Job = Callable[[Any], int]
+
+
+def _add_keys_job(table: str, defs: list[tuple[str, str]] | None) -> Job:
+    """Re-add deferred indexes with one ALTER (one scan, one sort per index)."""
+
+    def run(conn: Any) -> int:
+        if defs:
+            adds = ", ".join(f"ADD {d}" for _, d in defs)
+            with conn.cursor() as cur:
+                cur.execute(f"ALTER TABLE {quote_ident(table)} {adds}")
+        return len(defs or ())
+
+    return run
+
+
+def _refresh_derived(conn: Any, vip_threshold: int) -> int:
+    """customers/VIP tiers via vip_refresh(), and one cache epoch bump: the cache triggers did
+    not see the load. Both are the other features' own procedures, called when present."""
+    routines = {name for kind, name in server_objects(conn) if kind == "PROCEDURE"}
+    vips = 0
+    with conn.cursor() as cur:
+        if "vip_refresh" in routines:
+            cur.execute("CALL vip_refresh(%s)", (vip_threshold,))
+            vips = _drain(cur)
+        if "cache_invalidate_all" in routines:
+            cur.execute("CALL cache_invalidate_all()")
+            _drain(cur)
+    return vips
+
+
+def _run_parallel(
+    dsn: DSN, chains: dict[str, list[tuple[str, Job]]], stats: GenStats
+) -> list[Phase]:
+    """Run each table's job chain on its own connection, the chains in parallel."""
+    rows = {TICKETS: stats.tickets, LOGS: stats.logs}
+
+    def run(table: str) -> list[Phase]:
+        out = []
+        with connection(dsn) as conn:
+            for name, job in chains[table]:
+                t0 = time.perf_counter()
+                n = job(conn)
+                out.append(
+                    Phase(
+                        f"{name} {table}",
+                        n if name == "derived" else rows[table],
+                        time.perf_counter() - t0,
+                    )
+                )
+        return out
+
+    with ThreadPoolExecutor(max_workers=len(chains)) as pool:
+        futures = [pool.submit(run, t) for t in chains]
+        return [ph for f in futures for ph in f.result()]
+
+
+def _existing_tables(conn: Any, names: tuple[str, ...]) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+            f"AND table_name IN ({', '.join(['%s'] * len(names))})",
+            names,
+        )
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def _drain(cur: Any) -> int:
+    """Consume every result set of a CALL; returns the first value of the first row, if any."""
+    first = None
+    while True:
+        rows = cur.fetchall() if cur.description else ()
+        if first is None and rows:
+            first = rows[0][0]
+        if not cur.nextset():
+            return int(first or 0)
+
+
+def _strip_partitions(create_sql: str) -> str:
+    """Seed adds history months on purpose; everything before the partition clause must match."""
+    return create_sql.split("PARTITION BY", 1)[0]
