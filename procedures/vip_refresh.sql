@@ -12,6 +12,7 @@ BEGIN
     END IF;
     INSERT IGNORE INTO customers (id)
     SELECT DISTINCT customer_id FROM service_tickets;
+    -- ticketdb: allow TDB007 every customer's tier is recomputed, by design
     UPDATE customers AS c
     LEFT JOIN (
         SELECT customer_id, COUNT(*) AS n FROM service_tickets GROUP BY customer_id

@@ -235,7 +235,7 @@ class VipCache:
                     count = int(token.rsplit(".", 1)[1])
                     if token.startswith(token_prefix) and len(members) == count:
                         self.stats.hits += 1
-                        ids = sorted(int(m) for m in members)
+                        ids = sorted(map(int, members))
                         return OpenTickets(customer_id, ids, "cache", True, token)
             except (redis.RedisError, OSError) as exc:
                 warning = self._redis_failed(exc)
