@@ -6,9 +6,10 @@ configured severities.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -149,10 +150,22 @@ class _Run:
         for st in src.statements:
             ctx = StatementContext(src, st, schema, final or schema)
             for rule in self.active():
-                for offset, message in rule.check_statement(ctx):
-                    self.raw.append((src, offset, rule.code, message))
+                self.collect(src, st.offset, rule, rule.check_statement, ctx)
             if apply:
-                schema.apply(st, src.display)
+                try:
+                    schema.apply(st, src.display)
+                except Exception as exc:  # a model bug must not hide the other findings
+                    self.raw.append((src, st.offset, "TDB000", f"internal error: {exc!r}"))
+
+    def collect(
+        self, src: SourceFile, offset: int, rule: Rule, check: Callable[[Any], Any], ctx: Any
+    ) -> None:
+        """Run one rule; a crash in a rule becomes a finding of that rule, not a traceback."""
+        try:
+            for at, message in check(ctx):
+                self.raw.append((src, at, rule.code, message))
+        except Exception as exc:
+            self.raw.append((src, offset, rule.code, f"internal error in {rule.name}: {exc!r}"))
 
     def file_checks(self, src: SourceFile, final: Schema, diff: DiffInfo | None) -> None:
         siblings = (
@@ -160,8 +173,7 @@ class _Run:
         )
         ctx = FileContext(src, final, siblings, diff)
         for rule in self.active():
-            for offset, message in rule.check_file(ctx):
-                self.raw.append((src, offset, rule.code, message))
+            self.collect(src, 0, rule, rule.check_file, ctx)
 
 
 def lint(
