@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from ticketdb import cache
 from ticketdb.cache import VipCache
 from ticketdb.cli import cli
+from ticketdb.errors import TicketdbError
 from ticketdb.server import free_port
 
 
@@ -313,6 +314,8 @@ def test_bench_scenario_reports_latencies_and_hit_rate(conn, migrated_dsn, rcach
     assert 0.5 < res["hit_rate"] < 1 and res["redis_errors"] == 0
     assert {"p50_ms", "p95_ms", "db_p50_ms", "speedup"} <= set(res)
     assert {c: db_open(conn, c) for c in range(1, 21)} == before  # writes undone
+    with pytest.raises(TicketdbError, match="unreachable"):  # a bench hook can skip on this
+        vip_open_tickets_cached(migrated_dsn, f"redis://127.0.0.1:{free_port()}/0")
 
 
 def _has_procedure(conn, name: str) -> bool:

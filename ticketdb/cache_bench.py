@@ -52,6 +52,13 @@ def vip_open_tickets_cached(
     seed: int = 42,
 ) -> dict[str, Any]:
     """Run the scenario; returns latencies in ms (cached path and DB path), hit rate, speedup."""
+    probe = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        probe.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise TicketdbError(f"{NAME}: redis at {redis_url} unreachable ({exc})") from None
+    finally:
+        probe.close()
     if threshold is not None:
         refresh_vip(dsn, threshold)
     conn = connect(dsn)
