@@ -258,3 +258,33 @@ def test_two_parallel_workers_deliver_each_alert_once(conn, migrated_dsn, hook):
 def test_lease_must_outlast_delivery_timeout(migrated_dsn):
     with pytest.raises(ValueError, match="lease"):
         al.Worker(migrated_dsn, al.WebhookSink("http://127.0.0.1:1/", timeout=10), lease_seconds=5)
+
+
+def test_sigterm_finishes_the_current_alert_and_releases_the_rest(conn, migrated_dsn, hook):
+    make_due_tickets(conn, 6)
+    al.enqueue(migrated_dsn)
+    hook.delay = 0.3
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ticketdb", "alerts", "run", "--dsn", migrated_dsn.url(),
+         "--webhook", hook.url, "--batch", "10", "--lease", "30", "--timeout", "2",
+         "--poll", "0.2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not hook.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0, err.decode()
+    rows = outbox(conn).values()
+    sent = [r for r in rows if r[2] == "sent"]
+    assert 1 <= len(sent) < 6 and len(hook.received) == len(sent)  # in-flight one was acked
+    assert all(r[4] is None for r in rows)  # the rest released at once, not after 30 s
+    assert al.Worker(migrated_dsn, al.WebhookSink(hook.url, timeout=2)).run(once=True).sent == (
+        6 - len(sent)
+    )
