@@ -202,6 +202,19 @@ def test_pending_migration_changes_are_reported(migrated_dsn: DSN, project_copy:
     assert any("pending" in i.message and "migrate status" in i.message for i in report.info)
 
 
+def test_extra_view_over_a_dropped_table_is_reported(migrated_dsn: DSN, project: Project) -> None:
+    """A broken view (its table dropped by hand) is reported, not a crash."""
+    _exec(
+        migrated_dsn,
+        "CREATE TABLE drift_base (id INT PRIMARY KEY)",
+        "CREATE VIEW drift_view AS SELECT id FROM drift_base",
+        "DROP TABLE drift_base",
+    )
+    report = drift.check(migrated_dsn, project)
+    assert _states(report) == {("view", "drift_view"): "extra"}
+    assert "drift_view" in _diff(report, "view", "drift_view")
+
+
 def test_tool_tables_are_ignored(migrated_dsn: DSN, project: Project) -> None:
     _exec(
         migrated_dsn,

@@ -374,23 +374,28 @@ def snapshot(
         if is_tool_table(name):
             continue
         if ttype == "VIEW":
-            row = _show(conn, "VIEW", name)
+            try:
+                row = _show(conn, "VIEW", name)
+            except pymysql.err.MySQLError as exc:  # e.g. 1356: its table was dropped by hand
+                add("view", name, f"-- view cannot be read: {sql_error(exc)}")
+                continue
             text = normalise_routine(_create_text(row, "Create View", "view", name), database,
                                      unquoted_db=unquoted_db)  # fmt: skip
             add("view", name, text)
         elif ttype == "SEQUENCE":
             row = _show(conn, "SEQUENCE", name)
-            add("sequence", name, _clean_lines(str(row.get("Create Sequence") or "")))
+            text = str(row.get("Create Sequence") or "")
+            add("sequence", name, normalise_routine(text, database, unquoted_db=unquoted_db))
         elif ttype in ("BASE TABLE", "SYSTEM VERSIONED"):
             row = _show(conn, "TABLE", name)
             text = strip_database(_create_text(row, "Create Table", "table", name), database)
             norm, ranges = normalise_table(text, parts.get(name, ()))
             add("table", name, norm, partitions=ranges, partition_expr=exprs.get(name))
     shows = {
-        "procedure": ("PROCEDURE", "Create Procedure", normalise_routine),
-        "function": ("FUNCTION", "Create Function", normalise_routine),
-        "trigger": ("TRIGGER", "SQL Original Statement", normalise_routine),
-        "event": ("EVENT", "Create Event", normalise_event),
+        "procedure": ("PROCEDURE", "Create Procedure"),
+        "function": ("FUNCTION", "Create Function"),
+        "trigger": ("TRIGGER", "SQL Original Statement"),
+        "event": ("EVENT", "Create Event"),
     }
     listing = _rows(
         conn,
@@ -405,7 +410,7 @@ def snapshot(
     for kind, name in listing:
         if kind not in shows:
             continue  # e.g. MariaDB PACKAGE
-        what, column, norm = shows[kind]
+        what, column = shows[kind]
         row = _show(conn, what, name)
         text = _create_text(row, column, kind, name)
         if kind == "event":
@@ -413,7 +418,7 @@ def snapshot(
                 text, database, unquoted_db=unquoted_db, time_of_day=name in fixed_start_events
             )
         else:
-            text = norm(text, database, unquoted_db=unquoted_db)
+            text = normalise_routine(text, database, unquoted_db=unquoted_db)
         mode = str(row.get("sql_mode") or "")
         # sql_mode is part of a routine: a hand re-create from a non-strict client changes it
         add(kind, name, text, (mode,), sql_mode=mode)
