@@ -235,7 +235,7 @@ def lint(
     for rule in run.active():
         for path_s, offset, message in rule.check_project(pctx):
             src = run.files.get(path_s)
-            if src is not None and (path_s in linted_names or diff is not None):
+            if src is not None and path_s in linted_names:
                 run.raw.append((src, offset, rule.code, message))
 
     findings = _finish(run, linted_files)

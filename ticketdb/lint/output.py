@@ -72,7 +72,6 @@ def as_sarif(findings: list[Finding], levels: dict[str, str] | None = None) -> s
                     "driver": {
                         "name": "ticketdb-lint",
                         "version": __version__,
-                        "informationUri": "https://github.com/ticketdb/ticketdb",
                         "rules": descriptors,
                     }
                 },

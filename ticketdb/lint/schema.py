@@ -87,7 +87,12 @@ class Schema:
             # a body's DROP/RENAME depend on run-time state; only its CREATEs add names
             for nested in ps.routine.nested:
                 if nested.words[:1] == ["CREATE"]:
+                    before = set(self.tables)
                     self.apply(nested, path)
+                    for key in set(self.tables) - before:
+                        # made at run time (scratch/shadow tables): known names, but the
+                        # whole-schema rules judge the tables the migrations define
+                        self.tables[key].temporary = True
             return
         for old, new in ps.renames:
             self._rename(old, new, path, ps.offset)

@@ -43,6 +43,8 @@ class PartitionedForeignKey(Rule):
     def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
         tables = ctx.schema.tables
         for t in tables.values():
+            if t.temporary:
+                continue
             for fk in t.fks:
                 if t.partitioning is not None:
                     yield (

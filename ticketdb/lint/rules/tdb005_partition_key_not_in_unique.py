@@ -36,7 +36,7 @@ class PartitionKeyNotInUnique(Rule):
     def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
         for t in ctx.schema.tables.values():
             part = t.partitioning
-            if part is None or not part.columns:
+            if part is None or not part.columns or t.temporary:
                 continue
             needed = [c.lower() for c in part.columns]
             for idx in t.indexes:

@@ -119,7 +119,7 @@ class Portability(Rule):
                 ):
                     yield t.offset, f"{MARIADB}: IF [NOT] EXISTS on {words[0]} INDEX"
                 elif words[:1] == ["CREATE"] and st.header and st.header.kind == "VIEW":
-                    yield t.offset, f"{MARIADB}: CREATE VIEW IF NOT EXISTS"
+                    yield t.offset, f"{MARIADB}: CREATE VIEW IF NOT EXISTS (MySQL 8.x lacks it)"
             elif w == "BEGIN" and nxt[:2] == ["NOT", "ATOMIC"]:
                 yield t.offset, f"{MARIADB}: BEGIN NOT ATOMIC (anonymous compound statement)"
             elif (

@@ -38,6 +38,8 @@ class RedundantIndex(Rule):
 
     def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
         for t in ctx.schema.tables.values():
+            if t.temporary:
+                continue
             btree = [i for i in t.indexes if i.kind not in ("FULLTEXT", "SPATIAL") and i.columns]
             for idx in btree:
                 if idx.unique:
