@@ -20,6 +20,7 @@ from ticketdb.project import Project
 
 HERE = Path(__file__).parent
 SAKILA = HERE / "thirdparty" / "sakila_excerpt.sql"
+EMPLOYEES = HERE / "thirdparty" / "employees_objects.sql"
 SARIF_SCHEMA = json.loads((HERE / "sarif-2.1.0-subset.schema.json").read_text())
 
 BAD_PROC = """CREATE PROCEDURE close_ticket(IN p_id BIGINT UNSIGNED)
@@ -167,6 +168,23 @@ def test_third_party_schema_has_no_error_findings(
     assert errors == []
     # the routines and triggers were really read: DEFINER warnings point into them
     assert sum(f.code == "TDB009" for f in result.findings) >= 8
+
+
+def test_employees_style_objects_have_no_findings_and_errors_are_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DELIMITER $$ functions/procedures, views over views, CREATE OR REPLACE VIEW (portable)."""
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    assert lint(project, [EMPLOYEES]).findings == []
+    bad = tmp_path / "employees_bad.sql"
+    bad.write_text(
+        EMPLOYEES.read_text()
+        .replace("emp_no = employee_id", "emp_nr = employee_id", 1)
+        .replace("FROM dept_emp d", "FROM dept_emps d")
+    )
+    found = {(f.code, f.line) for f in lint(project, [bad]).findings}
+    assert found == {("TDB001", 65), ("TDB002", 85)}
 
 
 def test_third_party_schema_errors_are_found_when_introduced(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from ticketdb import __version__
 from ticketdb.lint.findings import Finding
@@ -44,6 +44,12 @@ def as_sarif(findings: list[Finding], levels: dict[str, str] | None = None) -> s
         )
     results = []
     for f in findings:
+        path = PurePath(f.path)
+        artifact = (
+            {"uri": Path(f.path).as_uri()}
+            if path.is_absolute()
+            else {"uri": path.as_posix(), "uriBaseId": "%SRCROOT%"}
+        )
         results.append(
             {
                 "ruleId": f.code,
@@ -53,10 +59,7 @@ def as_sarif(findings: list[Finding], levels: dict[str, str] | None = None) -> s
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {
-                                "uri": PurePath(f.path).as_posix(),
-                                "uriBaseId": "%SRCROOT%",
-                            },
+                            "artifactLocation": artifact,
                             "region": {"startLine": f.line, "startColumn": f.column},
                         }
                     }
