@@ -448,6 +448,17 @@ def test_normalise_strips_definer_counters_and_start_times() -> None:
     assert "p202601" not in text and ranges == (("p202601", "740000"),)
 
 
+def test_strip_definer_and_if_not_exists() -> None:
+    text = (
+        "CREATE DEFINER=`root`@`127.0.0.1` TRIGGER IF NOT EXISTS t BEFORE UPDATE ON x FOR EACH ROW"
+    )
+    assert drift.strip_definer(text) == "CREATE TRIGGER t BEFORE UPDATE ON x FOR EACH ROW"
+    view = "CREATE ALGORITHM=UNDEFINED DEFINER=`a`@`%` SQL SECURITY DEFINER VIEW `v` AS select 1"
+    assert drift.strip_definer(view) == (
+        "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1"
+    )
+
+
 def test_signature_ignores_layout_not_content() -> None:
     a = "CREATE PROCEDURE `p`()\nBEGIN\n  SELECT 1; -- one\nEND"
     b = "create procedure p() begin select 1; end"

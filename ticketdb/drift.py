@@ -124,6 +124,10 @@ _DEFINER = re.compile(
     rf"DEFINER\s*=\s*{_IDENT}(?:\s*@\s*{_IDENT})?\s+",
     re.IGNORECASE,
 )
+_IF_NOT_EXISTS = re.compile(
+    r"^(\s*CREATE\b[^(;]*?\b(?:TRIGGER|PROCEDURE|FUNCTION|EVENT|VIEW))\s+IF\s+NOT\s+EXISTS\b",
+    re.IGNORECASE,
+)
 _VERSIONED = re.compile(r"/\*!\d{5,6}\s?(.*?)\s?\*/", re.DOTALL)
 _AUTO_INC = re.compile(r"\s+AUTO_INCREMENT=\d+", re.IGNORECASE)
 _INT_WIDTH = re.compile(r"\b(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)", re.IGNORECASE)
@@ -134,8 +138,11 @@ _WORDLIKE = re.compile(r"[A-Za-z0-9_$]+")
 
 
 def strip_definer(text: str) -> str:
-    """``CREATE DEFINER=`u`@`h` PROCEDURE`` → ``CREATE PROCEDURE``: the creator is not schema."""
-    return _DEFINER.sub(r"\1", text, count=1)
+    """``CREATE DEFINER=`u`@`h` PROCEDURE`` → ``CREATE PROCEDURE``: the creator is not schema.
+
+    A trigger keeps the ``IF NOT EXISTS`` it was created with; that is not schema either.
+    """
+    return _IF_NOT_EXISTS.sub(r"\1", _DEFINER.sub(r"\1", text, count=1), count=1)
 
 
 def strip_database(text: str, database: str, *, unquoted: bool = False) -> str:
