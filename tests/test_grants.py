@@ -1,6 +1,7 @@
 """Least privilege: create the three accounts, then connect as each and hit the walls.
 
-Accounts are server-wide, so the module drops them at the end.
+Accounts are server-wide: tests create them for host 127.0.0.1 only (never touching a real
+deployment's 'ticketdb_*'@'%' accounts) and drop them afterwards.
 """
 
 from __future__ import annotations
@@ -30,16 +31,30 @@ def env() -> dict[str, str]:
     return {var: _pw() for var in gr.USERS.values()}
 
 
+HOST = "127.0.0.1"
+
+
+def drop_test_accounts(server_dsn: DSN) -> None:
+    with connect(server_dsn, database=False) as c, c.cursor() as cur:
+        for user in gr.USERS:
+            cur.execute("DROP USER IF EXISTS %s@%s", (user, HOST))
+
+
+@pytest.fixture(autouse=True)
+def local_server(server_dsn: DSN) -> Iterator[None]:
+    if server_dsn.host not in ("127.0.0.1", "localhost"):
+        pytest.skip("account tests connect over TCP from 127.0.0.1 to a local server")
+    yield
+    drop_test_accounts(server_dsn)
+
+
 @pytest.fixture
-def accounts(migrated_dsn: DSN, server_dsn: DSN, env) -> Iterator[dict[str, DSN]]:
-    gr.apply(migrated_dsn, PROJECT_ROOT, env=env)
+def accounts(migrated_dsn: DSN, env) -> Iterator[dict[str, DSN]]:
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=env, host=HOST)
     yield {
         user: replace(migrated_dsn, user=user, password=env[var], params=())
         for user, var in gr.USERS.items()
     }
-    with connect(server_dsn, database=False) as c, c.cursor() as cur:
-        for user in gr.USERS:
-            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
 
 
 def code_of(conn, sql: str, args: tuple | None = None) -> int | None:
@@ -146,14 +161,14 @@ def test_migrator_owns_the_schema_and_nothing_else(accounts):
 
 def test_apply_is_idempotent_and_rotates_passwords(accounts, migrated_dsn, env):
     new_env = {**env, "TICKETDB_APP_PASSWORD": _pw()}
-    again = gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env)
+    again = gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env, host=HOST)
     assert [r.user for r in again] == list(gr.USERS)
     app_dsn = replace(accounts["ticketdb_app"], password=new_env["TICKETDB_APP_PASSWORD"])
     connect(app_dsn).close()
     with pytest.raises(TicketdbError):  # the old password no longer works
         connect(accounts["ticketdb_app"])
     # --reset revokes first, then grants the same again: still works, still walled
-    gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env, reset=True)
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=new_env, reset=True, host=HOST)
     app = connect(app_dsn)
     try:
         assert code_of(app, "SELECT COUNT(*) FROM service_tickets") is None
@@ -168,25 +183,28 @@ def test_missing_password_is_a_clear_error_and_passwords_are_never_printed(
     for var in gr.USERS.values():
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TICKETDB_MIGRATOR_PASSWORD", env["TICKETDB_MIGRATOR_PASSWORD"])
-    res = CliRunner().invoke(cli, ["grants", "apply", "--dsn", migrated_dsn.url()])
+    res = CliRunner().invoke(cli, ["grants", "apply", "--host", HOST, "--dsn", migrated_dsn.url()])
     assert res.exit_code == 1
     assert "TICKETDB_APP_PASSWORD" in res.output and "TICKETDB_REPORTER_PASSWORD" in res.output
     with connect(server_dsn, database=False) as c, c.cursor() as cur:  # nothing half-applied
-        cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'ticketdb\\_%%'")
+        cur.execute(
+            "SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'ticketdb\\_%%' AND host = %s",
+            (HOST,),
+        )
         assert cur.fetchone()[0] == 0
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     try:
-        res = CliRunner().invoke(cli, ["grants", "apply", "--json", "--dsn", migrated_dsn.url()])
+        res = CliRunner().invoke(
+            cli, ["grants", "apply", "--json", "--host", HOST, "--dsn", migrated_dsn.url()]
+        )
         assert res.exit_code == 0, res.output
         plan = CliRunner().invoke(cli, ["grants", "plan", "--dsn", migrated_dsn.url()])
         assert "'***'" in plan.stdout and "GRANT SELECT ON" in plan.stdout
         for out in (res.output, plan.output):
             assert not any(v in out for v in env.values())
     finally:
-        with connect(server_dsn, database=False) as c, c.cursor() as cur:
-            for user in gr.USERS:
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        drop_test_accounts(server_dsn)
 
 
 def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env, tmp_path):
@@ -194,7 +212,7 @@ def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env
 
     ensure_database(db_dsn)  # an empty schema: no tables, no procedures yet
     try:
-        res = gr.apply(db_dsn, PROJECT_ROOT, env=env, users=["ticketdb_app"])
+        res = gr.apply(db_dsn, PROJECT_ROOT, env=env, users=["ticketdb_app"], host=HOST)
         assert "procedure ticket_assign" in res[0].skipped
         assert "table service_tickets" in res[0].skipped
         with pytest.raises(SqlError):
@@ -203,8 +221,6 @@ def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env
             (bad / "ticketdb_reporter.sql").write_text(
                 "GRANT FROBNICATE ON {{schema}}.* TO {{account}};"
             )
-            gr.apply(db_dsn, tmp_path, env=env, users=["ticketdb_reporter"])
+            gr.apply(db_dsn, tmp_path, env=env, users=["ticketdb_reporter"], host=HOST)
     finally:
-        with connect(server_dsn, database=False) as c, c.cursor() as cur:
-            for user in gr.USERS:
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        drop_test_accounts(server_dsn)
