@@ -216,9 +216,9 @@ def _skip_group(toks: list[Token], i: int) -> int:
     return i
 
 
-def _params(toks: list[Token], i: int) -> tuple[set[str], int]:
+def _params(toks: list[Token], i: int) -> tuple[list[str], int]:
     end = _skip_group(toks, i)
-    names: set[str] = set()
+    names: list[str] = []
     expect_name = True
     depth = 0
     for t in toks[i + 1 : end - 1]:
@@ -231,7 +231,7 @@ def _params(toks: list[Token], i: int) -> tuple[set[str], int]:
         elif expect_name and t.kind in ("word", "quoted"):
             if t.kind == "word" and t.upper in ("IN", "OUT", "INOUT"):
                 continue
-            names.add(ident(t.text).lower())
+            names.append(ident(t.text).lower())
             expect_name = False
     return names, end
 
@@ -251,6 +251,7 @@ def parse_routine(ps: ParsedStatement) -> tuple[Routine, list[Unit], list[tuple[
     i += 1
     if kind == "TRIGGER":
         # {BEFORE|AFTER} {INSERT|UPDATE|DELETE} ON tbl FOR EACH ROW [{FOLLOWS|PRECEDES} t]
+        routine.timing = walker.word(i) or None
         routine.event = walker.word(i + 1) or None
         if walker.word(i + 2) != "ON":
             return routine, [], [(toks[min(i, len(toks) - 1)].offset, "cannot read trigger header")]
@@ -262,7 +263,8 @@ def parse_routine(ps: ParsedStatement) -> tuple[Routine, list[Unit], list[tuple[
         if walker.word(i) in ("FOLLOWS", "PRECEDES"):
             i += 2
     elif kind in ("PROCEDURE", "FUNCTION"):
-        routine.params, i = _params(toks, i)
+        params, i = _params(toks, i)
+        routine.params, routine.param_count = set(params), len(params)
         if kind == "FUNCTION" and walker.word(i) == "RETURNS":
             i = _skip_group(toks, i + 2)
             while walker.word(i) in _TYPE_WORDS:

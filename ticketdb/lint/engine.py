@@ -195,8 +195,16 @@ def lint(
     target_set = {t.resolve() for t in targets}
     mig_dir = project.migrations.resolve()
 
-    # 1. migrations in order: lint the targeted ones against the schema *before* each statement
+    # 0. every procedure/function of the project and of the linted files, so a CALL may name
+    #    one defined in another file (or later in the same one)
     schema = Schema()
+    object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
+    for path in [*object_files, *targets]:
+        if path.suffix == ".sql" and path.exists():
+            for st in load_cached(path).statements:
+                schema.add_routine(st)
+
+    # 1. migrations in order: lint the targeted ones against the schema *before* each statement
     linted_migrations: list[tuple[SourceFile, Schema | None]] = []
     for path in migration_files(project.migrations):
         src = load_cached(path)

@@ -71,6 +71,8 @@ class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
     #: (table, column or "") -> (path, offset) of the last statement that dropped/changed it
     touched: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    #: procedures and functions: lower name -> (kind, number of parameters)
+    routines: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def copy(self) -> Schema:
         return copy.deepcopy(self)
@@ -84,6 +86,7 @@ class Schema:
     def apply(self, ps: ParsedStatement, path: str = "") -> None:
         self._path = path
         if ps.routine is not None:
+            self.add_routine(ps)
             # a body's DROP/RENAME depend on run-time state; only its CREATEs add names
             for nested in ps.routine.nested:
                 if nested.words[:1] == ["CREATE"]:
@@ -113,6 +116,11 @@ class Schema:
             t = self.table(_ident_text(ps.tokens[2].text))
             if t:
                 t.partitioning = ps.partitioning
+
+    def add_routine(self, ps: ParsedStatement) -> None:
+        r = ps.routine
+        if r is not None and r.kind in ("PROCEDURE", "FUNCTION"):
+            self.routines[r.name.lower()] = (r.kind, r.param_count)
 
     def _rename(self, old: str, new: str, path: str, offset: int) -> None:
         t = self.tables.pop(old.lower(), None)

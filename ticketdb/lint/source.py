@@ -76,13 +76,14 @@ class Unit:
     expression: bool = False
 
     def offset_of(self, node: exp.Expression) -> int:
-        """File offset of a node (its first identifier when it has no position itself)."""
+        """File offset of a node: its own position, else its leftmost positioned descendant
+        (``OLD.note`` points at ``OLD``)."""
         start = node.meta.get("start") if node.meta else None
         if start is None:
-            for child in node.walk():
-                if child.meta and child.meta.get("start") is not None:
-                    start = child.meta["start"]
-                    break
+            starts = [
+                c.meta["start"] for c in node.walk() if c.meta and c.meta.get("start") is not None
+            ]
+            start = min(starts) if starts else None
         if start is None:
             return self.offset
         return self.offset + max(0, start - self.prefix)
@@ -101,6 +102,8 @@ class Routine:
     name: str
     table: str | None = None  # a trigger's table
     event: str | None = None  # INSERT | UPDATE | DELETE for triggers
+    timing: str | None = None  # BEFORE | AFTER for triggers
+    param_count: int = 0
     params: set[str] = field(default_factory=set)
     variables: set[str] = field(default_factory=set)
     body_offset: int = 0
