@@ -37,6 +37,7 @@ import pymysql
 
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
+from ticketdb.errors import ConnectionFailed
 
 _CLAIM_SQL = (
     "SELECT id FROM alert_outbox "
@@ -305,7 +306,9 @@ class Worker:
             while not stop.is_set():
                 try:
                     claimed = self.run_batch(stop)
-                except pymysql.err.OperationalError as exc:
+                except (pymysql.err.OperationalError, pymysql.err.InterfaceError,
+                        ConnectionFailed) as exc:  # fmt: skip
+                    # the server went away: anything claimed stays leased and is re-sent later
                     if once:
                         raise
                     self._say(f"database error, retrying in {poll:g}s: {exc}")
