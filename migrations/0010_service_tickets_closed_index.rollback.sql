@@ -1,0 +1,2 @@
+ALTER TABLE service_tickets
+    DROP KEY idx_closed_agent_created;

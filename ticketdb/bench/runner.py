@@ -1,0 +1,260 @@
+"""``ticketdb bench``: seed (or reuse) a data set, time every registered scenario, report.
+
+Each scenario: ``prepare`` once, EXPLAIN (+ rows examined), then for ``run`` and its
+``baseline`` alternately: warm-up calls, then ``repeat`` timed calls (``reset`` before each, not
+timed). Times are wall-clock ``perf_counter`` around the call, client round trip included.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ticketdb.bench.context import BenchContext
+from ticketdb.bench.registry import Scenario, scenarios
+from ticketdb.db import connect, flavor
+from ticketdb.dsn import DSN
+from ticketdb.errors import UsageError
+from ticketdb.project import Project
+from ticketdb.seed import SeedSpec, seed, server_now
+from ticketdb.seed.raw import raw_load
+from ticketdb.seed.runner import Reporter
+
+Log = Callable[[str], None]
+
+#: The issue's targets at 1M tickets (checked and reported, never tuned against).
+TARGETS = (
+    ("timeout_warning", "p50_ms", "<=", 2.0),
+    ("timeout_warning", "speedup", ">=", 50.0),
+    ("escalation", "speedup", ">=", 50.0),
+    ("agent_monthly_stats_12m", "p50_ms", "<=", 1500.0),
+    ("audit_trail", "p50_ms", "<=", 1.0),
+    ("seed_load", "seconds", "<=", 60.0),
+    ("seed_load", "ratio_to_raw", "<=", 1.3),
+)
+TARGET_TICKETS = 1_000_000
+
+
+@dataclass
+class Timing:
+    samples_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95(self) -> float:
+        s = sorted(self.samples_ms)
+        return s[min(len(s) - 1, max(0, round(0.95 * len(s) + 0.5) - 1))]
+
+
+def _time(ctx: BenchContext, sc: Scenario, fn: Callable[[BenchContext], Any], repeat: int,
+          budget_s: float) -> Timing:  # fmt: skip
+    for _ in range(sc.warmup):
+        if sc.reset:
+            sc.reset(ctx)
+        fn(ctx)
+    samples: list[float] = []
+    spent = 0.0
+    for i in range(repeat):
+        if sc.reset:
+            sc.reset(ctx)
+        t0 = time.perf_counter()
+        fn(ctx)
+        dt = time.perf_counter() - t0
+        samples.append(dt * 1000)
+        spent += dt
+        if spent > budget_s and i >= 2:  # slow scenario: three samples are enough
+            break
+    return Timing(samples)
+
+
+def machine_info() -> dict[str, Any]:
+    mem_kb = 0
+    cpu = platform.processor()
+    try:
+        with open("/proc/meminfo") as f:
+            mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)  # fmt: skip
+    except (OSError, StopIteration):
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def server_info(conn: Any) -> dict[str, Any]:
+    fl = flavor(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT @@innodb_buffer_pool_size, @@innodb_flush_log_at_trx_commit, "
+            "@@innodb_log_file_size"
+        )
+        bp, flush, logsize = cur.fetchone()
+    return {
+        "flavor": fl.name,
+        "version": fl.raw,
+        "innodb_buffer_pool_mb": int(bp) // (1 << 20),
+        "innodb_flush_log_at_trx_commit": int(flush),
+        "innodb_log_file_mb": int(logsize) // (1 << 20),
+    }
+
+
+def _context(conn: Any, project: Project) -> BenchContext:
+    with conn.cursor() as cur:
+        cur.execute("SELECT MAX(created_at), MAX(id) FROM service_tickets")
+        anchor, max_id = cur.fetchone()
+        if anchor is None:
+            raise UsageError("the bench database has no tickets: run without --reuse")
+        cur.execute(
+            "SELECT id FROM service_tickets WHERE id >= %s AND current_status = 'closed' "
+            "ORDER BY id LIMIT 1",
+            (max_id // 2,),
+        )
+        row = cur.fetchone()
+        audit_id = row[0] if row else max_id
+        cur.execute(
+            "SELECT c.id FROM customers c WHERE c.vip_tier = 'vip' ORDER BY c.ticket_count DESC, "
+            "c.id LIMIT 1"
+        )
+        row = cur.fetchone()
+    return BenchContext(conn, project, flavor(conn), anchor, audit_id, row[0] if row else 1)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 1) if a and b else None
+
+
+def run_bench(
+    dsn: DSN,
+    project: Project,
+    *,
+    tickets: int = TARGET_TICKETS,
+    reuse: bool = False,
+    repeat: int = 20,
+    only: list[str] | None = None,
+    raw_baseline: bool = True,
+    budget_s: float = 20.0,
+    seed_value: int = 1,
+    log: Log | None = None,
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Everything ``ticketdb bench`` reports, as the JSON document it writes."""
+    log = log or (lambda _msg: None)
+    registry = scenarios()
+    unknown = sorted(set(only or ()) - set(registry) - {"seed_load"})
+    if unknown:
+        raise UsageError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(registry)}")
+    conn = connect(dsn)
+    try:
+        doc: dict[str, Any] = {"machine": machine_info(), "server": server_info(conn)}
+        results: list[dict[str, Any]] = []
+        seeded = None
+        if not reuse:
+            spec = SeedSpec(tickets=tickets, seed=seed_value, now=server_now(conn))
+            log(f"seeding {tickets:,} tickets into {dsn.database}")
+            seeded = seed(dsn, project, spec, replace=True, reporter=reporter)
+            entry: dict[str, Any] = {
+                "name": "seed_load",
+                "description": "seed wall time (generate + load + indexes + triggers + derived)",
+                "p50_ms": round(seeded.seconds * 1000, 1),
+                "p95_ms": round(seeded.seconds * 1000, 1),
+                "runs": 1,
+                "seconds": round(seeded.seconds, 3),
+                "rows": seeded.rows,
+                "rows_per_s": round(seeded.rows / seeded.seconds),
+                "phases": [p.as_dict() for p in seeded.phases],
+                "explain": None,
+            }
+            if raw_baseline:
+                log("raw LOAD DATA of the same rows into bare tables")
+                raw = raw_load(dsn, spec)
+                entry.update(
+                    baseline="raw LOAD DATA LOCAL of the same rows (from files) into bare tables",
+                    baseline_p50_ms=round(raw.seconds * 1000, 1),
+                    ratio_to_raw=round(seeded.seconds / raw.seconds, 3),
+                    raw=raw.as_dict(),
+                )
+            results.append(entry)
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM service_tickets")
+            n_tickets = cur.fetchone()[0]
+            cur.execute("SELECT COUNT(*) FROM ticket_logs")
+            n_logs = cur.fetchone()[0]
+        ctx = _context(conn, project)
+        doc["dataset"] = {
+            "database": dsn.database,
+            "tickets": n_tickets,
+            "logs": n_logs,
+            "reused": reuse,
+            "anchor": ctx.anchor.isoformat(sep=" "),
+            "audit_ticket_id": ctx.audit_ticket_id,
+            "vip_customer_id": ctx.vip_customer_id,
+            "seed": seeded.as_dict() if seeded else None,
+        }
+        for name, sc in registry.items():
+            if only and name not in only:
+                continue
+            log(f"{name}: {sc.description}")
+            results.append(_run_scenario(ctx, sc, repeat, budget_s))
+        doc["scenarios"] = results
+        doc["targets"] = check_targets(results, n_tickets)
+        return doc
+    finally:
+        conn.close()
+
+
+def _run_scenario(ctx: BenchContext, sc: Scenario, repeat: int, budget_s: float) -> dict:
+    n = min(repeat, sc.max_repeat or repeat)
+    if sc.prepare:
+        sc.prepare(ctx)
+    try:
+        explain = sc.explain(ctx) if sc.explain else None
+        main = _time(ctx, sc, sc.run, n, budget_s)
+        base = _time(ctx, sc, sc.baseline, n, budget_s) if sc.baseline else None
+    finally:
+        if sc.cleanup:
+            sc.cleanup(ctx)
+    out: dict[str, Any] = {
+        "name": sc.name,
+        "description": sc.description,
+        "p50_ms": round(main.p50, 3),
+        "p95_ms": round(main.p95, 3),
+        "runs": len(main.samples_ms),
+    }
+    if base:
+        out.update(
+            baseline=sc.baseline_label,
+            baseline_p50_ms=round(base.p50, 3),
+            baseline_p95_ms=round(base.p95, 3),
+            baseline_runs=len(base.samples_ms),
+            speedup=_ratio(base.p50, main.p50),
+        )
+    out["explain"] = explain
+    return out
+
+
+def check_targets(results: list[dict[str, Any]], tickets: int) -> list[dict[str, Any]]:
+    by_name = {r["name"]: r for r in results}
+    out = []
+    for name, metric, op, limit in TARGETS:
+        value = by_name.get(name, {}).get(metric)
+        met = None if value is None else (value <= limit if op == "<=" else value >= limit)
+        out.append({
+            "scenario": name, "metric": metric, "target": f"{op} {limit:g}", "value": value,
+            "met": met, "at_target_scale": tickets >= TARGET_TICKETS,
+        })  # fmt: skip
+    return out

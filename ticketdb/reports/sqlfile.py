@@ -1,0 +1,101 @@
+"""Load ``queries/<name>.sql`` and bind its ``:name`` placeholders (see queries/README.md).
+
+Bench and reports both go through :func:`load_query`, so each query exists exactly once, in SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.project import Project
+
+# string literals, quoted identifiers and comments are copied verbatim; only a bare :name binds
+_TOKENS = re.compile(
+    r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*"|`[^`]*`|--[^\n]*|\#[^\n]*|/\*.*?\*/"""
+    r"""|(?<![:\w]):([A-Za-z_]\w*)|%""",
+    re.S,
+)
+_PARAM_DOC = re.compile(r"^--\s*param\s+:(\w+)", re.M)
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: Path
+    text: str
+    pyformat: str  # the text with %(name)s placeholders and literal % doubled
+    params: frozenset[str]
+
+    @property
+    def description(self) -> str:
+        """The header's first line after ``-- name:``."""
+        for line in self.text.splitlines()[1:]:
+            if line.startswith("--") and not line.startswith("-- name:"):
+                return line.lstrip("- ").strip()
+        return ""
+
+    def bind(self, **values: Any) -> tuple[str, dict[str, Any]]:
+        missing = self.params - values.keys()
+        extra = values.keys() - self.params
+        if missing or extra:
+            raise UsageError(
+                f"{self.path.name}: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing parameter(s) {', '.join(sorted(missing))}" if missing else "",
+                        f"unknown parameter(s) {', '.join(sorted(extra))}" if extra else "",
+                    )
+                    if part
+                )
+            )
+        return self.pyformat, values
+
+    def run(self, conn: Any, **values: Any) -> tuple[list[str], list[tuple]]:
+        """Execute; returns (column names, rows)."""
+        sql, args = self.bind(**values)
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
+        return columns, rows
+
+
+def parse(name: str, path: Path, text: str) -> Query:
+    params: set[str] = set()
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):
+            params.add(m.group(1))
+            return f"%({m.group(1)})s"
+        return m.group(0).replace("%", "%%")  # PyMySQL applies `%` to the whole text
+
+    pyformat = _TOKENS.sub(sub, text)
+    documented = set(_PARAM_DOC.findall(text))
+    if documented != params:
+        raise TicketdbError(
+            f"{path}: header documents parameters {sorted(documented)} but the query uses "
+            f"{sorted(params)} (queries/README.md)"
+        )
+    return Query(name, path, text, pyformat.strip().rstrip(";"), frozenset(params))
+
+
+@cache
+def _load(path: Path, mtime: float) -> Query:
+    return parse(path.stem, path, path.read_text(encoding="utf-8"))
+
+
+def load_query(project: Project, name: str) -> Query:
+    path = project.queries / f"{name}.sql"
+    if not path.is_file():
+        raise TicketdbError(f"no query {name!r}: {path} does not exist")
+    return _load(path, path.stat().st_mtime)
+
+
+def all_queries(project: Project) -> list[Query]:
+    return [load_query(project, p.stem) for p in sorted(project.queries.glob("*.sql"))]
