@@ -459,6 +459,18 @@ def test_strip_definer_and_if_not_exists() -> None:
     )
 
 
+def test_table_defaults_repeated_on_columns_are_dropped() -> None:
+    """MySQL 8 repeats the table's charset/collation on columns; MariaDB does not."""
+    opts = ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+    mysql = (
+        "CREATE TABLE `t` (\n  `a` varchar(5) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci\n"
+    )
+    maria = "CREATE TABLE `t` (\n  `a` varchar(5)\n"
+    other = "CREATE TABLE `t` (\n  `a` varchar(5) COLLATE utf8mb4_bin\n"
+    assert drift.normalise_table(mysql + opts)[0] == drift.normalise_table(maria + opts)[0]
+    assert "utf8mb4_bin" in drift.normalise_table(other + opts)[0]
+
+
 def test_signature_ignores_layout_not_content() -> None:
     a = "CREATE PROCEDURE `p`()\nBEGIN\n  SELECT 1; -- one\nEND"
     b = "create procedure p() begin select 1; end"

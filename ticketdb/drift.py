@@ -231,6 +231,18 @@ def _scheme(partitioning: str) -> str:
     return " ".join(partitioning.split())
 
 
+def _drop_default_charset(column: str, options: str) -> str:
+    """A column's ``CHARACTER SET x COLLATE y`` equal to the table default says nothing new
+    (MySQL 8 prints it, MariaDB does not)."""
+    cs = re.search(r"\bCHARSET=(\w+)", options)
+    coll = re.search(r"\bCOLLATE=(\w+)", options)
+    if cs:
+        column = re.sub(rf" (?:CHARACTER SET|CHARSET) {cs.group(1)}\b", "", column)
+    if coll:
+        column = re.sub(rf" COLLATE {coll.group(1)}\b", "", column)
+    return column
+
+
 def normalise_table(
     text: str, partitions: Sequence[tuple[str, str, str]] = ()
 ) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -252,10 +264,11 @@ def normalise_table(
             elements[-1] += "\n" + ln.rstrip().rstrip(",")
     elements = [_CURRENT_TS.sub(r"\1", _INT_WIDTH.sub(r"\1", e)).replace("utf8mb3", "utf8")
                 for e in elements]  # fmt: skip
+    options = _AUTO_INC.sub("", "\n".join(lines[close:])).replace("utf8mb3", "utf8")
+    elements = [_drop_default_charset(e, options) for e in elements]
     columns = [e for e in elements if e.startswith("`")]
     primary = [e for e in elements if e.upper().startswith("PRIMARY KEY")]
     others = sorted(e for e in elements if e not in columns and e not in primary)
-    options = _AUTO_INC.sub("", "\n".join(lines[close:])).replace("utf8mb3", "utf8")
     out = [lines[0], *("  " + e for e in columns + primary + others), options]
     ranges: list[tuple[str, str]] = []
     if partitioning:
