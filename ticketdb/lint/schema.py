@@ -218,6 +218,8 @@ class Schema:
         t = Table(name, view=True, path=path, offset=ps.offset)
         query = tree.args.get("expression")
         cols = self.output_columns(query) if isinstance(query, exp.Query) else None
+        if ps.view_columns:
+            cols = ps.view_columns
         if cols is None:
             t.opaque = True
         else:

@@ -123,6 +123,7 @@ class ParsedStatement:
     renames: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     remove_partitioning: bool = False
+    view_columns: list[str] | None = None  # CREATE VIEW v (a, b) AS …
 
     @property
     def offset(self) -> int:
@@ -266,13 +267,72 @@ def _parse_into(ps: ParsedStatement) -> None:
         return
     if first in OPAQUE_STARTS:
         return
+    if first == "CREATE" and (h is None or h.kind not in ("TABLE", "VIEW", "INDEX")):
+        return  # CREATE USER/ROLE/SERVER/DATABASE/SEQUENCE…: nothing the model tracks
+    if first == "DROP" and _drop_kind(ps.words) not in ("TABLE", "VIEW", "INDEX"):
+        return  # DROP USER/EVENT/TRIGGER/PROCEDURE…
     if h and h.kind == "TABLE":
         _parse_create_table(ps)
         return
-    if ps.startswith("ALTER", "TABLE") or ps.startswith("ALTER", "IGNORE", "TABLE"):
-        _parse_alter_table(ps)
+    if first == "ALTER":
+        words = [w for w in ps.words[1:3] if w not in ("ONLINE", "OFFLINE", "IGNORE")]
+        if words[:1] == ["TABLE"]:
+            _parse_alter_table(ps)
+        elif "VIEW" in ps.words:
+            _parse_view(ps, alter=True)
+        return  # ALTER DATABASE/EVENT/PROCEDURE/USER…: nothing the model tracks
+    if h and h.kind == "VIEW":
+        _parse_view(ps)
         return
     unit = parse_unit(ps.text, ps.offset, ps.tokens)
+    if h and h.kind == "INDEX" and (unit.error or isinstance(unit.tree, exp.Command)):
+        # index options sqlglot rejects (ALGORITHM=…, LOCK=…): keep up to the key parts
+        open_i = next((i for i, t in enumerate(ps.tokens) if t.text == "("), None)
+        if open_i is not None:
+            close = ps.tokens[_matching_paren(ps.tokens, open_i)]
+            chars = list(ps.text)
+            _blank(chars, close.offset - ps.offset + 1, len(chars))
+            retry = parse_unit("".join(chars), ps.offset, ps.tokens)
+            if retry.tree is not None and not isinstance(retry.tree, exp.Command):
+                unit = retry
+    _accept(ps, unit)
+
+
+def _drop_kind(words: list[str]) -> str:
+    rest = [w for w in words[1:3] if w != "TEMPORARY"]
+    return rest[0] if rest else ""
+
+
+def _parse_view(ps: ParsedStatement, alter: bool = False) -> None:
+    """CREATE/ALTER VIEW: an explicit column list and WITH … CHECK OPTION are blanked for
+    sqlglot (the list is kept as the view's column names); ALTER is parsed as CREATE."""
+    toks, base = ps.tokens, ps.offset
+    chars = list(ps.text)
+    try:
+        v = next(i for i, t in enumerate(toks) if t.upper == "VIEW")
+    except StopIteration:
+        return
+    name_i = v + 1
+    if name_i + 2 < len(toks) and toks[name_i + 1].text == ".":
+        name_i += 2
+    if name_i + 1 < len(toks) and toks[name_i + 1].text == "(":
+        end = _matching_paren(toks, name_i + 1)
+        ps.view_columns = [ident(t.text) for t in toks[name_i + 2 : end] if t.text != ","]
+        _blank(chars, toks[name_i + 1].offset - base, toks[end].offset - base + 1)
+    for i in range(len(toks) - 1, 0, -1):
+        if toks[i].upper == "OPTION" and toks[i - 1].upper == "CHECK":
+            j = i - 2
+            if toks[j].upper in ("CASCADED", "LOCAL"):
+                j -= 1
+            if toks[j].upper == "WITH":
+                _blank(chars, toks[j].offset - base, len(chars))
+            break
+    text = "".join(chars)
+    if alter:  # ALTER VIEW … = CREATE OR REPLACE VIEW …; one character longer, hence base - 1
+        text = "CREATE" + text[len(toks[0].text) :]
+        unit = parse_unit(text, base - 1, [])
+    else:
+        unit = parse_unit(text, base, toks)
     _accept(ps, unit)
 
 
@@ -346,7 +406,11 @@ def _blank_select_into(chars: list[str], base: int, toks: list[Token]) -> None:
         elif depth == 0 and t.kind == "word" and t.upper == "INTO":
             j = i + 1
             if j < len(toks) and toks[j].upper in ("OUTFILE", "DUMPFILE"):
-                j += 2
+                j += 2  # … and its FIELDS/LINES/CHARACTER SET export options
+                while j < len(toks) and not (
+                    toks[j].kind == "word" and toks[j].upper in _SELECT_INTO_STOP
+                ):
+                    j += 1
             else:
                 while j < len(toks):
                     u = toks[j]
