@@ -50,15 +50,17 @@ def wf(conn) -> Workflow:
     return Workflow(conn)
 
 
-def test_full_lifecycle(conn, wf):
+def test_full_lifecycle(conn, migrated_dsn):
     tid = new_ticket(conn)
-    wf.reply(tid, 5, "we are looking")
-    wf.assign(tid, 5)
-    wf.transfer(tid, 5, 6)
-    wf.resolve(tid, 6, "fixed")
-    wf.reopen(tid, 6, "not fixed")
-    wf.resolve(tid, 6)
-    wf.close(tid, 6)
+    with Workflow.open(migrated_dsn) as wf:
+        wf.reply(tid, 5, "we are looking")
+        wf.assign(tid, 5)
+        wf.transfer(tid, 5, 6)
+        wf.resolve(tid, 6, "fixed")
+        wf.reopen(tid, 6, "not fixed")
+        wf.resolve(tid, 6)
+        wf.close(tid, 6)
+    assert wf.conn.open is False  # the context closed its connection
     t = ticket(conn, tid)
     assert (t["current_status"], t["assigned_agent_id"]) == ("closed", 6)
     assert t["closed_at"] is not None

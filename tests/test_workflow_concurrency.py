@@ -109,3 +109,69 @@ def test_concurrent_assign_and_transfer(migrated_dsn, conn):
             t = cur.fetchone()
             assert (t["current_status"], t["assigned_agent_id"], t["priority"]) == replay(rows)
     print(f"done={len(done)} rejected={len(rejected)} retries={stats.retries}")
+
+
+def test_concurrent_assign_and_escalation(migrated_dsn, conn):
+    """Escalation chunks lock tickets through the status index while 7 threads assign them:
+    every ticket ends escalated-then-assigned or assigned-only, exactly as its log says."""
+    with conn.cursor() as cur:
+        cur.execute("UPDATE ticketdb_settings SET value = '5' WHERE name = 'escalation_batch_size'")
+        cur.executemany(
+            "INSERT INTO service_tickets (customer_id, title, priority, created_at) "
+            "VALUES (1, 't', 'medium', NOW() - INTERVAL %s HOUR)",
+            [(25 + i % 50,) for i in range(120)],
+        )
+        cur.execute("SELECT id FROM service_tickets ORDER BY id")
+        ids = [r[0] for r in cur.fetchall()]
+    stats = RetryStats()
+    crashed: list[BaseException] = []
+    escalated: list[int] = []
+    start = threading.Barrier(THREADS, timeout=30)
+
+    def assigner(seed: int) -> None:
+        rnd = random.Random(seed)
+        wf = Workflow(connect(migrated_dsn), stats=stats)
+        try:
+            start.wait()
+            for tid in rnd.sample(ids, 40):
+                wf.assign(tid, seed + 1)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            crashed.append(exc)
+        finally:
+            wf.conn.close()
+
+    def escalator() -> None:
+        wf = Workflow(connect(migrated_dsn), stats=stats)
+        try:
+            start.wait()
+            for _ in range(3):
+                escalated.append(wf.escalate_stale())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            crashed.append(exc)
+        finally:
+            wf.conn.close()
+
+    threads = [threading.Thread(target=assigner, args=(i,)) for i in range(THREADS - 1)]
+    threads.append(threading.Thread(target=escalator))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert crashed == []
+    with conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute(
+            "SELECT t.id, t.current_status, t.priority, t.assigned_agent_id, "
+            "(SELECT COUNT(*) FROM ticket_logs l WHERE l.ticket_id = t.id "
+            " AND l.action_type = 'escalate') AS escalations, "
+            "(SELECT agent_id FROM ticket_logs l WHERE l.ticket_id = t.id "
+            " AND l.action_type = 'assign' ORDER BY l.id DESC LIMIT 1) AS last_assignee "
+            "FROM service_tickets t"
+        )
+        tickets = list(cur.fetchall())
+    assert sum(t["escalations"] for t in tickets) == sum(escalated)
+    for t in tickets:
+        assert t["escalations"] <= 1
+        assert t["priority"] == ("high" if t["escalations"] else "medium")
+        assert t["assigned_agent_id"] == t["last_assignee"]
+        assert t["current_status"] == ("processing" if t["last_assignee"] else "pending")
+    print(f"escalated={escalated} retries={stats.retries}")
