@@ -141,6 +141,11 @@ def test_diff_lints_changed_files_and_flags_edited_migrations(proj: Path) -> Non
     (proj / "procedures" / "old_bad.sql").write_text(BAD_PROC.replace("close_ticket", "old_bad"))
     git(proj, "add", ".")
     git(proj, "commit", "-q", "-m", "old bad file")
+    (proj / "migrations" / "0002_gone.sql").write_text("SELECT 1;\n")
+    (proj / "migrations" / "0002_gone.rollback.sql").write_text("SELECT 1;\n")
+    git(proj, "add", ".")
+    git(proj, "commit", "-q", "-m", "a migration that will be deleted")
+    (proj / "migrations" / "0002_gone.sql").unlink()
     base = proj / "migrations" / "0001_base.sql"
     base.write_text(base.read_text().replace("status     ENUM('open', 'pending', 'closed')",
                                              "status     ENUM('open', 'closed')"))  # fmt: skip
@@ -149,6 +154,7 @@ def test_diff_lints_changed_files_and_flags_edited_migrations(proj: Path) -> Non
     )
     r = run(proj, "--diff", "HEAD", "--format", "json")
     found = {(f["path"], f["code"]) for f in json.loads(r.stdout)}
+    assert ("migrations/0002_gone.sql", "TDB015") in found
     assert ("migrations/0001_base.sql", "TDB015") in found
     assert ("migrations/0001_base.sql", "TDB016") in found
     assert ("procedures/new_one.sql", "TDB002") in found

@@ -243,6 +243,12 @@ def lint(
     for rule in run.active():
         for path_s, offset, message in rule.check_project(pctx):
             src = run.files.get(path_s)
+            if src is None and diff is not None and not Path(path_s).exists():
+                # a file deleted since the --diff ref: report it under its old name
+                src = SourceFile(Path(path_s), path_s, "", "migration")
+                run.files[path_s] = src
+                linted_names.add(path_s)
+                linted_files.append(src)
             if src is not None and path_s in linted_names:
                 run.raw.append((src, offset, rule.code, message))
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from ticketdb.lint.context import FileContext
+from ticketdb.lint.context import FileContext, ProjectContext
 from ticketdb.lint.registry import Rule, register
 
 
@@ -49,3 +50,15 @@ class EditedMigration(Rule):
             src.offset_at(line),
             (f"{what} edited since {diff.ref}: write a new migration instead"),
         )
+
+    def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
+        diff = ctx.diff
+        if diff is None:
+            return
+        for path, old in diff.base_texts.items():
+            if old is not None and path not in ctx.files and not Path(path).exists():
+                yield (
+                    path,
+                    0,
+                    f"migration deleted since {diff.ref}: servers that applied it keep it",
+                )
