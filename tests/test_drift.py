@@ -428,8 +428,10 @@ def test_normalise_strips_definer_counters_and_start_times() -> None:
         "STARTS '2026-01-01 03:00:00' ON COMPLETION PRESERVE ENABLE DO CALL `db1`.p()"
     )
     assert drift.normalise_event(ev, "db1") == (
-        "CREATE EVENT `e` ON SCHEDULE EVERY 1 DAY ON COMPLETION PRESERVE ENABLE DO CALL p()"
+        "CREATE EVENT `e`\n    ON SCHEDULE EVERY 1 DAY\n    ON COMPLETION PRESERVE\n    ENABLE\n"
+        "    DO CALL p()"
     )
+    assert "STARTS '<day> 03:00:00'" in drift.normalise_event(ev, "db1", time_of_day=True)
     table = (
         "CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n"
         "  `at` datetime DEFAULT current_timestamp(),\n  KEY `b` (`id`),\n  KEY `a` (`at`),\n"

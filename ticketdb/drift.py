@@ -208,7 +208,35 @@ def normalise_event(
         text = _EVENT_STARTS.sub(lambda m: f" STARTS '<day> {m.group(1) or ''}'", text)
     else:
         text = _EVENT_STARTS.sub("", text)
-    return _EVENT_AT.sub(r"\1<creation time>", text)
+    return _layout_event(_EVENT_AT.sub(r"\1<creation time>", text))
+
+
+def _layout_event(text: str) -> str:
+    """One clause per line before DO, so a diff shows which clause changed (SHOW CREATE EVENT
+    prints the whole header on one line)."""
+    try:
+        tokens = tokenize(text)
+    except SplitError:
+        return text
+    words = [t for t in tokens if t.kind == "word"]
+    cuts: list[int] = []
+    for i, t in enumerate(words):
+        nxt = words[i + 1].upper if i + 1 < len(words) else ""
+        if t.upper == "DO":
+            cuts.append(t.offset)
+            break
+        if (t.upper == "ON" and nxt in ("SCHEDULE", "COMPLETION")) or t.upper in (
+            "ENABLE", "DISABLE", "COMMENT",
+        ):  # fmt: skip
+            cuts.append(t.offset)
+    if not cuts or "\n" in text[: cuts[-1]]:
+        return text
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(text[start:cut].rstrip())
+        start = cut
+    pieces.append(text[start:])
+    return "\n    ".join(pieces)
 
 
 def _split_partitioning(text: str) -> tuple[str, str]:
@@ -539,9 +567,16 @@ def scratch_name(database: str) -> str:
 
 @contextmanager
 def reference_database(
-    dsn: DSN, project: Project, *, progress: Progress | None = None
+    dsn: DSN,
+    project: Project,
+    *,
+    progress: Progress | None = None,
+    problems: list[str] | None = None,
 ) -> Iterator[DSN]:
-    """A scratch database on the same server with the repo applied; dropped on the way out."""
+    """A scratch database on the same server with the repo applied; dropped on the way out.
+
+    A failed drop never hides the real error; it is said and appended to ``problems``.
+    """
     say = progress or (lambda _msg: None)
     name = scratch_name(dsn.database)
     ref = dsn.with_database(name)
@@ -572,7 +607,10 @@ def reference_database(
             with connection(dsn, database=False) as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
         except (pymysql.err.MySQLError, TicketdbError) as exc:
-            say(f"could not drop scratch database {name}: {exc}; drop it by hand")
+            msg = f"could not drop scratch database {name}: {exc}; drop it by hand"
+            say(msg)
+            if problems is not None:
+                problems.append(msg)
 
 
 def stale_scratch_databases(conn: Any, database: str) -> list[str]:
@@ -631,7 +669,8 @@ def check(
         for o in repeatable.load_objects(project)
         if o.kind == "EVENT" and starts_at_fixed_time(o.create_sql)
     )
-    with reference_database(dsn, project, progress=progress) as ref_dsn:
+    problems: list[str] = []
+    with reference_database(dsn, project, progress=progress, problems=problems) as ref_dsn:
         with connection(ref_dsn) as rconn:
             ref = snapshot(rconn, ref_dsn.database, unquoted_db=True, fixed_start_events=fixed)
     with connection(dsn) as conn:
@@ -642,6 +681,7 @@ def check(
     report.differences.extend(diffs)
     report.info.extend(info)
     report.info.extend(coverage_warnings(live, today))
+    report.info.extend(Info("database", dsn.database, p) for p in problems)
     report.info.extend(
         Info("database", name, "scratch database left by an interrupted drift run "
              "(or one running now); drop it when no drift is running")

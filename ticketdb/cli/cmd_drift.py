@@ -62,7 +62,8 @@ def _print_report(report: drift.DriftReport) -> None:
                 f"no drift: {report.database} matches the repo "
                 f"({report.compared} object(s) compared)",
                 style="green",
-            )
+            ),
+            soft_wrap=True,
         )
     else:
         console.print(
@@ -70,7 +71,8 @@ def _print_report(report: drift.DriftReport) -> None:
                 f"drift: {len(report.differences)} difference(s) between {report.database} "
                 f"and the repo's head ({report.head}); '-' lines are the repo, '+' the server",
                 style="bold red",
-            )
+            ),
+            soft_wrap=True,
         )
 
 
