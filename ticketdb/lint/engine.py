@@ -145,11 +145,18 @@ class _Run:
         return [r for r in self.rules if self.levels.get(r.code) != "off"]
 
     def statements(
-        self, src: SourceFile, schema: Schema, final: Schema | None, apply: bool
+        self,
+        src: SourceFile,
+        schema: Schema,
+        final: Schema | None,
+        apply: bool,
+        check: bool = True,
     ) -> None:
+        """Check each statement against ``schema`` as it is at that point, then apply it."""
+        rules = self.active() if check else []
         for st in src.statements:
             ctx = StatementContext(src, st, schema, final or schema)
-            for rule in self.active():
+            for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
             if apply:
                 try:
@@ -205,22 +212,15 @@ def lint(
                 schema.add_routine(st)
 
     # 1. migrations in order: lint the targeted ones against the schema *before* each statement
-    linted_migrations: list[tuple[SourceFile, Schema | None]] = []
     for path in migration_files(project.migrations):
         src = load_cached(path)
         run.files[src.display] = src
-        linted = path.resolve() in target_set
-        before = len(run.raw)
-        run.statements(src, schema, None, apply=True)
-        if not linted:
-            del run.raw[before:]
+        run.statements(src, schema, None, apply=True, check=path.resolve() in target_set)
         rb = rollback_of(path)
-        if rb.resolve() in target_set:
+        if rb.resolve() in target_set:  # an undo runs against the schema its migration made
             rsrc = load_cached(rb)
             run.files[rsrc.display] = rsrc
             run.statements(rsrc, schema.copy(), None, apply=True)
-        if linted:
-            linted_migrations.append((src, None))
 
     # 2. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
     #    statements are checked against the schema at their point in the file, in file order
@@ -241,7 +241,14 @@ def lint(
     linted_names = {src.display for src in linted_files}
     pctx = ProjectContext(final, run.files, diff)
     for rule in run.active():
-        for path_s, offset, message in rule.check_project(pctx):
+        try:
+            project_findings = list(rule.check_project(pctx))
+        except Exception as exc:  # a rule bug: say so, keep the other findings
+            first = linted_files[0] if linted_files else None
+            if first is not None:
+                run.raw.append((first, 0, rule.code, f"internal error in {rule.name}: {exc!r}"))
+            continue
+        for path_s, offset, message in project_findings:
             src = run.files.get(path_s)
             if src is None and diff is not None and not Path(path_s).exists():
                 # a file deleted since the --diff ref: report it under its old name
