@@ -383,7 +383,19 @@ def normalize(text: str, base: int, toks: list[Token]) -> str:
         o = toks[0].offset - base
         chars[o : o + 7] = list("INSERT ")
     prev: Token | None = None
-    for t in toks:
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if (
+            t.text == ":"
+            and nxt is not None
+            and nxt.kind == "word"
+            and nxt.offset == t.offset + 1
+            and (prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct")
+        ):
+            # a bind parameter (:from, :ticket_id) as the app's query files write them
+            o = t.offset - base
+            chars[o] = "?"
+            _blank(chars, o + 1, o + 1 + len(nxt.text))
         if t.kind == "word" and t.upper == "IGNORED":
             _blank(chars, t.offset - base, t.offset - base + len(t.text))
             if prev is not None and prev.upper == "NOT":
