@@ -49,6 +49,12 @@ def narrowing(old: exp.DataType, new: exp.DataType) -> str | None:
         if removed:
             return f"{o} value(s) {', '.join(repr(v) for v in removed)} removed"
         return None
+    if ov is not None and n in ("CHAR", "VARCHAR") | _TEXT_RANK.keys():
+        width = _params(new)
+        longest = max((len(v) for v in ov), default=0)
+        if n in _TEXT_RANK or (width and width[0] >= longest):
+            return None  # every value still fits
+        return f"{o} values longer than {new.sql('mysql')} would be cut"
     if o in _INT_RANK and n in _INT_RANK:
         if _INT_RANK[n] < _INT_RANK[o] or o_unsigned != n_unsigned:
             return f"integer narrowed from {old.sql('mysql')} to {new.sql('mysql')}"
