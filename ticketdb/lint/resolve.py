@@ -217,6 +217,8 @@ def _columns(
             continue  # COLLATE utf8mb4_bin, CHARACTER SET x: names, not columns
         if col.name.upper() == "DEFAULT" and not col.this.args.get("quoted"):
             continue  # SET c = DEFAULT
+        if isinstance(col.parent, exp.Anonymous) and col.parent.name.upper() == "GET_FORMAT":
+            continue  # GET_FORMAT(DATE, 'ISO')
         if isinstance(col.parent, exp.RenameColumn) and col.arg_key == "to":
             continue
         if isinstance(col.parent, exp.Drop) and col.parent.args.get("exists"):

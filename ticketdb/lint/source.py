@@ -57,6 +57,7 @@ OPAQUE_ALTER_ACTIONS = {
     "ENCRYPTION", "TABLESPACE", "WITH", "WITHOUT", "ADD SYSTEM", "DROP SYSTEM",
 }  # fmt: skip
 _VERSION_COMMENT = re.compile(r"/\*M?!\d*")
+_DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
 _SELECT_INTO_STOP = {
     "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "WINDOW",
     "INTO",
@@ -382,6 +383,11 @@ def normalize(text: str, base: int, toks: list[Token]) -> str:
     if words[:1] == ["REPLACE"]:
         o = toks[0].offset - base
         chars[o : o + 7] = list("INSERT ")
+    if words[:1] in (["UPDATE"], ["DELETE"], ["INSERT"], ["REPLACE"]):
+        for t in toks[1:4]:  # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
+            if t.kind != "word" or t.upper not in _DML_MODIFIERS:
+                break
+            _blank(chars, t.offset - base, t.offset - base + len(t.text))
     prev: Token | None = None
     for i, t in enumerate(toks):
         nxt = toks[i + 1] if i + 1 < len(toks) else None
