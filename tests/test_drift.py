@@ -461,6 +461,38 @@ def test_strip_definer_and_if_not_exists() -> None:
     )
 
 
+MYSQL_LOGS = """CREATE TABLE `ticket_logs` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `action_time` datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  `note` varchar(500) COLLATE utf8mb4_unicode_ci DEFAULT NULL,
+  PRIMARY KEY (`id`,`action_time`),
+  KEY `idx_b` (`note`),
+  KEY `idx_a` (`action_time`)
+) ENGINE=InnoDB AUTO_INCREMENT=7 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+/*!50100 PARTITION BY RANGE (to_days(`action_time`))
+(PARTITION p202610 VALUES LESS THAN (740286) ENGINE = InnoDB,
+ PARTITION p_future VALUES LESS THAN MAXVALUE ENGINE = InnoDB) */"""
+MARIADB_LOGS = """CREATE TABLE `ticket_logs` (
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `action_time` datetime NOT NULL DEFAULT current_timestamp(),
+  `note` varchar(500) DEFAULT NULL,
+  PRIMARY KEY (`id`,`action_time`),
+  KEY `idx_a` (`action_time`),
+  KEY `idx_b` (`note`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+ PARTITION BY RANGE (to_days(`action_time`))
+(PARTITION `p202610` VALUES LESS THAN (740286) ENGINE = InnoDB,
+ PARTITION `p_future` VALUES LESS THAN MAXVALUE ENGINE = InnoDB)"""
+
+
+def test_mysql_and_mariadb_show_create_normalise_alike() -> None:
+    """The same table as MySQL 8 and MariaDB 10.11 print it compares equal."""
+    parts = [("p202610", "RANGE", "740286"), ("p_future", "RANGE", "MAXVALUE")]
+    mysql, _ = drift.normalise_table(MYSQL_LOGS, parts)
+    maria, _ = drift.normalise_table(MARIADB_LOGS, parts)
+    assert drift.signature(mysql) == drift.signature(maria), (mysql, maria)
+
+
 def test_table_defaults_repeated_on_columns_are_dropped() -> None:
     """MySQL 8 repeats the table's charset/collation on columns; MariaDB does not."""
     opts = ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
