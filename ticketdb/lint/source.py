@@ -203,9 +203,10 @@ def _offset_at(text: str, line: int, col: int) -> int:
 
 
 def expand_version_comments(text: str) -> str:
-    """Turn ``/*!50003 CREATE*/ …`` comments that *are* statements (mysqldump writes triggers,
-    views and SET lines this way) into plain text, keeping every offset. A version comment
-    inside an ordinary statement (``/*!80003 SRID 0 */``) stays a comment."""
+    """Turn mysqldump's executable comments into plain text, keeping every offset: whole
+    statements (``/*!50003 CREATE*/ … TRIGGER …*/``, views, SET lines) and, inside a statement,
+    pre-8.0 clauses such as ``/*!50100 PARTITION BY …*/``. A MySQL 8 comment inside a statement
+    (``/*!80003 SRID 0 */``) stays a comment (the portability rule reports it)."""
     if "/*!" not in text and "/*M!" not in text:
         return text
     chars = list(text)
@@ -215,13 +216,19 @@ def expand_version_comments(text: str) -> str:
             continue
         if tok.kind == "comment":
             m = _VERSION_COMMENT.match(tok.text)
-            if m and (at_start or expanding) and not tok.text[m.end() :].lstrip().startswith("\\"):
+            digits = m.group(0).lstrip("/*M!") if m else ""
+            old = not digits or int(digits) < 80000
+            if (
+                m
+                and (at_start or expanding or old)
+                and not tok.text[m.end() :].lstrip().startswith("\\")
+            ):
                 for k in range(tok.offset, tok.offset + m.end()):
                     chars[k] = " "
                 if tok.text.endswith("*/"):
                     end = tok.offset + len(tok.text)
                     chars[end - 2] = chars[end - 1] = " "
-                expanding = True
+                expanding = expanding or at_start
             continue
         if tok.kind in ("delim", "directive"):
             at_start, expanding = True, False
