@@ -125,6 +125,16 @@ def check_unit(
         if "old" not in scope.sources:
             scope.sources["old"] = scope_new
     yield from _columns(unit, tree, scope, routine)
+    if own is not None and not own.opaque:
+        # key parts sqlglot keeps as bare identifiers: PRIMARY KEY (…), FOREIGN KEY (…)
+        for key in tree.find_all(exp.PrimaryKey, exp.ForeignKey):
+            for part in key.expressions:
+                while isinstance(part, exp.Ordered | exp.ColumnPrefix):
+                    part = part.this
+                if isinstance(part, exp.Identifier) and part.name.lower() not in own.columns:
+                    what = "PRIMARY KEY" if isinstance(key, exp.PrimaryKey) else "FOREIGN KEY"
+                    message = f"{what} names unknown column `{part.name}` of `{own.name}`"
+                    yield Problem("column", unit.offset_of(part), message)
     if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Schema):
         target = schema.table(tree.this.this.name) if tree.this.this is not None else None
         for ident in tree.this.expressions:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ticketdb.lint.context import StatementContext
+from ticketdb.lint.context import ProjectContext, StatementContext
 from ticketdb.lint.helpers import problems
 from ticketdb.lint.registry import Rule, register
 
@@ -40,3 +40,17 @@ class UnknownTable(Rule):
         for p in problems(ctx):
             if p.kind == "table":
                 yield p.offset, p.message
+
+    def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
+        # FOREIGN KEY targets are checked on the final schema: a dump creates tables in any
+        # order under FOREIGN_KEY_CHECKS=0
+        for t in ctx.schema.tables.values():
+            if t.temporary:
+                continue
+            for fk in t.fks:
+                if fk.ref_table and ctx.schema.table(fk.ref_table) is None:
+                    yield (
+                        fk.path or t.path,
+                        fk.offset,
+                        (f"FOREIGN KEY of `{t.name}` references unknown table `{fk.ref_table}`"),
+                    )

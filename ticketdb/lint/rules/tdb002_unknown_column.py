@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ticketdb.lint.context import StatementContext
+from ticketdb.lint.context import ProjectContext, StatementContext
 from ticketdb.lint.helpers import problems
 from ticketdb.lint.registry import Rule, register
 
@@ -42,3 +42,22 @@ class UnknownColumn(Rule):
         for p in problems(ctx):
             if p.kind == "column":
                 yield p.offset, p.message
+
+    def check_project(self, ctx: ProjectContext) -> Iterator[tuple[str, int, str]]:
+        for t in ctx.schema.tables.values():
+            if t.temporary:
+                continue
+            for fk in t.fks:
+                ref = ctx.schema.table(fk.ref_table) if fk.ref_table else None
+                if ref is None or ref.opaque:
+                    continue
+                missing = [c for c in fk.ref_columns if c not in ref.columns]
+                if missing:
+                    yield (
+                        fk.path or t.path,
+                        fk.offset,
+                        (
+                            f"FOREIGN KEY of `{t.name}` references unknown column(s) "
+                            f"{', '.join(f'`{c}`' for c in missing)} of `{ref.name}`"
+                        ),
+                    )
