@@ -20,7 +20,7 @@ def problems(ctx: StatementContext) -> list[Problem]:
             schema = routine_schema(ctx)
         out: list[Problem] = []
         for unit in st.units:
-            out.extend(check_unit(unit, schema, st.routine, ctx.final_schema))
+            out.extend(check_unit(unit, schema, st.routine))
         ctx.cache["problems"] = cached = out
     return cached  # type: ignore[return-value]
 

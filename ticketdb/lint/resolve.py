@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from ticketdb.lint.schema import Schema, Table
+from ticketdb.lint.schema import Column, Schema, Table
 from ticketdb.lint.source import Routine, Unit
 
 _SKIP_TABLES = {"dual"}
@@ -87,13 +87,12 @@ def check_unit(
     unit: Unit,
     schema: Schema,
     routine: Routine | None = None,
-    final_schema: Schema | None = None,
 ) -> Iterator[Problem]:
     tree = unit.tree
     if tree is None or isinstance(tree, exp.Command | exp.Use | exp.Transaction):
         return
     if isinstance(tree, exp.Drop | exp.Commit | exp.Rollback):
-        yield from _tables(unit, tree, schema, final_schema, _Scope(), set())
+        yield from _tables(unit, tree, schema, _Scope(), set())
         return
     scope = _Scope()
     ctes: set[str] = set()
@@ -105,7 +104,7 @@ def check_unit(
         scope.add(
             cte.alias, Table(cte.alias, {c.lower(): _col(c) for c in names}) if names else None
         )
-    yield from _tables(unit, tree, schema, final_schema, scope, ctes)
+    yield from _tables(unit, tree, schema, scope, ctes)
     for sub in tree.find_all(exp.Subquery, exp.Lateral, exp.Values, exp.JSONTable, exp.Unnest):
         alias = sub.alias if hasattr(sub, "alias") else ""
         if not alias:
@@ -144,9 +143,7 @@ def check_unit(
                 yield Problem("column", unit.offset_of(ident), message + _hint(ident.name, names))
 
 
-def _col(name: str):  # local import shim keeps schema.Column construction in one place
-    from ticketdb.lint.schema import Column
-
+def _col(name: str) -> Column:
     return Column(name)
 
 
@@ -179,7 +176,6 @@ def _tables(
     unit: Unit,
     tree: exp.Expression,
     schema: Schema,
-    final_schema: Schema | None,
     scope: _Scope,
     ctes: set[str],
 ) -> Iterator[Problem]:
