@@ -264,11 +264,13 @@ def lint(
 
 
 def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:
+    """Apply inline suppressions and severities; report reasonless, unknown or unused ones."""
     known = set(run.defaults)
-    suppressions: dict[str, dict[int, set[str]]] = {}
+    # (path, line) -> [(code, suppression offset)]; a comment covers its line and the next
+    covers: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    declared: list[tuple[SourceFile, int, str]] = []
     raw = list(run.raw)
     for src in files:
-        table: dict[int, set[str]] = {}
         for m in _SUPPRESS.finditer(src.text):
             codes = [c.strip().upper() for c in m.group("codes").split(",")]
             reason = m.group("reason").strip(" \t-:—")
@@ -282,18 +284,33 @@ def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:
             if unknown:
                 raw.append((src, m.start(), SUPPRESSION_CODE,
                             f"suppression names unknown rule {', '.join(unknown)}"))  # fmt: skip
-            for ln in (line, line + 1):
-                table.setdefault(ln, set()).update(codes)
-        suppressions[src.display] = table
+            for code in codes:
+                if code in known:
+                    declared.append((src, m.start(), code))
+                    for ln in (line, line + 1):
+                        covers.setdefault((src.display, ln), []).append((code, m.start()))
+    used: set[tuple[str, int, str]] = set()
     out: set[Finding] = set()
+
+    def level_of(code: str) -> str:
+        return run.levels.get(code, run.defaults.get(code, "warning"))
+
     for src, offset, code, message in raw:
-        level = run.levels.get(code, run.defaults.get(code, "warning"))
-        if level == "off":
+        if level_of(code) == "off":
             continue
         line, col = src.position(offset)
-        if code != SUPPRESSION_CODE and code in suppressions.get(src.display, {}).get(line, set()):
+        hits = [at for c, at in covers.get((src.display, line), []) if c == code]
+        if hits and code != SUPPRESSION_CODE:
+            used.update((src.display, at, code) for at in hits)
             continue
-        out.add(Finding(src.display, line, col, code, level, message))
+        out.add(Finding(src.display, line, col, code, level_of(code), message))
+    if level_of(SUPPRESSION_CODE) != "off":
+        for src, at, code in declared:
+            if (src.display, at, code) not in used and level_of(code) != "off":
+                line, col = src.position(at)
+                message = f"suppression of {code} matches no finding; remove it"
+                level = level_of(SUPPRESSION_CODE)
+                out.add(Finding(src.display, line, col, SUPPRESSION_CODE, level, message))
     return sorted(out)
 
 

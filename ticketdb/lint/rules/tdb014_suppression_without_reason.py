@@ -5,9 +5,10 @@ from ticketdb.lint.registry import Rule, register
 
 @register
 class SuppressionWithoutReason(Rule):
-    """An inline suppression gives no reason or names an unknown rule; it suppresses nothing.
+    """An inline suppression gives no reason, names an unknown rule, or matches no finding.
 
-    Reported by the engine while it reads suppressions.
+    A suppression without a reason suppresses nothing. One that no longer matches a finding
+    is stale and should go. Reported by the engine while it applies suppressions.
 
     **Anti-pattern**
 
