@@ -178,7 +178,8 @@ def _blocks(
     rng = Random(spec.seed)
     r = rng.random
     clock = _Clock(spec.start, spec.now)
-    fmt = clock.fmt
+    # clock.fmt inlined in the hot loop below (a call per timestamp costs ~20 % of the run)
+    days, hms, day0 = clock.days, clock.hms, clock.day0
     t_start, t_now = clock.secs(spec.start), clock.secs(spec.now)
     span = t_now - t_start
     backlog_from = t_now - 4 * 86400
@@ -272,7 +273,7 @@ def _blocks(
                     break
                 log_id += 1
                 nl += 1
-                ts = fmt(t)
+                ts = days[t // 86400 - day0] + hms[t % 86400]
                 llines.append(
                     f"{log_id}\t{tid}\t{who or NULL}\t{action}\t{ts}\t{NULL}\t"
                     f"{to_agent or NULL}\t{new_prio or NULL}\n"
@@ -295,7 +296,9 @@ def _blocks(
                 counts["due_within_1h"] += 1
             tlines.append(
                 f"{tid}\t{cust}\t{title}\t{prio}\t{status}\t{assignee or NULL}\t"
-                f"{fmt(created)}\t{fmt(updated)}\t{closed or NULL}\t{fmt(sla)}\n"
+                f"{days[created // 86400 - day0]}{hms[created % 86400]}\t"
+                f"{days[updated // 86400 - day0]}{hms[updated % 86400]}\t{closed or NULL}\t"
+                f"{days[sla // 86400 - day0]}{hms[sla % 86400]}\n"
             )
         yield "".join(tlines), "".join(llines), len(tlines), nl
     by_status.update(counts)
