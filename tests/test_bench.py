@@ -98,7 +98,7 @@ def test_escalation_leaves_the_data_as_it_found_it(bench_doc):
 
 
 def test_cli_writes_json_markdown_and_plot(migrated_dsn, tmp_path):
-    out = {k: tmp_path / f"bench.{k}" for k in ("json", "md", "png")}
+    out = {k: tmp_path / "out" / f"bench.{k}" for k in ("json", "md", "png")}  # dir created
     result = CliRunner().invoke(cli, [
         "bench", "--dsn", migrated_dsn.url(), "--database", migrated_dsn.database,
         "--tickets", "2000", "--repeat", "2", "--scenario", "timeout_warning",

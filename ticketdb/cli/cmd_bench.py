@@ -77,6 +77,9 @@ def command(
             log=lambda msg: reporter.progress.console.log(msg),
             reporter=reporter,
         )
+    for path in (json_file, md_file, plot_file):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
     if json_file:
         json_file.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     if md_file:
