@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from ticketdb.bench import Scenario, register, run_bench, scenarios
 from ticketdb.bench.context import ignore_index
+from ticketdb.bench.output import markdown
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.partitions import list_partitions
@@ -125,3 +126,24 @@ def test_baseline_hint_is_derived_from_the_one_query():
     )
     with pytest.raises(ValueError):
         ignore_index("SELECT 1", "service_tickets", "idx_x")
+
+
+def test_reuse_with_nothing_left_to_escalate_skips_only_that_scenario(migrated_dsn, project):
+    """The hourly event may have escalated a reused data set: report it, keep benchmarking."""
+    from ticketdb.seed import SeedSpec, seed, server_now
+
+    conn = connect(migrated_dsn)
+    try:
+        seed(migrated_dsn, project, SeedSpec(tickets=3000, months=2, now=server_now(conn)))
+        with conn.cursor() as cur:
+            cur.execute("CALL escalate_stale_tickets(@n)")
+            cur.execute("SELECT @n")
+            assert cur.fetchone()[0] > 0
+    finally:
+        conn.close()
+    doc = run_bench(migrated_dsn, project, reuse=True, repeat=1,
+                    only=["escalation", "timeout_warning"])  # fmt: skip
+    by = {s["name"]: s for s in doc["scenarios"]}
+    assert "no ticket matches" in by["escalation"]["error"] and by["escalation"]["p50_ms"] is None
+    assert by["timeout_warning"]["p50_ms"] > 0 and "seed_load" not in by
+    assert "skipped" in markdown(doc)

@@ -25,6 +25,9 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in doc["scenarios"]:
+        if r.get("error"):
+            lines.append(f"| {r['name']} | skipped: {r['error']} |  |  |  |  |  |  |")
+            continue
         ex = r.get("explain") or {}
         speedup = "" if r.get("speedup") is None else f"{r['speedup']}×"
         lines.append(

@@ -90,6 +90,9 @@ def command(
     for col in ("scenario", "p50 ms", "p95 ms", "baseline p50 ms", "speed-up", "index"):
         table.add_column(col, justify="left" if col in ("scenario", "index") else "right")
     for r in doc["scenarios"]:
+        if r.get("error"):
+            table.add_row(r["name"], "[yellow]skipped[/]", "", "", "", r["error"])
+            continue
         table.add_row(
             r["name"],
             f"{r['p50_ms']:,.3f}",
