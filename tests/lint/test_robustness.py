@@ -44,3 +44,19 @@ def test_mangled_sql_never_crashes(
     result = lint(project, [path])
     assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
     assert not any("internal error" in f.message for f in result.findings)
+
+
+def test_data_dump_insert_is_read_up_to_its_first_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mysqldump writes one multi-row INSERT per line; only the first row goes to sqlglot."""
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    rows = ",".join(f"({i},'it''s ) {i}','open','high',NULL,NOW())" for i in range(3000))
+    path = tmp_path / "data.sql"
+    path.write_text(
+        f"INSERT INTO tickets (id, title, status, priority, amount, created) VALUES {rows};\n"
+        f"INSERT INTO tickets VALUES {rows};\n"
+    )
+    result = lint(project, [path])
+    assert [(f.code, f.line) for f in result.findings] == [("TDB002", 1)]

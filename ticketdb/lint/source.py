@@ -245,7 +245,43 @@ def _significant(text: str, base: int) -> list[Token]:
     ]
 
 
+_BIG_INSERT = 20_000
+_INSERT_START = re.compile(r"\s*(INSERT|REPLACE)\b", re.IGNORECASE)
+_INSERT_TAIL = re.compile(r"ON\s+DUPLICATE|RETURNING", re.IGNORECASE)
+_VALUES = re.compile(r"\bVALUES?\b", re.IGNORECASE)
+
+
+def _first_row_only(st: Statement) -> Statement:
+    """A data dump's multi-row INSERT (mysqldump writes MBs per statement): keep the text up to
+    the end of the first row. Offsets before the cut do not move, and names are all there."""
+    if len(st.text) < _BIG_INSERT or not _INSERT_START.match(st.text):
+        return st
+    if _INSERT_TAIL.search(st.text, len(st.text) - 4000):
+        return st
+    m = _VALUES.search(st.text)
+    if m is None:
+        return st
+    # try each ")" after VALUES as the end of the first row: lex only that short prefix
+    pos = m.end()
+    for _ in range(200):
+        pos = st.text.find(")", pos)
+        if pos < 0:
+            return st
+        pos += 1
+        try:
+            toks = tokenize(st.text[m.end() : pos])
+        except SplitError:  # this ")" is inside a string
+            continue
+        depth = 0
+        for t in toks:
+            depth += (t.text == "(") - (t.text == ")")
+        if depth == 0 and any(t.text == "(" for t in toks):
+            return Statement(st.text[:pos], st.offset, st.line, st.col, st.delimiter)
+    return st
+
+
 def parse_statement(st: Statement) -> ParsedStatement:
+    st = _first_row_only(st)
     try:
         toks = _significant(st.text, st.offset)
     except SplitError as exc:  # pragma: no cover - split() already lexed this text
