@@ -318,6 +318,32 @@ def test_bench_scenario_reports_latencies_and_hit_rate(conn, migrated_dsn, rcach
         vip_open_tickets_cached(migrated_dsn, f"redis://127.0.0.1:{free_port()}/0")
 
 
+def test_registry_scenario_drives_the_bench_runner(conn, migrated_dsn, rcache):
+    """The Scenario the bench registry gets: prepare/run/baseline/cleanup on the bench's own
+    connection (a plain namespace stands in for BenchContext: conn + state is all it uses)."""
+    from types import SimpleNamespace
+
+    from ticketdb.cache_bench import NAME, registry_scenario
+
+    for c in range(1, 11):
+        add_tickets(conn, c, c)
+    cache.refresh_vip(migrated_dsn, 3)
+    sc = registry_scenario(rcache.redis_url, warm_reads=50)
+    assert sc.name == NAME == "vip_open_tickets_cached"
+    ctx = SimpleNamespace(conn=conn, state={})
+    sc.prepare(ctx)
+    got = [sc.run(ctx) for _ in range(30)]
+    base = [sc.baseline(ctx) for _ in range(30)]
+    assert [g.ticket_ids for g in got] == base  # same customers, same answers
+    assert sum(g.source == "cache" for g in got) > 20
+    sc.cleanup(ctx)
+    assert list(ctx.state) == [f"{NAME}.hit_rate"] and ctx.state[f"{NAME}.hit_rate"] > 0.6
+    assert conn.open  # the bench's connection is not the cache's to close
+    bad = registry_scenario(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(TicketdbError):  # the runner logs "skipped"
+        bad.prepare(SimpleNamespace(conn=conn, state={}))
+
+
 def _has_procedure(conn, name: str) -> bool:
     with conn.cursor() as cur:
         cur.execute(

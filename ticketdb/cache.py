@@ -129,17 +129,24 @@ class CacheStats:
 
 @dataclass
 class VipCache:
-    """Read-through cache bound to one DSN and one Redis; one instance per thread."""
+    """Read-through cache bound to one database and one Redis; one instance per thread.
 
-    dsn: DSN
+    Give ``dsn`` (the cache opens and closes its own autocommit connection) or ``connection``
+    (an open autocommit connection the caller owns, e.g. the bench's).
+    """
+
+    dsn: DSN | None = None
     redis_url: str = field(default_factory=redis_url_from_env)
     ttl_seconds: int = 3600
     socket_timeout: float = 0.25
     retry_after: float = 5.0
     stats: CacheStats = field(default_factory=CacheStats)
+    connection: Any = None
 
     def __post_init__(self) -> None:
-        self._conn: pymysql.connections.Connection | None = None
+        if (self.dsn is None) == (self.connection is None):
+            raise ValueError("VipCache needs exactly one of dsn or connection")
+        self._conn: pymysql.connections.Connection | None = self.connection
         self._redis = redis.Redis.from_url(
             self.redis_url,
             socket_timeout=self.socket_timeout,
@@ -153,12 +160,15 @@ class VipCache:
     # -- plumbing ------------------------------------------------------------------------------
     @property
     def conn(self) -> pymysql.connections.Connection:
+        if self.connection is not None:
+            return self.connection
         if self._conn is None or not self._conn.open:
+            assert self.dsn is not None
             self._conn = connect(self.dsn)
         return self._conn
 
     def close(self) -> None:
-        if self._conn is not None and self._conn.open:
+        if self.connection is None and self._conn is not None and self._conn.open:
             self._conn.close()
         self._redis.close()
 

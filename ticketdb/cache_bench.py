@@ -7,8 +7,9 @@ write), so the hit rate includes real invalidations. The same access sequence is
 against the database path. Writes are undone at the end, so the dataset is left as found
 (apart from cache versions, which only ever grow).
 
-Hook into the bench registry (ticketdb/bench/) as a scenario taking (dsn, redis_url); see
-docs/operations.md.
+Two entry points: :func:`vip_open_tickets_cached` (standalone: DSN + Redis URL in, one dict with
+hit rate, p50/p95 and the DB path's out) and :func:`registry_scenario` (the same access pattern as
+a ``ticketdb.bench`` Scenario: one timed read per call, the DB path as its baseline).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any
 
 import redis
 
-from ticketdb.cache import VipCache, refresh_vip, set_key, version_key
+from ticketdb.cache import (
+    CacheStats,
+    VipCache,
+    redis_url_from_env,
+    refresh_vip,
+    set_key,
+    version_key,
+)
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -52,26 +60,14 @@ def vip_open_tickets_cached(
     seed: int = 42,
 ) -> dict[str, Any]:
     """Run the scenario; returns latencies in ms (cached path and DB path), hit rate, speedup."""
-    probe = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        probe.ping()
-    except (redis.RedisError, OSError) as exc:
-        raise TicketdbError(f"{NAME}: redis at {redis_url} unreachable ({exc})") from None
-    finally:
-        probe.close()
+    _ping(redis_url)
     if threshold is not None:
         refresh_vip(dsn, threshold)
     conn = connect(dsn)
     rng = random.Random(seed)
     changed: dict[int, str] = {}  # ticket id -> original status, restored at the end
     try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT id FROM customers WHERE vip_tier = 'vip' "
-                "ORDER BY ticket_count DESC, id LIMIT %s",
-                (max_customers,),
-            )
-            vips = [int(r[0]) for r in cur.fetchall()]
+        vips = _vip_ids(conn, max_customers)
         if not vips:
             raise TicketdbError(
                 "no VIP customers: run `ticketdb vip refresh --threshold N` (or pass threshold)"
@@ -137,6 +133,82 @@ def vip_open_tickets_cached(
         "speedup_mean": round(statistics.fmean(db_ms) / statistics.fmean(cached_ms), 3),
         "redis_errors": redis_errors,
     }
+
+
+def _ping(redis_url: str) -> None:
+    probe = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        probe.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise TicketdbError(f"{NAME}: redis at {redis_url} unreachable ({exc})") from None
+    finally:
+        probe.close()
+
+
+def _vip_ids(conn: Any, limit: int) -> list[int]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM customers WHERE vip_tier = 'vip' "
+            "ORDER BY ticket_count DESC, id LIMIT %s",
+            (limit,),
+        )
+        return [int(r[0]) for r in cur.fetchall()]
+
+
+def registry_scenario(
+    redis_url: str | None = None,
+    *,
+    zipf_s: float = 1.1,
+    warm_reads: int = 1000,
+    max_customers: int = 2000,
+    seed: int = 42,
+) -> Any:
+    """This scenario as a ``ticketdb.bench.registry.Scenario`` (read-only: no writes).
+
+    ``run`` = one cached read, ``baseline`` = the same customer through the DB path (ids only,
+    same shape), both walking one Zipf sequence over VIP customers. ``prepare`` pings Redis
+    (TicketdbError → the runner skips the scenario) and warms the cache with ``warm_reads``
+    untimed reads, so the timed reads see the steady-state hit rate, which ``cleanup`` leaves in
+    ``ctx.state["vip_open_tickets_cached.hit_rate"]``.
+    """
+    from ticketdb.bench.registry import Scenario
+
+    url = redis_url or redis_url_from_env()
+
+    def prepare(ctx: Any) -> None:
+        _ping(url)
+        vips = _vip_ids(ctx.conn, max_customers)
+        if not vips:
+            raise TicketdbError(f"{NAME}: no VIP customers (run `ticketdb vip refresh`)")
+        rng = random.Random(seed)
+        seq = [vips[i] for i in _zipf_sequence(len(vips), warm_reads + 10_000, zipf_s, rng)]
+        vc = VipCache(redis_url=url, connection=ctx.conn)
+        for cust in seq[:warm_reads]:
+            vc.open_tickets(cust)
+        vc.stats = CacheStats()
+        ctx.state[NAME] = {"cache": vc, "seq": seq[warm_reads:], "run": 0, "base": 0}
+
+    def step(ctx: Any, which: str) -> int:
+        st = ctx.state[NAME]
+        cust = st["seq"][st[which] % len(st["seq"])]
+        st[which] += 1
+        return cust
+
+    def cleanup(ctx: Any) -> None:
+        st = ctx.state.pop(NAME, None)
+        if st:
+            ctx.state[f"{NAME}.hit_rate"] = round(st["cache"].stats.hit_rate, 4)
+            st["cache"].close()
+
+    return Scenario(
+        NAME,
+        "VIP open tickets via the Redis cache (version checked per read), Zipf over VIPs",
+        run=lambda ctx: ctx.state[NAME]["cache"].open_tickets(step(ctx, "run")),
+        baseline=lambda ctx: ctx.state[NAME]["cache"].open_tickets_db(step(ctx, "base")),
+        baseline_label="database path (same customers, ids only)",
+        prepare=prepare,
+        cleanup=cleanup,
+    )
 
 
 def _flip_one(conn: Any, customer: int, changed: dict[int, str], rng: random.Random) -> int:
