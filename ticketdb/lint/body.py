@@ -152,6 +152,10 @@ class _Walker:
                     j = self.until(i + 1, {"WHEN"})
                     self.expression(i + 1, j)
                     i = j
+            elif w == "FOR" and self.word(i + 2) == "IN":
+                # MariaDB's FOR v IN [REVERSE] lo..hi | cursor DO … END FOR
+                self.routine.variables.add(ident(toks[i + 1].text).lower())
+                i = self.until(i + 1, {"DO"}) + 1
             elif w == "RETURN":
                 j = self.next_delim(i + 1)
                 self.expression(i + 1, j)

@@ -144,6 +144,8 @@ class Portability(Rule):
                 yield t.offset, f"{MARIADB}: SET STATEMENT … FOR"
             elif w == "EXECUTE" and nxt[:1] == ["IMMEDIATE"]:
                 yield t.offset, f"{MARIADB}: EXECUTE IMMEDIATE"
+            elif w == "FOR" and nxt[1:2] == ["IN"] and st.routine is not None:
+                yield t.offset, f"{MARIADB}: FOR … IN … DO loop"
             elif w == "TYPE" and nxt[:1] == ["OF"]:
                 yield t.offset, f"{MARIADB}: DECLARE … TYPE OF"
             elif w == "ENGINE":
