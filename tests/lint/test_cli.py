@@ -223,3 +223,12 @@ def test_project_sql_has_no_error_findings_and_lints_fast() -> None:
     errors = [f.text() for f in result.findings if f.severity == "error"]
     assert errors == []
     assert elapsed < 2.0, f"whole-repo lint took {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize("path", sorted((HERE / "thirdparty").glob("*.sql")), ids=lambda p: p.name)
+def test_every_third_party_file_has_no_error_findings(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = lint(make_project(tmp_path), [path])
+    assert [f.text() for f in result.findings if f.severity == "error"] == []
