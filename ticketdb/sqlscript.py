@@ -62,15 +62,19 @@ def tokenize(sql: str, delimiter: str = ";", *, directives: bool = False) -> lis
     tokens: list[Token] = []
     i, n, line, line_start = 0, len(sql), 1, 0
 
+    blank = True  # only whitespace so far on this line (DELIMITER must start a line)
+
     def emit(kind: str, start: int, end: int) -> None:
+        nonlocal blank
         tokens.append(Token(kind, sql[start:end], start, line, start - line_start + 1))
+        if kind != "ws":
+            blank = False
 
     while i < n:
         c = sql[i]
-        at_line_start = sql[line_start:i].strip() == ""
-        if directives and at_line_start:
+        if directives and blank:
             m = _DELIMITER_LINE.match(sql, i)
-            if m and (i == line_start or sql[line_start:i].isspace()):
+            if m:
                 emit("directive", i, m.end())
                 delimiter = m.group(1)
                 i = m.end()
@@ -85,6 +89,7 @@ def tokenize(sql: str, delimiter: str = ";", *, directives: bool = False) -> lis
             i += 1
             line += 1
             line_start = i
+            blank = True
             continue
         if c.isspace():
             while i < n and sql[i].isspace() and sql[i] != "\n":
