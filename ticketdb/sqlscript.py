@@ -17,7 +17,7 @@ _DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[^\n]*", re.IGNORECASE)
 _ROUTINE_KINDS = {"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"}
 # keywords after which a new (inner) statement starts
 _STMT_START_AFTER = {"BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"}
-_END_SUFFIX = {"IF", "CASE", "LOOP", "REPEAT", "WHILE"}
+_END_SUFFIX = {"IF", "CASE", "LOOP", "REPEAT", "WHILE", "FOR"}  # FOR: MariaDB loops
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def split(sql: str) -> list[Statement]:
                     depth += 1
                 elif w == "CASE":
                     depth += 1
-                elif w in ("IF", "REPEAT", "WHILE", "LOOP") and at_start and nxt_text != "(":
+                elif w in ("IF", "REPEAT", "WHILE", "LOOP", "FOR") and at_start and nxt_text != "(":
                     depth += 1
                 elif w == "END" and depth > 0:
                     depth -= 1
