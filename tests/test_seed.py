@@ -183,7 +183,17 @@ def test_cli_json_summary(migrated_dsn):
     assert data["tickets"] == 500 and data["logs"] > 1500
     assert data["spec"]["now"] == "2026-01-15 10:00:00" and len(data["checksum"]) == 32
     phases = {p["phase"]: p for p in data["phases"]}
-    assert {"prepare", "load", "rebuild", "triggers", "analyze"} <= set(phases)
+    assert {
+        "prepare",
+        "load",
+        "load service_tickets",
+        "indexes service_tickets",
+        "derived",
+        "load ticket_logs",
+        "indexes ticket_logs",
+        "triggers",
+        "analyze",
+    } <= set(phases)
     assert phases["load"]["rows"] == data["tickets"] + data["logs"]
     assert phases["load"]["rows_per_s"] > 0
 

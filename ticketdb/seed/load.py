@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,35 +61,77 @@ def bulk_connection(dsn: DSN) -> Any:
     return conn
 
 
-def _writer(fd: int) -> Callable[[bytes], None]:
-    def write(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+#: generated text a pipe may hold back while its loader is slower (the other one keeps going)
+_BUFFER_CAP = 256 << 20
 
-    return write
+
+class _Out:
+    """A FIFO write end that never blocks the generator while the other table's loader could
+    use its rows: what the pipe cannot take now is queued (up to ``_BUFFER_CAP``). The tickets
+    stream then ends as soon as it is generated, and the tickets' indexes build while the logs
+    are still loading."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending: deque[memoryview] = deque()
+        self.size = 0
+        os.set_blocking(fd, False)
+
+    def pump(self) -> None:
+        while self.pending:
+            try:
+                n = os.write(self.fd, self.pending[0])
+            except BlockingIOError:
+                return
+            self.size -= n
+            rest = self.pending[0][n:]
+            if rest:
+                self.pending[0] = rest
+            else:
+                self.pending.popleft()
+
+    def flush(self) -> None:
+        os.set_blocking(self.fd, True)
+        self.pump()
+        os.set_blocking(self.fd, False)
+
+
+def _writers(outs: list[_Out]) -> list[Callable[[bytes], None]]:
+    def writer(out: _Out) -> Callable[[bytes], None]:
+        def write(data: bytes) -> None:
+            out.pending.append(memoryview(data))
+            out.size += len(data)
+            for o in outs:
+                o.pump()
+            if out.size > _BUFFER_CAP:
+                out.flush()
+
+        return write
+
+    return [writer(o) for o in outs]
 
 
 def _child(
     spec: SeedSpec, fifos: tuple[str, str], counters: Any, result: Any
 ) -> None:  # pragma: no cover - runs in the forked child
     try:
-        fds = []
+        outs = []
         for path in fifos:
             fd = os.open(path, os.O_WRONLY)
             try:
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
             except OSError:
                 pass
-            fds.append(fd)
+            outs.append(_Out(fd))
 
         def progress(t: int, n: int) -> None:
             counters[0], counters[1] = t, n
 
-        stats = generate(spec, _writer(fds[0]), _writer(fds[1]), progress=progress)
-        for fd in fds:
-            os.close(fd)
+        tickets, logs = _writers(outs)
+        stats = generate(spec, tickets, logs, progress=progress)
+        for out in outs:
+            out.flush()
+            os.close(out.fd)
         result.send(("ok", stats))
     except BaseException:  # noqa: BLE001 - everything must reach the parent
         result.send(("error", traceback.format_exc()))
@@ -121,10 +164,12 @@ def stream_load(
     targets: tuple[Target, Target],
     *,
     on_progress: Callable[[int, int], None] | None = None,
+    after: dict[str, Callable[[int], None]] | None = None,
     timeout: float = 3600,
 ) -> tuple[GenStats, dict[str, float]]:
     """Generate ``spec`` straight into both tables; returns the generator's stats and the
-    seconds each table's LOAD DATA took."""
+    seconds each table's LOAD DATA took. ``after[table](rows)`` runs in that table's loader thread
+    as soon as its LOAD DATA committed, while the other table may still be loading."""
     ctx = multiprocessing.get_context("fork")
     conns = [bulk_connection(dsn) for _ in targets]
     tmp = Path(tempfile.mkdtemp(prefix="ticketdb-seed-"))
@@ -133,19 +178,23 @@ def stream_load(
         os.mkfifo(path, 0o600)
     counters = ctx.Array("q", 2, lock=False)
     parent_end, child_end = ctx.Pipe(duplex=False)
-    errors: dict[str, BaseException] = {}
+    errors: dict[str, BaseException] = {}  # where → what
     seconds: dict[str, float] = {}
 
     def run_load(i: int) -> None:
         target, conn = targets[i], conns[i]
         t0 = time.perf_counter()
+        where = f"LOAD DATA into {target.table}"
         try:
             with conn.cursor() as cur:
-                cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
+                rows = cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
             conn.commit()
+            seconds[target.table] = time.perf_counter() - t0
+            if after and target.table in after:
+                where = f"after loading {target.table}"
+                after[target.table](rows)
         except BaseException as exc:  # noqa: BLE001 - reported by the supervisor
-            errors[target.table] = exc
-        seconds[target.table] = time.perf_counter() - t0
+            errors[where] = exc
 
     child = ctx.Process(target=_child, args=(spec, fifos, counters, child_end), daemon=True)
     child.start()
@@ -188,8 +237,10 @@ def stream_load(
             os.unlink(path)
         tmp.rmdir()
     if errors:
-        table, exc = next(iter(errors.items()))
-        raise sql_error(exc, where=f"LOAD DATA into {table}") from None
+        where, exc = next(iter(errors.items()))
+        if isinstance(exc, TicketdbError):
+            raise exc
+        raise sql_error(exc, where=where) from None
     if outcome[0] != "ok":
         raise TicketdbError(f"row generator failed: {outcome[1]}")
     return outcome[1], seconds

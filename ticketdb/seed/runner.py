@@ -3,11 +3,11 @@
 Phases (each timed, rows/s in the JSON summary):
   prepare   – check LOCAL INFILE, drop the workflow triggers of both tables, TRUNCATE, add the
               monthly log partitions the history needs, drop secondary indexes (deferred)
-  load      – generator → two FIFOs → two concurrent LOAD DATA LOCAL INFILE (ticketdb.seed.load)
-  rebuild   – re-add the secondary indexes exactly as SHOW CREATE TABLE had them (one ALTER per
-              table, both tables at once), then the derived data: CALL vip_refresh(threshold)
-              (customers, VIP tier) and cache_invalidate_all() (the cache triggers did not see
-              the load)
+  load      – generator → two FIFOs → two concurrent LOAD DATA LOCAL INFILE (ticketdb.seed.load);
+              as soon as a table's load commits, its loader re-adds its secondary indexes exactly
+              as SHOW CREATE TABLE had them (one ALTER); after the tickets' indexes, the derived
+              data: CALL vip_refresh(threshold) (customers, VIP tier) and cache_invalidate_all()
+              (the cache triggers did not see the load)
   triggers  – re-create the dropped triggers from their files (ticketdb.migrate.repeatable)
   analyze   – ANALYZE TABLE so the optimizer sees the new cardinalities
 Whatever happens, triggers and indexes are put back (``finally``) and the result is checked
@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,31 +178,39 @@ def seed(
     conn = connect(dsn, local_infile=True)
     dropped: set[str] = set()
     keys: dict[str, list[tuple[str, str]]] = {}
-    loaded = False
     try:
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         with _phase(result, reporter, "prepare"):
             dropped, keys = _prepare(conn, project, spec, replace, defer_indexes)
+        # Each table's indexes are re-added by its loader thread as soon as its LOAD DATA has
+        # committed (the tickets finish first, so their indexes build while the logs still
+        # load); the derived data follows the tickets' indexes: vip_refresh groups by customer
+        # through idx_customer_status (at 1M: 2 s after them, 3.5-5 s during their build).
+        chains = {
+            TICKETS: [("indexes", _add_keys_job(TICKETS, keys.get(TICKETS))),
+                      ("derived", lambda c: _refresh_derived(c, vip_threshold))],
+            LOGS: [("indexes", _add_keys_job(LOGS, keys.get(LOGS)))],
+        }  # fmt: skip
+        after = {t: _chain(dsn, t, chain, result.phases) for t, chain in chains.items()}
         with _phase(result, reporter, "load", spec.tickets) as ph:
             stats, load_seconds = stream_load(
-                dsn, spec, TARGETS, on_progress=lambda t, n: reporter.advance("load", t)
+                dsn,
+                spec,
+                TARGETS,
+                after=after,
+                on_progress=lambda t, n: reporter.advance("load", t),
             )
             result.stats = stats
             ph.rows = stats.tickets + stats.logs
-        for table, rows in ((TICKETS, stats.tickets), (LOGS, stats.logs)):
-            result.phases.append(Phase(f"load {table}", rows, load_seconds[table]))
-        loaded = True
+        for table, n in ((TICKETS, stats.tickets), (LOGS, stats.logs)):
+            result.phases.append(Phase(f"load {table}", n, load_seconds[table]))
+        keys = {}  # every index is back
     finally:
-        # Put the schema back whatever failed above. Each table's indexes are rebuilt on its own
-        # connection, in parallel. The derived data waits for the tickets' indexes: vip_refresh
-        # groups by customer through idx_customer_status (measured at 1M: 2 s after them, 3.5-5 s
-        # when run during their build, which it also slows down).
-        with _phase(result, reporter, "rebuild") as ph:
-            ph.rows = result.rows
-            jobs = {t: [("indexes", _add_keys_job(t, keys.get(t)))] for t in (TICKETS, LOGS)}
-            if loaded:
-                jobs[TICKETS].append(("derived", lambda c: _refresh_derived(c, vip_threshold)))
-            result.phases.extend(_run_parallel(dsn, jobs, result.stats))
+        # Whatever failed above: put back any index still missing, then the triggers.
+        if any(keys.values()):
+            with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
+                for table, defs in keys.items():
+                    _add_keys_job(table, defs)(c2)
         if dropped:
             with _phase(result, reporter, "triggers") as ph:
                 ph.rows = len(restore_triggers(conn, project, dropped))
@@ -213,12 +220,12 @@ def seed(
                 cur.execute(f"ANALYZE TABLE {TICKETS}, {LOGS}")
                 cur.fetchall()
             ph.rows = result.rows
-        after = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
+        final = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         missing = sorted(dropped - set(_workflow_triggers(conn)))
     finally:
         conn.close()
     for table in (TICKETS, LOGS):
-        if _strip_partitions(after[table]) != _strip_partitions(before[table]):
+        if _strip_partitions(final[table]) != _strip_partitions(before[table]):
             raise TicketdbError(f"seed left {table} defined differently from before (indexes?)")
     if missing:
         raise TicketdbError(f"seed could not restore trigger(s): {', '.join(missing)}")
@@ -275,14 +282,17 @@ Job = Callable[[Any], int]
 
 
 def _add_keys_job(table: str, defs: list[tuple[str, str]] | None) -> Job:
-    """Re-add deferred indexes with one ALTER (one scan, one sort per index)."""
+    """Re-add deferred indexes with one ALTER (one scan, one sort per index); indexes already
+    there are skipped, so the recovery path can run it again after a partial failure."""
 
     def run(conn: Any) -> int:
-        if defs:
-            adds = ", ".join(f"ADD {d}" for _, d in defs)
+        present = {name for name, _ in secondary_keys(show_create(conn, table))}
+        missing = [d for name, d in defs or () if name not in present]
+        if missing:
+            adds = ", ".join(f"ADD {d}" for d in missing)
             with conn.cursor() as cur:
                 cur.execute(f"ALTER TABLE {quote_ident(table)} {adds}")
-        return len(defs or ())
+        return len(missing)
 
     return run
 
@@ -302,30 +312,21 @@ def _refresh_derived(conn: Any, vip_threshold: int) -> int:
     return vips
 
 
-def _run_parallel(
-    dsn: DSN, chains: dict[str, list[tuple[str, Job]]], stats: GenStats
-) -> list[Phase]:
-    """Run each table's job chain on its own connection, the chains in parallel."""
-    rows = {TICKETS: stats.tickets, LOGS: stats.logs}
+def _chain(
+    dsn: DSN, table: str, jobs: list[tuple[str, Job]], out: list[Phase]
+) -> Callable[[int], None]:
+    """One table's post-load jobs on a fresh connection, each timed into ``out``."""
 
-    def run(table: str) -> list[Phase]:
-        out = []
+    def run(rows: int) -> None:
         with connection(dsn) as conn:
-            for name, job in chains[table]:
+            for name, job in jobs:
                 t0 = time.perf_counter()
                 n = job(conn)
-                out.append(
-                    Phase(
-                        f"{name} {table}" if name != "derived" else name,
-                        n if name == "derived" else rows[table],
-                        time.perf_counter() - t0,
-                    )
-                )
-        return out
+                label = name if name == "derived" else f"{name} {table}"
+                out.append(Phase(label, n if name == "derived" else rows,
+                                 time.perf_counter() - t0))  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=len(chains)) as pool:
-        futures = [pool.submit(run, t) for t in chains]
-        return [ph for f in futures for ph in f.result()]
+    return run
 
 
 def _existing_tables(conn: Any, names: tuple[str, ...]) -> list[str]:
