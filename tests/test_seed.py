@@ -205,11 +205,14 @@ def _boom(*_args, **_kwargs):
 def test_generator_failure_surfaces_instead_of_hanging(migrated_dsn, project, conn, anchor,
                                                        monkeypatch):  # fmt: skip
     monkeypatch.setattr(seed_load, "generate", _boom)  # inherited by the forked child
+    before = {t: show_create(conn, t) for t in ("service_tickets", "ticket_logs")}
     t0 = time.monotonic()
     with pytest.raises(TicketdbError, match="generator exploded"):
         seed(migrated_dsn, project, SeedSpec(tickets=100, months=1, now=anchor))
     assert time.monotonic() - t0 < 30
-    # the schema was put back even so
+    # the schema was put back even so: indexes and triggers
+    for table, text in before.items():
+        assert show_create(conn, table).split("PARTITION BY")[0] == text.split("PARTITION BY")[0]
     n = _rows(conn, "SELECT COUNT(*) FROM information_schema.triggers "
                     "WHERE trigger_schema = DATABASE()")[0][0]  # fmt: skip
     assert n == sum(1 for o in load_objects(project) if o.kind == "TRIGGER")
