@@ -1,4 +1,4 @@
--- depends: 0017_cache_customer_version
+-- depends: 0007_daily_urgent_tickets
 -- Covering index for agent_monthly_stats (queries/agent_monthly_stats.sql): tickets closed per
 -- agent per month and their average create->close time read only this index, as a range on
 -- closed_at. Measured at 1M tickets (docs/bench.md): one month 0.8 s full scan -> 0.08 s.
