@@ -80,11 +80,11 @@ def plot(doc: dict[str, Any], path: Path) -> None:
                         xytext=(4, -4), textcoords="offset points", fontsize=8)  # fmt: skip
     ax.set_yticks(list(y), [r["name"] for r in rows])
     ax.set_xscale("log")
-    ax.set_xlabel("milliseconds (log scale)")
+    ax.set_xlabel("milliseconds (log scale)", labelpad=2)
     ax.invert_yaxis()
     ds = doc["dataset"]
     ax.set_title(f"ticketdb bench: {ds['tickets']:,} tickets, {doc['server']['version']}")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
