@@ -227,3 +227,15 @@ def test_server_refusing_the_load_surfaces_instead_of_hanging(migrated_dsn, anch
         stream_load(migrated_dsn, SeedSpec(tickets=20000, months=1, now=anchor), targets,
                     timeout=60)  # fmt: skip
     assert time.monotonic() - t0 < 30
+
+
+def test_failure_while_preparing_still_restores_triggers(migrated_dsn, project, conn, anchor,
+                                                         monkeypatch):  # fmt: skip
+    import ticketdb.seed.runner as runner
+
+    monkeypatch.setattr(runner, "ensure_months", _boom)  # after the triggers were dropped
+    with pytest.raises(RuntimeError, match="generator exploded"):
+        seed(migrated_dsn, project, SeedSpec(tickets=100, months=1, now=anchor))
+    n = _rows(conn, "SELECT COUNT(*) FROM information_schema.triggers "
+                    "WHERE trigger_schema = DATABASE()")[0][0]  # fmt: skip
+    assert n == sum(1 for o in load_objects(project) if o.kind == "TRIGGER")

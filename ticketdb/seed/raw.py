@@ -19,7 +19,7 @@ from ticketdb.db import connect, connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.seed.generate import SeedSpec
 from ticketdb.seed.load import bulk_connection, generate_files, load_file
-from ticketdb.seed.runner import TARGETS, secondary_keys, show_create
+from ticketdb.seed.runner import TARGETS, drop_keys, secondary_keys, show_create
 
 
 @dataclass
@@ -61,10 +61,7 @@ def raw_load(dsn: DSN, spec: SeedSpec, workdir: Path | None = None) -> RawResult
                     bare = f"{quote_ident(scratch.database)}.{quote_ident(target.table)}"
                     orig = f"{quote_ident(dsn.database)}.{quote_ident(target.table)}"
                     cur.execute(f"CREATE TABLE {bare} LIKE {orig}")
-                    keys = secondary_keys(show_create(src, target.table))
-                    if keys:
-                        drops = ", ".join(f"DROP KEY {quote_ident(n)}" for n, _ in keys)
-                        cur.execute(f"ALTER TABLE {bare} {drops}")
+                    drop_keys(admin, bare, secondary_keys(show_create(src, target.table)))
         t0 = time.perf_counter()
         stats, paths = generate_files(spec, folder)
         gen_seconds = time.perf_counter() - t0

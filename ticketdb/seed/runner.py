@@ -181,7 +181,7 @@ def seed(
     try:
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         with _phase(result, reporter, "prepare"):
-            dropped, keys = _prepare(conn, project, spec, replace, defer_indexes)
+            _prepare(conn, project, spec, replace, defer_indexes, dropped, keys)
         # Each table's indexes are re-added by its loader thread as soon as its LOAD DATA has
         # committed (the tickets finish first, so their indexes build while the logs still
         # load); the derived data follows the tickets' indexes: vip_refresh groups by customer
@@ -234,9 +234,16 @@ def seed(
 
 
 def _prepare(
-    conn: Any, project: Project, spec: SeedSpec, replace: bool, defer_indexes: bool
-) -> tuple[set[str], dict[str, list[tuple[str, str]]]]:
-    """Everything before the load; returns the triggers dropped and the indexes deferred."""
+    conn: Any,
+    project: Project,
+    spec: SeedSpec,
+    replace: bool,
+    defer_indexes: bool,
+    dropped: set[str],
+    keys: dict[str, list[tuple[str, str]]],
+) -> None:
+    """Everything before the load. Each trigger dropped and each index deferred is recorded in
+    ``dropped`` / ``keys`` before it goes, so a failure half-way still gets them put back."""
     if not _scalar(conn, "SELECT @@GLOBAL.local_infile"):
         raise TicketdbError(
             "the server has local_infile=OFF: seed loads with LOAD DATA LOCAL INFILE "
@@ -252,12 +259,10 @@ def _prepare(
             f"trigger(s) {', '.join(unknown)} exist on the server but not in triggers/: "
             "seed could not put them back (see `ticketdb drift`)"
         )
-    dropped: set[str] = set()
-    keys: dict[str, list[tuple[str, str]]] = {}
     with conn.cursor() as cur:
         for name in present:
-            cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
             dropped.add(name)
+            cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
         cur.execute(f"TRUNCATE TABLE {LOGS}")
         cur.execute(f"TRUNCATE TABLE {TICKETS}")
         for table in _existing_tables(conn, DERIVED_TABLES):
@@ -269,13 +274,18 @@ def _prepare(
             months_ahead=1,
             today=spec.now.date(),
         )
-        if defer_indexes:
-            for table in (TICKETS, LOGS):
-                keys[table] = secondary_keys(show_create(conn, table))
-                if keys[table]:
-                    drops = ", ".join(f"DROP KEY {quote_ident(n)}" for n, _ in keys[table])
-                    cur.execute(f"ALTER TABLE {quote_ident(table)} {drops}")
-    return dropped, keys
+    if defer_indexes:
+        for table in (TICKETS, LOGS):
+            keys[table] = secondary_keys(show_create(conn, table))
+            drop_keys(conn, quote_ident(table), keys[table])
+
+
+def drop_keys(conn: Any, table_sql: str, keys: list[tuple[str, str]]) -> None:
+    """Drop the given secondary indexes of ``table_sql`` (an already quoted name) in one ALTER."""
+    if keys:
+        drops = ", ".join(f"DROP KEY {quote_ident(n)}" for n, _ in keys)
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER TABLE {table_sql} {drops}")
 
 
 Job = Callable[[Any], int]
