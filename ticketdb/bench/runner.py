@@ -182,6 +182,8 @@ def run_bench(
             if raw_baseline:
                 log("raw LOAD DATA of the same rows into bare tables")
                 raw = raw_load(dsn, spec)
+                if raw.checksum != seeded.stats.checksum:
+                    raise TicketdbError("the raw baseline did not load the same rows as the seed")
                 entry.update(
                     baseline="raw LOAD DATA LOCAL of the same rows (from files) into bare tables",
                     baseline_p50_ms=round(raw.seconds * 1000, 1),
