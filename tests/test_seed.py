@@ -239,3 +239,16 @@ def test_failure_while_preparing_still_restores_triggers(migrated_dsn, project, 
     n = _rows(conn, "SELECT COUNT(*) FROM information_schema.triggers "
                     "WHERE trigger_schema = DATABASE()")[0][0]  # fmt: skip
     assert n == sum(1 for o in load_objects(project) if o.kind == "TRIGGER")
+
+
+def test_the_tickets_the_generator_counts_as_due_are_the_warning_query_rows(
+    migrated_dsn, project, conn
+):
+    """`due_within_1h` (the share made to sit near its deadline) is exactly what the
+    supervisor's timeout warning lists at the anchor."""
+    from ticketdb import reports
+
+    spec = SeedSpec(tickets=3000, months=1, seed=1, now=datetime(2026, 11, 20, 12, 0))
+    result = seed(migrated_dsn, project, spec)
+    due = reports.overdue(conn, project, as_of=spec.now, window_minutes=60).rows
+    assert len(due) == result.stats.by_status["due_within_1h"] > 0
