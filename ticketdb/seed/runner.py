@@ -191,7 +191,7 @@ def seed(
                       ("derived", lambda c: _refresh_derived(c, vip_threshold))],
             LOGS: [("indexes", _add_keys_job(LOGS, keys.get(LOGS)))],
         }  # fmt: skip
-        after = {t: _chain(dsn, t, chain, result.phases) for t, chain in chains.items()}
+        after = {t: _chain(dsn, t, chain, result.phases, reporter) for t, chain in chains.items()}
         with _phase(result, reporter, "load", spec.tickets) as ph:
             stats, load_seconds = stream_load(
                 dsn,
@@ -323,18 +323,20 @@ def _refresh_derived(conn: Any, vip_threshold: int) -> int:
 
 
 def _chain(
-    dsn: DSN, table: str, jobs: list[tuple[str, Job]], out: list[Phase]
+    dsn: DSN, table: str, jobs: list[tuple[str, Job]], out: list[Phase], reporter: Reporter
 ) -> Callable[[int], None]:
     """One table's post-load jobs on a fresh connection, each timed into ``out``."""
 
     def run(rows: int) -> None:
         with connection(dsn) as conn:
             for name, job in jobs:
+                label = name if name == "derived" else f"{name} {table}"
+                reporter.start(label)
                 t0 = time.perf_counter()
                 n = job(conn)
-                label = name if name == "derived" else f"{name} {table}"
                 out.append(Phase(label, n if name == "derived" else rows,
                                  time.perf_counter() - t0))  # fmt: skip
+                reporter.finish(label)
 
     return run
 

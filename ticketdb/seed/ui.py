@@ -23,7 +23,7 @@ class RichReporter(Reporter):
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description:<10}"),
+            TextColumn("[bold]{task.description:<24}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
@@ -57,7 +57,7 @@ class RichReporter(Reporter):
 
 
 def summary_table(result: SeedResult) -> Table:
-    table = Table(title=f"seed {result.stats.checksum}  ({result.spec.as_dict()['now']} anchor)")
+    table = Table(title=f"seed, anchor {result.spec.as_dict()['now']}")
     table.add_column("phase")
     table.add_column("rows", justify="right")
     table.add_column("seconds", justify="right")
