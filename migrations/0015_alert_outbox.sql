@@ -1,4 +1,4 @@
--- depends: 0007_daily_urgent_tickets
+-- depends: 0010_service_tickets_closed_index
 -- alert_outbox: deadline-breach alerts waiting to be pushed to supervisors (docs/operations.md).
 --
 -- The event alert_enqueue_event (via procedure alert_enqueue) inserts one row per ticket whose
