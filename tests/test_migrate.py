@@ -272,3 +272,15 @@ def test_break_lock_clears_a_stale_lock(migrated_dsn: DSN, project: Project) -> 
         mig.up(migrated_dsn, project, lock_timeout=1)
     mig.break_lock(migrated_dsn)
     assert mig.up(migrated_dsn, project).applied == []
+
+
+def test_migrations_form_one_chain_in_file_order(project: Project) -> None:
+    """Each migration depends on the one before it, so apply order == file order everywhere."""
+    from ticketdb.migrate.runner import load_migrations
+
+    ms = list(load_migrations(project))
+    ids = [m.id for m in ms]
+    assert ids == sorted(ids)
+    for prev, m in zip(ms, ms[1:]):
+        m.load()
+        assert {d.id for d in m.depends} == {prev.id}, f"{m.id} must depend on {prev.id}"
