@@ -281,6 +281,6 @@ def test_migrations_form_one_chain_in_file_order(project: Project) -> None:
     ms = list(load_migrations(project))
     ids = [m.id for m in ms]
     assert ids == sorted(ids)
-    for prev, m in zip(ms, ms[1:]):
+    for prev, m in zip(ms, ms[1:], strict=False):
         m.load()
         assert {d.id for d in m.depends} == {prev.id}, f"{m.id} must depend on {prev.id}"
