@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ticketdb.ops_reports import urgent_today
 from ticketdb.project import Project
 
@@ -19,12 +17,6 @@ def _ticket(cur, customer: int, priority: str, hours_ago: int) -> int:
 
 def test_urgent_today_reads_the_nightly_list_with_live_state(conn, migrated_dsn, project):
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = DATABASE() "
-            "AND routine_name = 'rebuild_daily_urgent_tickets'"
-        )
-        if cur.fetchone()[0] == 0:
-            pytest.skip("rebuild_daily_urgent_tickets not landed yet")
         empty = urgent_today(migrated_dsn, project)
         assert empty["rows"] == [] and empty["built_at"] is None
         overdue = _ticket(cur, 1, "urgent", 3)  # deadline 1 h ago
@@ -50,3 +42,25 @@ def test_urgent_today_reads_the_nightly_list_with_live_state(conn, migrated_dsn,
     assert [r["ticket_id"] for r in urgent_today(migrated_dsn, project, agent_id=7)["rows"]] == [
         soon
     ]
+
+
+def test_cli_urgent_today_prints_the_list(conn, migrated_dsn, project):
+    from click.testing import CliRunner
+
+    from ticketdb.cli import cli
+
+    runner = CliRunner()
+    args = ["--dsn", migrated_dsn.url(), "--project", str(project.root), "report", "urgent-today"]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0 and "never been built" in res.output
+    with conn.cursor() as cur:
+        tid = _ticket(cur, 1, "urgent", 1)
+        cur.execute("CALL rebuild_daily_urgent_tickets(@n)")
+    res = runner.invoke(cli, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    data = json.loads(res.output)
+    assert [r["ticket_id"] for r in data["rows"]] == [tid]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0 and "Urgent tickets" in res.output

@@ -123,3 +123,38 @@ def transfers(
     """Tickets transferred most often in a period (frequent_transfers.sql)."""
     report = _run(ctx, reports.transfers, since=since, until=until, days=days, limit=limit)
     _show(report, as_json)
+
+
+@command.command("urgent-today")
+@click.option("--agent", "agent_id", type=click.IntRange(1), help="Only this agent's tickets.")
+@click.option(
+    "--include-handled", is_flag=True, help="Also show tickets resolved/closed since the rebuild."
+)
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def urgent_today(ctx: Context, agent_id: int | None, include_handled: bool, as_json: bool) -> None:
+    """Today's precomputed urgent list (daily_urgent_tickets, rebuilt nightly), live states."""
+    from ticketdb.ops_reports import urgent_today as load
+
+    data = load(ctx.dsn(), ctx.project(), include_handled=include_handled, agent_id=agent_id)
+    if as_json:
+        print_json(data)
+        return
+    if data["built_at"] is None:
+        console.print(
+            "the urgent list has never been built: CALL rebuild_daily_urgent_tickets(@n) "
+            "or wait for the nightly event"
+        )
+        return
+    columns = data["columns"]
+    report = reports.Report(
+        "urgent-today",
+        "urgent_today",
+        f"Urgent tickets (list built {data['built_at']:%Y-%m-%d %H:%M})",
+        {"agent_id": agent_id, "include_handled": include_handled},
+        columns,
+        [tuple(r[c] for c in columns) for r in data["rows"]],
+    )
+    _show(report, as_json=False)
