@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TICKETS ?= 200000
 OUT    ?= benchmarks/out
 
-.PHONY: demo test lint venv deps sandbox clean docs
+.PHONY: demo test lint venv deps sandbox redis clean docs
 
 deps:
 	@bash scripts/system-deps.sh
@@ -21,11 +21,21 @@ venv: $(BIN)/.installed
 sandbox: deps venv
 	$(BIN)/ticketdb sandbox start
 
+## redis: the VIP cache needs one on $(REDIS_URL); start a throwaway one when nothing answers
+REDIS_URL ?= redis://127.0.0.1:6379/0
+redis: deps venv
+	@$(BIN)/python -c "import redis,sys; redis.Redis.from_url('$(REDIS_URL)').ping()" 2>/dev/null \
+	  || redis-server --daemonize yes --bind 127.0.0.1 --port $$(echo $(REDIS_URL) | sed -E 's|.*:([0-9]+).*|\1|') --save '' --appendonly no
+
 ## demo: sandbox server, migrations, a seeded dataset and a benchmark report (TICKETS=1000000 for the full run)
-demo: sandbox
+demo: sandbox redis
 	$(BIN)/ticketdb migrate up
 	$(BIN)/ticketdb doctor
-	$(BIN)/ticketdb bench --tickets $(TICKETS) --repeat 20 --json $(OUT)/bench.json --markdown $(OUT)/bench.md --plot $(OUT)/bench.png
+	$(BIN)/ticketdb lint
+	TICKETDB_REDIS_URL=$(REDIS_URL) $(BIN)/ticketdb bench --database ticketdb --tickets $(TICKETS) \
+	  --repeat 20 --json $(OUT)/bench.json --markdown $(OUT)/bench.md --plot $(OUT)/bench.png
+	$(BIN)/ticketdb drift
+	$(BIN)/ticketdb report overdue
 	@echo "report: $(OUT)/bench.md  plot: $(OUT)/bench.png"
 
 lint: venv

@@ -74,7 +74,7 @@ def command(
             only=list(only) or None,
             raw_baseline=not no_raw_baseline,
             seed_value=seed_value,
-            log=lambda msg: reporter.progress.console.log(msg),
+            log=lambda msg: reporter.progress.console.print(f"[dim]{msg}[/]"),
             reporter=reporter,
         )
     for path in (json_file, md_file, plot_file):
