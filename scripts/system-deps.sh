@@ -23,6 +23,12 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# A policy-rc.d that says "no" keeps the packages from starting system-wide servers we do not
+# use (and from failing where there is no init system); ticketdb starts its own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get update -qq
-# policy-rc.d keeps the package from starting a system-wide server we do not use
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
