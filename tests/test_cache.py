@@ -113,9 +113,9 @@ def test_read_through_then_any_committed_write_invalidates(conn, migrated_dsn, r
     assert (first.source, first.ticket_ids) == ("database", ids)
     assert rcache.open_tickets(7).source == "cache"
     r = redis.Redis.from_url(rcache.redis_url)
-    assert sorted(int(x) for x in r.smembers("vip_tickets:7")) == ids
+    assert sorted(int(x) for x in r.smembers(rcache.set_key(7))) == ids
     # non-VIP customers are never cached
-    assert rcache.open_tickets(8).source == "database" and not r.exists("vip_tickets:8")
+    assert rcache.open_tickets(8).source == "database" and not r.exists(rcache.set_key(8))
     # a raw UPDATE (no Python, no procedure) is seen on the very next read
     with conn.cursor() as cur:
         cur.execute("UPDATE service_tickets SET current_status = 'closed' WHERE id = %s", (ids[0],))
@@ -211,12 +211,12 @@ def test_reader_racing_a_writer_cannot_put_a_stale_set_back(conn, migrated_dsn, 
     new_id = add_tickets(conn, 21, 1)[0]
     # ... and the slow reader stores what it loaded, after the writer's commit
     token = f"{version[0]}.{version[1]}.{len(old_ids)}"
-    assert rcache._store(keys=[cache.set_key(21), cache.version_key(21)],
+    assert rcache._store(keys=[rcache.set_key(21), rcache.version_key(21)],
                          args=[token, 60, *old_ids]) == 1  # fmt: skip
     got = rcache.open_tickets(21)
     assert (got.source, got.ticket_ids) == ("database", [*ids, new_id])
     # and once the newer set is cached, the old one can no longer overwrite it
-    assert rcache._store(keys=[cache.set_key(21), cache.version_key(21)],
+    assert rcache._store(keys=[rcache.set_key(21), rcache.version_key(21)],
                          args=[token, 60, *old_ids]) == 0  # fmt: skip
     assert rcache.open_tickets(21) == cache.OpenTickets(
         21, [*ids, new_id], "cache", True, got.version
@@ -260,7 +260,7 @@ def test_evicted_set_is_a_miss_not_an_empty_answer(conn, migrated_dsn, rcache):
     ids = add_tickets(conn, 41, 2)
     cache.refresh_vip(migrated_dsn, 1)
     rcache.open_tickets(41)
-    redis.Redis.from_url(rcache.redis_url).delete(cache.set_key(41))  # evicted, version kept
+    redis.Redis.from_url(rcache.redis_url).delete(rcache.set_key(41))  # evicted, version kept
     got = rcache.open_tickets(41)
     assert (got.source, got.ticket_ids) == ("database", ids)
 
@@ -352,3 +352,34 @@ def _has_procedure(conn, name: str) -> bool:
             (name,),
         )
         return cur.fetchone()[0] == 1
+
+
+def test_two_databases_sharing_one_redis_never_see_each_others_sets(
+    conn, migrated_dsn, rcache, redis_url, server_dsn, project
+):
+    """Same customer id, same versions, same count in two databases: without a per-database
+    namespace the second would be served the first one's ids."""
+    from ticketdb import migrate as mig
+    from ticketdb.db import connect, quote_ident
+
+    other_dsn = server_dsn.with_database(migrated_dsn.database + "_b")
+    mig.up(other_dsn, project)
+    other = connect(other_dsn)
+    try:
+        with other.cursor() as cur:  # shift the ids so the two sets differ
+            cur.execute("ALTER TABLE service_tickets AUTO_INCREMENT = 1000")
+        ids_a = add_tickets(conn, 7, 2)
+        ids_b = add_tickets(other, 7, 2)
+        assert ids_a != ids_b
+        cache.refresh_vip(migrated_dsn, 2)
+        cache.refresh_vip(other_dsn, 2)
+        with VipCache(other_dsn, redis_url) as rb:
+            for _ in range(2):  # second round: both served from Redis
+                a, b = rcache.open_tickets(7), rb.open_tickets(7)
+                assert (a.ticket_ids, b.ticket_ids) == (ids_a, ids_b)
+            assert (a.source, b.source) == ("cache", "cache")
+            assert rcache.set_key(7) != rb.set_key(7)
+    finally:
+        with other.cursor() as cur:
+            cur.execute(f"DROP DATABASE {quote_ident(other_dsn.database)}")
+        other.close()

@@ -1,4 +1,4 @@
-"""Read-through Redis cache of VIP customers' open ticket ids (``vip_tickets:<customer_id>``).
+"""Read-through Redis cache of VIP customers' open ticket ids (``vip_tickets:<db>:<customer_id>``).
 
 Why versioned and checked on every read: the set can change through any code path that writes
 ``service_tickets`` (the workflow procedures, the escalation event, a DBA's UPDATE), and the
@@ -86,12 +86,15 @@ return 1
 """
 
 
-def set_key(customer_id: int) -> str:
-    return f"{KEY_PREFIX}:{customer_id}"
+def set_key(customer_id: int, namespace: str = "") -> str:
+    """``vip_tickets:<namespace>:<id>``: the namespace (the database name by default) keeps two
+    databases sharing one Redis (a bench database next to the demo one) from ever reading, or
+    refusing to store over, each other's sets."""
+    return f"{KEY_PREFIX}:{namespace}:{customer_id}" if namespace else f"{KEY_PREFIX}:{customer_id}"
 
 
-def version_key(customer_id: int) -> str:
-    return f"{KEY_PREFIX}:{customer_id}:version"
+def version_key(customer_id: int, namespace: str = "") -> str:
+    return f"{set_key(customer_id, namespace)}:version"
 
 
 def redis_url_from_env() -> str:
@@ -142,6 +145,8 @@ class VipCache:
     retry_after: float = 5.0
     stats: CacheStats = field(default_factory=CacheStats)
     connection: Any = None
+    #: Key namespace; None = the connected database's name (see :func:`set_key`).
+    namespace: str | None = None
 
     def __post_init__(self) -> None:
         if (self.dsn is None) == (self.connection is None):
@@ -166,6 +171,20 @@ class VipCache:
             assert self.dsn is not None
             self._conn = connect(self.dsn)
         return self._conn
+
+    @property
+    def ns(self) -> str:
+        if self.namespace is None:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT DATABASE()")
+                self.namespace = cur.fetchone()[0] or ""
+        return self.namespace
+
+    def set_key(self, customer_id: int) -> str:
+        return set_key(customer_id, self.ns)
+
+    def version_key(self, customer_id: int) -> str:
+        return version_key(customer_id, self.ns)
 
     def close(self) -> None:
         if self.connection is None and self._conn is not None and self._conn.open:
@@ -237,8 +256,8 @@ class VipCache:
         if self._redis_usable():
             try:
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.get(version_key(customer_id))
-                pipe.smembers(set_key(customer_id))
+                pipe.get(self.version_key(customer_id))
+                pipe.smembers(self.set_key(customer_id))
                 raw_token, members = pipe.execute()
                 if raw_token is not None:
                     token = raw_token.decode()
@@ -257,7 +276,7 @@ class VipCache:
         if warning is None and self._redis_usable():
             try:
                 stored = self._store(
-                    keys=[set_key(customer_id), version_key(customer_id)],
+                    keys=[self.set_key(customer_id), self.version_key(customer_id)],
                     args=[token, self.ttl_seconds, *ids],
                 )
                 if not stored:
@@ -271,7 +290,7 @@ class VipCache:
         the version check already refuses a set whose customer changed."""
         if not customer_ids or not self._redis_usable():
             return
-        keys = [k for c in customer_ids for k in (set_key(c), version_key(c))]
+        keys = [k for c in customer_ids for k in (self.set_key(c), self.version_key(c))]
         try:
             self._redis.delete(*keys)
         except (redis.RedisError, OSError) as exc:

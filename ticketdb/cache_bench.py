@@ -73,7 +73,7 @@ def vip_open_tickets_cached(
                 "no VIP customers: run `ticketdb vip refresh --threshold N` (or pass threshold)"
             )
         r = redis.Redis.from_url(redis_url)
-        keys = [k for c in vips for k in (set_key(c), version_key(c))]
+        keys = [k for c in vips for k in (set_key(c, dsn.database), version_key(c, dsn.database))]
         for i in range(0, len(keys), 1000):
             r.delete(*keys[i : i + 1000])  # cold start
         r.close()
@@ -87,7 +87,7 @@ def vip_open_tickets_cached(
             vc.open_tickets(vips[0])  # connections warm, not counted
             vc.stats.hits = vc.stats.misses = 0
             r2 = redis.Redis.from_url(redis_url)
-            r2.delete(set_key(vips[0]), version_key(vips[0]))
+            r2.delete(vc.set_key(vips[0]), vc.version_key(vips[0]))
             r2.close()
             for cust in sequence:
                 t0 = time.perf_counter()

@@ -33,6 +33,15 @@ def _which(*names: str) -> str | None:
     return None
 
 
+def _is_mariadb(server: str) -> bool:
+    """``mysqld`` may be MariaDB's compatibility name: ask the binary, not its file name."""
+    try:
+        out = subprocess.run([server, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return "mariadb" in Path(server).name
+    return "mariadb" in (out.stdout + out.stderr).lower()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -151,7 +160,7 @@ class Sandbox:
             raise UsageError(f"port {port} is already in use; pick another with --port")
         if not (self.datadir / "mysql").is_dir():
             self._initialise(server)
-        self._write_cnf(port)
+        self._write_cnf(port, mariadb=_is_mariadb(server))
         self.state_file.write_text(json.dumps({"port": port, "server": server}))
         self.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={self.cnf}"]
@@ -177,7 +186,7 @@ class Sandbox:
     def _initialise(self, server: str) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
         install_db = _which("mariadb-install-db", "mysql_install_db")
-        if install_db and "mariadbd" in server:
+        if install_db and _is_mariadb(server):
             cmd = [
                 install_db,
                 "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
@@ -199,7 +208,10 @@ class Sandbox:
                 f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
             )
 
-    def _write_cnf(self, port: int) -> None:
+    def _write_cnf(self, port: int, *, mariadb: bool = True) -> None:
+        # mariadb-install-db --skip-name-resolve creates root@127.0.0.1; MySQL's
+        # --initialize-insecure creates root@localhost only, which TCP from 127.0.0.1 matches
+        # only when names are resolved.
         self.cnf.write_text(
             "\n".join(
                 [
@@ -210,7 +222,7 @@ class Sandbox:
                     f"log-error={self.errorlog}",
                     f"port={port}",
                     "bind-address=127.0.0.1",
-                    "skip-name-resolve",
+                    "skip-name-resolve" if mariadb else "",
                     "event-scheduler=ON",
                     "local-infile=1",
                     f"sql-mode={STRICT_SQL_MODE}",

@@ -38,6 +38,12 @@ def markdown(doc: dict[str, Any]) -> str:
         )
     notes = [f"- **{r['name']}** baseline: {r['baseline']}" for r in doc["scenarios"]
              if r.get("baseline")]  # fmt: skip
+    notes += [
+        f"- **{r['name']}**: "
+        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r["metrics"].items())
+        for r in doc["scenarios"]
+        if r.get("metrics")
+    ]
     seed = next((r for r in doc["scenarios"] if r["name"] == "seed_load"), None)
     if seed:
         notes.append(

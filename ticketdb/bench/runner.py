@@ -251,6 +251,11 @@ def _run_scenario(ctx: BenchContext, sc: Scenario, repeat: int, budget_s: float)
             baseline_runs=len(base.samples_ms),
             speedup=_ratio(base.p50, main.p50),
         )
+    # measurements a scenario leaves in ctx.state as "<name>.<metric>" (e.g. the cache hit rate)
+    prefix = f"{sc.name}."
+    metrics = {k[len(prefix) :]: v for k, v in ctx.state.items() if k.startswith(prefix)}
+    if metrics:
+        out["metrics"] = metrics
     out["explain"] = explain
     return out
 
