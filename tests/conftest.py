@@ -143,3 +143,18 @@ def project_copy(tmp_path: Path) -> Project:
         else:
             (tmp_path / name).mkdir()
     return Project(tmp_path)
+
+
+@pytest.fixture
+def event_scheduler(server_dsn: DSN) -> None:
+    """Skip tests that wait for an event to fire when the server's scheduler is off (only
+    possible with TICKETDB_TEST_DSN: the sandbox always runs with event_scheduler=ON)."""
+    c = connect(server_dsn, database=False)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.event_scheduler")
+            state = str(cur.fetchone()[0]).upper()
+    finally:
+        c.close()
+    if state not in ("ON", "1"):
+        pytest.skip(f"event_scheduler is {state} on {server_dsn}: events never fire there")

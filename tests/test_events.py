@@ -42,7 +42,7 @@ def disable(conn, event: str) -> None:
         cur.execute(f"ALTER EVENT {event} DISABLE")
 
 
-def test_events_are_defined_with_their_schedules(conn):
+def test_events_are_defined_with_their_schedules(conn, event_scheduler):
     assert scalar(conn, "SELECT @@event_scheduler") in ("ON", 1, "1")
     with conn.cursor() as cur:
         cur.execute(
@@ -68,7 +68,7 @@ def test_events_are_defined_with_their_schedules(conn):
         assert n == 1, f"{name} calls {proc}, which does not exist"
 
 
-def test_escalation_event_fires(conn):
+def test_escalation_event_fires(conn, event_scheduler):
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO service_tickets (customer_id, title, priority, created_at, sla_started_at)"
@@ -89,7 +89,7 @@ def test_escalation_event_fires(conn):
     assert scalar(conn, "SELECT COUNT(*) FROM ticket_logs WHERE ticket_id=%s", (tid,)) == 1
 
 
-def test_partition_event_adds_next_months_and_is_idempotent(conn):
+def test_partition_event_adds_next_months_and_is_idempotent(conn, event_scheduler):
     with conn.cursor() as cur:
         cur.execute(
             "UPDATE ticketdb_settings SET value = '3' WHERE name = 'log_partitions_months_ahead'"
@@ -188,7 +188,7 @@ def test_readers_never_see_a_half_built_urgent_list(conn, migrated_dsn):
     assert counts and set(counts) == {300}
 
 
-def test_urgent_rebuild_event_fires(conn):
+def test_urgent_rebuild_event_fires(conn, event_scheduler):
     open_ticket(conn, "urgent", 0)
     every_second(conn, "rebuild_daily_urgent_tickets_nightly")
     try:
