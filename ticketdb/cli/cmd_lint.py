@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ticketdb.cli.common import Context, pass_ctx
+from ticketdb.cli.common import Context, pass_ctx, project_option
 from ticketdb.errors import UsageError
 from ticketdb.lint import engine
 from ticketdb.lint.findings import LEVELS
@@ -52,6 +52,7 @@ def list_rules(levels: dict[str, str]) -> str:
     help=f"Override a rule's severity ({'|'.join(LEVELS)}); repeatable. Rules: {_rules_help()}.",
 )  # fmt: skip
 @click.option("--list-rules", is_flag=True, help="Print the rule registry and exit.")
+@project_option
 @pass_ctx
 def command(
     ctx: Context,
