@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _WORD = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]+")
 _DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[^\n]*", re.IGNORECASE)
@@ -20,8 +21,9 @@ _STMT_START_AFTER = {"BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"}
 _END_SUFFIX = {"IF", "CASE", "LOOP", "REPEAT", "WHILE", "FOR"}  # FOR: MariaDB loops
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A lexeme; a NamedTuple because a mysqldump yields millions of them."""
+
     kind: str  # word | quoted | string | comment | ws | punct | delim | directive
     text: str
     offset: int
@@ -57,99 +59,82 @@ class SplitError(ValueError):
         self.col = col
 
 
+_TOKEN = re.compile(
+    r"""
+     (?P<nl>\n)
+    |(?P<ws>[^\S\n]+)
+    |(?P<comment>(?:\#|--(?=[ \t\r\n]|$))[^\n]*|/\*.*?\*/)
+    |(?P<string>'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+")
+    |(?P<quoted>`(?:[^`]++|``)*+`)
+    |(?P<semi>;)
+    |(?P<word>[A-Za-z0-9_$\u0080-\uffff]+)
+    |(?P<punct>.)
+    """,
+    re.S | re.X,
+)
+_MULTILINE_KINDS = {"comment", "string", "quoted"}
+
+
 def tokenize(sql: str, delimiter: str = ";", *, directives: bool = False) -> list[Token]:
-    """Lex ``sql``; with ``directives`` a line ``DELIMITER x`` switches the delimiter."""
+    """Lex ``sql``; with ``directives`` a line ``DELIMITER x`` switches the delimiter.
+
+    One compiled pattern does the work (linear even for mysqldump's megabyte-long INSERT lines);
+    the loop only tracks lines, the DELIMITER directive and a custom delimiter.
+    """
     tokens: list[Token] = []
-    i, n, line, line_start = 0, len(sql), 1, 0
-
+    append = tokens.append
+    pos, n, line, line_start = 0, len(sql), 1, 0
     blank = True  # only whitespace so far on this line (DELIMITER must start a line)
-
-    def emit(kind: str, start: int, end: int) -> None:
-        nonlocal blank
-        tokens.append(Token(kind, sql[start:end], start, line, start - line_start + 1))
-        if kind != "ws":
-            blank = False
-
-    while i < n:
-        c = sql[i]
-        if directives and blank:
-            m = _DELIMITER_LINE.match(sql, i)
+    match = _TOKEN.match
+    while pos < n:
+        if blank and directives:
+            m = _DELIMITER_LINE.match(sql, pos)
             if m:
-                emit("directive", i, m.end())
+                append(Token("directive", m.group(0), pos, line, pos - line_start + 1))
                 delimiter = m.group(1)
-                i = m.end()
+                pos = m.end()
+                blank = False
                 continue
-        if delimiter != ";" and sql.startswith(delimiter, i):
-            emit("delim", i, i + len(delimiter))
-            i += len(delimiter)
+        if delimiter != ";" and sql.startswith(delimiter, pos):
+            end = pos + len(delimiter)
+            append(Token("delim", delimiter, pos, line, pos - line_start + 1))
+            pos, blank = end, False
             continue
-        start = i
-        if c == "\n":
-            emit("ws", i, i + 1)
-            i += 1
+        m = match(sql, pos)
+        kind, end = m.lastgroup, m.end()
+        col = pos - line_start + 1
+        if kind == "nl":
+            append(Token("ws", "\n", pos, line, col))
             line += 1
-            line_start = i
+            line_start = end
             blank = True
+            pos = end
             continue
-        if c.isspace():
-            while i < n and sql[i].isspace() and sql[i] != "\n":
-                i += 1
-            emit("ws", start, i)
+        if kind == "ws":
+            append(Token("ws", sql[pos:end], pos, line, col))
+            pos = end
             continue
-        if c == "#" or (sql.startswith("--", i) and (i + 2 >= n or sql[i + 2] in " \t\r\n")):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j
-            emit("comment", start, i)
-            continue
-        if sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            if j < 0:
-                raise SplitError("unterminated /* comment", line, start - line_start + 1)
-            i = j + 2
-            emit("comment", start, i)
-            line_before = line
-            line += sql.count("\n", start, i)
-            if line != line_before:
-                line_start = sql.rfind("\n", start, i) + 1
-            continue
-        if c in "'\"`":
-            j = i + 1
-            while True:
-                if j >= n:
-                    what = "quoted identifier" if c == "`" else "string"
-                    raise SplitError(f"unterminated {what}", line, start - line_start + 1)
-                ch = sql[j]
-                if ch == "\\" and c != "`":
-                    j += 2
-                    continue
-                if ch == c:
-                    if j + 1 < n and sql[j + 1] == c:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            i = j + 1
-            emit("quoted" if c == "`" else "string", start, i)
-            nl = sql.count("\n", start, i)
+        if kind == "punct":
+            ch = sql[pos]
+            if ch in "'\"`":
+                what = "quoted identifier" if ch == "`" else "string"
+                raise SplitError(f"unterminated {what}", line, col)
+            if sql.startswith("/*", pos):
+                raise SplitError("unterminated /* comment", line, col)
+        elif kind == "semi":
+            kind = "delim" if delimiter == ";" else "punct"
+        elif kind == "word" and delimiter != ";":
+            cut = sql.find(delimiter, pos, end)
+            if cut > pos:
+                end = cut
+        append(Token(kind, sql[pos:end], pos, line, col))  # type: ignore[arg-type]
+        blank = False
+        if kind in _MULTILINE_KINDS:
+            nl = sql.count("\n", pos, end)
             if nl:
                 line += nl
-                line_start = sql.rfind("\n", start, i) + 1
-            continue
-        if c == ";" and delimiter == ";":
-            emit("delim", i, i + 1)
-            i += 1
-            continue
-        m = _WORD.match(sql, i)
-        if m:
-            i = m.end()
-            if delimiter != ";":
-                cut = sql.find(delimiter, start, i)
-                if cut > start:
-                    i = cut
-            emit("word", start, i)
-            continue
-        i += 1
-        emit("punct", start, i)
+                line_start = sql.rfind("\n", pos, end) + 1
+        pos = end
     return tokens
 
 
