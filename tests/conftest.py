@@ -86,7 +86,7 @@ def mysql84_dsn() -> Iterator[DSN]:
         container.stop()
 
 
-@pytest.fixture(params=["mariadb", "mysql84"])
+@pytest.fixture(params=["mariadb", pytest.param("mysql84", marks=pytest.mark.mysql84)])
 def backend_dsn(request: pytest.FixtureRequest) -> DSN:
     """Parametrize a test over both flavours (MySQL 8.4 skips without Docker)."""
     if request.param == "mariadb":
