@@ -7,20 +7,13 @@ import time
 from collections.abc import Callable
 
 from ticketdb import partitions as parts
-from ticketdb.db import connect
+from ticketdb.db import connect, scalar
 
 EVENTS = {
     "escalate_stale_tickets_hourly": ("1", "HOUR"),
     "maintain_log_partitions_daily": ("1", "DAY"),
     "rebuild_daily_urgent_tickets_nightly": ("1", "DAY"),
 }
-
-
-def scalar(conn, sql: str, args=()):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        row = cur.fetchone()
-        return row[0] if row else None
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 15) -> bool:

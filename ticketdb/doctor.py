@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ticketdb.db import connection, flavor
+from ticketdb.db import connection, database_exists, flavor
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -82,11 +82,7 @@ def run_checks(dsn: DSN) -> list[Check]:
             )
         )
         checks.append(_privileges(conn, dsn.database))
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (dsn.database,)
-            )
-            exists = cur.fetchone() is not None
+        exists = database_exists(conn, dsn.database)
         checks.append(
             Check(
                 "database",

@@ -34,7 +34,7 @@ from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate import repeatable
 from ticketdb.migrate.runner import MIGRATION_TABLE
-from ticketdb.partitions import month_start, to_days
+from ticketdb.partitions import month_start, server_today, to_days
 from ticketdb.project import Project
 from ticketdb.sqlscript import SplitError, tokenize
 
@@ -623,10 +623,6 @@ def stale_scratch_databases(conn: Any, database: str) -> list[str]:
     ]
 
 
-def _server_today(conn: Any) -> date:
-    return _rows(conn, "SELECT CURRENT_DATE()")[0][0]
-
-
 def check(
     dsn: DSN,
     project: Project,
@@ -675,7 +671,7 @@ def check(
             ref = snapshot(rconn, ref_dsn.database, unquoted_db=True, fixed_start_events=fixed)
     with connection(dsn) as conn:
         live = snapshot(conn, dsn.database, fixed_start_events=fixed)
-        today = _server_today(conn)
+        today = server_today(conn)
         stale = stale_scratch_databases(conn, dsn.database)
     diffs, info = compare(live, ref, ignore=ignore)
     report.differences.extend(diffs)

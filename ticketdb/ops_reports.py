@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ticketdb.db import connection
+from ticketdb.db import connection, scalar
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
+from ticketdb.reports import server_now
 from ticketdb.reports.sqlfile import load_query
 
 URGENT_TODAY = "urgent_today"
@@ -33,12 +34,8 @@ def urgent_today(
     """
     query = load_query(project or Project.locate(), URGENT_TODAY)
     with connection(dsn) as conn:
-        with conn.cursor() as cur:
-            if as_of is None:
-                cur.execute("SELECT NOW()")
-                as_of = cur.fetchone()[0]
-            cur.execute("SELECT MAX(built_at) FROM daily_urgent_tickets")
-            built_at = cur.fetchone()[0]
+        as_of = as_of or server_now(conn)
+        built_at = scalar(conn, "SELECT MAX(built_at) FROM daily_urgent_tickets")
         columns, rows = query.run(
             conn, as_of=as_of, include_handled=int(include_handled), agent_id=agent_id
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ticketdb.db import quote_ident, scalar
 from ticketdb.errors import TicketdbError, UsageError
 
 FUTURE = "p_future"
@@ -50,10 +51,6 @@ class Partition:
         return from_days(self.bound) if self.bound is not None else None
 
 
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def list_partitions(conn: Any, table: str) -> list[Partition]:
     with conn.cursor() as cur:
         cur.execute(
@@ -79,12 +76,11 @@ def list_partitions(conn: Any, table: str) -> list[Partition]:
 @contextmanager
 def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]:
     """The same lock name the maintenance procedure takes, so CLI and event never collide."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT GET_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s), %s)",
-            (table, timeout),
-        )
-        got = _scalar(cur.fetchone())
+    got = scalar(
+        conn,
+        "SELECT GET_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s), %s)",
+        (table, timeout),
+    )
     if got != 1:
         raise TicketdbError(f"partition maintenance of {table} is running elsewhere (lock timeout)")
     try:
@@ -135,12 +131,15 @@ def plan_months(
 
 def reorganize_sql(table: str, step: tuple[str, list[tuple[str, int]], int | None]) -> str:
     name, new, kept = step
-    pieces = [f"PARTITION {_q(n)} VALUES LESS THAN ({b})" for n, b in new]
+    pieces = [f"PARTITION {quote_ident(n)} VALUES LESS THAN ({b})" for n, b in new]
     pieces.append(
-        f"PARTITION {_q(name)} VALUES LESS THAN " + ("MAXVALUE" if kept is None else f"({kept})")
+        f"PARTITION {quote_ident(name)} VALUES LESS THAN "
+        + ("MAXVALUE" if kept is None else f"({kept})")
     )
     return (
-        f"ALTER TABLE {_q(table)} REORGANIZE PARTITION {_q(name)} INTO (" + ", ".join(pieces) + ")"
+        f"ALTER TABLE {quote_ident(table)} REORGANIZE PARTITION {quote_ident(name)} INTO ("
+        + ", ".join(pieces)
+        + ")"
     )
 
 
@@ -157,7 +156,11 @@ def _retire_sql(conn: Any, table: str, keep_months: int, today: date) -> list[st
         for p in list_partitions(conn, table)
         if p.name != FUTURE and p.bound is not None and p.bound <= cutoff
     ]
-    return [f"ALTER TABLE {_q(table)} DROP PARTITION {', '.join(map(_q, old))}"] if old else []
+    return (
+        [f"ALTER TABLE {quote_ident(table)} DROP PARTITION {', '.join(map(quote_ident, old))}"]
+        if old
+        else []
+    )
 
 
 def _run(conn: Any, sqls: list[str]) -> None:
@@ -179,7 +182,7 @@ def ensure_months(
 
     Idempotent; returns the SQL it ran (or would run with ``dry_run``).
     """
-    today = today or _server_today(conn)
+    today = today or server_today(conn)
     first, last = month_start(today, -months_back), month_start(today, months_ahead)
     with maintenance_lock(conn, table):
         sqls = _ensure_sql(conn, table, first, last)
@@ -192,7 +195,7 @@ def retire_before(
     conn: Any, table: str, keep_months: int, today: date | None = None, dry_run: bool = False
 ) -> list[str]:
     """Drop month partitions entirely older than ``keep_months`` months (retention)."""
-    today = today or _server_today(conn)
+    today = today or server_today(conn)
     with maintenance_lock(conn, table):
         sqls = _retire_sql(conn, table, keep_months, today)
         if not dry_run:
@@ -224,7 +227,7 @@ def maintain(
             f"--retain-months {retain_months} would drop months that --months-back "
             f"{months_back} keeps (or the current month); use at least {max(months_back, 1)}"
         )
-    today = today or _server_today(conn)
+    today = today or server_today(conn)
     first, last = month_start(today, -months_back), month_start(today, months_ahead)
     with maintenance_lock(conn, table):
         sqls = _ensure_sql(conn, table, first, last)
@@ -240,7 +243,7 @@ def maintain(
 
 def status(conn: Any, table: str, today: date | None = None) -> dict[str, Any]:
     """Partitions with their month ranges, and how far ahead the monthly ones reach."""
-    today = today or _server_today(conn)
+    today = today or server_today(conn)
     parts = list_partitions(conn, table)
     rows = []
     lower: date | None = None
@@ -275,19 +278,14 @@ def merge_all(conn: Any, table: str) -> None:
     parts = list_partitions(conn, table)
     if len(parts) == 1 and parts[0].name == FUTURE:
         return
-    names = ", ".join(_q(p.name) for p in parts)
+    names = ", ".join(quote_ident(p.name) for p in parts)
     with conn.cursor() as cur:
         cur.execute(
-            f"ALTER TABLE {_q(table)} REORGANIZE PARTITION {names} INTO "
+            f"ALTER TABLE {quote_ident(table)} REORGANIZE PARTITION {names} INTO "
             f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
         )
 
 
-def _server_today(conn: Any) -> date:
-    with conn.cursor() as cur:
-        cur.execute("SELECT CURRENT_DATE()")
-        return _scalar(cur.fetchone())
-
-
-def _scalar(row: Any) -> Any:
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+def server_today(conn: Any) -> date:
+    """Month boundaries follow the server's calendar, not the client's."""
+    return scalar(conn, "SELECT CURRENT_DATE()")

@@ -97,7 +97,7 @@ def plot(doc: dict[str, Any], path: Path) -> None:
 
 
 def _speed_label(p50: float, baseline: float) -> str:
-    """"12× faster", or "1.6× slower" when the scenario lost to its baseline."""
+    """ "12× faster", or "1.6× slower" when the scenario lost to its baseline."""
     if p50 <= baseline:
         return f"{baseline / p50:.1f}× faster"
     return f"{p50 / baseline:.1f}× slower"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pymysql
 
-from ticketdb.db import quote_ident, sql_error
+from ticketdb.db import quote_ident, sql_error, table_exists
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.project import Project
 from ticketdb.sqlscript import SplitError, Statement, create_header, split
@@ -136,14 +136,9 @@ def ensure_track_table(conn: Any) -> None:
 
 
 def tracked(conn: Any) -> dict[tuple[str, str], str]:
+    if not table_exists(conn, TRACK_TABLE):
+        return {}
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = %s",
-            (TRACK_TABLE,),
-        )
-        if _first(cur.fetchone()) == 0:
-            return {}
         cur.execute(f"SELECT kind, name, checksum FROM {TRACK_TABLE}")
         return {(r[0], r[1]): r[2] for r in map(_tuple, cur.fetchall())}
 
@@ -251,7 +246,3 @@ def drop_all(conn: Any, objects: list[RepeatableObject]) -> list[tuple[str, str]
 
 def _tuple(row: Any) -> tuple:
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
-
-
-def _first(row: Any) -> Any:
-    return _tuple(row)[0]

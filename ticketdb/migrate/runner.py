@@ -19,7 +19,14 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb.db import connect, connection, ensure_database, sql_error
+from ticketdb.db import (
+    connect,
+    connection,
+    database_exists,
+    ensure_database,
+    sql_error,
+    table_exists,
+)
 from ticketdb.dsn import DSN
 from ticketdb.errors import SqlError, TicketdbError, UsageError
 from ticketdb.migrate import repeatable
@@ -206,24 +213,17 @@ def down(
 
 
 def _applied_at(dsn: DSN) -> dict[str, str]:
-    with connection(dsn) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = %s",
-            (MIGRATION_TABLE,),
-        )
-        if cur.fetchone()[0] == 0:
+    with connection(dsn) as conn:
+        if not table_exists(conn, MIGRATION_TABLE):
             return {}
-        cur.execute(f"SELECT migration_id, applied_at_utc FROM {MIGRATION_TABLE}")
-        return {mid: str(at) for mid, at in cur.fetchall()}
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT migration_id, applied_at_utc FROM {MIGRATION_TABLE}")
+            return {mid: str(at) for mid, at in cur.fetchall()}
 
 
 def _database_exists(dsn: DSN) -> bool:
-    with connection(dsn, database=False) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name=%s", (dsn.database,)
-        )
-        return cur.fetchone() is not None
+    with connection(dsn, database=False) as conn:
+        return database_exists(conn, dsn.database)
 
 
 def status(dsn: DSN, project: Project) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ticketdb.db import scalar
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
 from ticketdb.reports.sqlfile import load_query
@@ -37,9 +38,7 @@ def _run(conn: Any, project: Project, report: str, query: str, title: str, **par
 
 
 def server_now(conn: Any) -> datetime:
-    with conn.cursor() as cur:
-        cur.execute("SELECT NOW()")
-        return cur.fetchone()[0]
+    return scalar(conn, "SELECT NOW()")
 
 
 def overdue(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ticketdb.db import connect, connection, quote_ident
+from ticketdb.db import connect, connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate.repeatable import (
@@ -97,13 +97,6 @@ class Reporter:
     def finish(self, phase: str) -> None: ...
 
 
-def _scalar(conn: Any, sql: str, args: Any = None) -> Any:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        row = cur.fetchone()
-    return row[0] if row else None
-
-
 def show_create(conn: Any, table: str) -> str:
     with conn.cursor() as cur:
         cur.execute(f"SHOW CREATE TABLE {quote_ident(table)}")
@@ -117,7 +110,7 @@ def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
 
 def server_now(conn: Any) -> datetime:
     """The anchor when none is given: the server's clock, to the minute."""
-    return _scalar(conn, "SELECT NOW()").replace(second=0, microsecond=0)
+    return scalar(conn, "SELECT NOW()").replace(second=0, microsecond=0)
 
 
 def months_between(first: datetime, last: datetime) -> int:
@@ -244,12 +237,12 @@ def _prepare(
 ) -> None:
     """Everything before the load. Each trigger dropped and each index deferred is recorded in
     ``dropped`` / ``keys`` before it goes, so a failure half-way still gets them put back."""
-    if not _scalar(conn, "SELECT @@GLOBAL.local_infile"):
+    if not scalar(conn, "SELECT @@GLOBAL.local_infile"):
         raise TicketdbError(
             "the server has local_infile=OFF: seed loads with LOAD DATA LOCAL INFILE "
             "(SET GLOBAL local_infile=1, or local-infile=1 in my.cnf)"
         )
-    if _scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {TICKETS})") and not replace:
+    if scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {TICKETS})") and not replace:
         raise UsageError(f"{TICKETS} is not empty: pass --replace to overwrite it")
     known = {o.name for o in load_objects(project) if o.kind == "TRIGGER"}
     present = _workflow_triggers(conn)
