@@ -125,6 +125,15 @@ def migrated_dsn(db_dsn: DSN, project: Project) -> DSN:
     return db_dsn
 
 
+@pytest.fixture(scope="module")
+def module_migrated_dsn(server_dsn: DSN, project: Project) -> Iterator[DSN]:
+    """One migrated database shared by a module's tests (each resets what it relies on):
+    for large matrices where migrating per test would dominate the run time."""
+    for dsn in _fresh_database(server_dsn):
+        mig.up(dsn, project)
+        yield dsn
+
+
 @pytest.fixture
 def conn(migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
     """Autocommit connection (strict sql_mode) to a freshly migrated database."""

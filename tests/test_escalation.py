@@ -5,38 +5,25 @@ from __future__ import annotations
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pymysql
 import pytest
 
 from ticketdb import PROJECT_ROOT
-from ticketdb import migrate as mig
-from ticketdb.db import connect, connection, quote_ident
+from ticketdb.db import connect, connection
 from ticketdb.dsn import DSN
-from ticketdb.project import Project
-
-
-@pytest.fixture(scope="module")
-def module_dsn(server_dsn: DSN) -> Iterator[DSN]:
-    """One migrated database for the module; ``conn`` resets its data before every test."""
-    dsn = server_dsn.with_database(f"t_{uuid.uuid4().hex[:10]}")
-    mig.up(dsn, Project(PROJECT_ROOT))
-    yield dsn
-    with connection(server_dsn, database=False) as c, c.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(dsn.database)}")
 
 
 @pytest.fixture
-def migrated_dsn(module_dsn: DSN) -> DSN:
-    return module_dsn
+def migrated_dsn(module_migrated_dsn: DSN) -> DSN:
+    return module_migrated_dsn
 
 
 @pytest.fixture
-def conn(module_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
+def conn(module_migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
     """Empty tickets/logs and default rules/settings (TRUNCATE fires no triggers)."""
-    with connection(module_dsn) as c:
+    with connection(module_migrated_dsn) as c:
         with c.cursor() as cur:
             cur.execute("TRUNCATE TABLE ticket_logs")
             cur.execute("TRUNCATE TABLE service_tickets")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pymysql
 import pytest
 
-from ticketdb import PROJECT_ROOT
-from ticketdb import migrate as mig
-from ticketdb.db import connection, quote_ident
+from ticketdb.db import connection
 from ticketdb.dsn import DSN
-from ticketdb.project import Project
 
 # (action, from_status) -> to_status for every allowed transition; everything else is rejected.
 ALLOWED = {
@@ -35,18 +31,8 @@ AGENT = 7
 
 
 @pytest.fixture(scope="module")
-def module_dsn(server_dsn: DSN) -> Iterator[DSN]:
-    """One migrated database for the module (every test makes its own tickets): a fast matrix."""
-    dsn = server_dsn.with_database(f"t_{uuid.uuid4().hex[:10]}")
-    mig.up(dsn, Project(PROJECT_ROOT))
-    yield dsn
-    with connection(server_dsn, database=False) as c, c.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(dsn.database)}")
-
-
-@pytest.fixture(scope="module")
-def conn(module_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
-    with connection(module_dsn) as c:
+def conn(module_migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
+    with connection(module_migrated_dsn) as c:
         yield c
 
 
@@ -216,12 +202,12 @@ def test_bulk_load_switch_keeps_final_states(conn):
         log(conn, tid, "assign")
 
 
-def test_bulk_switch_is_per_session(conn, module_dsn):
+def test_bulk_switch_is_per_session(conn, module_migrated_dsn):
     """A user variable dies with its session: a new connection never inherits the switch."""
     with conn.cursor() as cur:
         cur.execute("SET @ticketdb_bulk_load = 1")
     try:
-        with connection(module_dsn) as other:
+        with connection(module_migrated_dsn) as other:
             tid = new_ticket(other)
             log(other, tid, "assign")
             assert ticket(other, tid)["current_status"] == "processing"
