@@ -143,7 +143,6 @@ def test_random_operations_cache_never_stale(conn, migrated_dsn, rcache):
     for c in customers:
         add_tickets(conn, c, 3)
     cache.refresh_vip(migrated_dsn, 1)
-    use_procs = _has_procedure(conn, "ticket_assign")
 
     def tickets() -> list[tuple[int, int, str]]:
         with conn.cursor() as cur:
@@ -158,7 +157,7 @@ def test_random_operations_cache_never_stale(conn, migrated_dsn, rcache):
             with conn.cursor() as cur:
                 if op == 0:
                     add_tickets(conn, rng.choice(customers), 1)
-                elif op == 1 and use_procs:
+                elif op == 1:
                     action = {
                         "pending": "CALL ticket_assign(%s, 1)",
                         "processing": "CALL ticket_resolve(%s, 1, 'fixed')",
@@ -342,16 +341,6 @@ def test_registry_scenario_drives_the_bench_runner(conn, migrated_dsn, rcache):
     bad = registry_scenario(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(TicketdbError):  # the runner logs "skipped"
         bad.prepare(SimpleNamespace(conn=conn, state={}))
-
-
-def _has_procedure(conn, name: str) -> bool:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM information_schema.routines "
-            "WHERE routine_schema = DATABASE() AND routine_name = %s",
-            (name,),
-        )
-        return cur.fetchone()[0] == 1
 
 
 def test_two_databases_sharing_one_redis_never_see_each_others_sets(
