@@ -123,12 +123,11 @@ class Sandbox:
         return pid
 
     def is_running(self) -> bool:
-        port = self.resolved_port()
-        if self.pid() is None or port is None:
+        if self.pid() is None or self.resolved_port() is None:
             return False
-        return self._ping(port)
+        return self._ping()
 
-    def _ping(self, port: int) -> bool:
+    def _ping(self) -> bool:
         try:
             conn = pymysql.connect(
                 unix_socket=str(self.socket), user="root", password="", connect_timeout=2
@@ -176,7 +175,7 @@ class Sandbox:
                 raise TicketdbError(
                     f"{Path(server).name} exited with code {proc.returncode}: {self._log_tail()}"
                 )
-            if self.socket.exists() and self._ping(port):
+            if self.socket.exists() and self._ping():
                 self.port = port
                 return self.dsn()
             time.sleep(0.1)

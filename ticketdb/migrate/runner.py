@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -28,7 +29,7 @@ from ticketdb.db import (
     table_exists,
 )
 from ticketdb.dsn import DSN
-from ticketdb.errors import SqlError, TicketdbError, UsageError
+from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import repeatable
 from ticketdb.project import Project
 
@@ -117,8 +118,10 @@ class MigrateResult:
     at_head: bool = False
 
 
-def _ordered(migrations: MigrationList) -> list[Migration]:
-    return list(migrations)
+def _through(migrations: MigrationList, target: str | None) -> set[str]:
+    """Ids of the migrations up to and including ``target`` (id or prefix); all when None."""
+    ids = [m.id for m in migrations]
+    return set(ids[: ids.index(resolve_id(migrations, target).id) + 1] if target else ids)
 
 
 def up(
@@ -132,15 +135,11 @@ def up(
     """Apply pending migrations (up to ``to``), then repeatable objects when at head."""
     say = progress or (lambda _msg: None)
     migrations = load_migrations(project)
-    target = resolve_id(migrations, to) if to else None
+    wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
     result = MigrateResult(database_created=ensure_database(dsn))
     with _locked(dsn, lock_timeout) as backend:
-        pending = list(backend.to_apply(migrations))
-        if target is not None:
-            order = [m.id for m in _ordered(migrations)]
-            limit = order.index(target.id)
-            pending = [m for m in pending if order.index(m.id) <= limit]
+        pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
             started = time.perf_counter()
             try:
@@ -234,7 +233,7 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
     applied = _applied_at(dsn) if exists else {}
     rows = [
         {"id": m.id, "applied": m.id in applied, "applied_at_utc": applied.get(m.id)}
-        for m in _ordered(migrations)
+        for m in migrations
     ]
     changes: list[dict[str, str]] = []
     if exists:
@@ -258,18 +257,14 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
 
 def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]:
     """What ``up`` would run, with each pending migration's SQL; runs nothing."""
+    migrations = load_migrations(project)
+    wanted = _through(migrations, to)
     st = status(dsn, project)
-    migrations = {m.id: m for m in load_migrations(project)}
-    pending = st["pending"]
-    if to:
-        target = resolve_id(load_migrations(project), to).id
-        order = [r["id"] for r in st["migrations"]]
-        pending = [p for p in pending if order.index(p) <= order.index(target)]
-    steps = []
-    for mid in pending:
-        path = migrations[mid].path
-        text = open(path, encoding="utf-8").read()
-        steps.append({"id": mid, "path": str(path), "sql": text})
+    pending = [m for m in migrations if m.id in st["pending"] and m.id in wanted]
+    steps = [
+        {"id": m.id, "path": m.path, "sql": Path(m.path).read_text(encoding="utf-8")}
+        for m in pending
+    ]
     at_head = len(pending) == len(st["pending"])
     return {
         "database": st["database"],
@@ -288,4 +283,4 @@ def break_lock(dsn: DSN) -> None:
         backend.connection.close()
 
 
-__all__ = ["MigrateResult", "break_lock", "down", "plan", "real_error", "status", "up", "SqlError"]
+__all__ = ["MigrateResult", "break_lock", "down", "plan", "real_error", "status", "up"]
