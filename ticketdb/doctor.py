@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ticketdb.db import connection, database_exists, flavor
+from ticketdb.db import connect, database_exists, flavor
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -25,8 +25,7 @@ class Check:
 def run_checks(dsn: DSN) -> list[Check]:
     checks: list[Check] = []
     try:
-        conn_cm = connection(dsn, database=False)
-        conn = conn_cm.__enter__()
+        conn = connect(dsn, database=False)
     except TicketdbError as exc:
         return [Check("connection", "fail", str(exc))]
     try:
@@ -93,7 +92,7 @@ def run_checks(dsn: DSN) -> list[Check]:
             )
         )
     finally:
-        conn_cm.__exit__(None, None, None)
+        conn.close()
     return checks
 
 
