@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pymysql
 
 from ticketdb.db import Flavor
+from ticketdb.dsn import DSN
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
 from ticketdb.reports.sqlfile import Query, load_query
@@ -24,6 +26,9 @@ class BenchContext:
     audit_ticket_id: int
     vip_customer_id: int
     state: dict[str, Any] = field(default_factory=dict)  # scenario scratch space
+    dsn: DSN | None = None  # of the bench database, for scenarios that open more connections
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. clients, duration
+    log: Callable[[str], None] = lambda _msg: None
 
     def query(self, name: str) -> Query:
         return load_query(self.project, name)

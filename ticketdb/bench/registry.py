@@ -35,11 +35,17 @@ class Scenario:
     ``reset`` runs before every timed call of ``run`` and of ``baseline`` (not timed): for
     scenarios that change data, so each call starts from the same rows. ``explain`` returns the
     plan(s) recorded in the JSON. ``max_repeat`` caps repeats for slow scenarios.
+    ``extra`` (after the timed calls, before ``cleanup``) returns more measurements merged into
+    the scenario's JSON entry (e.g. escalation's ``io``).
+
+    A load test that is not a repeated call (``workflow_throughput``) gives ``measure`` instead
+    of ``run``: called once between ``prepare`` and ``cleanup``, it returns the entry's fields
+    itself (``p50_ms``, ``p95_ms``, ``runs`` and whatever else it measured).
     """
 
     name: str
     description: str
-    run: Action
+    run: Action | None = None
     baseline: Action | None = None
     baseline_label: str | None = None
     explain: Callable[[BenchContext], dict[str, Any]] | None = None
@@ -48,10 +54,16 @@ class Scenario:
     cleanup: Action | None = None  # once, after its last call
     max_repeat: int | None = None
     warmup: int = 1
+    extra: Callable[[BenchContext], dict[str, Any]] | None = None
+    measure: Callable[[BenchContext], dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.run is None) == (self.measure is None):
+            raise ValueError(f"bench scenario {self.name!r}: give exactly one of run / measure")
 
 
 _REGISTRY: dict[str, Scenario] = {}
-_FIRST = ("queries", "escalation")  # built-in modules, in report order
+_FIRST = ("queries", "escalation")  # built-in modules first, in report order; then the rest
 
 
 def register(scenario: Scenario) -> Scenario:

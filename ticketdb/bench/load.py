@@ -1,0 +1,221 @@
+"""Run ticket lives from C client processes for a fixed time and summarise one level.
+
+Processes, not threads: on a 2-core machine a threaded Python client would hit the GIL long
+before the server saturates. Each worker opens its own connection, waits on a barrier so all
+start together, then runs lives (lives.py) until the deadline, timing every operation
+(wall-clock around the call, retries included). The parent merges the samples:
+``ops_per_s`` = operations completed / (last worker's end - first worker's start).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import random
+import statistics
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ticketdb.dsn import DSN
+
+#: Error samples kept per level (the count is always complete).
+MAX_ERROR_SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    dsn: DSN
+    project_root: Path
+    driver: str  # a key of lives.DRIVERS
+    duration: float
+    seed: int
+    customers: int
+    agents: int
+
+
+@dataclass
+class WorkerResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+    lives: int = 0
+    round_trips: int = 0
+    retries: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    fatal: str | None = None  # the worker could not run at all (connect failed, …)
+
+
+def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
+    """Connect, report ready, wait for the common start, run lives, report the result."""
+    out = WorkerResult()
+    try:
+        from ticketdb.bench.lives import DRIVERS, STEPS, plan_life
+        from ticketdb.bench.serverio import RoundTrips
+        from ticketdb.db import connect
+        from ticketdb.errors import TicketdbError
+        from ticketdb.project import Project
+
+        conn = connect(spec.dsn)
+        driver = DRIVERS[spec.driver](conn, Project(spec.project_root))
+        rng = random.Random(spec.seed)
+        messages.put((index, None))
+        if not start.wait(timeout=300):
+            raise TimeoutError("the parent never gave the start signal")
+        with RoundTrips(conn) as rt:
+            out.started = time.monotonic()
+            deadline = out.started + spec.duration
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                life = plan_life(rng, spec.customers, spec.agents, n)
+                ticket_id: int | None = None
+                for step in STEPS:
+                    if time.monotonic() >= deadline:
+                        break
+                    t0 = time.perf_counter()
+                    try:
+                        ticket_id = driver.step(step, life, ticket_id)
+                    except TicketdbError as exc:  # rejected, retries exhausted, server error
+                        out.errors += 1
+                        if len(out.error_samples) < MAX_ERROR_SAMPLES:
+                            out.error_samples.append(f"{step}: {exc}")
+                        if not conn.open:
+                            conn.ping(reconnect=True)
+                        break  # abandon this life, start the next one
+                    out.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                else:
+                    out.lives += 1
+            out.ended = time.monotonic()
+            out.round_trips = rt.count
+        out.retries = dict(driver.stats.retries)
+        conn.close()
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
+        out.fatal = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    messages.put((index, out))
+
+
+def percentile(samples: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100) of unsorted samples; None when empty."""
+    if not samples:
+        return None
+    s = sorted(samples)
+    rank = max(1, min(len(s), int(-(-p * len(s) // 100))))  # ceil(p/100 * n), at least 1
+    return s[rank - 1]
+
+
+@dataclass
+class LevelResult:
+    clients: int
+    ops: int
+    seconds: float
+    lives: int
+    latencies_ms: list[float]
+    retries: dict[int, int]
+    errors: int
+    error_samples: list[str]
+    round_trips: int
+
+    @property
+    def ops_per_s(self) -> float:
+        return self.ops / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = self.latencies_ms
+
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 3)
+
+        return {
+            "clients": self.clients,
+            "ops": self.ops,
+            "seconds": round(self.seconds, 3),
+            "ops_per_s": round(self.ops_per_s, 1),
+            "lives": self.lives,
+            "p50_ms": r(statistics.median(lat) if lat else None),
+            "p95_ms": r(percentile(lat, 95)),
+            "p99_ms": r(percentile(lat, 99)),
+            "max_ms": r(max(lat) if lat else None),
+            "retries": sum(self.retries.values()),
+            "deadlocks": self.retries.get(1213, 0),
+            "lock_wait_timeouts": self.retries.get(1205, 0),
+            "errors": self.errors,
+            "error_samples": self.error_samples,
+            "round_trips_per_op": round(self.round_trips / self.ops, 2) if self.ops else None,
+        }
+
+
+def _collect(procs: list[Any], messages: Any, want: str, timeout: float) -> dict[int, Any]:
+    """One message per worker (``want`` = "ready": None, "result": a WorkerResult); a worker
+    that died without sending it, or the timeout, is an error rather than a hang."""
+    from ticketdb.errors import TicketdbError
+
+    got: dict[int, Any] = {}
+    deadline = time.monotonic() + timeout
+    while len(got) < len(procs):
+        try:
+            index, payload = messages.get(timeout=0.5)
+        except queue.Empty:
+            dead = [i for i, p in enumerate(procs) if i not in got and not p.is_alive()]
+            if dead:
+                raise TicketdbError(f"workflow_throughput: client process {dead[0]} exited "
+                                    f"(code {procs[dead[0]].exitcode}) before it was {want}"
+                                    ) from None  # fmt: skip
+            if time.monotonic() > deadline:
+                raise TicketdbError(f"workflow_throughput: clients not {want} after "
+                                    f"{timeout:.0f} s") from None  # fmt: skip
+            continue
+        if isinstance(payload, WorkerResult) and payload.fatal:
+            raise TicketdbError(f"workflow_throughput: a client failed: {payload.fatal}")
+        if (payload is None) == (want == "ready"):
+            got[index] = payload
+    return got
+
+
+def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration: float, *,
+              customers: int, agents: int, seed: int = 1) -> LevelResult:  # fmt: skip
+    """``clients`` processes running lives through ``driver`` for ``duration`` seconds."""
+    ctx = mp.get_context("spawn")  # no fork of a parent that may hold threads or connections
+    start = ctx.Event()
+    messages = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(i, WorkerSpec(dsn, project_root, driver, duration, seed * 1000 + i, customers,
+                                agents), start, messages),  # fmt: skip
+            daemon=True,
+        )
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        _collect(procs, messages, "ready", 300)
+        start.set()
+        outs: list[WorkerResult] = list(_collect(procs, messages, "result", duration + 300)
+                                        .values())  # fmt: skip
+    finally:
+        start.set()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+    retries: dict[int, int] = {}
+    for o in outs:
+        for code, n in o.retries.items():
+            retries[code] = retries.get(code, 0) + n
+    latencies = [x for o in outs for x in o.latencies_ms]
+    return LevelResult(
+        clients=clients,
+        ops=len(latencies),
+        seconds=max(o.ended for o in outs) - min(o.started for o in outs),
+        lives=sum(o.lives for o in outs),
+        latencies_ms=latencies,
+        retries=retries,
+        errors=sum(o.errors for o in outs),
+        error_samples=[s for o in outs for s in o.error_samples][:MAX_ERROR_SAMPLES],
+        round_trips=sum(o.round_trips for o in outs),
+    )

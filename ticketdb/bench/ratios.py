@@ -1,0 +1,19 @@
+"""The ratios the bench reports, in one place, so each is computed one way (and unit-tested)."""
+
+from __future__ import annotations
+
+
+def speedup(baseline: float | None, run: float | None) -> float | None:
+    """Times faster than the baseline: baseline time ÷ run time (> 1 = the run is faster)."""
+    return round(baseline / run, 1) if baseline and run else None
+
+
+def ratio_to_sysbench(ops_per_s: float | None, sysbench_tps: float | None) -> float | None:
+    """Our ticket operations/s as a share of sysbench's write transactions/s (goal ≥ 0.9)."""
+    return round(ops_per_s / sysbench_tps, 3) if ops_per_s is not None and sysbench_tps else None
+
+
+def plain_sql_cost(ops_per_s: float | None, plain_ops_per_s: float | None) -> float | None:
+    """What procedures + triggers cost: plain-SQL ops/s ÷ our ops/s (1.3 = plain SQL does 30 %
+    more operations per second; goal ≤ 1.3; < 1 = the procedures are faster)."""
+    return round(plain_ops_per_s / ops_per_s, 3) if ops_per_s and plain_ops_per_s else None
