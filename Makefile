@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TICKETS ?= 200000
 OUT    ?= benchmarks/out
 
-.PHONY: demo test lint venv deps sandbox redis clean docs
+.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme
 
 deps:
 	@bash scripts/system-deps.sh
@@ -52,3 +52,7 @@ docs: venv
 clean:
 	-$(BIN)/ticketdb sandbox stop
 	rm -rf .ticketdb $(OUT)
+
+## bench-readme: benchmarks/README.md from benchmarks/README.template.md and the recorded JSON files
+bench-readme: venv
+	$(BIN)/python -m ticketdb.bench.readme benchmarks

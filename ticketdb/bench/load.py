@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ticketdb.bench.metrics import percentile
 from ticketdb.dsn import DSN
 
 #: Error samples kept per level (the count is always complete).
@@ -96,15 +97,6 @@ def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, never lost
         out.fatal = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
     messages.put((index, out))
-
-
-def percentile(samples: list[float], p: float) -> float | None:
-    """Nearest-rank percentile (p in 0..100) of unsorted samples; None when empty."""
-    if not samples:
-        return None
-    s = sorted(samples)
-    rank = max(1, min(len(s), int(-(-p * len(s) // 100))))  # ceil(p/100 * n), at least 1
-    return s[rank - 1]
 
 
 @dataclass

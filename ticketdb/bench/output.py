@@ -1,4 +1,6 @@
-"""Render a bench document as Markdown (for a review) and as a PNG (scenario vs baseline)."""
+"""Render a bench document as Markdown (for a review) and as a PNG (scenario vs baseline, and
+throughput per concurrency level). The table functions are shared with benchmarks/README.md's
+generator (readme.py), so a number is formatted one way everywhere."""
 
 from __future__ import annotations
 
@@ -12,14 +14,34 @@ def _ms(v: float | None) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
-def markdown(doc: dict[str, Any]) -> str:
+def _num(v: float | int | None, digits: int = 1) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, int) or float(v).is_integer() and abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:,.{digits}f}"
+
+
+def profile(server: dict[str, Any]) -> str:
+    """'durable' or 'fast' and what that means, from the server's own variables."""
+    if server.get("durable"):
+        return "durable (binary log, sync_binlog=1, innodb_flush_log_at_trx_commit=1)"
+    return (f"fast (innodb_flush_log_at_trx_commit={server['innodb_flush_log_at_trx_commit']}, "
+            f"{'binary log' if server.get('log_bin') else 'no binary log'})")  # fmt: skip
+
+
+def summary_line(doc: dict[str, Any]) -> str:
     m, s, d = doc["machine"], doc["server"], doc["dataset"]
-    lines = [
+    return (
         f"**Machine** {m['nproc']} CPU ({m['cpu']}), {m['ram_gb']} GB RAM, load average "
         f"{' / '.join(map(str, m['load_average']))} at start · **Server** {s['version']} "
-        f"(buffer pool {s['innodb_buffer_pool_mb']} MB) · **Data** {d['tickets']:,} tickets, "
-        f"{d['logs']:,} logs, anchor {d['anchor']}",
-        "",
+        f"(buffer pool {s['innodb_buffer_pool_mb']} MB), {profile(s)} · **Data** "
+        f"{d['tickets']:,} tickets, {d['logs']:,} logs, anchor {d['anchor']}"
+    )
+
+
+def scenario_table(doc: dict[str, Any]) -> list[str]:
+    lines = [
         "| scenario | p50 ms | p95 ms | baseline p50 ms | speed-up | index | rows examined |"
         " runs |",
         "|---|---:|---:|---:|---:|---|---:|---:|",
@@ -36,6 +58,70 @@ def markdown(doc: dict[str, Any]) -> str:
             f"{speedup} | "
             f"{ex.get('index') or ''} | {ex.get('rows_examined', '') or ''} | {r['runs']} |"
         )
+    return lines
+
+
+def _scenario(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((r for r in doc["scenarios"] if r["name"] == name and not r.get("error")), None)
+
+
+def levels_table(doc: dict[str, Any]) -> list[str]:
+    """workflow_throughput per concurrency level: ours vs sysbench vs plain SQL."""
+    wt = _scenario(doc, "workflow_throughput")
+    if not wt:
+        return []
+    lines = [
+        "| clients | ops/s | p50 ms | p95 ms | p99 ms | retries | errors | sysbench tx/s | "
+        "÷ sysbench | plain SQL ops/s | plain SQL ÷ ours |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for lv in wt["levels"]:
+        lines.append(
+            f"| {lv['clients']} | {_num(lv['ops_per_s'], 0)} | {_num(lv['p50_ms'], 2)} | "
+            f"{_num(lv['p95_ms'], 2)} | {_num(lv['p99_ms'], 2)} | {lv['retries']} | "
+            f"{lv['errors']} | {_num(lv['sysbench_tps'], 0)} | "
+            f"{_num(lv['ratio_to_sysbench'], 2)} | {_num(lv['plain_sql_ops_per_s'], 0)} | "
+            f"{_num(lv['plain_sql_cost'], 2)} |"
+        )
+    return lines
+
+
+def io_table(doc: dict[str, Any]) -> list[str]:
+    """escalation's I/O: the procedure against the row-by-row baseline."""
+    esc = _scenario(doc, "escalation")
+    io = (esc or {}).get("io")
+    if not io:
+        return []
+    lines = [
+        f"| escalating {io['tickets']:,} tickets | commits | fsyncs | client round trips | "
+        "fsyncs + round trips | rows written | wall ms (p50) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, key, ms in (("procedure", "run", esc["p50_ms"]),
+                           ("row by row", "baseline", esc.get("baseline_p50_ms"))):  # fmt: skip
+        c = io[key]
+        lines.append(f"| {label} | {c['commits']:,} | {c['fsyncs']:,} | {c['round_trips']:,} | "
+                     f"{c['fsyncs'] + c['round_trips']:,} | {c['rows_written']:,} | "
+                     f"{_ms(ms)} |")  # fmt: skip
+    lines.append(f"| **reduction** |  |  |  | **{_num(io['reduction_pct'], 1)} %** |  | "
+                 f"{esc.get('speedup')}× faster |")  # fmt: skip
+    return lines
+
+
+def targets_table(doc: dict[str, Any]) -> list[str]:
+    lines = ["| target | value | met |", "|---|---:|---|"]
+    for t in doc.get("targets", []):
+        met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
+        if not t["at_target_scale"] and t["met"] is not None:
+            met += " (below 1M tickets: not the target scale)"
+        if not t.get("at_target_profile", True) and t["met"] is not None:
+            met += " (not the durable profile the target is for)"
+        lines.append(f"| {t['scenario']} {t['metric']} {t['target']} | {t['value']} | {met} |")
+    return lines
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = [summary_line(doc), "", *scenario_table(doc)]
     notes = [f"- **{r['name']}** baseline: {r['baseline']}" for r in doc["scenarios"]
              if r.get("baseline")]  # fmt: skip
     notes += [
@@ -56,12 +142,13 @@ def markdown(doc: dict[str, Any]) -> str:
                 else ""
             )  # fmt: skip
         )
-    lines += ["", *notes, "", "| target | value | met |", "|---|---:|---|"]
-    for t in doc.get("targets", []):
-        met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
-        if not t["at_target_scale"] and t["met"] is not None:
-            met += " (below 1M tickets: not the target scale)"
-        lines.append(f"| {t['scenario']} {t['metric']} {t['target']} | {t['value']} | {met} |")
+    lines += ["", *notes]
+    for title, table in (("workflow_throughput: throughput per concurrency level", levels_table),
+                         ("escalation: I/O per run", io_table)):  # fmt: skip
+        rows = table(doc)
+        if rows:
+            lines += ["", f"**{title}**", "", *rows]
+    lines += ["", *targets_table(doc)]
     return "\n".join(lines) + "\n"
 
 
@@ -72,8 +159,15 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in doc["scenarios"] if r.get("p50_ms")]
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.5))
+    rows = [r for r in doc["scenarios"] if r.get("p50_ms") and not r.get("levels")]
+    wt = _scenario(doc, "workflow_throughput")
+    height = 0.6 * len(rows) + 1.5
+    if wt:
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, height + 4),
+                                      gridspec_kw={"height_ratios": [height, 4]})  # fmt: skip
+        _levels_plot(ax2, doc, wt)
+    else:
+        fig, ax = plt.subplots(figsize=(9, height))
     y = range(len(rows))
     ax.barh([i + 0.2 for i in y], [r["p50_ms"] for r in rows], height=0.4, label="p50")
     ax.barh([i - 0.2 for i in y], [r.get("baseline_p50_ms") or 0 for r in rows], height=0.4,
@@ -89,11 +183,34 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("milliseconds (log scale)", labelpad=2)
     ax.invert_yaxis()
     ds = doc["dataset"]
-    ax.set_title(f"ticketdb bench: {ds['tickets']:,} tickets, {doc['server']['version']}")
+    ax.set_title(f"ticketdb bench: {ds['tickets']:,} tickets, {doc['server']['version']}, "
+                 f"{'durable' if doc['server'].get('durable') else 'fast'} profile")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _levels_plot(ax: Any, doc: dict[str, Any], wt: dict[str, Any]) -> None:
+    """Throughput against client count: ours, sysbench, plain SQL (one point per level)."""
+    levels = wt["levels"]
+    x = [lv["clients"] for lv in levels]
+    for key, label, style in (("ops_per_s", "ticket operations (procedures)", "o-"),
+                              ("sysbench_tps", "sysbench oltp_write_only tx", "s--"),
+                              ("plain_sql_ops_per_s", "ticket operations (plain SQL)", "^:")):
+        ax.plot(x, [lv.get(key) or 0 for lv in levels], style, label=label)  # fmt: skip
+    for lv in levels:
+        if lv.get("ratio_to_sysbench") is not None:
+            ax.annotate(f"{lv['ratio_to_sysbench']:.2f}× sysbench",
+                        (lv["clients"], lv["ops_per_s"]), xytext=(4, -12),
+                        textcoords="offset points", fontsize=8)  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(x, [str(c) for c in x])
+    ax.set_xlabel("concurrent clients")
+    ax.set_ylabel("per second")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"workflow_throughput, {wt['duration_s']:g} s per level")
+    ax.legend(fontsize=8, frameon=False)
 
 
 def _speed_label(p50: float, baseline: float) -> str:

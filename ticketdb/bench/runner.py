@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ticketdb.bench.context import BenchContext
-from ticketdb.bench.ratios import speedup
+from ticketdb.bench.metrics import percentile, speedup
 from ticketdb.bench.registry import Scenario, scenarios
 from ticketdb.db import connect, flavor
 from ticketdb.dsn import DSN
@@ -61,8 +61,9 @@ class Timing:
 
     @property
     def p95(self) -> float:
-        s = sorted(self.samples_ms)
-        return s[min(len(s) - 1, max(0, round(0.95 * len(s) + 0.5) - 1))]
+        value = percentile(self.samples_ms, 95)
+        assert value is not None, "p95 of no samples"
+        return value
 
 
 def _time(ctx: BenchContext, sc: Scenario, fn: Callable[[BenchContext], Any], repeat: int,

@@ -21,7 +21,7 @@ from typing import Any
 
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.load import run_level
-from ticketdb.bench.ratios import plain_sql_cost, ratio_to_sysbench
+from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
 from ticketdb.bench.sysbench import Sysbench
 from ticketdb.db import quote_ident

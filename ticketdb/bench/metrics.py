@@ -1,6 +1,9 @@
-"""The ratios the bench reports, in one place, so each is computed one way (and unit-tested)."""
+"""The bench's arithmetic in one place, so each number is computed one way (and unit-tested):
+percentiles and the ratios it reports."""
 
 from __future__ import annotations
+
+import math
 
 
 def speedup(baseline: float | None, run: float | None) -> float | None:
@@ -17,3 +20,13 @@ def plain_sql_cost(ops_per_s: float | None, plain_ops_per_s: float | None) -> fl
     """What procedures + triggers cost: plain-SQL ops/s ÷ our ops/s (1.3 = plain SQL does 30 %
     more operations per second; goal ≤ 1.3; < 1 = the procedures are faster)."""
     return round(plain_ops_per_s / ops_per_s, 3) if ops_per_s and plain_ops_per_s else None
+
+
+def percentile(samples: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100] of unsorted samples: the smallest sample with at
+    least p % of the samples at or below it. None when there are no samples."""
+    if not samples:
+        return None
+    s = sorted(samples)
+    rank = math.ceil(p * len(s) / 100 - 1e-9)  # -1e-9: 95 * 20 / 100 may land a hair above 19
+    return s[min(len(s), max(1, rank)) - 1]
