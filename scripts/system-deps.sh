@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages ticketdb's tests and demo need, only when missing:
-# mariadbd (the sandbox server) and redis-server (cache tests). Safe to re-run.
+# mariadbd (the sandbox server), redis-server (cache tests) and sysbench (the write-path baseline
+# of `ticketdb bench`'s workflow_throughput scenario). Safe to re-run.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have mariadbd || have mysqld || missing+=(mariadb-server)
 have mariadb-install-db || have mysqld || missing+=(mariadb-server)
 have redis-server || missing+=(redis-server)
+have sysbench || missing+=(sysbench)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

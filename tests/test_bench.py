@@ -25,7 +25,8 @@ def bench_doc(server_dsn, project, tmp_path_factory):
     dsn = server_dsn.with_database("t_bench_module")
     mig.up(dsn, project)
     try:
-        yield run_bench(dsn, project, tickets=20_000, repeat=3), dsn
+        yield run_bench(dsn, project, tickets=20_000, repeat=3, clients=[1], duration=1,
+                        sysbench_table_size=1000), dsn  # fmt: skip
     finally:
         with connect(server_dsn, database=False).cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(dsn.database)}")

@@ -23,6 +23,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ticketdb.db import quote_ident
 from ticketdb.project import Project
 from ticketdb.reports.sqlfile import load_query
 from ticketdb.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
@@ -30,6 +31,23 @@ from ticketdb.workflow import PRIORITIES, RetryStats, TransitionRejected, Workfl
 #: The operations of one life, in order (what ``ops_per_s`` counts).
 STEPS = ("create", "assign", "reply", "reply", "transfer", "resolve", "close")
 PRIORITY_CHANGE_EVERY = 3  # one life in three changes the priority on transfer
+#: service_tickets columns copied into the plain-SQL scratch table (``deadline`` is generated)
+_TICKET_COLUMNS = ("id, customer_id, title, priority, current_status, assigned_agent_id, "
+                   "created_at, updated_at, closed_at, sla_started_at")  # fmt: skip
+
+
+def create_plain_copy(conn: Any, source: str, target: str) -> None:
+    """(Re)create database ``target`` with the plain-SQL baseline's tables: ``service_tickets``
+    (rows copied, so its indexes are as big as the source's) and an empty ``ticket_logs``, both
+    ``LIKE`` the source's (same columns, indexes, partitions) and without any trigger."""
+    src, dst = quote_ident(source), quote_ident(target)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {dst}")
+        cur.execute(f"CREATE DATABASE {dst}")
+        for table in ("service_tickets", "ticket_logs"):
+            cur.execute(f"CREATE TABLE {dst}.{table} LIKE {src}.{table}")
+        cur.execute(f"INSERT INTO {dst}.service_tickets ({_TICKET_COLUMNS}) "
+                    f"SELECT {_TICKET_COLUMNS} FROM {src}.service_tickets")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ticketdb.bench.context import BenchContext
+from ticketdb.bench.lives import create_plain_copy
 from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
@@ -31,9 +32,6 @@ DEFAULT_CLIENTS = (1, 4, 16)
 DEFAULT_DURATION = 10.0
 SYSBENCH_TABLES = 4
 SYSBENCH_TABLE_SIZE = 100_000
-#: service_tickets columns copied into the plain-SQL scratch table (``deadline`` is generated)
-_TICKET_COLUMNS = ("id, customer_id, title, priority, current_status, assigned_agent_id, "
-                   "created_at, updated_at, closed_at, sla_started_at")  # fmt: skip
 
 
 def _option(ctx: BenchContext, name: str, default: Any) -> Any:
@@ -57,15 +55,8 @@ def _plain_db(ctx: BenchContext) -> str:
 
 
 def _create_plain_copy(ctx: BenchContext) -> None:
-    src = quote_ident(ctx.dsn.database) if ctx.dsn else ""
-    dst = quote_ident(_plain_db(ctx))
-    with ctx.conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {dst}")
-        cur.execute(f"CREATE DATABASE {dst}")
-        for table in ("service_tickets", "ticket_logs"):  # LIKE: same columns, indexes,
-            cur.execute(f"CREATE TABLE {dst}.{table} LIKE {src}.{table}")  # partitions; no trigger
-        cur.execute(f"INSERT INTO {dst}.service_tickets ({_TICKET_COLUMNS}) "
-                    f"SELECT {_TICKET_COLUMNS} FROM {src}.service_tickets")  # fmt: skip
+    assert ctx.dsn is not None
+    create_plain_copy(ctx.conn, ctx.dsn.database, _plain_db(ctx))
 
 
 def _cleanup(ctx: BenchContext) -> None:
