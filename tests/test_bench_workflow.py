@@ -201,3 +201,10 @@ def test_measure_counts_commits_and_rows(conn):
     cost = box[0]
     assert cost.round_trips == 20
     assert cost.commits >= 20 and cost.rows_written >= 20
+
+
+@pytest.mark.parametrize("value", ["abc", "0,4", ",", "1,-2"])
+def test_bad_client_levels_are_a_usage_error(value):
+    result = CliRunner().invoke(cli, ["bench", "--clients", value])
+    assert result.exit_code == 2 and "client counts like 1,4,16" in result.output
+    assert "Traceback" not in result.output
