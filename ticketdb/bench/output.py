@@ -185,7 +185,8 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     ds = doc["dataset"]
     ax.set_title(f"ticketdb bench: {ds['tickets']:,} tickets, {doc['server']['version']}, "
                  f"{'durable' if doc['server'].get('durable') else 'fast'} profile")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if wt else -0.1), ncol=2,
+              frameon=False)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
