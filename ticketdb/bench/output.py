@@ -34,7 +34,10 @@ def summary_line(doc: dict[str, Any]) -> str:
     m, s, d = doc["machine"], doc["server"], doc["dataset"]
     return (
         f"**Machine** {m['nproc']} CPU ({m['cpu']}), {m['ram_gb']} GB RAM, load average "
-        f"{' / '.join(map(str, m['load_average']))} at start · **Server** {s['version']} "
+        f"{' / '.join(map(str, m['load_average']))} at start"
+        + (f", {' / '.join(map(str, m['load_average_end']))} at the end"
+           if m.get("load_average_end") else "")  # fmt: skip
+        + f" · **Server** {s['version']} "
         f"(buffer pool {s['innodb_buffer_pool_mb']} MB), {profile(s)} · **Data** "
         f"{d['tickets']:,} tickets, {d['logs']:,} logs, anchor {d['anchor']}"
     )

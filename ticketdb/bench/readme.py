@@ -117,6 +117,8 @@ def table(name: str, doc: dict[str, Any] | None) -> str:
             ("RAM", f"{m['ram_gb']} GB"),
             ("OS / Python", f"{m['platform']}, Python {m['python']}"),
             ("Load average at start", " / ".join(str(x) for x in m["load_average"])),
+            ("Load average at the end", " / ".join(str(x) for x in m.get("load_average_end")
+                                                   or ["not recorded"])),  # fmt: skip
             ("Server", f"{s['version']}, buffer pool {s['innodb_buffer_pool_mb']} MB, redo log "
                        f"{s['innodb_log_file_mb']} MB"),  # fmt: skip
             ("Profile", output.profile(s)),

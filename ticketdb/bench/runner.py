@@ -242,6 +242,8 @@ def run_bench(
                                 "p95_ms": None, "runs": 0, "error": str(exc),
                                 "explain": None})  # fmt: skip
         doc["scenarios"] = results
+        # the load at the end too: a run that overlapped other work shows it here
+        doc["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         doc["targets"] = check_targets(results, n_tickets, doc["server"]["durable"])
         return doc
     finally:
