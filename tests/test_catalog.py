@@ -7,7 +7,8 @@ import pymysql
 import pytest
 
 from ticketdb import catalog
-from ticketdb.db import connection, database_exists
+from ticketdb.catalog import database_exists
+from ticketdb.db import connection
 from ticketdb.dsn import DSN
 from ticketdb.migrate.repeatable import load_objects
 from ticketdb.project import Project

@@ -59,6 +59,27 @@ def _schema(database: str | None) -> tuple[str, tuple[str, ...]]:
 
 
 # -- what exists --------------------------------------------------------------------------------
+def database_exists(conn: Any, name: str) -> bool:
+    """Does database ``name`` exist on the connection's server?"""
+    return bool(
+        scalar(
+            conn, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name=%s", (name,)
+        )
+    )
+
+
+def table_exists(conn: Any, name: str) -> bool:
+    """In the connection's current database."""
+    return bool(
+        scalar(
+            conn,
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = %s",
+            (name,),
+        )
+    )
+
+
 def tables(conn: Any, database: str | None = None) -> list[tuple[str, str]]:
     """``(name, table_type)`` of every table, view and sequence (type as information_schema
     spells it: BASE TABLE, VIEW, SEQUENCE, SYSTEM VERSIONED)."""
@@ -156,7 +177,21 @@ def partitions(
     ]
 
 
-# -- scratch databases --------------------------------------------------------------------------
+# -- creating and dropping databases ------------------------------------------------------------
+def ensure_database(dsn: DSN) -> bool:
+    """Create the DSN's database if missing (utf8mb4); returns True when it was created."""
+    with connection(dsn, database=False) as conn:
+        if database_exists(conn, dsn.database):
+            return False
+        with conn.cursor() as cur:
+            charset, collation = DEFAULT_CHARSET
+            cur.execute(
+                f"CREATE DATABASE IF NOT EXISTS {quote_ident(dsn.database)} "
+                f"CHARACTER SET {charset} COLLATE {collation}"
+            )
+        return True
+
+
 def scratch_prefix(database: str, purpose: str) -> str:
     """``<database>__<purpose>_``, the database name cut so the whole name fits 64 characters."""
     tail = f"{SCRATCH_SEPARATOR}{purpose}_"

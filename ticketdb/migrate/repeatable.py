@@ -17,7 +17,7 @@ from typing import Any
 import pymysql
 
 from ticketdb import catalog
-from ticketdb.db import quote_ident, sql_error, table_exists
+from ticketdb.db import quote_ident, sql_error
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.project import Project
 from ticketdb.sqlscript import SplitError, Statement, create_header, split
@@ -131,7 +131,7 @@ def ensure_track_table(conn: Any) -> None:
 
 
 def tracked(conn: Any) -> dict[tuple[str, str], str]:
-    if not table_exists(conn, TRACK_TABLE):
+    if not catalog.table_exists(conn, TRACK_TABLE):
         return {}
     recorded = catalog.rows(conn, f"SELECT kind, name, checksum FROM {TRACK_TABLE}")
     return {(kind, name): checksum for kind, name, checksum in recorded}
