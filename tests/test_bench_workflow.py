@@ -20,8 +20,9 @@ from ticketdb.bench.lives import (
 )
 from ticketdb.bench.output import markdown
 from ticketdb.bench.serverio import RoundTrips, measure
+from ticketdb.catalog import scratch_database, scratch_databases
 from ticketdb.cli import cli
-from ticketdb.db import connect, database_exists
+from ticketdb.db import connect
 from ticketdb.workflow import TransitionRejected
 
 LEVEL_KEYS = {"clients", "ops_per_s", "p50_ms", "p95_ms", "p99_ms", "retries", "errors",
@@ -99,8 +100,8 @@ def test_scratch_databases_dropped_and_bench_tickets_removed(smoke, server_dsn):
     doc, _, dsn = smoke
     conn = connect(dsn)
     try:
-        assert not database_exists(conn, f"{dsn.database}_plain")
-        assert not database_exists(conn, f"{dsn.database}_sysbench")
+        assert scratch_databases(conn, dsn.database, "plain") == []
+        assert scratch_databases(conn, dsn.database, "sysbench") == []
         with conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM service_tickets WHERE title LIKE 'bench ticket %'")
             assert cur.fetchone()[0] == 0
@@ -134,9 +135,13 @@ def test_plain_sql_writes_what_the_procedures_write(migrated_dsn, project):
     life = Life(customer_id=7, title="t", priority="low", agent_id=3, to_agent_id=5,
                 new_priority="urgent")  # fmt: skip
     conn = connect(migrated_dsn)
-    plain_dsn = migrated_dsn.with_database(f"{migrated_dsn.database}_plain")
-    create_plain_copy(conn, migrated_dsn.database, plain_dsn.database)
-    plain_conn = connect(plain_dsn)
+    with scratch_database(migrated_dsn, "plain") as plain_dsn:
+        create_plain_copy(conn, migrated_dsn.database, plain_dsn.database)
+        _compare_lives(conn, connect(plain_dsn), project, life)
+    conn.close()
+
+
+def _compare_lives(conn, plain_conn, project, life: Life) -> None:
     try:
         with plain_conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM information_schema.triggers "
@@ -156,9 +161,6 @@ def test_plain_sql_writes_what_the_procedures_write(migrated_dsn, project):
         assert logs_after == logs  # the rejected transaction left no log behind
     finally:
         plain_conn.close()
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {plain_dsn.database}")
-        conn.close()
 
 
 def test_plan_life_never_transfers_to_the_same_agent():

@@ -37,13 +37,11 @@ _TICKET_COLUMNS = ("id, customer_id, title, priority, current_status, assigned_a
 
 
 def create_plain_copy(conn: Any, source: str, target: str) -> None:
-    """(Re)create database ``target`` with the plain-SQL baseline's tables: ``service_tickets``
-    (rows copied, so its indexes are as big as the source's) and an empty ``ticket_logs``, both
-    ``LIKE`` the source's (same columns, indexes, partitions) and without any trigger."""
+    """Fill the empty database ``target`` with the plain-SQL baseline's tables:
+    ``service_tickets`` (rows copied, so its indexes are as big as the source's) and an empty
+    ``ticket_logs``, both ``LIKE`` the source's (same columns, indexes, partitions), no trigger."""
     src, dst = quote_ident(source), quote_ident(target)
     with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {dst}")
-        cur.execute(f"CREATE DATABASE {dst}")
         for table in ("service_tickets", "ticket_logs"):
             cur.execute(f"CREATE TABLE {dst}.{table} LIKE {src}.{table}")
         cur.execute(f"INSERT INTO {dst}.service_tickets ({_TICKET_COLUMNS}) "

@@ -1,7 +1,8 @@
 """sysbench ``oltp_write_only`` against the same server: the ceiling of small write transactions.
 
-Runs the Debian package's ``sysbench`` (scripts/system-deps.sh installs it) in its own scratch
-database, created and prepared once, run once per thread count, dropped afterwards. One
+Runs the Debian package's ``sysbench`` (scripts/system-deps.sh installs it) in a scratch
+database of its own (the caller's ``catalog.scratch_database``): prepared once, run once per
+thread count. One
 sysbench transaction = BEGIN, 2 UPDATEs, DELETE, INSERT, COMMIT on random rows of
 ``tables`` × ``table_size`` (the reference run uses 4 × 100,000).
 """
@@ -11,12 +12,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ticketdb.db import connect, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -68,10 +66,11 @@ def binary() -> str:
 
 
 class Sysbench:
-    """One prepared scratch database; :meth:`run` per thread count."""
+    """sysbench on the (empty, scratch) database of ``dsn``: :meth:`prepare` once, then
+    :meth:`run` per thread count."""
 
-    def __init__(self, dsn: DSN, database: str, tables: int = 4, table_size: int = 100_000):
-        self.dsn = dsn.with_database(database)
+    def __init__(self, dsn: DSN, tables: int = 4, table_size: int = 100_000):
+        self.dsn = dsn
         self.tables = tables
         self.table_size = table_size
         self.exe = binary()
@@ -100,20 +99,6 @@ class Sysbench:
                          timeout=seconds + 120)  # fmt: skip
         return parse_output(out, threads)
 
-    @contextmanager
-    def prepared(self) -> Iterator[Sysbench]:
-        """Create + prepare the scratch database; always drop it afterwards."""
-        admin = connect(self.dsn, database=False)
-        name = quote_ident(self.dsn.database)
-        try:
-            with admin.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {name}")
-                cur.execute(f"CREATE DATABASE {name}")
-            self._call("--threads=2", "prepare", timeout=1800)
-            yield self
-        finally:
-            try:
-                with admin.cursor() as cur:
-                    cur.execute(f"DROP DATABASE IF EXISTS {name}")
-            finally:
-                admin.close()
+    def prepare(self) -> None:
+        """Create and fill sysbench's tables."""
+        self._call("--threads=2", "prepare", timeout=1800)

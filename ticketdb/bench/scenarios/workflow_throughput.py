@@ -4,12 +4,13 @@
 For every concurrency level (``--clients``, default 1, 4, 16), each for ``--duration`` seconds:
 
 1. sysbench ``oltp_write_only`` with that many threads, in its own scratch database
-   (``<bench db>_sysbench``, prepared once, dropped at the end): the server's ceiling for small
-   write transactions;
+   (``<bench db>__sysbench_…``, prepared once, dropped at the end): the server's ceiling for
+   small write transactions;
 2. ticket lives through the procedures (lives.py, ``ProcedureDriver``) in the bench database;
-3. the same lives as plain SQL (``PlainDriver``) in ``<bench db>_plain``: a copy of
-   ``service_tickets`` (rows included, so the indexes are as big) and an empty ``ticket_logs``
-   with the same partitions, no trigger on either; dropped at the end.
+3. the same lives as plain SQL (``PlainDriver``) in the scratch database ``<bench
+   db>__plain_…``: a copy of ``service_tickets`` (rows included, so the indexes are as big)
+   and an empty ``ticket_logs`` with the same partitions, no trigger on either; dropped at the
+   end.
 
 Tickets and logs the lives created in the bench database are deleted afterwards, so a reused
 data set is left as found (apart from AUTO_INCREMENT and cache versions).
@@ -25,7 +26,7 @@ from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
 from ticketdb.bench.sysbench import Sysbench
-from ticketdb.db import quote_ident
+from ticketdb.catalog import scratch_database
 
 NAME = "workflow_throughput"
 DEFAULT_CLIENTS = (1, 4, 16)
@@ -46,23 +47,11 @@ def _prepare(ctx: BenchContext) -> None:
     st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
     st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
                        or 0) or 200  # fmt: skip
-    _create_plain_copy(ctx)
-
-
-def _plain_db(ctx: BenchContext) -> str:
-    assert ctx.dsn is not None
-    return f"{ctx.dsn.database}_plain"
-
-
-def _create_plain_copy(ctx: BenchContext) -> None:
-    assert ctx.dsn is not None
-    create_plain_copy(ctx.conn, ctx.dsn.database, _plain_db(ctx))
 
 
 def _cleanup(ctx: BenchContext) -> None:
     st = ctx.state.pop(NAME, {})
     with ctx.conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(_plain_db(ctx))}")
         if "max_log_id" in st:
             cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
             cur.execute("DELETE FROM alert_outbox WHERE ticket_id > %s", (st["max_ticket_id"],))
@@ -77,10 +66,13 @@ def _measure(ctx: BenchContext) -> dict[str, Any]:
     st = ctx.state[NAME]
     kw = {"customers": st["customers"], "agents": st["agents"]}
     root = ctx.project.root
-    plain_dsn = ctx.dsn.with_database(_plain_db(ctx))
     levels: list[dict[str, Any]] = []
-    sb = Sysbench(ctx.dsn, f"{ctx.dsn.database}_sysbench", SYSBENCH_TABLES, table_size)
-    with sb.prepared():
+    with (scratch_database(ctx.dsn, "sysbench") as sysbench_dsn,
+          scratch_database(ctx.dsn, "plain", charset_of=ctx.dsn.database) as plain_dsn):
+        ctx.log(f"{NAME}: plain-SQL copy of the tables in {plain_dsn.database}, sysbench prepare")
+        create_plain_copy(ctx.conn, ctx.dsn.database, plain_dsn.database)
+        sb = Sysbench(sysbench_dsn, SYSBENCH_TABLES, table_size)
+        sb.prepare()
         for i, c in enumerate(clients):
             ctx.log(f"{NAME}: {c} client(s), {duration:g} s each: sysbench, procedures, plain SQL")
             sys_result = sb.run(c, duration)
