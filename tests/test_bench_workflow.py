@@ -70,6 +70,10 @@ def test_json_contract(smoke):
         assert lv["round_trips_per_op"] == 1.0
         assert 2.0 < lv["plain_sql"]["round_trips_per_op"] <= 3.0
         assert lv["ops"] >= len(STEPS) and lv["lives"] >= 1
+        # the test sandbox is a local process: its CPU time and the clients' are counted
+        for cpu in (lv["cpu_ms_per_op"], lv["plain_sql"]["cpu_ms_per_op"],
+                    lv["sysbench"]["cpu_ms_per_tx"]):  # fmt: skip
+            assert cpu["client"] > 0 and cpu["server"] > 0, cpu
     io = by["escalation"]["io"]
     assert IO_KEYS <= set(io["run"]) and IO_KEYS <= set(io["baseline"])
     n = io["tickets"]
@@ -92,7 +96,7 @@ def test_outputs_show_each_level(smoke):
     assert md == markdown(doc)
     for lv in doc["scenarios"][-1]["levels"]:
         assert f"| {lv['clients']} | {lv['ops_per_s']:,.0f} |" in md
-    assert "fsyncs + round trips" in md
+    assert "fsyncs + round trips" in md and "CPU ceiling on" in md
     assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

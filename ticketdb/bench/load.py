@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb.bench.metrics import percentile
+from ticketdb.bench.serverio import process_cpu_seconds
 from ticketdb.dsn import DSN
 
 #: Error samples kept per level (the count is always complete).
@@ -44,6 +45,7 @@ class WorkerResult:
     ended: float = 0.0
     lives: int = 0
     round_trips: int = 0
+    cpu_s: float = 0.0  # this client process's CPU time over the run
     retries: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -67,6 +69,7 @@ def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
         if not start.wait(timeout=300):
             raise TimeoutError("the parent never gave the start signal")
         with RoundTrips(conn) as rt:
+            cpu0 = time.process_time()
             out.started = time.monotonic()
             deadline = out.started + spec.duration
             n = 0
@@ -91,6 +94,7 @@ def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
                 else:
                     out.lives += 1
             out.ended = time.monotonic()
+            out.cpu_s = time.process_time() - cpu0
             out.round_trips = rt.count
         out.retries = dict(driver.stats.retries)
         conn.close()
@@ -110,6 +114,8 @@ class LevelResult:
     errors: int
     error_samples: list[str]
     round_trips: int
+    client_cpu_s: float = 0.0
+    server_cpu_s: float | None = None  # None: the server is not a local process we can see
 
     @property
     def ops_per_s(self) -> float:
@@ -137,6 +143,9 @@ class LevelResult:
             "errors": self.errors,
             "error_samples": self.error_samples,
             "round_trips_per_op": round(self.round_trips / self.ops, 2) if self.ops else None,
+            # CPU per operation: on a machine whose cores the clients share with the server,
+            # ops/s cannot exceed (cores × 1000) ÷ (client + server CPU ms per op)
+            "cpu_ms_per_op": cpu_per_op(self.client_cpu_s, self.server_cpu_s, self.ops),
         }
 
 
@@ -167,9 +176,18 @@ def _collect(procs: list[Any], messages: Any, want: str, timeout: float) -> dict
     return got
 
 
+def cpu_per_op(client_s: float | None, server_s: float | None, ops: int) -> dict[str, Any]:
+    def ms(v: float | None) -> float | None:
+        return round(v * 1000 / ops, 3) if v is not None and ops else None
+
+    return {"client": ms(client_s), "server": ms(server_s)}
+
+
 def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration: float, *,
-              customers: int, agents: int, seed: int = 1) -> LevelResult:  # fmt: skip
-    """``clients`` processes running lives through ``driver`` for ``duration`` seconds."""
+              customers: int, agents: int, seed: int = 1,
+              server_pid: int | None = None) -> LevelResult:  # fmt: skip
+    """``clients`` processes running lives through ``driver`` for ``duration`` seconds
+    (``server_pid``: a local server process whose CPU time to count over the run)."""
     ctx = mp.get_context("spawn")  # no fork of a parent that may hold threads or connections
     start = ctx.Event()
     messages = ctx.Queue()
@@ -186,9 +204,11 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         p.start()
     try:
         _collect(procs, messages, "ready", 300)
+        server_cpu0 = process_cpu_seconds(server_pid) if server_pid else None
         start.set()
         outs: list[WorkerResult] = list(_collect(procs, messages, "result", duration + 300)
                                         .values())  # fmt: skip
+        server_cpu1 = process_cpu_seconds(server_pid) if server_pid else None
     finally:
         start.set()
         for p in procs:
@@ -210,4 +230,7 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         errors=sum(o.errors for o in outs),
         error_samples=[s for o in outs for s in o.error_samples][:MAX_ERROR_SAMPLES],
         round_trips=sum(o.round_trips for o in outs),
+        client_cpu_s=sum(o.cpu_s for o in outs),
+        server_cpu_s=None if server_cpu0 is None or server_cpu1 is None
+        else server_cpu1 - server_cpu0,  # fmt: skip
     )

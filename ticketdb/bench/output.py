@@ -89,6 +89,34 @@ def levels_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def cpu_table(doc: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per operation (client process + server), per contender and level: on
+    cores shared by clients and server, throughput cannot exceed cores × 1000 ÷ their sum."""
+    wt = _scenario(doc, "workflow_throughput")
+    if not wt or not any(lv.get("cpu_ms_per_op") for lv in wt["levels"]):
+        return []
+    nproc = doc["machine"]["nproc"]
+    lines = [
+        "| clients | procedures: client + server CPU ms/op | plain SQL | sysbench (per tx) | "
+        f"CPU ceiling on {nproc} cores: procedures / plain SQL / sysbench per s |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+
+    def cell(c: dict[str, Any] | None) -> tuple[str, float | None]:
+        if not c or c.get("client") is None or c.get("server") is None:
+            return "—", None
+        total = c["client"] + c["server"]
+        return f"{c['client']:.3f} + {c['server']:.3f}", total
+
+    for lv in wt["levels"]:
+        cells = [cell(lv.get("cpu_ms_per_op")), cell((lv.get("plain_sql") or {}).get(
+            "cpu_ms_per_op")), cell((lv.get("sysbench") or {}).get("cpu_ms_per_tx"))]  # fmt: skip
+        ceilings = " / ".join(_num(nproc * 1000 / t, 0) if t else "—" for _, t in cells)
+        lines.append(f"| {lv['clients']} | {cells[0][0]} | {cells[1][0]} | {cells[2][0]} | "
+                     f"{ceilings} |")  # fmt: skip
+    return lines
+
+
 def io_table(doc: dict[str, Any]) -> list[str]:
     """escalation's I/O: the procedure against the row-by-row baseline."""
     esc = _scenario(doc, "escalation")
@@ -147,6 +175,7 @@ def markdown(doc: dict[str, Any]) -> str:
         )
     lines += ["", *notes]
     for title, table in (("workflow_throughput: throughput per concurrency level", levels_table),
+                         ("workflow_throughput: CPU per operation", cpu_table),
                          ("escalation: I/O per run", io_table)):  # fmt: skip
         rows = table(doc)
         if rows:

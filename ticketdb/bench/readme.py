@@ -5,7 +5,7 @@ placeholder filled from the JSON of a profile (``fast``: benchmarks/bench-1m.jso
 benchmarks/bench-1m-durable.json, optional until recorded):
 
 * ``{{table:NAME}}`` / ``{{table:NAME durable}}`` — a generated table: machine, results,
-  targets, seed_phases, levels (workflow_throughput), io (escalation);
+  targets, seed_phases, levels and cpu (workflow_throughput), io (escalation);
 * ``{{fast:PATH}}`` / ``{{fast:PATH|SPEC}}`` — one value; PATH starts with ``machine``,
   ``server``, ``dataset`` or a scenario name, then keys (a workflow level by its client count,
   a seed phase by its name: ``workflow_throughput.levels.16.p99_ms``,
@@ -145,6 +145,7 @@ def table(name: str, doc: dict[str, Any] | None) -> str:
         "results": output.scenario_table,
         "targets": output.targets_table,
         "levels": output.levels_table,
+        "cpu": output.cpu_table,
         "io": output.io_table,
     }[name](doc)
     return "\n".join(rows) if rows else "_Not in this recording: see the reference command above._"

@@ -16,9 +16,11 @@ every command PyMySQL sends on the connection (statements, COMMIT, ROLLBACK, pin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 COUNTERS = (
@@ -133,3 +135,26 @@ def reduction_pct(run: IoCost, baseline: IoCost) -> float | None:
     if baseline.operations <= 0:
         return None
     return round(100.0 * (1 - run.operations / baseline.operations), 2)
+
+
+def server_pid(conn: Any) -> int | None:
+    """The server's process id when it runs on this machine and /proc shows it (the sandbox);
+    None for a remote server or one whose pid file cannot be read."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.pid_file")
+        (pid_file,) = cur.fetchone()
+    try:
+        pid = int(Path(str(pid_file)).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if process_cpu_seconds(pid) is not None else None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process has used so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15 of stat)

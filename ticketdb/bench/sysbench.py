@@ -9,12 +9,16 @@ sysbench transaction = BEGIN, 2 UPDATEs, DELETE, INSERT, COMMIT on random rows o
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from ticketdb.bench.load import cpu_per_op
+from ticketdb.bench.serverio import process_cpu_seconds
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -32,11 +36,13 @@ class SysbenchResult:
     p99_ms: float | None
     avg_ms: float | None
     ignored_errors: int
+    cpu_ms_per_tx: dict[str, float | None] | None = None  # client (sysbench) and server
 
     def as_dict(self) -> dict[str, Any]:
         return {"threads": self.threads, "transactions": self.transactions,
                 "tps": self.tps, "p99_ms": self.p99_ms, "avg_ms": self.avg_ms,
-                "ignored_errors": self.ignored_errors}  # fmt: skip
+                "ignored_errors": self.ignored_errors,
+                "cpu_ms_per_tx": self.cpu_ms_per_tx}  # fmt: skip
 
 
 def parse_output(text: str, threads: int) -> SysbenchResult:
@@ -93,11 +99,20 @@ class Sysbench:
             raise TicketdbError(f"sysbench {extra[-1]} failed: {' | '.join(tail)}")
         return proc.stdout
 
-    def run(self, threads: int, seconds: float) -> SysbenchResult:
+    def run(self, threads: int, seconds: float, server_pid: int | None = None) -> SysbenchResult:
+        """One timed run; with ``server_pid``, CPU per transaction of sysbench and the server."""
+        child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server0 = process_cpu_seconds(server_pid) if server_pid else None
         out = self._call(f"--threads={threads}", f"--time={max(1, round(seconds))}",
                          "--percentile=99", "--report-interval=0", "run",
                          timeout=seconds + 120)  # fmt: skip
-        return parse_output(out, threads)
+        server1 = process_cpu_seconds(server_pid) if server_pid else None
+        child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = parse_output(out, threads)
+        client_s = (child1.ru_utime + child1.ru_stime) - (child0.ru_utime + child0.ru_stime)
+        server_s = None if server0 is None or server1 is None else server1 - server0
+        return dataclasses.replace(
+            result, cpu_ms_per_tx=cpu_per_op(client_s, server_s, result.transactions))
 
     def prepare(self) -> None:
         """Create and fill sysbench's tables."""

@@ -25,6 +25,7 @@ from ticketdb.bench.lives import create_plain_copy
 from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
+from ticketdb.bench.serverio import server_pid
 from ticketdb.bench.sysbench import Sysbench
 from ticketdb.catalog import scratch_database
 
@@ -45,6 +46,7 @@ def _prepare(ctx: BenchContext) -> None:
     st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
     st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
     st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
+    st["server_pid"] = server_pid(ctx.conn)
     st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
                        or 0) or 200  # fmt: skip
 
@@ -64,7 +66,7 @@ def _measure(ctx: BenchContext) -> dict[str, Any]:
     duration = float(_option(ctx, "duration", DEFAULT_DURATION))
     table_size = int(_option(ctx, "sysbench_table_size", SYSBENCH_TABLE_SIZE))
     st = ctx.state[NAME]
-    kw = {"customers": st["customers"], "agents": st["agents"]}
+    kw = {"customers": st["customers"], "agents": st["agents"], "server_pid": st["server_pid"]}
     root = ctx.project.root
     levels: list[dict[str, Any]] = []
     with (scratch_database(ctx.dsn, "sysbench") as sysbench_dsn,
@@ -75,7 +77,7 @@ def _measure(ctx: BenchContext) -> dict[str, Any]:
         sb.prepare()
         for i, c in enumerate(clients):
             ctx.log(f"{NAME}: {c} client(s), {duration:g} s each: sysbench, procedures, plain SQL")
-            sys_result = sb.run(c, duration)
+            sys_result = sb.run(c, duration, st["server_pid"])
             ours = run_level(ctx.dsn, root, "procedures", c, duration, seed=i + 1, **kw)
             plain = run_level(plain_dsn, root, "plain_sql", c, duration, seed=i + 1, **kw)
             level = ours.as_dict()
