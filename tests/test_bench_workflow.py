@@ -64,6 +64,7 @@ def test_json_contract(smoke):
         assert 0 < lv["p50_ms"] <= lv["p95_ms"] <= lv["p99_ms"] <= lv["max_ms"]
         assert lv["errors"] == 0, lv["error_samples"]
         assert lv["retries"] == lv["deadlocks"] + lv["lock_wait_timeouts"]
+        assert lv["row_lock_waits"] >= 0 and lv["row_lock_time_ms"] >= 0
         assert lv["ratio_to_sysbench"] == round(lv["ops_per_s"] / lv["sysbench_tps"], 3)
         assert lv["plain_sql_cost"] == round(lv["plain_sql_ops_per_s"] / lv["ops_per_s"], 3)
         # one CALL (or INSERT) per operation; plain SQL needs UPDATE + INSERT + COMMIT
@@ -96,6 +97,7 @@ def test_outputs_show_each_level(smoke):
     assert md == markdown(doc)
     for lv in doc["scenarios"][-1]["levels"]:
         assert f"| {lv['clients']} | {lv['ops_per_s']:,.0f} |" in md
+        assert f"| {lv['retries']} | {lv['row_lock_waits']:,} | {lv['errors']} |" in md
     assert "fsyncs + round trips" in md and "CPU ceiling on" in md
     assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

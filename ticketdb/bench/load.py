@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb.bench.metrics import percentile
-from ticketdb.bench.serverio import process_cpu_seconds
+from ticketdb.bench.serverio import process_cpu_seconds, row_lock_waits
 from ticketdb.dsn import DSN
 
 #: Error samples kept per level (the count is always complete).
@@ -116,6 +116,8 @@ class LevelResult:
     round_trips: int
     client_cpu_s: float = 0.0
     server_cpu_s: float | None = None  # None: the server is not a local process we can see
+    row_lock_waits: int = 0
+    row_lock_time_ms: int = 0
 
     @property
     def ops_per_s(self) -> float:
@@ -140,6 +142,8 @@ class LevelResult:
             "retries": sum(self.retries.values()),
             "deadlocks": self.retries.get(1213, 0),
             "lock_wait_timeouts": self.retries.get(1205, 0),
+            "row_lock_waits": self.row_lock_waits,  # server-wide Innodb_row_lock_* deltas
+            "row_lock_time_ms": self.row_lock_time_ms,
             "errors": self.errors,
             "error_samples": self.error_samples,
             "round_trips_per_op": round(self.round_trips / self.ops, 2) if self.ops else None,
@@ -204,11 +208,13 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         p.start()
     try:
         _collect(procs, messages, "ready", 300)
+        locks0 = row_lock_waits(dsn)
         server_cpu0 = process_cpu_seconds(server_pid) if server_pid else None
         start.set()
         outs: list[WorkerResult] = list(_collect(procs, messages, "result", duration + 300)
                                         .values())  # fmt: skip
         server_cpu1 = process_cpu_seconds(server_pid) if server_pid else None
+        locks1 = row_lock_waits(dsn)
     finally:
         start.set()
         for p in procs:
@@ -231,6 +237,8 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         error_samples=[s for o in outs for s in o.error_samples][:MAX_ERROR_SAMPLES],
         round_trips=sum(o.round_trips for o in outs),
         client_cpu_s=sum(o.cpu_s for o in outs),
+        row_lock_waits=locks1[0] - locks0[0],
+        row_lock_time_ms=locks1[1] - locks0[1],
         server_cpu_s=None if server_cpu0 is None or server_cpu1 is None
         else server_cpu1 - server_cpu0,  # fmt: skip
     )

@@ -74,15 +74,16 @@ def levels_table(doc: dict[str, Any]) -> list[str]:
     if not wt:
         return []
     lines = [
-        "| clients | ops/s | p50 ms | p95 ms | p99 ms | retries | errors | sysbench tx/s | "
-        "÷ sysbench | plain SQL ops/s | plain SQL ÷ ours |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| clients | ops/s | p50 ms | p95 ms | p99 ms | retries | row lock waits | errors | "
+        "sysbench tx/s | ÷ sysbench | plain SQL ops/s | plain SQL ÷ ours |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lv in wt["levels"]:
         lines.append(
             f"| {lv['clients']} | {_num(lv['ops_per_s'], 0)} | {_num(lv['p50_ms'], 2)} | "
             f"{_num(lv['p95_ms'], 2)} | {_num(lv['p99_ms'], 2)} | {lv['retries']} | "
-            f"{lv['errors']} | {_num(lv['sysbench_tps'], 0)} | "
+            f"{_num(lv.get('row_lock_waits'), 0)} | {lv['errors']} | "
+            f"{_num(lv['sysbench_tps'], 0)} | "
             f"{_num(lv['ratio_to_sysbench'], 2)} | {_num(lv['plain_sql_ops_per_s'], 0)} | "
             f"{_num(lv['plain_sql_cost'], 2)} |"
         )

@@ -158,3 +158,16 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15 of stat)
+
+
+def row_lock_waits(dsn: Any) -> tuple[int, int]:
+    """``(Innodb_row_lock_waits, Innodb_row_lock_time ms)`` so far, server-wide: the delta over
+    a load level is how often (and how long) its transactions queued behind each other's row
+    locks, whether or not that ended in a retry."""
+    from ticketdb.db import connection
+
+    with connection(dsn, database=False) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                    "('Innodb_row_lock_waits', 'Innodb_row_lock_time')")  # fmt: skip
+        values = {str(k).lower(): int(v or 0) for k, v in cur.fetchall()}
+    return values.get("innodb_row_lock_waits", 0), values.get("innodb_row_lock_time", 0)
