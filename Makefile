@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 TICKETS ?= 200000
 OUT    ?= benchmarks/out
 
-.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme
+.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference
 
 deps:
 	@bash scripts/system-deps.sh
@@ -54,6 +54,10 @@ docs: venv
 clean:
 	-$(BIN)/ticketdb sandbox stop
 	rm -rf .ticketdb $(OUT)
+
+## bench-reference: the 1M reference run on both server profiles + README (quiet machine only)
+bench-reference: deps venv
+	bash scripts/bench-reference.sh
 
 ## bench-readme: benchmarks/README.md from benchmarks/README.template.md and the recorded JSON files
 bench-readme: venv

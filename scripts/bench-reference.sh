@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The reference run of benchmarks/README.md: TICKETS (default 1M) on both server profiles, each
+# in its own throwaway sandbox, then the README regenerated from the two JSON files.
+# Needs a QUIET machine: refuses to start when the 1-minute load average is >= MAX_LOAD (1.5)
+# unless FORCE=1, because numbers measured under load are not publishable.
+# ~10-15 min per profile at 1M tickets on 2 cores (seed + raw load + every scenario + 3 levels ×
+# 3 contenders × DURATION s).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+TICKETS=${TICKETS:-1000000}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-1,4,16}
+MAX_LOAD=${MAX_LOAD:-1.5}
+OUT=${OUT:-benchmarks}
+ROOT=$(mktemp -d /tmp/ticketdb-reference.XXXXXX)
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+if [ "${FORCE:-0}" != 1 ] && awk -v l="$load" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; then
+    echo "bench-reference: load average $load >= $MAX_LOAD: not a quiet machine (FORCE=1 to run anyway)" >&2
+    exit 1
+fi
+make -s redis   # vip_open_tickets_cached needs one; starts a throwaway one when none answers
+
+box=""
+cleanup() { [ -n "$box" ] && "$BIN/ticketdb" sandbox destroy --yes --dir "$box" >/dev/null 2>&1; rm -rf "$ROOT"; }
+trap cleanup EXIT
+for profile in fast durable; do
+    box="$ROOT/$profile"
+    flag=""; suffix=""
+    if [ "$profile" = durable ]; then flag="--durable"; suffix="-durable"; fi
+    dsn=$("$BIN/ticketdb" sandbox start --dir "$box" $flag)
+    "$BIN/ticketdb" bench --dsn "$dsn" --tickets "$TICKETS" --repeat 20 --clients "$CLIENTS" \
+        --duration "$DURATION" --json "$OUT/bench-1m$suffix.json" \
+        --markdown "$OUT/bench-1m$suffix.md" --plot "$OUT/bench-1m$suffix.png"
+    "$BIN/ticketdb" sandbox destroy --yes --dir "$box" >/dev/null
+    box=""
+done
+make -s bench-readme
+echo "bench-reference: $OUT/bench-1m.json, $OUT/bench-1m-durable.json and $OUT/README.md updated"
