@@ -18,7 +18,7 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.server import Sandbox
+from ticketdb.sandbox import Sandbox
 
 REPO = PROJECT_ROOT
 

@@ -14,7 +14,7 @@ from ticketdb import reports
 from ticketdb.cli import cli
 from ticketdb.errors import UsageError
 from ticketdb.partitions import ensure_months
-from ticketdb.reports.sqlfile import all_queries, load_query, parse
+from ticketdb.queries import all_queries, load_query, parse
 
 AS_OF = datetime(2026, 3, 10, 12, 0, 0)
 

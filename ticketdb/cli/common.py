@@ -13,7 +13,7 @@ from rich.console import Console
 
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.server import resolve_dsn
+from ticketdb.sandbox import resolve_dsn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
