@@ -14,7 +14,7 @@ from ticketdb.db import Flavor
 from ticketdb.dsn import DSN
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
-from ticketdb.reports.sqlfile import Query, load_query
+from ticketdb.queries import Query, load_query
 
 
 @dataclass

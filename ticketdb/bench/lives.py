@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ticketdb.db import quote_ident
 from ticketdb.project import Project
-from ticketdb.reports.sqlfile import load_query
+from ticketdb.queries import load_query
 from ticketdb.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
 
 #: The operations of one life, in order (what ``ops_per_s`` counts).
