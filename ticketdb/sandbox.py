@@ -65,6 +65,9 @@ class Sandbox:
     root: Path
     port: int | None = None
     database: str = "ticketdb"
+    #: the durable profile: binary log, sync_binlog=1, innodb_flush_log_at_trx_commit=1 (every
+    #: commit on disk before OK, as production runs); else flush=2 and no binary log (fast)
+    durable: bool = False
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).absolute()
@@ -99,6 +102,10 @@ class Sandbox:
             return json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             return {}
+
+    def started_durable(self) -> bool:
+        """Whether the sandbox was last started with the durable profile."""
+        return bool(self._state().get("durable"))
 
     def resolved_port(self) -> int | None:
         return self.port or self._state().get("port")
@@ -142,6 +149,12 @@ class Sandbox:
     def start(self, timeout: float = 60) -> DSN:
         """Idempotent: an already running sandbox just reports its DSN."""
         if self.is_running():
+            running = self.started_durable()
+            if running != self.durable:
+                raise UsageError(
+                    f"sandbox in {self.root} already runs the "
+                    f"{'durable' if running else 'fast'} profile; stop it first to change it"
+                )
             if self.port and self.port != self._state().get("port"):
                 raise UsageError(
                     f"sandbox in {self.root} already runs on port {self._state().get('port')}; "
@@ -161,7 +174,9 @@ class Sandbox:
         if not (self.datadir / "mysql").is_dir():
             self._initialise(server)
         self._write_cnf(port, mariadb=_is_mariadb(server))
-        self.state_file.write_text(json.dumps({"port": port, "server": server}))
+        self.state_file.write_text(
+            json.dumps({"port": port, "server": server, "durable": self.durable})
+        )
         self.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={self.cnf}"]
         if os.geteuid() == 0:
@@ -231,12 +246,22 @@ class Sandbox:
                     "log-bin-trust-function-creators=1",
                     "innodb_buffer_pool_size=1G",
                     "innodb_log_file_size=256M",
-                    "innodb_flush_log_at_trx_commit=2",
+                    *(self._durable_lines() if self.durable else
+                      ["innodb_flush_log_at_trx_commit=2"]),  # fmt: skip
                     "max_connections=200",
                     "",
                 ]
             )
         )
+
+    def _durable_lines(self) -> list[str]:
+        return [
+            "innodb_flush_log_at_trx_commit=1",
+            f"log-bin={self.datadir / 'binlog'}",
+            "server-id=1",
+            "sync-binlog=1",
+            "binlog-format=ROW",
+        ]
 
     def _log_tail(self, lines: int = 5) -> str:
         try:

@@ -44,13 +44,18 @@ command.name = "sandbox"
 @command.command()
 @_dir_option
 @_port_option
-def start(directory: Path | None, port: int | None) -> None:
+@click.option("--durable", is_flag=True,
+              help="Production durability: binary log, sync_binlog=1, "
+                   "innodb_flush_log_at_trx_commit=1 [default: flush=2, no binary log].")
+def start(directory: Path | None, port: int | None, durable: bool) -> None:
     """Initialise (first time) and start the sandbox; print its DSN. Idempotent."""
     box = _box(directory, port)
+    box.durable = durable
     was_running = box.is_running()
     dsn = box.start()
     err_console.print(
-        f"sandbox {'already running' if was_running else 'started'} in {box.root} (port {dsn.port})"
+        f"sandbox {'already running' if was_running else 'started'} in {box.root} (port {dsn.port}"
+        f"{', durable' if durable else ''})"
     )
     click.echo(dsn.url())
 
@@ -76,6 +81,7 @@ def status(directory: Path | None, as_json: bool) -> None:
         "dir": str(box.root),
         "port": box.resolved_port(),
         "pid": box.pid() if running else None,
+        "durable": box.started_durable() if running else None,
         "dsn": box.dsn().url() if running else None,
     }
     if as_json:
