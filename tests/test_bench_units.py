@@ -65,12 +65,15 @@ def test_io_reduction_counts_fsyncs_plus_round_trips():
 def test_io_delta_adds_binlog_fsyncs_only_when_synced():
     before = dict.fromkeys(("Handler_commit", "Innodb_data_fsyncs", "Innodb_log_writes",
                             "Innodb_os_log_written", "Handler_write", "Handler_update",
-                            "Handler_delete", "Binlog_group_commits"), 10)  # fmt: skip
+                            "Handler_delete", "Binlog_group_commits", "Binlog_commits"),
+                           10)  # fmt: skip
     after = {k: v + 5 for k, v in before.items()}
-    assert delta(before, after, 3, binlog_fsyncs=True).fsyncs == 10
+    after["Handler_commit"] += 5  # binlog on: each commit counted by the binlog and by InnoDB
+    synced = delta(before, after, 3, binlog_fsyncs=True, log_bin=True)
+    assert synced.fsyncs == 10 and synced.commits == 5
     plain = delta(before, after, 3, binlog_fsyncs=False)
     assert plain.fsyncs == 5 and plain.rows_written == 15 and plain.round_trips == 3
-    assert plain.commits == 5 and plain.log_bytes == 5
+    assert plain.commits == 10 and plain.log_bytes == 5  # no binlog: Handler_commit as is
 
 
 def test_percentile_is_nearest_rank():

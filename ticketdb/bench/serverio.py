@@ -6,7 +6,9 @@ so measure on a server nobody else writes to. Round trips are counted by the cli
 every command PyMySQL sends on the connection (statements, COMMIT, ROLLBACK, ping).
 
 * ``commits`` — ``Handler_commit``: storage-engine commits, one per autocommit statement (reads
-  included) and one per explicit transaction.
+  included) and one per explicit transaction; with the binary log on, the binlog takes part in
+  every commit as a second participant and counts too, so its ``Binlog_commits`` are taken off
+  (one transaction = one commit on both profiles).
 * ``fsyncs`` — ``Innodb_data_fsyncs`` (on MariaDB 10.11 it includes the redo-log fsyncs;
   ``Innodb_os_log_fsyncs`` no longer exists) plus, with a binary log and ``sync_binlog=1``, one
   binlog fsync per group commit (``Binlog_group_commits``).
@@ -32,6 +34,7 @@ COUNTERS = (
     "Handler_update",
     "Handler_delete",
     "Binlog_group_commits",
+    "Binlog_commits",
 )
 
 
@@ -48,12 +51,12 @@ def global_status(conn: Any) -> dict[str, int]:
     return out
 
 
-def binlog_synced(conn: Any) -> bool:
-    """True when every binlog group commit is an fsync (binary log on, sync_binlog = 1)."""
+def binlog_state(conn: Any) -> tuple[bool, bool]:
+    """``(binary log on, every binlog group commit is an fsync: sync_binlog = 1)``."""
     with conn.cursor() as cur:
         cur.execute("SELECT @@GLOBAL.log_bin, @@GLOBAL.sync_binlog")
         log_bin, sync = cur.fetchone()
-    return bool(int(log_bin)) and int(sync) == 1
+    return bool(int(log_bin)), bool(int(log_bin)) and int(sync) == 1
 
 
 class RoundTrips:
@@ -103,10 +106,10 @@ class IoCost:
 
 
 def delta(before: dict[str, int], after: dict[str, int], round_trips: int,
-          binlog_fsyncs: bool) -> IoCost:  # fmt: skip
+          binlog_fsyncs: bool, log_bin: bool = False) -> IoCost:  # fmt: skip
     d = {k: after[k] - before[k] for k in COUNTERS}
     return IoCost(
-        commits=d["Handler_commit"],
+        commits=d["Handler_commit"] - (d["Binlog_commits"] if log_bin else 0),
         fsyncs=d["Innodb_data_fsyncs"] + (d["Binlog_group_commits"] if binlog_fsyncs else 0),
         log_writes=d["Innodb_log_writes"],
         log_bytes=d["Innodb_os_log_written"],
@@ -122,12 +125,12 @@ def measure(conn: Any, status_conn: Any | None = None) -> Iterator[list[IoCost]]
     The status queries go through ``status_conn`` (default: ``conn``) outside the counted window.
     """
     sc = status_conn or conn
-    synced = binlog_synced(sc)
+    log_bin, synced = binlog_state(sc)
     box: list[IoCost] = []
     before = global_status(sc)
     with RoundTrips(conn) as rt:
         yield box
-    box.append(delta(before, global_status(sc), rt.count, synced))
+    box.append(delta(before, global_status(sc), rt.count, synced, log_bin))
 
 
 def reduction_pct(run: IoCost, baseline: IoCost) -> float | None:
