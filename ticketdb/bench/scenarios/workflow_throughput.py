@@ -56,7 +56,8 @@ def _cleanup(ctx: BenchContext) -> None:
     with ctx.conn.cursor() as cur:
         if "max_log_id" in st:
             cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
-            cur.execute("DELETE FROM alert_outbox WHERE ticket_id > %s", (st["max_ticket_id"],))
+            for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
+                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
             cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
 
 
