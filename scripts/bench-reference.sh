@@ -36,5 +36,8 @@ for profile in fast durable; do
     "$BIN/ticketdb" sandbox destroy --yes --dir "$box" >/dev/null
     box=""
 done
-make -s bench-readme
+# the README next to the JSON files (benchmarks/ by default: `make bench-readme`)
+[ "$OUT/README.template.md" -ef benchmarks/README.template.md ] \
+    || cp benchmarks/README.template.md "$OUT/README.template.md"
+"$BIN/python" -m ticketdb.bench.readme "$OUT"
 echo "bench-reference: $OUT/bench-1m.json, $OUT/bench-1m-durable.json and $OUT/README.md updated"
