@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.schema import Schema
-from ticketdb.lint.source import ParsedStatement, SourceFile
 
 
 @dataclass

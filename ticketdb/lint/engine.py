@@ -16,9 +16,10 @@ import tomllib
 from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
 from ticketdb.lint.findings import LEVELS, Finding
+from ticketdb.lint.parse.files import load
+from ticketdb.lint.parse.model import SourceFile
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
-from ticketdb.lint.source import SourceFile, load
 from ticketdb.project import Project
 
 SUPPRESSION_CODE = "TDB014"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from ticketdb.lint.parse.model import Routine, Unit
 from ticketdb.lint.schema import Column, Schema, Table
-from ticketdb.lint.source import Routine, Unit
 
 _SKIP_TABLES = {"dual"}
 _NOT_COLUMN_PARENTS = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from ticketdb.lint.source import ParsedStatement, Partitioning
+from ticketdb.lint.parse.model import ParsedStatement, Partitioning
 
 
 @dataclass

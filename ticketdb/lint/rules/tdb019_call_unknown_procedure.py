@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ticketdb.lint.context import StatementContext
+from ticketdb.lint.parse.unit import ident
 from ticketdb.lint.registry import Rule, register
-from ticketdb.lint.source import ident
 
 
 @register

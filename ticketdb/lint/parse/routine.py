@@ -10,16 +10,14 @@ IF/ELSEIF/WHILE/UNTIL/CASE/WHEN and RETURN values become expression units; every
 
 from __future__ import annotations
 
-from ticketdb.lint.source import (
-    OPAQUE_STARTS,
-    ParsedStatement,
-    Routine,
-    Unit,
-    ident,
-    parse_statement,
-    parse_unit,
-)
+from collections.abc import Callable
+
+from ticketdb.lint.parse.model import ParsedStatement, Routine, Unit
+from ticketdb.lint.parse.unit import ident, parse_unit
+from ticketdb.lint.parse.words import OPAQUE_STARTS
 from ticketdb.sqlscript import Statement, Token
+
+ParseStatement = Callable[[Statement], ParsedStatement]
 
 _INNER_OPAQUE = OPAQUE_STARTS - {"SET", "CALL"} | {"DO"}
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
@@ -32,8 +30,9 @@ _TYPE_WORDS = {"UNSIGNED", "SIGNED", "ZEROFILL", "BINARY", "CHARSET", "CHARACTER
 
 
 class _Walker:
-    def __init__(self, ps: ParsedStatement, routine: Routine):
+    def __init__(self, ps: ParsedStatement, routine: Routine, parse_statement: ParseStatement):
         self.ps = ps
+        self.parse_statement = parse_statement
         self.base = ps.offset
         self.toks = ps.tokens
         self.routine = routine
@@ -94,7 +93,7 @@ class _Walker:
             return
         text, offset = self.text(a, b), self.toks[a].offset
         if w in _DDL:
-            nested = parse_statement(Statement(text, offset, 0, 0, ";"))
+            nested = self.parse_statement(Statement(text, offset, 0, 0, ";"))
             self.nested.append(nested)
             self.units.extend(nested.units)
             self.errors.extend(nested.errors)
@@ -240,13 +239,17 @@ def _params(toks: list[Token], i: int) -> tuple[list[str], int]:
     return names, end
 
 
-def parse_routine(ps: ParsedStatement) -> tuple[Routine, list[Unit], list[tuple[int, str]]]:
+def parse_routine(
+    ps: ParsedStatement, parse_statement: ParseStatement
+) -> tuple[Routine, list[Unit], list[tuple[int, str]]]:
+    """Read a routine's header and walk its body; DDL inside the body goes to
+    ``parse_statement`` (passed in: the statement parser calls this one)."""
     toks = ps.tokens
     header = ps.header
     assert header is not None
     kind = header.kind
     routine = Routine(kind, header.name)
-    walker = _Walker(ps, routine)
+    walker = _Walker(ps, routine, parse_statement)
     # the name token: create_header() gave its offset inside the statement
     name_at = ps.offset + header.name_offset
     i = next((k for k, t in enumerate(toks) if t.offset == name_at), None)

@@ -1,0 +1,173 @@
+"""Hand one piece of SQL to sqlglot without moving any character.
+
+Where sqlglot's MySQL dialect rejects valid MySQL/MariaDB syntax the text is adjusted by
+blanking words with spaces (``REPLACE INTO``, DML modifiers, ``IGNORED`` index flags,
+``SELECT … INTO var``, ``:name`` bind parameters), so each node's position still points into the
+original file. Parse errors come back as ``(file offset, reason near 'text')``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+
+from ticketdb.lint.parse.model import Unit
+from ticketdb.sqlscript import Token, tokenize
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
+_SELECT_INTO_STOP = {
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "WINDOW",
+    "INTO",
+}  # fmt: skip
+
+
+def offset_at(text: str, line: int, col: int) -> int:
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    return starts[max(0, min(line, len(starts)) - 1)] + max(0, col - 1)
+
+
+def significant_tokens(text: str, base: int) -> list[Token]:
+    return [
+        Token(t.kind, t.text, t.offset + base, t.line, t.col)
+        for t in tokenize(text)
+        if t.kind not in ("ws", "comment")
+    ]
+
+
+def ident(text: str) -> str:
+    if text.startswith("`") and text.endswith("`"):
+        return text[1:-1].replace("``", "`")
+    return text
+
+
+def blank(chars: list[str], start: int, end: int) -> None:
+    for k in range(max(0, start), min(end, len(chars))):
+        if chars[k] not in "\n":
+            chars[k] = " "
+
+
+def normalize(text: str, base: int, toks: list[Token]) -> str:
+    """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
+    ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
+    chars = list(text)
+    words = [t.upper for t in toks if t.kind == "word"]
+    if words[:1] == ["REPLACE"]:
+        o = toks[0].offset - base
+        chars[o : o + 7] = list("INSERT ")
+    if words[:1] in (["UPDATE"], ["DELETE"], ["INSERT"], ["REPLACE"]):
+        for t in toks[1:4]:  # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
+            if t.kind != "word" or t.upper not in _DML_MODIFIERS:
+                break
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+    prev: Token | None = None
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if (
+            t.text == ":"
+            and nxt is not None
+            and nxt.kind == "word"
+            and nxt.offset == t.offset + 1
+            and (prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct")
+        ):
+            # a bind parameter (:from, :ticket_id) as the app's query files write them
+            o = t.offset - base
+            chars[o] = "?"
+            blank(chars, o + 1, o + 1 + len(nxt.text))
+        if t.kind == "word" and t.upper == "IGNORED":
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+            if prev is not None and prev.upper == "NOT":
+                blank(chars, prev.offset - base, prev.offset - base + len(prev.text))
+        prev = t
+    if words[:1] in (["SELECT"], ["WITH"]):
+        _blank_select_into(chars, base, toks)
+    return "".join(chars)
+
+
+def _blank_select_into(chars: list[str], base: int, toks: list[Token]) -> None:
+    depth = 0
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif depth == 0 and t.kind == "word" and t.upper == "INTO":
+            j = i + 1
+            if j < len(toks) and toks[j].upper in ("OUTFILE", "DUMPFILE"):
+                j += 2  # … and its FIELDS/LINES/CHARACTER SET export options
+                while j < len(toks) and not (
+                    toks[j].kind == "word" and toks[j].upper in _SELECT_INTO_STOP
+                ):
+                    j += 1
+            else:
+                while j < len(toks):
+                    u = toks[j]
+                    if u.kind == "word" and u.upper in _SELECT_INTO_STOP:
+                        break
+                    if u.kind not in ("word", "quoted") and u.text not in ("@", ",", "."):
+                        break
+                    j += 1
+            end = toks[j - 1].offset + len(toks[j - 1].text)
+            blank(chars, t.offset - base, end - base)
+            i = j
+            continue
+        i += 1
+
+
+def parse_unit(
+    text: str, offset: int, toks: list[Token], *, expression: bool = False, prefix: str = ""
+) -> Unit:
+    """Parse one piece of SQL with sqlglot; errors come back with file offsets."""
+    norm = normalize(text, offset, toks) if not expression else text
+    unit = Unit(text, offset, prefix=len(prefix), expression=expression)
+    try:
+        trees = [t for t in sqlglot.parse(prefix + norm, read="mysql") if t is not None]
+    except ParseError as exc:
+        unit.error = (_error_offset(exc, prefix + norm, offset, len(prefix)), _message(exc))
+        return unit
+    except SqlglotError as exc:
+        unit.error = (offset, f"cannot parse: {str(exc).splitlines()[0]}")
+        return unit
+    if len(trees) != 1:
+        unit.error = (offset, "cannot parse statement")
+        return unit
+    unit.tree = trees[0]
+    if isinstance(unit.tree, exp.Update) and not unit.tree.expressions:
+        unit.tree, unit.error = None, (offset, "cannot parse: UPDATE without SET assignments")
+    return unit
+
+
+def _message(exc: ParseError) -> str:
+    err = exc.errors[0] if exc.errors else {}
+    desc = err.get("description") or str(exc).splitlines()[0]
+    near = (err.get("highlight") or "").strip()
+    return f"cannot parse: {desc}" + (f" near {near!r}" if near else "")
+
+
+def _error_offset(exc: ParseError, text: str, base: int, prefix: int) -> int:
+    err = exc.errors[0] if exc.errors else {}
+    line, col = err.get("line"), err.get("col")
+    if not line or not col:
+        return base
+    o = offset_at(text, line, col)
+    o -= max(0, len(err.get("highlight") or "") - 1)
+    return base + max(0, min(o, len(text)) - prefix)
+
+
+def matching_paren(toks: list[Token], i: int) -> int:
+    depth = 0
+    for j in range(i, len(toks)):
+        if toks[j].text == "(":
+            depth += 1
+        elif toks[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks) - 1
