@@ -24,6 +24,9 @@ class StatementContext:
     statement: ParsedStatement
     schema: Schema  # the schema *before* this statement
     final_schema: Schema  # after every migration (and the linted files before this one)
+    #: every table of the whole run (all migrations and linted files, dropped ones included):
+    #: routine bodies are resolved against it, as the server binds them only when they run
+    run_schema: Schema | None = None
     cache: dict[str, object] = field(default_factory=dict)  # shared by the rules of one statement
 
 

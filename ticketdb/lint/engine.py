@@ -17,7 +17,7 @@ from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
 from ticketdb.lint.findings import LEVELS, Finding
 from ticketdb.lint.parse.files import load
-from ticketdb.lint.parse.model import SourceFile
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
 from ticketdb.project import Project
@@ -141,6 +141,7 @@ class _Run:
         self.defaults = {code: cls.severity for code, cls in rules.items()}
         self.raw: list[tuple[SourceFile, int, str, str]] = []  # file, offset, code, message
         self.files: dict[str, SourceFile] = {}
+        self.run_schema: Schema | None = None
 
     def active(self) -> list[Rule]:
         return [r for r in self.rules if self.levels.get(r.code) != "off"]
@@ -156,7 +157,7 @@ class _Run:
         """Check each statement against ``schema`` as it is at that point, then apply it."""
         rules = self.active() if check else []
         for st in src.statements:
-            ctx = StatementContext(src, st, schema, final or schema)
+            ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
             for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
             if apply:
@@ -212,7 +213,11 @@ def lint(
             for st in load_cached(path).statements:
                 schema.add_routine(st)
 
-    # 1. migrations in order: lint the targeted ones against the schema *before* each statement
+    # 1. a dry run over everything, so that routine bodies can name tables that only exist
+    #    later (in a later file, a later migration, a temporary table, dynamic SQL)
+    run.run_schema = _whole_run(schema.copy(), project, targets, mig_dir)
+
+    # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):
         src = load_cached(path)
         run.files[src.display] = src
@@ -223,7 +228,7 @@ def lint(
             run.files[rsrc.display] = rsrc
             run.statements(rsrc, schema.copy(), None, apply=True)
 
-    # 2. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
+    # 3. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
     #    statements are checked against the schema at their point in the file, in file order
     final = schema
     loaded = set(run.files)
@@ -235,7 +240,7 @@ def lint(
         run.files[src.display] = src
         run.statements(src, final, final, apply=src.role != "rollback")
 
-    # 3. file and project checks
+    # 4. file and project checks
     linted_files = [run.files[display_path(t)] for t in targets]
     for src in linted_files:
         run.file_checks(src, final, diff)
@@ -262,6 +267,26 @@ def lint(
 
     findings = _finish(run, linted_files)
     return LintResult(findings, [s.display for s in linted_files])
+
+
+def _whole_run(schema: Schema, project: Project, targets: list[Path], mig_dir: Path) -> Schema:
+    """Apply every migration, then every other linted file; return each table ever seen."""
+    for path in migration_files(project.migrations):
+        for st in load_cached(path).statements:
+            _apply_quietly(schema, st, path)
+    for path in targets:
+        if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
+            continue
+        for st in load_cached(path).statements:
+            _apply_quietly(schema, st, path)
+    return schema.ever()
+
+
+def _apply_quietly(schema: Schema, st: ParsedStatement, path: Path) -> None:
+    try:
+        schema.apply(st, display_path(path))
+    except Exception:  # reported by the checked pass, which applies the same statement
+        pass
 
 
 def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:

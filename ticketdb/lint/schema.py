@@ -7,11 +7,19 @@ the schema as it is *at that point*; linted object files add their CREATEs on to
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from ticketdb.lint.parse.model import ParsedStatement, Partitioning
+
+#: ``CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name`` inside a string: dynamic SQL (PREPARE)
+_DYNAMIC_CREATE = re.compile(
+    r"\bCREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?:`?\w+`?\.)?`?(?P<name>\w+)`?",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -73,6 +81,21 @@ class Schema:
     touched: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     #: procedures and functions: lower name -> (kind, number of parameters)
     routines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: every table/view that existed at any point (dropped ones included), by lower name:
+    #: routine bodies bind their tables when they run, not where they are defined
+    seen: dict[str, Table] = field(default_factory=dict)
+    #: procedures/functions dropped and not created again since: lower name -> offset of DROP
+    dropped_routines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: databases whose qualified names are this schema's own (``USE db``, ``CREATE TABLE db.t``)
+    own_databases: set[str] = field(default_factory=set)
+
+    def ever(self) -> Schema:
+        """Every table that existed at any point, each as last seen (current ones win)."""
+        return Schema({**self.seen, **self.tables}, routines=self.routines,
+                      own_databases=self.own_databases)  # fmt: skip
+
+    def is_own(self, db: str) -> bool:
+        return db.lower() in self.own_databases
 
     def copy(self) -> Schema:
         return copy.deepcopy(self)
@@ -85,7 +108,19 @@ class Schema:
 
     def apply(self, ps: ParsedStatement, path: str = "") -> None:
         self._path = path
+        self._dynamic_tables(ps, path)
+        words = ps.words
+        if words[:1] == ["USE"] and len(ps.tokens) > 1:
+            self.own_databases.add(_ident_text(ps.tokens[1].text).lower())
+        if words[:1] == ["DROP"] and any(w in ("PROCEDURE", "FUNCTION") for w in words[1:3]):
+            name_tok = next(
+                (t for t in ps.tokens[2:] if t.kind in ("word", "quoted")
+                 and t.upper not in ("PROCEDURE", "FUNCTION", "IF", "EXISTS")), None
+            )  # fmt: skip
+            if name_tok is not None:
+                self.dropped_routines[_ident_text(name_tok.text).lower()] = (path, ps.offset)
         if ps.routine is not None:
+            self.dropped_routines.pop(ps.routine.name.lower(), None)
             self.add_routine(ps)
             # a body's DROP/RENAME depend on run-time state; only its CREATEs add names
             for nested in ps.routine.nested:
@@ -117,6 +152,19 @@ class Schema:
             if t:
                 t.partitioning = ps.partitioning
 
+    def _dynamic_tables(self, ps: ParsedStatement, path: str) -> None:
+        """Tables created through PREPARE from a string: known names, columns unknown."""
+        for t in ps.tokens:
+            if t.kind == "string" and "TABLE" in t.upper:
+                for m in _DYNAMIC_CREATE.finditer(t.text):
+                    key = m.group("name").lower()
+                    if key not in self.seen and key not in self.tables:
+                        self.seen[key] = Table(m.group("name"), opaque=True, temporary=True,
+                                               path=path, offset=t.offset)  # fmt: skip
+
+    def _remember(self, t: Table) -> None:
+        self.seen[t.name.lower()] = t
+
     def add_routine(self, ps: ParsedStatement) -> None:
         r = ps.routine
         if r is not None and r.kind in ("PROCEDURE", "FUNCTION"):
@@ -127,6 +175,7 @@ class Schema:
         if t is not None:
             t.name = new
             self.tables[new.lower()] = t
+            self._remember(t)
             self.touched[(old.lower(), "")] = (path, offset)
 
     def _create_table(self, tree: exp.Create, ps: ParsedStatement, path: str) -> None:
@@ -159,7 +208,11 @@ class Schema:
             else:
                 for c in cols:
                     t.columns.setdefault(c.lower(), Column(c))
+        db = table_node.args.get("db")
+        if db is not None and db.name:
+            self.own_databases.add(db.name.lower())
         self.tables[name.lower()] = t
+        self._remember(t)
 
     def _table_element(self, t: Table, e: exp.Expression, ps: ParsedStatement) -> None:
         n_idx, n_fk = len(t.indexes), len(t.fks)
@@ -225,6 +278,7 @@ class Schema:
         else:
             t.columns = {c.lower(): Column(c) for c in cols}
         self.tables[name.lower()] = t
+        self._remember(t)
 
     def output_columns(self, query: exp.Query) -> list[str] | None:
         """Column names a query produces, or None when they cannot be known."""
