@@ -16,7 +16,7 @@ import tomllib
 from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
 from ticketdb.lint.findings import LEVELS, Finding
-from ticketdb.lint.parse.files import load
+from ticketdb.lint.parse.files import load, role_of
 from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
@@ -26,7 +26,7 @@ SUPPRESSION_CODE = "TDB014"
 _SUPPRESS = re.compile(
     r"(?:--|#)\s*ticketdb:\s*allow\s+(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>[^\n]*)"
 )
-_cache: dict[tuple[str, int, int, str], SourceFile] = {}
+_cache: dict[tuple[str, int, int, str, str], SourceFile] = {}
 
 
 @dataclass
@@ -48,14 +48,16 @@ def display_path(path: Path) -> str:
         return str(absolute)
 
 
-def load_cached(path: Path) -> SourceFile:
-    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap."""
+def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
+    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap.
+    ``object_dirs``: the project's procedures/, triggers/, events/ (others are scripts)."""
     st = path.stat()
     disp = display_path(path)
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp)
+    role = role_of(path, object_dirs)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
     src = _cache.get(key)
     if src is None:
-        src = _cache[key] = load(path, disp)
+        src = _cache[key] = load(path, disp, role=role)
     return src
 
 
@@ -207,15 +209,16 @@ def lint(
     # 0. every procedure/function of the project and of the linted files, so a CALL may name
     #    one defined in another file (or later in the same one)
     schema = Schema()
+    object_dirs = {d.resolve() for d in project.repeatable_dirs()}
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
-            for st in load_cached(path).statements:
+            for st in load_cached(path, object_dirs).statements:
                 schema.add_routine(st)
 
     # 1. a dry run over everything, so that routine bodies can name tables that only exist
     #    later (in a later file, a later migration, a temporary table, dynamic SQL)
-    run.run_schema = _whole_run(schema.copy(), project, targets, mig_dir)
+    run.run_schema = _whole_run(schema.copy(), project, targets, mig_dir, object_dirs)
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):
@@ -236,7 +239,7 @@ def lint(
         disp = display_path(path)
         if disp in loaded and path.resolve().parent == mig_dir:
             continue
-        src = load_cached(path)
+        src = load_cached(path, object_dirs)
         run.files[src.display] = src
         run.statements(src, final, final, apply=src.role != "rollback")
 
@@ -269,7 +272,9 @@ def lint(
     return LintResult(findings, [s.display for s in linted_files])
 
 
-def _whole_run(schema: Schema, project: Project, targets: list[Path], mig_dir: Path) -> Schema:
+def _whole_run(
+    schema: Schema, project: Project, targets: list[Path], mig_dir: Path, object_dirs: set[Path]
+) -> Schema:
     """Apply every migration, then every other linted file; return each table ever seen."""
     for path in migration_files(project.migrations):
         for st in load_cached(path).statements:
@@ -277,7 +282,7 @@ def _whole_run(schema: Schema, project: Project, targets: list[Path], mig_dir: P
     for path in targets:
         if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
             continue
-        for st in load_cached(path).statements:
+        for st in load_cached(path, object_dirs).statements:
             _apply_quietly(schema, st, path)
     return schema.ever()
 

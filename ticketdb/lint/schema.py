@@ -37,6 +37,20 @@ class Index:
     kind: str  # PRIMARY | UNIQUE | INDEX | FULLTEXT | SPATIAL
     offset: int = 0
     path: str = ""
+    prefixes: dict[str, int] = field(default_factory=dict)  # column -> key prefix length
+
+    def covers(self, other: Index) -> bool:
+        """Does this index serve every lookup ``other`` serves (``other`` a left prefix of it,
+        with prefix lengths no shorter)?"""
+        if len(self.columns) < len(other.columns):
+            return False
+        for mine, theirs in zip(self.columns, other.columns, strict=False):
+            if mine != theirs:
+                return False
+            mine_len, their_len = self.prefixes.get(mine), other.prefixes.get(theirs)
+            if mine_len is not None and (their_len is None or their_len > mine_len):
+                return False
+        return True
 
     @property
     def unique(self) -> bool:
@@ -51,6 +65,7 @@ class ForeignKey:
     ref_columns: list[str]
     offset: int = 0
     path: str = ""
+    ref_db: str = ""  # REFERENCES otherdb.t: not this schema's table
 
 
 @dataclass
@@ -242,29 +257,33 @@ class Schema:
                     self._table_element(t, inner, ps)
             return
         if isinstance(e, exp.PrimaryKey):
-            t.indexes.append(Index("PRIMARY", _parts(e.expressions), "PRIMARY", offset))
+            t.indexes.append(Index("PRIMARY", _parts(e.expressions), "PRIMARY", offset,
+                                   prefixes=_prefixes(e.expressions)))  # fmt: skip
         elif isinstance(e, exp.UniqueColumnConstraint):
             s = e.this
             name = s.this.name if isinstance(s, exp.Schema) and s.this else None
             cols = _parts(s.expressions) if isinstance(s, exp.Schema) else []
-            t.indexes.append(Index(name, cols, "UNIQUE", offset))
+            prefixes = _prefixes(s.expressions) if isinstance(s, exp.Schema) else {}
+            t.indexes.append(Index(name, cols, "UNIQUE", offset, prefixes=prefixes))
         elif isinstance(e, exp.IndexColumnConstraint):
             kind = (e.args.get("kind") or "INDEX").upper()
             name = e.this.name if e.this else None
-            t.indexes.append(Index(name, _parts(e.expressions), kind, offset))
+            t.indexes.append(Index(name, _parts(e.expressions), kind, offset,
+                                   prefixes=_prefixes(e.expressions)))  # fmt: skip
         elif isinstance(e, exp.ForeignKey):
             self._fk(t, e, None, offset)
 
     def _fk(self, t: Table, fk: exp.ForeignKey, name: str | None, offset: int) -> None:
         ref = fk.args.get("reference")
         ref_schema = ref.this if ref is not None else None
-        if isinstance(ref_schema, exp.Schema):
-            ref_table = ref_schema.this.name if ref_schema.this else ""
-            ref_cols = _parts(ref_schema.expressions)
-        else:
-            ref_table = ref_schema.name if ref_schema is not None else ""
-            ref_cols = []
-        t.fks.append(ForeignKey(name, _parts(fk.expressions), ref_table, ref_cols, offset))
+        ref_node = ref_schema.this if isinstance(ref_schema, exp.Schema) else ref_schema
+        ref_table = ref_node.name if ref_node is not None else ""
+        ref_cols = _parts(ref_schema.expressions) if isinstance(ref_schema, exp.Schema) else []
+        db = ref_node.args.get("db") if isinstance(ref_node, exp.Table) else None
+        ref_db = db.name if db is not None and not self.is_own(db.name) else ""
+        t.fks.append(
+            ForeignKey(name, _parts(fk.expressions), ref_table, ref_cols, offset, ref_db=ref_db)
+        )
 
     def _create_view(self, tree: exp.Create, ps: ParsedStatement, path: str) -> None:
         name = tree.this.name if isinstance(tree.this, exp.Table) else ""
@@ -326,13 +345,15 @@ class Schema:
         if t is None:
             return
         params = idx.args.get("params")
-        cols = _parts(params.args.get("columns") or []) if params else []
+        parts = params.args.get("columns") or [] if params else []
+        cols = _parts(parts)
         kind = "UNIQUE" if tree.args.get("unique") else "INDEX"
         if "FULLTEXT" in ps.words[:3]:
             kind = "FULLTEXT"
         if t.primary is None or idx.name.lower() != "primary":
             t.indexes = [i for i in t.indexes if (i.name or "").lower() != idx.name.lower()]
-        t.indexes.append(Index(idx.name, cols, kind, _offset(ps, idx), self._path))
+        t.indexes.append(Index(idx.name, cols, kind, _offset(ps, idx), self._path,
+                               prefixes=_prefixes(parts)))  # fmt: skip
 
     def _drop(self, tree: exp.Drop, path: str, offset: int) -> None:
         kind = (tree.args.get("kind") or "").upper()
@@ -437,6 +458,20 @@ def _parts(parts: list[exp.Expression]) -> list[str]:
             out.append(p.name.lower())
         else:
             out.append(f"({p.sql('mysql')})")
+    return out
+
+
+def _prefixes(parts: list[exp.Expression]) -> dict[str, int]:
+    """Key prefix lengths: ``body(200)`` -> {"body": 200}."""
+    out: dict[str, int] = {}
+    for p in parts:
+        while isinstance(p, exp.Ordered):
+            p = p.this
+        if isinstance(p, exp.ColumnPrefix) and isinstance(p.expression, exp.Literal):
+            try:
+                out[p.this.name.lower()] = int(p.expression.this)
+            except ValueError:
+                continue
     return out
 
 

@@ -11,29 +11,50 @@ import ast
 import re
 from pathlib import Path
 
+from ticketdb.lint.parse.client import strip_client_commands
 from ticketdb.lint.parse.model import SourceFile
 from ticketdb.lint.parse.statement import parse_statement
 from ticketdb.lint.parse.unit import offset_at
-from ticketdb.sqlscript import SplitError, Statement, split, tokenize
+from ticketdb.lint.parse.words import ROUTINE_KINDS
+from ticketdb.sqlscript import SplitError, Statement, create_header, split, tokenize
 
 _VERSION_COMMENT = re.compile(r"/\*M?!\d*")
 
 
-def role_of(path: Path) -> str:
+def role_of(path: Path, object_dirs: set[Path] | None = None) -> str:
+    """migration | rollback | object | script. ``object_dirs`` are the project's procedures/,
+    triggers/ and events/ (resolved): a third-party folder that happens to be called
+    ``procedures/`` is not held to the one-object-per-file layout."""
     if path.name.endswith(".rollback.sql"):
         return "rollback"
     if path.parent.name == "migrations":
         return "migration"
-    if path.parent.name in ("procedures", "triggers", "events"):
-        return "object"
-    return "script"
+    if object_dirs is None:
+        in_object_dir = path.parent.name in ("procedures", "triggers", "events")
+    else:
+        in_object_dir = path.parent.resolve() in object_dirs
+    return "object" if in_object_dir else "script"
 
 
-def load(path: Path, display: str, text: str | None = None) -> SourceFile:
-    """Read and parse one file; never raises for bad SQL (errors are kept with offsets)."""
+def load(
+    path: Path, display: str, text: str | None = None, *, role: str | None = None
+) -> SourceFile:
+    """Read and parse one file; never raises for bad SQL (errors are kept with offsets).
+    A file that is not valid UTF-8 is an error: the server would read other characters."""
+    bad_utf8: tuple[int, str] | None = None
     if text is None:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    src = SourceFile(path, display, text, role_of(path))
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", errors="replace")
+            at = len(raw[: exc.start].decode("utf-8", errors="replace"))
+            bad_utf8 = (at, f"{display} is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): "
+                            "save it as UTF-8; nothing in it was checked")  # fmt: skip
+    src = SourceFile(path, display, text, role or role_of(path))
+    if bad_utf8 is not None:
+        src.errors.append(bad_utf8)
+        return src
     if path.suffix == ".py":
         _load_python(src)
         return src
@@ -44,15 +65,75 @@ def load(path: Path, display: str, text: str | None = None) -> SourceFile:
 def _load_sql(src: SourceFile, text: str, base: int) -> None:
     """Parse ``text`` (which starts at file offset ``base``) into ``src.statements``."""
     try:
+        text, notes = strip_client_commands(text)
         expanded = expand_version_comments(text)
         statements = split(expanded)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))
         return
+    src.notes.extend((base + at, note) for at, note in notes)
     for st in statements:
         if base:
             st = Statement(st.text, st.offset + base, 0, 0, st.delimiter, st.terminated)
-        src.statements.append(parse_statement(st))
+        for piece in _statements_of_chunk(st):
+            src.statements.append(parse_statement(piece))
+
+
+def _statements_of_chunk(st: Statement) -> list[Statement]:
+    """Under ``DELIMITER //`` one chunk may hold several statements (``DROP TRIGGER …;
+    CREATE TRIGGER … //``): the client sends them together and the server runs each. Split
+    such a chunk unless it is itself a routine definition, whose body holds the ``;``."""
+    if st.delimiter == ";" or ";" not in st.text:
+        return [st]
+    header = create_header(st.text)
+    if header is not None and header.kind in ROUTINE_KINDS:
+        return [st]
+    try:
+        pieces = split(st.text)
+    except SplitError:
+        return [st]
+    if len(pieces) < 2:
+        return [st]
+    return [Statement(p.text, st.offset + p.offset, st.line, st.col, st.delimiter) for p in pieces]
+
+
+_IN_COMMENT = re.compile(
+    r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|(?P<close>\*/)""", re.S
+)
+
+
+def _open_comments_with_strings(text: str) -> str:
+    """An executable comment whose code holds a string with ``*/`` (a view's
+    ``concat('/* ', x, ' */')``) ends at the server's end, not at the first ``*/``: such
+    comments are opened here, string-aware; the usual ones are left to the token walk."""
+    chars: list[str] | None = None
+    pos = 0
+    while True:
+        start = text.find("/*", pos)
+        if start < 0:
+            break
+        m = _VERSION_COMMENT.match(text, start)
+        naive_end = text.find("*/", start + 2)
+        if m is None or m.end() == start + 2 or naive_end < 0:
+            pos = start + 2 if naive_end < 0 else naive_end + 2
+            continue
+        inside = text[m.end() : naive_end]
+        if inside.count("'") % 2 == 0 and inside.count('"') % 2 == 0:
+            pos = naive_end + 2
+            continue
+        close = None
+        for tok in _IN_COMMENT.finditer(text, m.end()):
+            if tok.group("close"):
+                close = tok.start()
+                break
+        if close is None:
+            pos = naive_end + 2
+            continue
+        chars = chars if chars is not None else list(text)
+        for k in [*range(start, m.end()), close, close + 1]:
+            chars[k] = " "
+        pos = close + 2
+    return "".join(chars) if chars is not None else text
 
 
 def expand_version_comments(text: str) -> str:
@@ -62,6 +143,7 @@ def expand_version_comments(text: str) -> str:
     (``/*!80003 SRID 0 */``) stays a comment (the portability rule reports it)."""
     if "/*!" not in text and "/*M!" not in text:
         return text
+    text = _open_comments_with_strings(text)
     chars = list(text)
     at_start, expanding = True, False
     for tok in tokenize(text, directives=True):

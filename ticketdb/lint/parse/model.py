@@ -99,6 +99,8 @@ class SourceFile:
     statements: list[ParsedStatement] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     py_steps: list[tuple[int, bool]] = field(default_factory=list)  # (offset, has_rollback)
+    #: what was read but is not SQL (client commands such as ``source``, ``\G``): (offset, note)
+    notes: list[tuple[int, str]] = field(default_factory=list)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:

@@ -131,6 +131,11 @@ def _parse_view(ps: ParsedStatement, alter: bool = False) -> None:
         v = next(i for i, t in enumerate(toks) if t.upper == "VIEW")
     except StopIteration:
         return
+    # ALGORITHM=…, DEFINER=…, SQL SECURITY … between CREATE [OR REPLACE] and VIEW: sqlglot
+    # rejects some spellings (DEFINER=CURRENT_USER); the rules read them from the tokens
+    first = 3 if [t.upper for t in toks[1:3]] == ["OR", "REPLACE"] else 1
+    if v > first:
+        blank(chars, toks[first].offset - base, toks[v].offset - base)
     name_i = v + 1
     if name_i + 2 < len(toks) and toks[name_i + 1].text == ".":
         name_i += 2

@@ -79,7 +79,15 @@ def normalize(text: str, base: int, toks: list[Token]) -> str:
             o = t.offset - base
             chars[o] = "?"
             blank(chars, o + 1, o + 1 + len(nxt.text))
-        if t.kind == "word" and t.upper == "IGNORED":
+        if (
+            t.kind == "word"
+            and t.upper in ("UNSIGNED", "ZEROFILL")
+            and prev is not None
+            and (prev.upper in _FLOAT_TYPES or (prev.text == ")" and _float_before_paren(toks, i)))
+        ):
+            # FLOAT/DOUBLE/REAL UNSIGNED: deprecated, valid, and rejected by sqlglot
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+        if t.kind == "word" and t.upper == "IGNORED" and is_ignored_flag(toks, i):
             blank(chars, t.offset - base, t.offset - base + len(t.text))
             if prev is not None and prev.upper == "NOT":
                 blank(chars, prev.offset - base, prev.offset - base + len(prev.text))
@@ -87,6 +95,33 @@ def normalize(text: str, base: int, toks: list[Token]) -> str:
     if words[:1] in (["SELECT"], ["WITH"]):
         _blank_select_into(chars, base, toks)
     return "".join(chars)
+
+
+def is_ignored_flag(toks: list[Token], i: int) -> bool:
+    """MariaDB's ``[NOT] IGNORED`` index attribute (after the key parts, or ``ALTER INDEX k``),
+    as opposed to a column that happens to be called ``ignored``."""
+    prev = toks[i - 1] if i > 0 else None
+    if prev is None:
+        return False
+    if prev.text == ")" or prev.upper == "NOT":
+        return True
+    return i >= 2 and toks[i - 2].upper in ("INDEX", "KEY")
+
+
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL", "PRECISION"}
+
+
+def _float_before_paren(toks: list[Token], i: int) -> bool:
+    """``FLOAT(7,4) UNSIGNED``: is the group closed just before toks[i] a float type's?"""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        if toks[j].text == ")":
+            depth += 1
+        elif toks[j].text == "(":
+            depth -= 1
+            if depth == 0:
+                return j > 0 and toks[j - 1].upper in _FLOAT_TYPES
+    return False
 
 
 def _blank_select_into(chars: list[str], base: int, toks: list[Token]) -> None:

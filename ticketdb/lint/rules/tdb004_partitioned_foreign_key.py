@@ -55,7 +55,7 @@ class PartitionedForeignKey(Rule):
                             f"(to `{fk.ref_table}`): InnoDB ERROR 1506"
                         ),
                     )
-                ref = tables.get(fk.ref_table.lower())
+                ref = None if fk.ref_db else tables.get(fk.ref_table.lower())
                 if ref is not None and ref.partitioning is not None:
                     yield (
                         fk.path or t.path,

@@ -17,13 +17,22 @@ NONDETERMINISTIC = {
 }  # fmt: skip
 
 
+#: functions MySQL also accepts without parentheses; any other bare name is a column
+NILADIC = {
+    "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME", "LOCALTIMESTAMP",
+    "CURRENT_USER", "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP",
+}  # fmt: skip
+
+
 def _name(node: exp.Expression) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).upper()
     if isinstance(node, exp.Func):
         return node.sql_name().upper()
     if isinstance(node, exp.Column) and not node.table or isinstance(node, exp.Var):
-        return node.name.upper()
+        quoted = isinstance(node, exp.Column) and node.this.args.get("quoted")
+        name = node.name.upper()
+        return name if name in NILADIC and not quoted else ""
     return ""
 
 

@@ -1,0 +1,75 @@
+"""Commands of the mysql/mariadb command-line client that are not SQL.
+
+A script written for ``mysql < file`` may hold ``source file`` / ``\\. file``, ``\\G`` (end a
+statement, print vertically), other backslash commands, a UTF-8 byte-order mark and CRLF line
+ends. The server never sees them; the linter must not read them as SQL either, nor let one
+swallow the next statement. They are blanked in place (offsets do not move, ``\\G`` becomes the
+delimiter) and each is reported as a note, so nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+from ticketdb.sqlscript import tokenize
+
+BOM = "\ufeff"
+_SOURCE_WORDS = {"SOURCE"}
+
+
+def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """Return ``text`` with client commands blanked, and ``(offset, note)`` for each one."""
+    notes: list[tuple[int, str]] = []
+    if text.startswith(BOM):
+        text = " " + text[1:]
+    if "\\" not in text and "source" not in text.lower():
+        return text, notes
+    chars: list[str] | None = None
+    at_start = True
+    delimiter = ";"
+    for tok in tokenize(text, directives=True):
+        if tok.kind in ("ws", "comment"):
+            continue
+        if tok.kind == "directive":
+            delimiter = tok.text.split()[1] if len(tok.text.split()) > 1 else delimiter
+            at_start = True
+            continue
+        if tok.kind == "delim":
+            at_start = True
+            continue
+        if tok.kind == "word" and tok.upper in _SOURCE_WORDS and at_start:
+            chars = chars if chars is not None else list(text)
+            end = _line_end(text, tok.offset)
+            command = text[tok.offset : end].strip()
+            _blank(chars, tok.offset, end)
+            notes.append((tok.offset, f"client command `{command}` skipped: the sourced file is "
+                                      "not read here; lint it too"))  # fmt: skip
+            continue
+        if tok.kind == "punct" and tok.text == "\\" and tok.offset + 1 < len(text):
+            chars = chars if chars is not None else list(text)
+            letter = text[tok.offset + 1]
+            if letter in "Gg" and len(delimiter) <= 2:
+                chars[tok.offset : tok.offset + 2] = list(delimiter.ljust(2))
+                at_start = True
+                continue
+            if letter == ".":
+                end = _line_end(text, tok.offset)
+                command = text[tok.offset : end].strip()
+                _blank(chars, tok.offset, end)
+                notes.append((tok.offset, f"client command `{command}` skipped: the sourced "
+                                          "file is not read here; lint it too"))  # fmt: skip
+                continue
+            _blank(chars, tok.offset, tok.offset + 2)
+            notes.append((tok.offset, f"client command `\\{letter}` skipped"))
+            continue
+        at_start = False
+    return ("".join(chars) if chars is not None else text), notes
+
+
+def _line_end(text: str, offset: int) -> int:
+    end = text.find("\n", offset)
+    return len(text) if end < 0 else end
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for k in range(start, min(end, len(chars))):
+        if chars[k] not in "\r\n":
+            chars[k] = " "
