@@ -60,3 +60,44 @@ def test_data_dump_insert_is_read_up_to_its_first_row(
     )
     result = lint(project, [path])
     assert [(f.code, f.line) for f in result.findings] == [("TDB002", 1)]
+
+
+def test_deep_nesting_is_parsed_or_a_clean_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 nested parentheses are valid SQL and get checked; absurd depth is one TDB000."""
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    path = tmp_path / "deep.sql"
+    deep = "(" * 500 + "id = 1" + ")" * 500
+    absurd = "(" * 5000 + "1" + ")" * 5000
+    path.write_text(f"SELECT id FROM nothere WHERE {deep};\nSELECT {absurd};\n")
+    result = lint(project, [path])
+    got = [(f.code, f.line) for f in result.findings]
+    assert got == [("TDB001", 1), ("TDB000", 2)], result.findings
+    assert "nested too deeply" in result.findings[1].message
+
+
+def test_file_that_is_not_utf8_is_an_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    path = tmp_path / "latin1.sql"
+    path.write_bytes("SELECT 1;\n-- café\nSELECT id FROM tickets;\n".encode("latin-1"))
+    result = lint(project, [path])
+    assert [(f.code, f.severity, f.line) for f in result.findings] == [("TDB000", "error", 2)]
+    assert "latin1.sql is not valid UTF-8 (byte 0xe9)" in result.findings[0].message
+
+
+def test_parse_failure_says_near_what_and_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    path = tmp_path / "bad.sql"
+    path.write_text("SELECT 1;\nCREATE VIEW v AS SELECT id FROM tickets WITH CASCADED NONSENSE;\n")
+    result = lint(project, [path])
+    errors = [f for f in result.findings if f.code == "TDB000"]
+    assert [(f.line, f.column) for f in errors] == [(2, 41)]
+    assert "unsupported syntax near 'WITH'" in errors[0].message

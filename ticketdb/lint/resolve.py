@@ -12,7 +12,7 @@ doubt rather than reported.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -123,7 +123,7 @@ def check_unit(
             scope.sources["new"] = scope_new
         if "old" not in scope.sources:
             scope.sources["old"] = scope_new
-    yield from _columns(unit, tree, scope, routine)
+    yield from _columns(unit, tree, scope, routine, schema.is_own)
     if own is not None and not own.opaque:
         # key parts sqlglot keeps as bare identifiers: PRIMARY KEY (…), FOREIGN KEY (…)
         for key in tree.find_all(exp.PrimaryKey, exp.ForeignKey):
@@ -192,7 +192,9 @@ def _tables(
             continue
         if not t.name:
             continue
-        if t.args.get("db"):  # another schema (information_schema, mysql …): columns unknown
+        db = t.args.get("db")
+        if db is not None and not schema.is_own(db.name):
+            # another schema (information_schema, mysql …): columns unknown
             scope.add(t.alias_or_name, None)
             continue
         name = t.name
@@ -209,7 +211,11 @@ def _tables(
 
 
 def _columns(
-    unit: Unit, tree: exp.Expression, scope: _Scope, routine: Routine | None
+    unit: Unit,
+    tree: exp.Expression,
+    scope: _Scope,
+    routine: Routine | None,
+    own: Callable[[str], bool] = lambda db: False,
 ) -> Iterator[Problem]:
     local = set()
     if routine is not None:
@@ -233,7 +239,10 @@ def _columns(
         if not name:
             continue
         qualifier = col.table
-        if col.args.get("db") or col.args.get("catalog"):
+        if col.args.get("catalog"):
+            continue
+        col_db = col.args.get("db")
+        if col_db is not None and not own(col_db.name):
             continue
         if qualifier:
             q = qualifier.lower()

@@ -26,6 +26,7 @@ class Unit:
     tree: exp.Expression | None = None
     error: tuple[int, str] | None = None  # (file offset, message)
     prefix: int = 0  # characters prepended before parsing
+    stuck: tuple[int, str] | None = None  # where sqlglot gave up (file offset, token text)
     expression: bool = False
 
     def offset_of(self, node: exp.Expression) -> int:

@@ -165,7 +165,14 @@ def _accept(ps: ParsedStatement, unit: Unit) -> None:
     if unit.error:
         ps.errors.append(unit.error)
     elif isinstance(unit.tree, exp.Command):
-        ps.errors.append((unit.offset, f"cannot parse {ps.words[0] if ps.words else ''} statement"))
+        what = " ".join(ps.words[:2]) if ps.words[:1] in (["CREATE"], ["ALTER"]) else ""
+        what = what or (ps.words[0] if ps.words else "")
+        if unit.stuck is not None:
+            at, near = unit.stuck
+            message = f"cannot parse {what} statement: unsupported syntax near {near!r}"
+            ps.errors.append((at, message))
+        else:
+            ps.errors.append((unit.offset, f"cannot parse {what} statement"))
         unit.tree = None
     else:
         ps.tree = unit.tree

@@ -10,15 +10,37 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, SqlglotError
 
 from ticketdb.lint.parse.model import Unit
 from ticketdb.sqlscript import Token, tokenize
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+#: where sqlglot gave up and fell back to an opaque Command: (offset in its input, token text)
+_stuck: list[tuple[int, str]] = []
+
+
+class _LintMySQL(MySQL):
+    """sqlglot's MySQL dialect, remembering where it stopped understanding a statement, so a
+    parse failure can say where and near what instead of only "cannot parse"."""
+
+    class Parser(MySQL.Parser):
+        def _parse_as_command(self, start):  # type: ignore[no-untyped-def]
+            cur = self._curr
+            if cur is not None and cur is not start:
+                _stuck.append((cur.start, cur.text))
+            return super()._parse_as_command(start)
+
+
+_DIALECT = _LintMySQL()
+#: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
+#: safe there; older interpreters keep their own
+_RECURSION_LIMIT = 30_000 if sys.version_info >= (3, 11) else 0
 
 _DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
 _SELECT_INTO_STOP = {
@@ -162,18 +184,31 @@ def parse_unit(
     """Parse one piece of SQL with sqlglot; errors come back with file offsets."""
     norm = normalize(text, offset, toks) if not expression else text
     unit = Unit(text, offset, prefix=len(prefix), expression=expression)
+    _stuck.clear()
+    limit = sys.getrecursionlimit()
     try:
-        trees = [t for t in sqlglot.parse(prefix + norm, read="mysql") if t is not None]
+        # sqlglot descends a frame chain per parenthesis: 500 nested ones (valid SQL) need more
+        # than Python's default 1000 frames; deeper nesting becomes a finding, not a crash
+        sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+        trees = [t for t in _DIALECT.parse(prefix + norm) if t is not None]
+    except RecursionError:
+        unit.error = (offset, "cannot parse: nested too deeply for the parser (expression depth)")
+        return unit
     except ParseError as exc:
         unit.error = (_error_offset(exc, prefix + norm, offset, len(prefix)), _message(exc))
         return unit
     except SqlglotError as exc:
         unit.error = (offset, f"cannot parse: {str(exc).splitlines()[0]}")
         return unit
+    finally:
+        sys.setrecursionlimit(limit)
     if len(trees) != 1:
         unit.error = (offset, "cannot parse statement")
         return unit
     unit.tree = trees[0]
+    if isinstance(unit.tree, exp.Command) and _stuck:
+        at, near = _stuck[-1]
+        unit.stuck = (offset + max(0, at - len(prefix)), near)
     if isinstance(unit.tree, exp.Update) and not unit.tree.expressions:
         unit.tree, unit.error = None, (offset, "cannot parse: UPDATE without SET assignments")
     return unit
