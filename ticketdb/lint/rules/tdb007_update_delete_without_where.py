@@ -13,7 +13,8 @@ class UpdateDeleteWithoutWhere(Rule):
     """UPDATE or DELETE without WHERE changes every row (rollback files are exempt).
 
     A ``LIMIT`` (batched ``DELETE … LIMIT n``, ``UPDATE … ORDER BY … LIMIT n``) or a join
-    condition of a multi-table ``UPDATE … JOIN … ON … SET`` bounds the rows, so those are quiet.
+    condition of a multi-table ``UPDATE … JOIN … ON … SET`` bounds the rows, so those are quiet;
+    a LEFT JOIN does not.
 
     **Anti-pattern**
 
@@ -47,8 +48,12 @@ class UpdateDeleteWithoutWhere(Rule):
 
 
 def _bounded(tree: exp.Update | exp.Delete) -> bool:
-    """LIMIT, or a join condition (ON/USING) between the tables of a multi-table statement."""
+    """LIMIT, or an inner join condition (ON/USING) of a multi-table statement (an outer join
+    keeps every row of its side)."""
     if tree.args.get("limit") is not None:
         return True
     joins = tree.this.args.get("joins") if isinstance(tree.this, exp.Table) else None
-    return any(j.args.get("on") is not None or j.args.get("using") for j in joins or [])
+    return any(
+        (j.args.get("on") is not None or j.args.get("using")) and not j.side
+        for j in joins or []
+    )
