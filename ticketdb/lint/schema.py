@@ -7,6 +7,7 @@ the schema as it is *at that point*; linted object files add their CREATEs on to
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -165,7 +166,7 @@ class Schema:
         elif ps.startswith("ALTER", "TABLE") and ps.partitioning:
             t = self.table(_ident_text(ps.tokens[2].text))
             if t:
-                t.partitioning = ps.partitioning
+                t.partitioning = dataclasses.replace(ps.partitioning, path=path)
 
     def _dynamic_tables(self, ps: ParsedStatement, path: str) -> None:
         """Tables created through PREPARE from a string: known names, columns unknown."""
@@ -375,7 +376,7 @@ class Schema:
         if t is None:
             return
         if ps.partitioning is not None:
-            t.partitioning = ps.partitioning
+            t.partitioning = dataclasses.replace(ps.partitioning, path=path)
         if ps.remove_partitioning:
             t.partitioning = None
         for prop in tree.args.get("options") or []:

@@ -48,6 +48,7 @@ class Partitioning:
     kind: str  # RANGE | LIST | HASH | KEY
     columns: list[str]  # identifiers in the partitioning expression; [] for KEY() = the PK
     offset: int
+    path: str = ""  # set when an ALTER TABLE … PARTITION BY changed it (reported there)
 
 
 @dataclass

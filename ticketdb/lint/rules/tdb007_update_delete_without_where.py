@@ -54,6 +54,5 @@ def _bounded(tree: exp.Update | exp.Delete) -> bool:
         return True
     joins = tree.this.args.get("joins") if isinstance(tree.this, exp.Table) else None
     return any(
-        (j.args.get("on") is not None or j.args.get("using")) and not j.side
-        for j in joins or []
+        (j.args.get("on") is not None or j.args.get("using")) and not j.side for j in joins or []
     )
