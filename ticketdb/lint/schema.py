@@ -29,6 +29,24 @@ class Column:
     dtype: exp.DataType | None = None
     generated: exp.Expression | None = None
     offset: int = 0
+    not_null: bool = False
+    charset: str | None = None  # CHARACTER SET written on the column (else the table's)
+
+
+def column_from_def(cd: exp.ColumnDef, offset: int) -> Column:
+    """A column as a CREATE/ALTER wrote it (type, generation, NOT NULL, CHARACTER SET)."""
+    col = Column(cd.name, cd.args.get("kind"), offset=offset)
+    for c in cd.constraints:
+        kind = c.kind
+        if isinstance(kind, exp.ComputedColumnConstraint):
+            col.generated = kind.this
+        elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null"):
+            col.not_null = True
+        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            col.not_null = True
+        elif isinstance(kind, exp.CharacterSetColumnConstraint):
+            col.charset = kind.this.name.lower()
+    return col
 
 
 @dataclass
@@ -239,12 +257,10 @@ class Schema:
     def _element(self, t: Table, e: exp.Expression, ps: ParsedStatement) -> None:
         offset = _offset(ps, e)
         if isinstance(e, exp.ColumnDef):
-            col = Column(e.name, e.args.get("kind"), offset=offset)
+            col = column_from_def(e, offset)
             for c in e.constraints:
                 kind = c.kind
-                if isinstance(kind, exp.ComputedColumnConstraint):
-                    col.generated = kind.this
-                elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+                if isinstance(kind, exp.PrimaryKeyColumnConstraint):
                     t.indexes.append(Index("PRIMARY", [e.name.lower()], "PRIMARY", offset))
                 elif isinstance(kind, exp.UniqueColumnConstraint):
                     t.indexes.append(Index(e.name, [e.name.lower()], "UNIQUE", offset))
@@ -397,10 +413,7 @@ class Schema:
             old = a.args.get("rename_from")
             old_name = (old.name if old is not None else cd.name).lower()
             cols = list(t.columns.items())
-            new_col = Column(cd.name, cd.args.get("kind"), offset=offset)
-            for c in cd.constraints:
-                if isinstance(c.kind, exp.ComputedColumnConstraint):
-                    new_col.generated = c.kind.this
+            new_col = column_from_def(cd, offset)
             t.columns = {
                 (cd.name.lower() if k == old_name else k): (new_col if k == old_name else v)
                 for k, v in cols
