@@ -51,10 +51,10 @@ def _inside(node: exp.Expression, kinds: tuple[type[exp.Expression], ...]) -> bo
     return False
 
 
-def _not_table_refs(tree: exp.Expression) -> set[int]:
+def _not_table_refs(unit: Unit) -> set[int]:
     """ids of exp.Table nodes that name something other than an existing table."""
     skip: set[int] = set()
-    for node in tree.walk():
+    for node in unit.nodes:
         if isinstance(node, exp.Create):
             kind = (node.args.get("kind") or "").upper()
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this
@@ -96,7 +96,7 @@ def check_unit(
         return
     scope = _Scope()
     ctes: set[str] = set()
-    for cte in tree.find_all(exp.CTE):
+    for cte in unit.find_all(exp.CTE):
         ctes.add(cte.alias.lower())
         cols = schema.output_columns(cte.this) if isinstance(cte.this, exp.Query) else None
         col_names = [c.name for c in cte.args["alias"].columns] if cte.args.get("alias") else []
@@ -105,7 +105,7 @@ def check_unit(
             cte.alias, Table(cte.alias, {c.lower(): _col(c) for c in names}) if names else None
         )
     yield from _tables(unit, tree, schema, scope, ctes)
-    for sub in tree.find_all(exp.Subquery, exp.Lateral, exp.Values, exp.JSONTable, exp.Unnest):
+    for sub in unit.find_all(exp.Subquery, exp.Lateral, exp.Values, exp.JSONTable, exp.Unnest):
         alias = sub.alias if hasattr(sub, "alias") else ""
         if not alias:
             continue
@@ -126,7 +126,7 @@ def check_unit(
     yield from _columns(unit, tree, scope, routine, schema.is_own)
     if own is not None and not own.opaque:
         # key parts sqlglot keeps as bare identifiers: PRIMARY KEY (…), FOREIGN KEY (…)
-        for key in tree.find_all(exp.PrimaryKey, exp.ForeignKey):
+        for key in unit.find_all(exp.PrimaryKey, exp.ForeignKey):
             for part in key.expressions:
                 while isinstance(part, exp.Ordered | exp.ColumnPrefix):
                     part = part.this
@@ -179,8 +179,8 @@ def _tables(
     scope: _Scope,
     ctes: set[str],
 ) -> Iterator[Problem]:
-    skip = _not_table_refs(tree)
-    for t in tree.find_all(exp.Table):
+    skip = _not_table_refs(unit)
+    for t in unit.find_all(exp.Table):
         if id(t) in skip:
             continue
         if isinstance(t.this, exp.Expression) and not isinstance(t.this, exp.Identifier):
@@ -220,9 +220,9 @@ def _columns(
     local = set()
     if routine is not None:
         local = routine.params | routine.variables
-    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
+    aliases = {a.alias.lower() for a in unit.find_all(exp.Alias) if a.alias}
     is_set = isinstance(tree, exp.Set)
-    for col in list(tree.find_all(exp.Column)):
+    for col in unit.find_all(exp.Column):
         if col.is_star or _inside(col, (exp.Into,)):
             continue
         if isinstance(col.parent, _NOT_COLUMN_PARENTS):

@@ -29,6 +29,18 @@ class Unit:
     stuck: tuple[int, str] | None = None  # where sqlglot gave up (file offset, token text)
     expression: bool = False
 
+    _nodes: list[exp.Expression] | None = field(default=None, repr=False)
+
+    @property
+    def nodes(self) -> list[exp.Expression]:
+        """Every node of the tree, walked once (each rule used to walk it again)."""
+        if self._nodes is None:
+            self._nodes = list(self.tree.walk()) if self.tree is not None else []
+        return self._nodes
+
+    def find_all(self, *types: type[exp.Expression]) -> list[exp.Expression]:
+        return [n for n in self.nodes if isinstance(n, types)]
+
     def offset_of(self, node: exp.Expression) -> int:
         """File offset of a node: its own position, else its leftmost positioned descendant
         (``OLD.note`` points at ``OLD``)."""

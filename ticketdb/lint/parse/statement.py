@@ -20,7 +20,14 @@ from ticketdb.lint.parse.unit import (
     significant_tokens,
 )
 from ticketdb.lint.parse.words import OPAQUE_ALTER_ACTIONS, OPAQUE_STARTS, ROUTINE_KINDS
-from ticketdb.sqlscript import SplitError, Statement, Token, create_header, tokenize
+from ticketdb.sqlscript import (
+    ObjectHeader,
+    SplitError,
+    Statement,
+    Token,
+    create_header,
+    tokenize,
+)
 
 _BIG_INSERT = 20_000
 _INSERT_START = re.compile(r"\s*(INSERT|REPLACE)\b", re.IGNORECASE)
@@ -28,33 +35,50 @@ _INSERT_TAIL = re.compile(r"ON\s+DUPLICATE|RETURNING", re.IGNORECASE)
 _VALUES = re.compile(r"\bVALUES?\b", re.IGNORECASE)
 
 
-def _first_row_only(st: Statement) -> Statement:
-    """A data dump's multi-row INSERT (mysqldump writes MBs per statement): keep the text up to
-    the end of the first row. Offsets before the cut do not move, and names are all there."""
-    if len(st.text) < _BIG_INSERT or not _INSERT_START.match(st.text):
-        return st
-    if _INSERT_TAIL.search(st.text, len(st.text) - 4000):
-        return st
-    m = _VALUES.search(st.text)
+def first_row_end(text: str) -> int | None:
+    """Offset just after the first row of a big multi-row ``INSERT … VALUES (…), (…)``, or
+    None when ``text`` is not one (short, no VALUES, an ON DUPLICATE/RETURNING tail)."""
+    if len(text) < _BIG_INSERT or not _INSERT_START.match(text):
+        return None
+    if _INSERT_TAIL.search(text, max(0, len(text) - 4000)):
+        return None
+    m = _VALUES.search(text)
     if m is None:
-        return st
+        return None
     # try each ")" after VALUES as the end of the first row: lex only that short prefix
     pos = m.end()
     for _ in range(200):
-        pos = st.text.find(")", pos)
+        pos = text.find(")", pos)
         if pos < 0:
-            return st
+            return None
         pos += 1
         try:
-            toks = tokenize(st.text[m.end() : pos])
+            toks = tokenize(text[m.end() : pos])
         except SplitError:  # this ")" is inside a string
             continue
         depth = 0
         for t in toks:
             depth += (t.text == "(") - (t.text == ")")
         if depth == 0 and any(t.text == "(" for t in toks):
-            return Statement(st.text[:pos], st.offset, st.line, st.col, st.delimiter)
-    return st
+            return pos
+    return None
+
+
+def _first_row_only(st: Statement) -> Statement:
+    """A data dump's multi-row INSERT (mysqldump writes MBs per statement): keep the text up to
+    the end of the first row. Offsets before the cut do not move, and names are all there."""
+    end = first_row_end(st.text)
+    if end is None:
+        return st
+    return Statement(st.text[:end], st.offset, st.line, st.col, st.delimiter)
+
+
+def _header(st: Statement, toks: list[Token]) -> ObjectHeader | None:
+    """create_header() on the statement's first tokens only (it would lex the whole body)."""
+    if not toks or toks[0].upper != "CREATE":
+        return None
+    last = toks[min(len(toks), 40) - 1]
+    return create_header(st.text[: last.offset - st.offset + len(last.text)])
 
 
 def parse_statement(st: Statement) -> ParsedStatement:
@@ -66,7 +90,7 @@ def parse_statement(st: Statement) -> ParsedStatement:
         ps.errors.append((st.offset, str(exc)))
         return ps
     words = [t.upper for t in toks[:8] if t.kind == "word"]
-    ps = ParsedStatement(st, toks, words, header=create_header(st.text))
+    ps = ParsedStatement(st, toks, words, header=_header(st, toks))
     try:
         _parse_into(ps)
     except Exception as exc:  # a linter bug must become a finding, not a traceback

@@ -64,7 +64,7 @@ class NondeterministicGeneratedColumn(Rule):
         for unit in ctx.statement.units:
             if unit.tree is None:
                 continue
-            for cc in unit.tree.find_all(exp.ComputedColumnConstraint):
+            for cc in unit.find_all(exp.ComputedColumnConstraint):
                 coldef = cc.find_ancestor(exp.ColumnDef)
                 col = coldef.name if coldef is not None else "?"
                 for node in cc.this.walk():

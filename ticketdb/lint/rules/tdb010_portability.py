@@ -179,18 +179,18 @@ class Portability(Rule):
             tree = unit.tree
             if tree is None:
                 continue
-            for opt in tree.find_all(exp.IndexConstraintOption):
+            for opt in unit.find_all(exp.IndexConstraintOption):
                 if opt.args.get("visible") is not None:
                     yield (
                         unit.offset_of(opt.parent or opt),
                         f"{MYSQL}: INVISIBLE/VISIBLE index (MariaDB says IGNORED)",
                     )
-            for ai in tree.find_all(exp.AlterIndex):
+            for ai in unit.find_all(exp.AlterIndex):
                 yield (
                     unit.offset_of(ai),
                     f"{MYSQL}: ALTER INDEX … INVISIBLE/VISIBLE (MariaDB says IGNORED)",
                 )
-            for idx in tree.find_all(
+            for idx in unit.find_all(
                 exp.IndexColumnConstraint, exp.IndexParameters, exp.PrimaryKey
             ):
                 parts = (

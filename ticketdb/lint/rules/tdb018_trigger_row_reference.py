@@ -57,7 +57,7 @@ class TriggerRowReference(Rule):
         for unit in ctx.statement.units:
             if unit.tree is None:
                 continue
-            for col in unit.tree.find_all(exp.Column):
+            for col in unit.find_all(exp.Column):
                 q = col.table.lower()
                 if q and q == missing:
                     yield (
