@@ -104,7 +104,8 @@ def rebuild_reason(
         if op[0] * bpc <= 255 < np_[0] * bpc:
             return (
                 f"{o}({op[0]}) -> {o}({np_[0]}) crosses the 255-byte boundary "
-                f"({bpc} byte(s) per character)"
+                f"({bpc} byte(s) per character; MySQL 8 copies, MariaDB 10.11 with "
+                "ROW_FORMAT=DYNAMIC extends it in place)"
             )
     if o in ("DECIMAL", "NUMERIC", "CHAR", "BINARY", "FLOAT", "DOUBLE") and op != np_ and np_:
         return f"{o}({', '.join(map(str, op))}) -> {o}({', '.join(map(str, np_))})"

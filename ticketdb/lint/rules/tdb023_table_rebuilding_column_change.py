@@ -16,8 +16,10 @@ class TableRebuildingColumnChange(Rule):
     """A column change on an existing table rebuilds or copies the whole table.
 
     INT→BIGINT (any integer width or sign change), a charset or collation conversion, VARCHAR
-    crossing the 255-byte length boundary (one → two length bytes), to or from BLOB/TEXT, and
-    NULL→NOT NULL all rewrite every row: hours on a big table, with replicas lagging behind.
+    crossing the 255-byte length boundary (one → two length bytes; MySQL 8 copies, MariaDB 10.11
+    extends it in place unless ROW_FORMAT=REDUNDANT), to or from BLOB/TEXT, and NULL→NOT NULL
+    all rewrite every row: hours on a big table, with replicas lagging behind.
+    ``ticketdb migrate plan --check-ddl`` shows what the live server will actually do.
     Plan it (pt-online-schema-change, gh-ost, a new column and a backfill) instead.
 
     **Anti-pattern**
