@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from lint_helpers import make_project
+from sqlglot.dialects.mysql import MySQL
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.lint.engine import lint
+from ticketdb.lint.parse import unit
 
 HERE = Path(__file__).parent
 SOURCES = [
@@ -99,5 +101,9 @@ def test_parse_failure_says_near_what_and_where(
     path.write_text("SELECT 1;\nCREATE VIEW v AS SELECT id FROM tickets WITH CASCADED NONSENSE;\n")
     result = lint(project, [path])
     errors = [f for f in result.findings if f.code == "TDB000"]
-    assert [(f.line, f.column) for f in errors] == [(2, 41)]
-    assert "unsupported syntax near 'WITH'" in errors[0].message
+    assert [f.line for f in errors] == [2]
+    assert errors[0].message.startswith("cannot parse CREATE VIEW statement")
+    if type(unit._DIALECT) is not MySQL:
+        # the interpreted sqlglot says where it stopped (its compiled build cannot be asked)
+        assert errors[0].column == 41
+        assert "unsupported syntax near 'WITH'" in errors[0].message

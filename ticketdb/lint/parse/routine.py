@@ -26,6 +26,12 @@ _CHARACTERISTIC_WORDS = {
     "LANGUAGE", "NOT", "DETERMINISTIC", "CONTAINS", "NO", "READS", "MODIFIES", "SQL",
     "SECURITY", "DEFINER", "INVOKER", "DATA",
 }  # fmt: skip
+_TRIVIAL_WORDS = {
+    "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "UNKNOWN", "DIV", "MOD", "XOR", "LIKE",
+    "IN", "BETWEEN", "INTERVAL", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+    "YEAR", "MICROSECOND", "ESCAPE",
+}  # fmt: skip
+_QUERY_WORDS = {"SELECT", "EXISTS", "WITH", "VALUES", "TABLE"}
 _TYPE_WORDS = {"UNSIGNED", "SIGNED", "ZEROFILL", "BINARY", "CHARSET", "CHARACTER", "SET", "COLLATE"}
 
 
@@ -98,13 +104,36 @@ class _Walker:
             self.units.extend(nested.units)
             self.errors.extend(nested.errors)
             return
+        if w == "SET" and self.trivial(a + 1, b):
+            return
         unit = parse_unit(text, offset, self.toks[a:b])
         self.units.append(unit)
         if unit.error:
             self.errors.append(unit.error)
 
+    def trivial(self, a: int, b: int) -> bool:
+        """Only local variables, literals, operators and function calls: nothing a rule could
+        check, so sqlglot (the costly part) is not asked (``IF v_done = 1``, ``SET n = n + 1``)."""
+        local = self.routine.params | self.routine.variables
+        toks = self.toks
+        for k in range(a, b):
+            t = toks[k]
+            if t.kind == "quoted" or t.text == ".":
+                return False
+            if t.kind != "word":
+                continue
+            u = t.upper
+            if u[0].isdigit() or u in _TRIVIAL_WORDS or t.text.lower() in local:
+                continue
+            if k > a and toks[k - 1].text == "@":
+                continue  # @user_variable
+            if k + 1 < b and toks[k + 1].text == "(" and u not in _QUERY_WORDS:
+                continue  # a function call
+            return False
+        return True
+
     def expression(self, a: int, b: int) -> None:
-        if a >= b:
+        if a >= b or self.trivial(a, b):
             return
         unit = parse_unit(self.text(a, b), self.toks[a].offset, self.toks[a:b], expression=True,
                           prefix="SELECT ")  # fmt: skip

@@ -13,6 +13,7 @@ import re
 import sys
 
 from sqlglot import exp
+from sqlglot import parser as sqlglot_parser
 from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, SqlglotError
 
@@ -25,22 +26,35 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _stuck: list[tuple[int, str]] = []
 
 
-class _LintMySQL(MySQL):
+def _lint_dialect() -> MySQL:
     """sqlglot's MySQL dialect, remembering where it stopped understanding a statement, so a
-    parse failure can say where and near what instead of only "cannot parse"."""
+    parse failure can say where and near what instead of only "cannot parse". With sqlglot's
+    compiled extension (sqlglotc) the parser cannot be subclassed: the plain dialect then, and
+    failures say less."""
+    try:
 
-    class Parser(MySQL.Parser):
-        def _parse_as_command(self, start):  # type: ignore[no-untyped-def]
-            cur = self._curr
-            if cur is not None and cur is not start:
-                _stuck.append((cur.start, cur.text))
-            return super()._parse_as_command(start)
+        class _LintMySQL(MySQL):
+            class Parser(MySQL.Parser):
+                def _parse_as_command(self, start):  # type: ignore[no-untyped-def]
+                    cur = self._curr
+                    if cur is not None and cur is not start:
+                        _stuck.append((cur.start, cur.text))
+                    return super()._parse_as_command(start)
+
+        dialect = _LintMySQL()
+        dialect.parse("SELECT 1")
+    except TypeError:  # "interpreted classes cannot inherit from compiled"
+        return MySQL()
+    return dialect
 
 
-_DIALECT = _LintMySQL()
+_DIALECT = _lint_dialect()
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
-_RECURSION_LIMIT = 30_000 if sys.version_info >= (3, 11) else 0
+#: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
+#: still parses 1500 nested parentheses there and fails cleanly (RecursionError) beyond
+_COMPILED = sqlglot_parser.__file__.endswith((".so", ".pyd"))
+_RECURSION_LIMIT = (4_000 if _COMPILED else 30_000) if sys.version_info >= (3, 11) else 0
 
 _DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
 _SELECT_INTO_STOP = {
