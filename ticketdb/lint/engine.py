@@ -218,7 +218,9 @@ def lint(
 
     # 1. a dry run over everything, so that routine bodies can name tables that only exist
     #    later (in a later file, a later migration, a temporary table, dynamic SQL)
-    run.run_schema = _whole_run(schema.copy(), project, targets, mig_dir, object_dirs)
+    run.run_schema = _whole_run(
+        schema.copy(), project, [*targets, *object_files], mig_dir, object_dirs
+    )
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):
@@ -275,13 +277,18 @@ def lint(
 def _whole_run(
     schema: Schema, project: Project, targets: list[Path], mig_dir: Path, object_dirs: set[Path]
 ) -> Schema:
-    """Apply every migration, then every other linted file; return each table ever seen."""
+    """Apply every migration, then every other linted file and the project's object files;
+    return each table ever seen."""
     for path in migration_files(project.migrations):
         for st in load_cached(path).statements:
             _apply_quietly(schema, st, path)
+    seen: set[Path] = set()
     for path in targets:
         if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
             continue
+        if path.resolve() in seen or path.suffix != ".sql" or not path.exists():
+            continue
+        seen.add(path.resolve())
         for st in load_cached(path, object_dirs).statements:
             _apply_quietly(schema, st, path)
     return schema.ever()
