@@ -9,10 +9,14 @@ delimiter) and each is reported as a note, so nothing is skipped silently.
 
 from __future__ import annotations
 
+import re
+
 from ticketdb.sqlscript import tokenize
 
 BOM = "\ufeff"
 _SOURCE_WORDS = {"SOURCE"}
+#: cheap pre-check before lexing the file: a backslash command or a line starting with source
+_MAYBE = re.compile(r"\\[A-Za-z.]|^[ \t]*source[ \t]", re.IGNORECASE | re.MULTILINE)
 
 
 def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
@@ -20,7 +24,7 @@ def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
     notes: list[tuple[int, str]] = []
     if text.startswith(BOM):
         text = " " + text[1:]
-    if "\\" not in text and "source" not in text.lower():
+    if not _MAYBE.search(text):
         return text, notes
     chars: list[str] | None = None
     at_start = True
