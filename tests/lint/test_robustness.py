@@ -107,3 +107,19 @@ def test_parse_failure_says_near_what_and_where(
         # the interpreted sqlglot says where it stopped (its compiled build cannot be asked)
         assert errors[0].column == 41
         assert "unsupported syntax near 'WITH'" in errors[0].message
+
+
+def test_bulk_insert_lines_are_read_fast_but_a_second_statement_on_the_line_is_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    project = make_project(tmp_path)
+    rows = ",".join(f"({i},'a;b ) {i}','open','high',NULL,NOW())" for i in range(2000))
+    path = tmp_path / "dump.sql"
+    path.write_text(
+        f"INSERT INTO tickets VALUES {rows};\n"
+        f"INSERT INTO tickets VALUES {rows}; INSERT INTO nothere VALUES (1);\n"
+        "INSERT INTO tickets (titel) VALUES ('x');\n"
+    )
+    result = lint(project, [path])
+    assert [(f.code, f.line) for f in result.findings] == [("TDB001", 2), ("TDB002", 3)]

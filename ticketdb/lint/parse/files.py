@@ -83,6 +83,12 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
 _BULK_LINE = re.compile(r"^[ \t]*(?:INSERT|REPLACE)\b[^\n]{20000,}$", re.MULTILINE | re.IGNORECASE)
 
 
+_NEXT_STATEMENT = re.compile(
+    r";\s*(?:INSERT|REPLACE|CREATE|ALTER|DROP|UPDATE|DELETE|SET|LOCK|UNLOCK|SELECT|CALL)\b",
+    re.IGNORECASE,
+)
+
+
 def blank_bulk_rows(text: str) -> str:
     """mysqldump's extended INSERT lines (MBs each): every row after the first is blanked
     with spaces before anything lexes the file, keeping every offset. The names are all in
@@ -101,6 +107,8 @@ def blank_bulk_rows(text: str) -> str:
         if end is None or not body[start + end :].lstrip().startswith(","):
             continue
         cut, stop = m.start() + start + end, m.start() + len(body)
+        if _NEXT_STATEMENT.search(text, cut, stop):
+            continue  # maybe another statement on the same line: read it all, slowly
         pieces += [text[done:cut], " " * (stop - cut)]
         done = stop
     if not pieces:
