@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 
-import tomllib
-
 from ticketdb import PROJECT_ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 HOOKS = PROJECT_ROOT / ".pre-commit-hooks.yaml"
 
