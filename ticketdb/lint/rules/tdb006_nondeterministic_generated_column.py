@@ -71,8 +71,11 @@ class NondeterministicGeneratedColumn(Rule):
                     name = _name(node)
                     if name in NONDETERMINISTIC:
                         shown = node.sql("mysql") if len(node.sql("mysql")) < 40 else name
+                        at = unit.offset_of(node)
+                        if at == unit.offset and coldef is not None:
+                            at = unit.offset_of(coldef)  # CURRENT_DATE etc. carry no position
                         yield (
-                            unit.offset_of(node),
+                            at,
                             (f"generated column `{col}` uses non-deterministic {shown}"),
                         )
                         break
