@@ -185,8 +185,8 @@ def expand_version_comments(text: str) -> str:
     if "/*!" not in text and "/*M!" not in text:
         return text
     text = _open_comments_with_strings(text)
-    chars = list(text)
-    at_start, expanding = True, False
+    spans: list[tuple[int, int]] = []  # (start, end) to blank; a list of chars would cost
+    at_start, expanding = True, False  # 8 bytes per character of a dump
     for tok in tokenize(text, directives=True):
         if tok.kind == "ws":
             continue
@@ -199,18 +199,23 @@ def expand_version_comments(text: str) -> str:
                 and (at_start or expanding or old)
                 and not tok.text[m.end() :].lstrip().startswith("\\")
             ):
-                for k in range(tok.offset, tok.offset + m.end()):
-                    chars[k] = " "
+                spans.append((tok.offset, tok.offset + m.end()))
                 if tok.text.endswith("*/"):
                     end = tok.offset + len(tok.text)
-                    chars[end - 2] = chars[end - 1] = " "
+                    spans.append((end - 2, end))
                 expanding = expanding or at_start
             continue
         if tok.kind in ("delim", "directive"):
             at_start, expanding = True, False
             continue
         at_start = False
-    return "".join(chars)
+    pieces: list[str] = []
+    done = 0
+    for start, end in spans:
+        pieces += [text[done:start], " " * (end - start)]
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _load_python(src: SourceFile) -> None:
