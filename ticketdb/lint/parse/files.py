@@ -43,14 +43,7 @@ def load(
     A file that is not valid UTF-8 is an error: the server would read other characters."""
     bad_utf8: tuple[int, str] | None = None
     if text is None:
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            text = raw.decode("utf-8", errors="replace")
-            at = len(raw[: exc.start].decode("utf-8", errors="replace"))
-            bad_utf8 = (at, f"{display} is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): "
-                            "save it as UTF-8; nothing in it was checked")  # fmt: skip
+        text, bad_utf8 = _read_utf8(path, display)
     src = SourceFile(path, display, text, role or role_of(path))
     if bad_utf8 is not None:
         src.errors.append(bad_utf8)
@@ -60,6 +53,21 @@ def load(
         return src
     _load_sql(src, text, 0)
     return src
+
+
+def _read_utf8(path: Path, display: str) -> tuple[str, tuple[int, str] | None]:
+    """The file's text, and (offset, message) when it is not valid UTF-8 (the bytes are
+    dropped on return: a dump is read once, not kept twice)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        at = len(raw[: exc.start].decode("utf-8", errors="replace"))
+        message = (
+            f"{display} is not valid UTF-8 (byte 0x{raw[exc.start]:02x}): "
+            "save it as UTF-8; nothing in it was checked"
+        )
+        return raw.decode("utf-8", errors="replace"), (at, message)
 
 
 def _load_sql(src: SourceFile, text: str, base: int) -> None:
