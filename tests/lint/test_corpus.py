@@ -34,6 +34,7 @@ LOAD_ORDER = [
     ("warehouse_schema.sql", "corpus_wh"),
     ("upgrade.sql", "corpus_wh"),
     ("vendor/procedures/reporting.sql", "vendor"),
+    ("sys_style_lib.sql", "corpus_sys"),
 ]
 
 
@@ -55,7 +56,8 @@ def corpus_databases(server_dsn: DSN) -> Iterator[dict[str, str]]:
     two get fixed names and are dropped first."""
     suffix = uuid.uuid4().hex[:8]
     names = {"shop": f"c_shop_{suffix}", "lib": f"c_lib_{suffix}", "vendor": f"c_vendor_{suffix}",
-             "corpus_wh": "corpus_wh", "corpus_ref": "corpus_ref"}  # fmt: skip
+             "corpus_wh": "corpus_wh", "corpus_ref": "corpus_ref",
+             "corpus_sys": "corpus_sys"}  # fmt: skip
     conn = connect(server_dsn, database=False)
     try:
         with conn.cursor() as cur:
@@ -106,6 +108,26 @@ def test_corpus_is_valid_sql_and_lints_without_errors(
             cur.execute("INSERT INTO wh_note (body, kind) VALUES ('x', 'MIXED')")
             cur.execute("SELECT kind FROM wh_note_kind ORDER BY kind")
             assert [r[0] for r in cur.fetchall()] == ["general", "mixed"]
+            # the routines run too: their tables bind at run time (temporary, PREPAREd, later)
+            lib, shop = quote_ident(corpus_databases["lib"]), quote_ident(corpus_databases["shop"])
+            cur.execute(f"CALL {lib}.lib_snapshot_sizes()")
+            cur.execute(f"CALL {lib}.lib_make_scratch(3)")
+            cur.execute(f"SELECT COUNT(*) FROM {lib}.lib_messages")
+            assert cur.fetchone()[0] == 1
+            cur.execute("SET SESSION foreign_key_checks = 0")  # orders <-> order_item cycle
+            cur.execute(f"CALL {shop}.place_order(1, @order_id)")
+            cur.execute(f"INSERT INTO {shop}.order_item VALUES (@order_id, 1, 'sku-1', 2, 5.00)")
+            cur.execute(f"SELECT total FROM {shop}.orders WHERE order_id = @order_id")
+            assert float(cur.fetchone()[0]) == 10.0  # order_item_ai, dumped before orders
+            cur.execute(
+                "INSERT INTO corpus_sys.task_tree (id, parent_id, title, payload, weight) VALUES "
+                "(1, NULL, 'root', '{\"tags\": [\"a\"]}', 90), (2, 1, 'child', NULL, 99)"
+            )
+            cur.execute("CALL corpus_sys.task_subtree_weights(1)")
+            assert len(cur.fetchall()) == 2
+            cur.execute("CALL corpus_sys.task_rebalance(40, @changed)")
+            cur.execute("CALL corpus_sys.sys_table_rows('task_tree')")
+            assert cur.fetchone()[0] == 2
     finally:
         conn.close()
 
@@ -259,6 +281,16 @@ MUTATIONS = [
         "TDB002",
     ),
 ]
+
+MUTATIONS += [
+    ("sys_style_lib.sql", "FROM corpus_sys.sys_config WHERE variable = in_variable",
+     "FROM corpus_sys.sys_confg WHERE variable = in_variable", "TDB001"),
+    ("sys_style_lib.sql", "SELECT t.id, s.depth + 1 FROM task_tree",
+     "SELECT t.id, s.dpth + 1 FROM task_tree", "TDB002"),
+    ("sys_style_lib.sql", "UPDATE task_tree SET weight = in_max WHERE id = v_id;",
+     "UPDATE task_tree SET weight = in_max;", "TDB007"),
+    ("sys_style_lib.sql", "JSON_TABLE(t.payload,", "JSON_TABLE(t.paylod,", "TDB002"),
+]  # fmt: skip
 
 #: migrations on top of the warehouse schema (as migration 0001): (sql of 0002, code, line)
 MIGRATION_MUTATIONS = [
