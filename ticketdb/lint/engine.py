@@ -162,6 +162,7 @@ class _Run:
     ) -> None:
         """Check each statement against ``schema`` as it is at that point, then apply it."""
         rules = self.active() if check else []
+        schema.own_databases.update(db.lower() for db in src.uses)
         for st in src.statements:
             ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
             for rule in rules:
@@ -293,7 +294,9 @@ def _whole_run(
         if path.resolve() in seen or path.suffix != ".sql" or not path.exists():
             continue
         seen.add(path.resolve())
-        for st in load_cached(path, object_dirs).statements:
+        src = load_cached(path, object_dirs)
+        schema.own_databases.update(db.lower() for db in src.uses)
+        for st in src.statements:
             _apply_quietly(schema, st, path)
     return schema.ever()
 

@@ -16,16 +16,21 @@ from ticketdb.sqlscript import tokenize
 BOM = "\ufeff"
 _SOURCE_WORDS = {"SOURCE"}
 #: cheap pre-check before lexing the file: a backslash command or a line starting with source
-_MAYBE = re.compile(r"\\[A-Za-z.]|^[ \t]*source[ \t]", re.IGNORECASE | re.MULTILINE)
+_MAYBE = re.compile(
+    r"\\[A-Za-z.]|^[ \t]*source[ \t]|^[ \t]*use[ \t]+[^;\s]+[ \t\r]*$", re.IGNORECASE | re.MULTILINE
+)
+_USE_LINE = re.compile(r"use[ \t]+(`[^`]+`|[A-Za-z0-9_$]+)[ \t\r]*$", re.IGNORECASE)
 
 
-def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
-    """Return ``text`` with client commands blanked, and ``(offset, note)`` for each one."""
+def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]], list[str]]:
+    """Return ``text`` with client commands blanked, ``(offset, note)`` for each one, and the
+    databases of ``use db`` lines written without a delimiter (the client's own command)."""
     notes: list[tuple[int, str]] = []
+    uses: list[str] = []
     if text.startswith(BOM):
         text = " " + text[1:]
     if not _MAYBE.search(text):
-        return text, notes
+        return text, notes, uses
     chars: list[str] | None = None
     at_start = True
     delimiter = ";"
@@ -47,6 +52,16 @@ def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
             notes.append((tok.offset, f"client command `{command}` skipped: the sourced file is "
                                       "not read here; lint it too"))  # fmt: skip
             continue
+        if tok.kind == "word" and tok.upper == "USE" and at_start:
+            end = _line_end(text, tok.offset)
+            m = _USE_LINE.match(text, tok.offset, end)
+            if m is not None and not m.group(0).rstrip().endswith(delimiter):
+                chars = chars if chars is not None else list(text)
+                _blank(chars, tok.offset, end)
+                uses.append(m.group(1).strip("`"))
+                notes.append((tok.offset, f"client command `{m.group(0).strip()}` (no delimiter) "
+                                          f"read as USE {m.group(1)}"))  # fmt: skip
+                continue
         if tok.kind == "punct" and tok.text == "\\" and tok.offset + 1 < len(text):
             chars = chars if chars is not None else list(text)
             letter = text[tok.offset + 1]
@@ -65,7 +80,7 @@ def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]]]:
             notes.append((tok.offset, f"client command `\\{letter}` skipped"))
             continue
         at_start = False
-    return ("".join(chars) if chars is not None else text), notes
+    return ("".join(chars) if chars is not None else text), notes, uses
 
 
 def _line_end(text: str, offset: int) -> int:

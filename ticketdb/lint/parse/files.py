@@ -74,13 +74,14 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
     """Parse ``text`` (which starts at file offset ``base``) into ``src.statements``."""
     try:
         text = blank_bulk_rows(text)
-        text, notes = strip_client_commands(text)
+        text, notes, uses = strip_client_commands(text)
         expanded = expand_version_comments(text)
         statements = split(expanded)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))
         return
     src.notes.extend((base + at, note) for at, note in notes)
+    src.uses.extend(uses)
     for st in statements:
         if base:
             st = Statement(st.text, st.offset + base, 0, 0, st.delimiter, st.terminated)

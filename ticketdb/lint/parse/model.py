@@ -115,6 +115,7 @@ class SourceFile:
     py_steps: list[tuple[int, bool]] = field(default_factory=list)  # (offset, has_rollback)
     #: what was read but is not SQL (client commands such as ``source``, ``\G``): (offset, note)
     notes: list[tuple[int, str]] = field(default_factory=list)
+    uses: list[str] = field(default_factory=list)  # `use db` client lines (no delimiter)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:
