@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,11 @@ def test_deep_nesting_is_parsed_or_a_clean_finding(
     path.write_text(f"SELECT id FROM nothere WHERE {deep};\nSELECT {absurd};\n")
     result = lint(project, [path])
     got = [(f.code, f.line) for f in result.findings]
-    assert got == [("TDB001", 1), ("TDB000", 2)], result.findings
-    assert "nested too deeply" in result.findings[1].message
+    if sys.version_info >= (3, 11):
+        assert got == [("TDB001", 1), ("TDB000", 2)], result.findings
+    else:  # 3.10 recurses on the C stack: the recursion limit stays, 500 levels are a finding
+        assert got == [("TDB000", 1), ("TDB000", 2)], result.findings
+    assert "nested too deeply" in result.findings[-1].message
 
 
 def test_file_that_is_not_utf8_is_an_error_naming_it(
