@@ -8,6 +8,7 @@ executable comments are opened up in place; each statement then goes to
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from pathlib import Path
 
@@ -76,17 +77,32 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
         text = blank_bulk_rows(text)
         text, notes, uses = strip_client_commands(text)
         expanded = expand_version_comments(text)
-        statements = split(expanded)
+        tokens = tokenize(expanded, directives=True)
+        statements = split(expanded, tokens)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))
         return
     src.notes.extend((base + at, note) for at, note in notes)
     src.uses.extend(uses)
+    # the file is lexed once: each statement takes its slice of the significant tokens (a ";"
+    # inside a DELIMITER block ends a statement of that block's body)
+    sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]
+    starts = [t.offset for t in sig]
     for st in statements:
-        if base:
-            st = Statement(st.text, st.offset + base, 0, 0, st.delimiter, st.terminated)
-        for piece in _statements_of_chunk(st):
-            src.statements.append(parse_statement(piece))
+        pieces = _statements_of_chunk(st)
+        if base or len(pieces) > 1:
+            for piece in pieces:
+                if base:
+                    piece = Statement(piece.text, piece.offset + base, 0, 0, piece.delimiter)
+                src.statements.append(parse_statement(piece))
+            continue
+        lo = bisect.bisect_left(starts, st.offset)
+        hi = bisect.bisect_left(starts, st.offset + len(st.text))
+        toks = [
+            t._replace(kind="delim") if t.kind == "punct" and t.text == ";" else t
+            for t in sig[lo:hi]
+        ]
+        src.statements.append(parse_statement(st, toks))
 
 
 _BULK_LINE = re.compile(r"^[ \t]*(?:INSERT|REPLACE)\b[^\n]{20000,}$", re.MULTILINE | re.IGNORECASE)
