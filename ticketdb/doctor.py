@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ticketdb.db import connect, database_exists, flavor
+from ticketdb.catalog import database_exists
+from ticketdb.db import connect, flavor
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 

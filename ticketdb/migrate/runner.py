@@ -20,14 +20,8 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb.db import (
-    connect,
-    connection,
-    database_exists,
-    ensure_database,
-    sql_error,
-    table_exists,
-)
+from ticketdb.catalog import database_exists, ensure_database, table_exists
+from ticketdb.db import connect, connection, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import repeatable
