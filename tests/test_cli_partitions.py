@@ -7,6 +7,7 @@ import json
 
 from click.testing import CliRunner
 
+from ticketdb import catalog
 from ticketdb import partitions as parts
 from ticketdb.cli import cli
 
@@ -22,7 +23,7 @@ def names(conn) -> list[str]:
 
 
 def month(conn, k: int) -> str:
-    return parts.month_name(parts.month_start(parts.server_today(conn), k))
+    return parts.month_name(parts.month_start(catalog.server_today(conn), k))
 
 
 def log_rows_by_month(conn) -> dict[str, int]:
@@ -36,7 +37,7 @@ def log_rows_by_month(conn) -> dict[str, int]:
 def test_retain_months_drops_older_months_and_their_logs(conn, migrated_dsn):
     ensure(migrated_dsn, "--months-ahead", "1", "--months-back", "5")
     assert names(conn) == [month(conn, k) for k in range(-5, 2)] + ["p_future"]
-    today = parts.server_today(conn)
+    today = catalog.server_today(conn)
     with conn.cursor() as cur:
         cur.execute("SET @ticketdb_bulk_load = 1")  # history: skip the state machine
         for k in range(-5, 1):
