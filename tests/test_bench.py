@@ -14,7 +14,7 @@ from ticketdb.bench.output import markdown
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.partitions import list_partitions
-from ticketdb.server import free_port
+from ticketdb.sandbox import free_port
 
 
 @pytest.fixture(scope="module")

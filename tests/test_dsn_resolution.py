@@ -18,7 +18,7 @@ import pytest
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.dsn import DSN
-from ticketdb.server import Sandbox
+from ticketdb.sandbox import Sandbox
 
 NO_SERVER = "no database: pass --dsn, set TICKETDB_DSN, or run `ticketdb sandbox start`"
 

@@ -14,7 +14,7 @@ import pytest
 
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
-from ticketdb.server import Sandbox, free_port
+from ticketdb.sandbox import Sandbox, free_port
 
 
 def sandbox(*args: str, env: dict[str, str] | None = None, stdin: str | None = None):
