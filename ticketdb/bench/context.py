@@ -29,6 +29,7 @@ class BenchContext:
     dsn: DSN | None = None  # of the bench database, for scenarios that open more connections
     options: dict[str, Any] = field(default_factory=dict)  # e.g. clients, duration
     log: Callable[[str], None] = lambda _msg: None
+    redis_url: str | None = None  # for the cache scenario; None = $TICKETDB_REDIS_URL or default
 
     def query(self, name: str) -> Query:
         return load_query(self.project, name)

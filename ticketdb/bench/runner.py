@@ -167,6 +167,7 @@ def run_bench(
     clients: list[int] | None = None,
     duration: float | None = None,
     sysbench_table_size: int | None = None,
+    redis_url: str | None = None,
     log: Log | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
@@ -174,6 +175,8 @@ def run_bench(
 
     ``clients`` / ``duration`` / ``sysbench_table_size`` set workflow_throughput's concurrency
     levels, seconds per level and sysbench table size (None: the scenario's defaults).
+    ``redis_url`` is the Redis the cache scenario reads through (None: $TICKETDB_REDIS_URL, then
+    the default); when it does not answer, that scenario is reported skipped with the reason.
     """
     log = log or (lambda _msg: None)
     registry = scenarios()
@@ -220,7 +223,7 @@ def run_bench(
             n_logs = cur.fetchone()[0]
         options = {"clients": clients, "duration": duration,
                    "sysbench_table_size": sysbench_table_size}  # fmt: skip
-        ctx = _context(conn, project, dsn=dsn, options=options, log=log)
+        ctx = _context(conn, project, dsn=dsn, options=options, log=log, redis_url=redis_url)
         doc["dataset"] = {
             "database": dsn.database,
             "tickets": n_tickets,

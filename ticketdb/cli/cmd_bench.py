@@ -56,6 +56,13 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--json", "json_file", type=_file, help="Write the JSON document here.")
 @click.option("--markdown", "md_file", type=_file, help="Write a Markdown table here.")
 @click.option("--plot", "plot_file", type=_file, help="Write a PNG chart here (matplotlib).")
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Redis for the vip_open_tickets_cached scenario (default: $TICKETDB_REDIS_URL, then "
+    "redis://127.0.0.1:6379/0); reported skipped when it does not answer.",
+)
 @dsn_option
 @project_option
 @pass_ctx
@@ -74,6 +81,7 @@ def command(
     json_file: Path | None,
     md_file: Path | None,
     plot_file: Path | None,
+    redis_url: str | None,
 ) -> None:
     """Seed (or reuse) a data set in a bench database and time each scenario.
 
@@ -101,6 +109,7 @@ def command(
             clients=clients,
             duration=duration,
             sysbench_table_size=sysbench_table_size,
+            redis_url=redis_url,
             log=lambda msg: reporter.progress.console.print(f"[dim]{msg}[/]"),
             reporter=reporter,
         )
