@@ -128,7 +128,7 @@ def test_durable_only_target_flags_the_profile():
     fast = _by_metric(check_targets(results, 5000, durable=False))
     assert fast["escalation", "io.reduction_pct"]["at_target_profile"] is False
     assert fast["escalation", "io.reduction_pct"]["at_target_scale"] is False
-    assert fast["timeout_warning", "p50_ms"]["at_target_profile"] is True
+    assert "at_target_profile" not in fast["timeout_warning", "p50_ms"]  # any profile
     durable = _by_metric(check_targets(results, 5000, durable=True))
     assert durable["escalation", "io.reduction_pct"]["at_target_profile"] is True
 

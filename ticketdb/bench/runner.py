@@ -31,8 +31,7 @@ from ticketdb.seed.runner import Reporter
 Log = Callable[[str], None]
 
 #: The issues' targets at 1M tickets (checked and reported, never tuned against). A metric is
-#: a key of the scenario's entry, dotted for nested ones. ``durable``: only meaningful on the
-#: durable server profile (binary log, sync_binlog=1, flush at every commit).
+#: a key of the scenario's entry, dotted for nested ones.
 TARGETS = (
     ("timeout_warning", "p50_ms", "<=", 2.0),
     ("timeout_warning", "speedup", ">=", 50.0),
@@ -41,8 +40,11 @@ TARGETS = (
     ("audit_trail", "p50_ms", "<=", 1.0),
     ("seed_load", "seconds", "<=", 60.0),
     ("seed_load", "ratio_to_raw", "<=", 1.3),
-    ("escalation", "io.reduction_pct", ">=", 90.0, "durable"),
+    ("escalation", "io.reduction_pct", ">=", 90.0),
 )
+#: Targets that only mean something on the durable server profile (the seed's I/O claim: with
+#: the redo log flushed once a second, fsyncs are not per commit).
+DURABLE_ONLY = {("escalation", "io.reduction_pct")}
 #: Per concurrency level of workflow_throughput (issue 13); ``p99_ms`` only at 16 clients.
 LEVEL_TARGETS = (
     ("ratio_to_sysbench", ">=", 0.9, None),
@@ -297,6 +299,8 @@ def _run_scenario(ctx: BenchContext, sc: Scenario, repeat: int, budget_s: float)
 
 
 def _lookup(entry: dict[str, Any], metric: str) -> Any:
+    if metric in entry:
+        return entry[metric]
     value: Any = entry
     for part in metric.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -313,25 +317,27 @@ def check_targets(results: list[dict[str, Any]], tickets: int,
                   durable: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """Every target with its measured value and whether it is met (None: not measured).
 
-    ``at_target_scale``: the data set has the 1M tickets the targets are defined for;
-    ``at_target_profile``: False for a durable-only target measured on a non-durable server.
+    ``at_target_scale``: the data set has the 1M tickets the targets are defined for. A
+    durable-only target (:data:`DURABLE_ONLY`) also says ``"profile": "durable"`` and
+    ``at_target_profile``: whether this server was on that profile.
     """
     by_name = {r["name"]: r for r in results}
     out = []
 
-    def add(name: str, metric: str, op: str, limit: float, value: Any, profile: str | None) -> None:
-        out.append({
+    def add(name: str, metric: str, op: str, limit: float, value: Any, key: str) -> None:
+        t = {
             "scenario": name, "metric": metric, "target": f"{op} {limit:g}", "value": value,
             "met": _check(op, value, limit), "at_target_scale": tickets >= TARGET_TICKETS,
-            "at_target_profile": profile != "durable" or durable,
-        })  # fmt: skip
+        }  # fmt: skip
+        if (name, key) in DURABLE_ONLY:
+            t.update(profile="durable", at_target_profile=durable)
+        out.append(t)
 
-    for name, metric, op, limit, *profile in TARGETS:
-        add(name, metric, op, limit, _lookup(by_name.get(name, {}), metric),
-            profile[0] if profile else None)  # fmt: skip
+    for name, metric, op, limit in TARGETS:
+        add(name, metric, op, limit, _lookup(by_name.get(name, {}), metric), metric)
     for level in by_name.get("workflow_throughput", {}).get("levels") or []:
         for metric, op, limit, only_at in LEVEL_TARGETS:
             if only_at is None or level["clients"] == only_at:
                 add("workflow_throughput", f"{metric}@{level['clients']}", op, limit,
-                    level.get(metric), None)  # fmt: skip
+                    level.get(metric), metric)  # fmt: skip
     return out
