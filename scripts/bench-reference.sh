@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reference run of benchmarks/README.md: TICKETS (default 1M) on both server profiles, each
 # in its own throwaway sandbox, then the README regenerated from the two JSON files.
-# Needs a QUIET machine: refuses to start when the 1-minute load average is >= MAX_LOAD (1.5)
+# PROFILES="durable" records one profile only. Needs a QUIET machine: refuses to start when the 1-minute load average is >= MAX_LOAD (1.5)
 # unless FORCE=1, because numbers measured under load are not publishable.
 # ~10-15 min per profile at 1M tickets on 2 cores (seed + raw load + every scenario + 3 levels ×
 # 3 contenders × DURATION s).
@@ -25,7 +25,7 @@ make -s redis   # vip_open_tickets_cached needs one; starts a throwaway one when
 box=""
 cleanup() { [ -n "$box" ] && "$BIN/ticketdb" sandbox destroy --yes --dir "$box" >/dev/null 2>&1; rm -rf "$ROOT"; }
 trap cleanup EXIT
-for profile in fast durable; do
+for profile in ${PROFILES:-fast durable}; do
     box="$ROOT/$profile"
     flag=""; suffix=""
     if [ "$profile" = durable ]; then flag="--durable"; suffix="-durable"; fi

@@ -41,7 +41,24 @@ def _candidates(ctx: BenchContext) -> int:
     return total
 
 
+def _pin_clock(ctx: BenchContext, on: bool) -> None:
+    """One NOW() for the whole scenario (this session only; the procedure and the triggers read
+    it too): otherwise a slow run (row by row on the durable profile takes minutes) lets more
+    tickets cross a rule's age cut-off, and the runs no longer escalate the same tickets."""
+    with ctx.conn.cursor() as cur:
+        cur.execute("SET @@SESSION.timestamp = " + ("UNIX_TIMESTAMP()" if on else "DEFAULT"))
+
+
 def _prepare(ctx: BenchContext) -> None:
+    _pin_clock(ctx, True)
+    try:
+        _snapshot(ctx)
+    except BaseException:
+        _pin_clock(ctx, False)
+        raise
+
+
+def _snapshot(ctx: BenchContext) -> None:
     with ctx.conn.cursor() as cur:
         cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SNAPSHOT}")
         cur.execute(
@@ -71,9 +88,12 @@ def _reset(ctx: BenchContext) -> None:
 
 
 def _cleanup(ctx: BenchContext) -> None:
-    _reset(ctx)
-    with ctx.conn.cursor() as cur:
-        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SNAPSHOT}")
+    try:
+        _reset(ctx)
+        with ctx.conn.cursor() as cur:
+            cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SNAPSHOT}")
+    finally:
+        _pin_clock(ctx, False)
 
 
 def _procedure(ctx: BenchContext) -> int:
