@@ -216,3 +216,33 @@ def test_bad_client_levels_are_a_usage_error(value):
     result = CliRunner().invoke(cli, ["bench", "--clients", value])
     assert result.exit_code == 2 and "client counts like 1,4,16" in result.output
     assert "Traceback" not in result.output
+
+
+def test_escalation_pins_one_clock_for_all_its_runs(migrated_dsn, project):
+    """A slow run must not let tickets cross a rule's cut-off between the procedure and the
+    baseline: NOW() stands still in the bench session from prepare to cleanup, then moves."""
+    import time
+
+    from ticketdb.bench.registry import scenarios
+    from ticketdb.bench.runner import _context
+    from ticketdb.bench.scenarios import escalation  # noqa: F401 - registers it
+    from ticketdb.catalog import server_now
+    from ticketdb.seed import SeedSpec, seed
+
+    conn = connect(migrated_dsn)
+    try:
+        seed(migrated_dsn, project, SeedSpec(tickets=2000, months=2, now=server_now(conn)))
+        ctx = _context(conn, project)
+        sc = scenarios()["escalation"]
+        sc.prepare(ctx)
+        try:
+            pinned = server_now(conn)
+            time.sleep(1.2)
+            assert server_now(conn) == pinned
+            assert sc.run(ctx) == ctx.state["candidates"]
+        finally:
+            sc.cleanup(ctx)
+        time.sleep(1.2)
+        assert server_now(conn) > pinned
+    finally:
+        conn.close()
