@@ -60,7 +60,7 @@ def connect(
         msg = exc.args[1] if len(exc.args) > 1 else str(exc)
         if code == 1049:
             raise ConnectionFailed(
-                f"database {dsn.database!r} does not exist on {dsn.host}:{dsn.port} "
+                f"database {dsn.database!r} does not exist on {dsn.address} "
                 "(run `ticketdb migrate up` to create it)"
             ) from None
         if code in _CONNECT_ERRORS or code is None:

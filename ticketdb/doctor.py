@@ -29,7 +29,7 @@ def run_checks(dsn: DSN) -> list[Check]:
     except TicketdbError as exc:
         return [Check("connection", "fail", str(exc))]
     try:
-        checks.append(Check("connection", "ok", f"{dsn.user}@{dsn.host}:{dsn.port}"))
+        checks.append(Check("connection", "ok", f"{dsn.user}@{dsn.address}"))
         fl = flavor(conn)
         supported = (fl.is_mariadb and fl.version >= (10, 11, 0)) or (
             not fl.is_mariadb and fl.version >= (8, 0, 0)

@@ -634,7 +634,7 @@ def check(
     st = mig.status(dsn, project)
     if not st["database_exists"]:
         raise TicketdbError(
-            f"database {dsn.database!r} does not exist on {dsn.host}:{dsn.port}: "
+            f"database {dsn.database!r} does not exist on {dsn.address}: "
             "nothing to compare (run `ticketdb migrate up` to create it)"
         )
     ids = [r["id"] for r in st["migrations"]]

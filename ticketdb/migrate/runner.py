@@ -40,22 +40,22 @@ Progress = Callable[[str], None]
 class _StrictMySQLBackend(MySQLBackend):
     """yoyo's MySQL backend with our session settings (strict sql_mode) on every connection."""
 
+    def __init__(self, dsn: DSN) -> None:
+        # Our DSN, not yoyo's URI, decides where to connect: yoyo's parser knows neither
+        # multi-host DSNs nor every password we accept; its URI only keys yoyo's caches.
+        self.dsn = dsn
+        super().__init__(parse_uri(dsn.with_host(dsn.host, dsn.port).url()), MIGRATION_TABLE)
+
     def connect(self, dburi: Any) -> Any:
-        dsn = DSN(
-            host=dburi.hostname or "127.0.0.1",
-            port=dburi.port or 3306,
-            user=dburi.username or "root",
-            password=dburi.password or "",
-            database=dburi.database,
-            params=tuple(dburi.args.items()),
-        )
-        return connect(dsn, autocommit=False)
+        return connect(self.dsn, autocommit=False)
+
+    def copy(self) -> _StrictMySQLBackend:
+        return self.__class__(self.dsn)
 
 
 def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
-    uri = parse_uri(dsn.url())
     try:
-        backend = _StrictMySQLBackend(uri, MIGRATION_TABLE)
+        backend = _StrictMySQLBackend(dsn)
         backend.init_database()
     except pymysql.err.MySQLError as exc:
         raise sql_error(exc, where="opening migration backend") from None
