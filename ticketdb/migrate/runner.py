@@ -6,6 +6,7 @@ taking the lock is how two concurrent runs apply the same migration twice.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +26,15 @@ from ticketdb.db import (
     connection,
     database_exists,
     ensure_database,
+    scalar,
     sql_error,
     table_exists,
 )
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.migrate import progress as journal
 from ticketdb.migrate import repeatable
+from ticketdb.migrate.progress import real_error
 from ticketdb.project import Project
 
 MIGRATION_TABLE = "_yoyo_migration"
@@ -62,31 +66,87 @@ def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
     return backend
 
 
+def lock_name(job: str, database: str) -> str:
+    """GET_LOCK names are at most 64 characters; long database names are hashed."""
+    name = f"ticketdb.{job}.{database}"
+    if len(name) > 64:
+        name = f"ticketdb.{job}.{hashlib.sha1(database.encode()).hexdigest()}"
+    return name
+
+
+def lock_holder(conn: Any, name: str) -> str:
+    """Who holds a GET_LOCK, for the message (connection id, user, host, seconds)."""
+    owner = scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,))
+    if owner is None:
+        return "nobody (just released)"
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT user, host, time FROM information_schema.processlist WHERE id = %s", (owner,)
+        )
+        row = cur.fetchone()
+    if not row:
+        return f"connection {owner}"
+    user, host, secs = (row["user"], row["host"], row["time"]) if isinstance(row, dict) else row
+    return f"connection {owner} ({user}@{host}, for {secs}s)"
+
+
+def _is_galera(conn: Any) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cur.fetchone()
+    return bool(row) and str(row[1]).upper() == "ON"
+
+
 @contextmanager
-def _locked(dsn: DSN, lock_timeout: float) -> Iterator[_StrictMySQLBackend]:
+def _locked(
+    dsn: DSN, lock_timeout: float, say: Progress | None = None
+) -> Iterator[_StrictMySQLBackend]:
+    """The migrate lock: a GET_LOCK held by this run's connection, so a killed run's lock
+    goes with its connection at once, plus yoyo's lock row (also seen by other Galera nodes).
+
+    A yoyo lock row found while we hold the GET_LOCK was left by a dead run: on one server it
+    is removed on the spot. On Galera its owner may live on another node, so we wait for it.
+    """
+    say = say or (lambda _msg: None)
     backend = _open_backend(dsn)
+    conn = backend.connection
+    name = lock_name("migrate", dsn.database)
+    started = time.monotonic()
     try:
-        with backend.lock(timeout=lock_timeout):
+        if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
+            holder = lock_holder(conn, name)
+            say(f"another migrate run holds the lock ({holder}); waiting up to {lock_timeout:g}s")
+            if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, lock_timeout)) != 1:
+                raise TicketdbError(
+                    f"another migrate run on {dsn.database} still holds the lock after "
+                    f"{lock_timeout:g}s: {holder}"
+                )
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT pid, ctime FROM {backend.lock_table}")
+            stale = cur.fetchone()
+        if stale and not _is_galera(conn):
+            backend.break_lock()
+            say(f"removed a stale migrate lock (pid {stale[0]}, taken {stale[1]}): its run is gone")
+        conn.commit()
+        journal.ensure_table(backend)
+        remaining = max(lock_timeout - (time.monotonic() - started), 0.5)
+        with backend.lock(timeout=remaining):
             yield backend
     except LockTimeout as exc:
         raise TicketdbError(
             f"{exc}".replace("yoyo break-lock", "ticketdb migrate break-lock")
         ) from None
     finally:
-        backend.connection.close()
+        try:
+            conn.close()  # releases the GET_LOCK too
+        except pymysql.err.Error:
+            pass
 
 
-def real_error(exc: BaseException) -> BaseException:
-    """MySQL DDL commits implicitly, so yoyo's ROLLBACK TO SAVEPOINT fails and hides the real
-    error in ``__context__``; walk back to the first server error."""
-    seen = exc
-    while True:
-        ctx = seen.__context__
-        code = seen.args[0] if seen.args and isinstance(seen.args[0], int) else None
-        if code in (1305,) and isinstance(ctx, pymysql.err.MySQLError):  # SAVEPOINT does not exist
-            seen = ctx
-            continue
-        return seen
+def _check_to(to: str | None) -> None:
+    """An unset shell variable gives ``--to ''``: never read it as "everything"."""
+    if to is not None and not to.strip():
+        raise UsageError("--to needs a migration id (or unique prefix); got an empty value")
 
 
 def load_migrations(project: Project) -> MigrationList:
@@ -120,8 +180,11 @@ class MigrateResult:
 
 def _through(migrations: MigrationList, target: str | None) -> set[str]:
     """Ids of the migrations up to and including ``target`` (id or prefix); all when None."""
+    _check_to(target)
     ids = [m.id for m in migrations]
-    return set(ids[: ids.index(resolve_id(migrations, target).id) + 1] if target else ids)
+    if target is None:
+        return set(ids)
+    return set(ids[: ids.index(resolve_id(migrations, target).id) + 1])
 
 
 def up(
@@ -134,20 +197,17 @@ def up(
 ) -> MigrateResult:
     """Apply pending migrations (up to ``to``), then repeatable objects when at head."""
     say = progress or (lambda _msg: None)
+    _check_to(to)
     migrations = load_migrations(project)
     wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
     result = MigrateResult(database_created=ensure_database(dsn))
-    with _locked(dsn, lock_timeout) as backend:
+    with _locked(dsn, lock_timeout, say) as backend:
+        journal.refuse_if_interrupted(backend)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
             started = time.perf_counter()
-            try:
-                backend.apply_one(m)
-            except pymysql.err.MySQLError as exc:
-                raise sql_error(real_error(exc), where=f"migration {m.id}") from None
-            except Exception as exc:  # a Python migration that raised something else
-                raise TicketdbError(f"migration {m.id}: {exc}") from None
+            journal.run(backend, m, "apply", say)
             result.applied.append(m.id)
             say(f"applied {m.id} ({time.perf_counter() - started:.2f}s)")
         result.at_head = not list(backend.to_apply(migrations))
@@ -177,13 +237,15 @@ def down(
     the next ``up`` to head re-creates them.
     """
     say = progress or (lambda _msg: None)
-    if to and all_:
+    _check_to(to)
+    if to is not None and all_:
         raise UsageError("use either --to or --all, not both")
     migrations = load_migrations(project)
-    target = resolve_id(migrations, to) if to else None
+    target = resolve_id(migrations, to) if to is not None else None
     objects = repeatable.load_objects(project)
     result = MigrateResult()
-    with _locked(dsn, lock_timeout) as backend:
+    with _locked(dsn, lock_timeout, say) as backend:
+        journal.refuse_if_interrupted(backend)
         applied = list(backend.to_rollback(migrations))  # newest first
         if target is not None:
             if target not in applied:
@@ -202,10 +264,7 @@ def down(
                     say(f"drop {kind.lower()} {name}")
         for m in chosen:
             started = time.perf_counter()
-            try:
-                backend.rollback_one(m)
-            except pymysql.err.MySQLError as exc:
-                raise sql_error(real_error(exc), where=f"rollback of {m.id}") from None
+            journal.run(backend, m, "rollback", say)
             result.rolled_back.append(m.id)
             say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
     return result
@@ -245,6 +304,7 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
         ]
     unknown = sorted(set(applied) - {m.id for m in migrations})
     return {
+        "interrupted": _interrupted(dsn) if exists else [],
         "database": dsn.database,
         "database_exists": exists,
         "migrations": rows,
@@ -274,6 +334,28 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
     }
 
 
+def _interrupted(dsn: DSN) -> list[dict[str, Any]]:
+    with connection(dsn) as conn:
+        if not table_exists(conn, journal.PROGRESS_TABLE):
+            return []
+        return [row.as_dict() for row in journal.read_interrupted(conn)]
+
+
+def repair(
+    dsn: DSN,
+    project: Project,
+    *,
+    undo: bool = False,
+    lock_timeout: float = 120,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Finish (or undo) a migration whose run was killed between its steps and its record."""
+    say = progress or (lambda _msg: None)
+    migrations = load_migrations(project)
+    with _locked(dsn, lock_timeout, say) as backend:
+        return journal.repair(backend, migrations, undo=undo, say=say)
+
+
 def break_lock(dsn: DSN) -> None:
     """Remove a stale yoyo lock left by a killed ``migrate`` run."""
     backend = _open_backend(dsn)
@@ -283,4 +365,13 @@ def break_lock(dsn: DSN) -> None:
         backend.connection.close()
 
 
-__all__ = ["MigrateResult", "break_lock", "down", "plan", "real_error", "status", "up"]
+__all__ = [
+    "MigrateResult",
+    "break_lock",
+    "down",
+    "plan",
+    "real_error",
+    "repair",
+    "status",
+    "up",
+]
