@@ -28,3 +28,9 @@ class SqlError(TicketdbError):
         prefix = f"{where}: " if where else ""
         suffix = f" (server error {code})" if code else ""
         super().__init__(f"{prefix}{message}{suffix}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every ``finally`` cleans up."""
+
+    signal_number = 15

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 from typing import Any
 
@@ -19,7 +20,7 @@ import pymysql
 from ticketdb import __version__
 from ticketdb.cli.common import Context, dsn_option, project_option
 from ticketdb.db import sql_error
-from ticketdb.errors import TicketdbError
+from ticketdb.errors import Terminated, TicketdbError
 
 
 class _Root(click.Group):
@@ -32,6 +33,9 @@ class _Root(click.Group):
         except pymysql.err.MySQLError as exc:
             click.secho(f"error: {sql_error(exc)}", fg="red", err=True)
             ctx.exit(1)
+        except Terminated:
+            click.secho("terminated (SIGTERM): cleaned up", fg="red", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.secho("interrupted", fg="red", err=True)
             ctx.exit(130)
@@ -64,7 +68,15 @@ def _load_commands() -> None:
 _load_commands()
 
 
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    # once: a second SIGTERM must not abort the clean-up the first one started (SIGKILL still
+    # stops everything, and the next run repairs what it left)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(prog_name="ticketdb")
     except BrokenPipeError:  # `ticketdb … | head`

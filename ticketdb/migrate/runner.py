@@ -143,6 +143,20 @@ def _locked(
             pass
 
 
+def _hold_seed_lock(conn: Any, database: str) -> None:
+    """A running seed has dropped triggers and indexes on purpose: re-creating them under its
+    load would corrupt it, so ``up`` waits for no seed and lets none start meanwhile."""
+    from ticketdb.seed import restore as seed_restore
+
+    name = seed_restore.lock_name(database)
+    if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
+        raise TicketdbError(
+            f"a seed is running on {database} ({lock_holder(conn, name)}): "
+            "run `migrate up` when it has finished"
+        )
+    conn.commit()
+
+
 def _check_to(to: str | None) -> None:
     """An unset shell variable gives ``--to ''``: never read it as "everything"."""
     if to is not None and not to.strip():
@@ -204,6 +218,7 @@ def up(
     result = MigrateResult(database_created=ensure_database(dsn))
     with _locked(dsn, lock_timeout, say) as backend:
         journal.refuse_if_interrupted(backend)
+        _hold_seed_lock(backend.connection, dsn.database)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
             started = time.perf_counter()
@@ -217,6 +232,10 @@ def up(
                 for change in repeatable.apply_changes(conn, changes):
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
+                from ticketdb.seed import restore as seed_restore
+
+                for what in seed_restore.restore(dsn, project, conn, say):
+                    say(f"restored {what} taken apart by an interrupted seed")
         elif objects:
             say("not at head: repeatable objects are applied once every migration is")
     return result

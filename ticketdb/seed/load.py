@@ -18,7 +18,7 @@ import errno
 import fcntl
 import multiprocessing
 import os
-import tempfile
+import shutil
 import threading
 import time
 import traceback
@@ -32,6 +32,7 @@ from ticketdb.db import connect, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.seed.generate import GenStats, SeedSpec, generate
+from ticketdb.seed.restore import fifo_folder
 
 _F_SETPIPE_SZ = 1031  # Linux: grow the pipe buffer so the writer blocks less often
 _PIPE_BYTES = 1 << 20
@@ -172,7 +173,7 @@ def stream_load(
     as soon as its LOAD DATA committed, while the other table may still be loading."""
     ctx = multiprocessing.get_context("fork")
     conns = [bulk_connection(dsn) for _ in targets]
-    tmp = Path(tempfile.mkdtemp(prefix="ticketdb-seed-"))
+    tmp = fifo_folder()
     fifos = tuple(str(tmp / f"{t.table}.fifo") for t in targets)
     for path in fifos:
         os.mkfifo(path, 0o600)
@@ -188,6 +189,7 @@ def stream_load(
         try:
             with conn.cursor() as cur:
                 rows = cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
+                refuse_warnings(cur, conn, target.table)
             conn.commit()
             seconds[target.table] = time.perf_counter() - t0
             if after and target.table in after:
@@ -233,9 +235,7 @@ def stream_load(
             child.kill()
         for c in conns:
             c.close()
-        for path in fifos:
-            os.unlink(path)
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
     if errors:
         where, exc = next(iter(errors.items()))
         if isinstance(exc, TicketdbError):
@@ -244,6 +244,22 @@ def stream_load(
     if outcome[0] != "ok":
         raise TicketdbError(f"row generator failed: {outcome[1]}")
     return outcome[1], seconds
+
+
+def refuse_warnings(cur: Any, conn: Any, table: str) -> None:
+    """LOAD DATA LOCAL skips a duplicate key (or truncates a value) with only a warning: that
+    is lost or altered data, so it is a failure and the load is rolled back."""
+    cur.execute("SHOW COUNT(*) WARNINGS")
+    count = int(cur.fetchone()[0])
+    if not count:
+        return
+    cur.execute("SHOW WARNINGS LIMIT 3")
+    shown = "; ".join(f"{msg} ({code})" for _level, code, msg in cur.fetchall())
+    conn.rollback()
+    raise TicketdbError(
+        f"LOAD DATA into {table} gave {count} warning(s), e.g. {shown}: rolled back, "
+        "nothing of it kept"
+    )
 
 
 def generate_files(spec: SeedSpec, folder: Path) -> tuple[GenStats, tuple[Path, Path]]:
