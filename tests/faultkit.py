@@ -80,3 +80,74 @@ def marker(tmp: Path, name: str) -> Path:
     p = tmp / name
     p.unlink(missing_ok=True)
     return p
+
+
+# -- the state machine, replayed in Python over what the database holds -------------------------
+_ALLOWED = {
+    "assign": {"pending", "processing"},
+    "reply": {"pending", "processing"},
+    "transfer": {"processing"},
+    "resolve": {"processing"},
+    "reopen": {"resolved"},
+    "close": {"pending", "processing", "resolved"},
+    "escalate": {"pending", "processing"},
+}
+
+
+def replay_problems(conn: object) -> list[str]:
+    """Every ticket's log replayed from 'pending, unassigned' through the workflow's state
+    machine: illegal transitions and final states that contradict the log."""
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute("SELECT id, current_status, assigned_agent_id, closed_at FROM service_tickets")
+        tickets = {r[0]: r[1:] for r in cur.fetchall()}
+        cur.execute(
+            "SELECT ticket_id, action_type, agent_id, to_agent_id, action_time FROM ticket_logs "
+            "ORDER BY ticket_id, action_time, id"
+        )
+        logs = cur.fetchall()
+    state: dict[int, list] = {tid: ["pending", None, None] for tid in tickets}
+    problems: list[str] = []
+    for tid, action, agent, to_agent, at in logs:
+        st = state.get(tid)
+        if st is None:
+            problems.append(f"log for missing ticket {tid}")
+            continue
+        if st[0] not in _ALLOWED[action]:
+            problems.append(f"ticket {tid}: {action} from {st[0]}")
+        if action == "assign":
+            st[0], st[1] = "processing", agent
+        elif action == "transfer":
+            st[1] = to_agent
+        elif action == "resolve":
+            st[0] = "resolved"
+        elif action == "reopen":
+            st[0] = "processing"
+        elif action == "close":
+            st[0], st[2] = "closed", at
+    for tid, (status, agent, closed_at) in tickets.items():
+        if [status, agent, closed_at] != state[tid]:
+            problems.append(f"ticket {tid}: stored {status}/{agent}/{closed_at}, log {state[tid]}")
+    return problems
+
+
+def schema_shape(conn: object) -> dict[str, object]:
+    """Triggers and secondary indexes of the two seeded tables: what a seed takes apart."""
+    from ticketdb.seed.restore import secondary_keys
+
+    shape: dict[str, object] = {}
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute(
+            "SELECT trigger_name FROM information_schema.triggers "
+            "WHERE trigger_schema = DATABASE() ORDER BY 1"
+        )
+        shape["triggers"] = [r[0] for r in cur.fetchall()]
+        for table in ("service_tickets", "ticket_logs"):
+            cur.execute(f"SHOW CREATE TABLE {table}")
+            shape[table] = secondary_keys(cur.fetchone()[1])
+    return shape
+
+
+def fifo_folders(pid: int) -> list[Path]:
+    import tempfile
+
+    return list(Path(tempfile.gettempdir()).glob(f"ticketdb-seed-{pid}-*"))

@@ -23,22 +23,36 @@ from ticketdb.db import sql_error
 from ticketdb.errors import Terminated, TicketdbError
 
 
+def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """A signal that interrupted a query closes PyMySQL's connection; a ``finally`` that then
+    uses it raises InterfaceError(0, '') on top. Report the signal, not that."""
+    seen: BaseException | None = exc
+    for _ in range(20):
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
+
+
 class _Root(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except TicketdbError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            ctx.exit(exc.exit_code)
-        except pymysql.err.MySQLError as exc:
+        except (TicketdbError, pymysql.err.MySQLError, KeyboardInterrupt) as exc:
+            sig = _signal_behind(exc)
+            if isinstance(sig, Terminated):
+                click.secho("terminated (SIGTERM): cleaned up", fg="red", err=True)
+                ctx.exit(143)
+            if sig is not None:
+                click.secho("interrupted", fg="red", err=True)
+                ctx.exit(130)
+            if isinstance(exc, TicketdbError):
+                click.secho(f"error: {exc}", fg="red", err=True)
+                ctx.exit(exc.exit_code)
             click.secho(f"error: {sql_error(exc)}", fg="red", err=True)
             ctx.exit(1)
-        except Terminated:
-            click.secho("terminated (SIGTERM): cleaned up", fg="red", err=True)
-            ctx.exit(143)
-        except KeyboardInterrupt:
-            click.secho("interrupted", fg="red", err=True)
-            ctx.exit(130)
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})

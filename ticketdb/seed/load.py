@@ -181,6 +181,7 @@ def stream_load(
     parent_end, child_end = ctx.Pipe(duplex=False)
     errors: dict[str, BaseException] = {}  # where → what
     seconds: dict[str, float] = {}
+    aborted = threading.Event()
 
     def run_load(i: int) -> None:
         target, conn = targets[i], conns[i]
@@ -190,9 +191,12 @@ def stream_load(
             with conn.cursor() as cur:
                 rows = cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
                 refuse_warnings(cur, conn, target.table)
+            if aborted.is_set():  # the FIFO ended because the run is being torn down
+                conn.rollback()
+                return
             conn.commit()
             seconds[target.table] = time.perf_counter() - t0
-            if after and target.table in after:
+            if after and target.table in after and not aborted.is_set():
                 where = f"after loading {target.table}"
                 after[target.table](rows)
         except BaseException as exc:  # noqa: BLE001 - reported by the supervisor
@@ -205,6 +209,7 @@ def stream_load(
     for th in threads:
         th.start()
     outcome: tuple[str, Any] | None = None
+    finished = False
     deadline = time.monotonic() + timeout
     try:
         while any(th.is_alive() for th in threads):
@@ -216,7 +221,9 @@ def stream_load(
                 outcome = ("error", f"generator exited with code {child.exitcode}")
             if (outcome and outcome[0] == "error") or errors:
                 # one side failed: stop the generator (its write ends close, so a reader sees
-                # EOF) and release whichever side is still stuck in open()
+                # EOF) and release whichever side is still stuck in open(); that EOF is not
+                # the end of the data, so neither loader may commit
+                aborted.set()
                 if child.is_alive():
                     child.kill()
                 for path in fifos:
@@ -229,13 +236,25 @@ def stream_load(
             outcome = _recv(parent_end) if parent_end.poll(30) else ("error", "no result")
         if on_progress:
             on_progress(counters[0], counters[1])
+        finished = True
     finally:
+        if not finished:  # an exception (SIGTERM, Ctrl-C): no partial load may commit
+            aborted.set()
+            if child.is_alive():
+                child.kill()
+            for path in fifos:
+                _unblock(path)
         child.join(5)
         if child.is_alive():
             child.kill()
         for c in conns:
             c.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        if not finished:
+            # a loader may be re-adding its indexes: let it end before the caller's clean-up
+            # touches the same table (else both ALTERs add the same key: 1061)
+            for th in threads:
+                th.join(600)
     if errors:
         where, exc = next(iter(errors.items()))
         if isinstance(exc, TicketdbError):

@@ -187,6 +187,7 @@ def seed(
         raise
     dropped: set[str] = set()
     keys: dict[str, list[tuple[str, str]]] = {}
+    completed = False
     try:
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         with _phase(result, reporter, "prepare"):
@@ -214,16 +215,22 @@ def seed(
         for table, n in ((TICKETS, stats.tickets), (LOGS, stats.logs)):
             result.phases.append(Phase(f"load {table}", n, load_seconds[table]))
         keys = {}  # every index is back
+        completed = True
     finally:
-        # Whatever failed above: put back any index still missing, then the triggers.
-        if any(keys.values()):
-            with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
-                for table, defs in keys.items():
-                    _add_keys_job(table, defs)(c2)
-        if dropped:
-            with _phase(result, reporter, "triggers") as ph:
-                ph.rows = len(restore_triggers(conn, project, dropped))
-        restore.clear_present(conn)
+        # Whatever failed above: put back any index still missing, then the triggers. A signal
+        # that interrupted a query left PyMySQL's connection closed (and the lock with it).
+        conn = _usable(dsn, conn, say)
+        if conn is not None:
+            if any(keys.values()):
+                with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
+                    for table, defs in keys.items():
+                        _add_keys_job(table, defs)(c2)
+            if dropped:
+                with _phase(result, reporter, "triggers") as ph:
+                    ph.rows = len(restore_triggers(conn, project, dropped))
+            restore.clear_present(conn)
+            if not completed:
+                conn.close()  # releases the seed lock
     try:
         with _phase(result, reporter, "analyze") as ph:
             with conn.cursor() as cur:
@@ -241,6 +248,23 @@ def seed(
         raise TicketdbError(f"seed could not restore trigger(s): {', '.join(missing)}")
     result.seconds = time.perf_counter() - t_all
     return result
+
+
+def _usable(dsn: DSN, conn: Any, say: Callable[[str], None]) -> Any:
+    """``conn`` if it still works, else a new one holding the seed lock again; None when
+    another seed got the lock first (its start restores what the ledger lists)."""
+    try:
+        if conn.open:
+            conn.ping(reconnect=False)
+            return conn
+    except Exception:  # noqa: BLE001 - any failure means "reconnect"
+        pass
+    fresh = connect(dsn, local_infile=True)
+    if scalar(fresh, "SELECT GET_LOCK(%s, 30)", (restore.lock_name(dsn.database),)) != 1:
+        fresh.close()
+        say("another seed started meanwhile: it restores what this one took apart")
+        return None
+    return fresh
 
 
 def _prepare(
