@@ -1,0 +1,1 @@
+ALTER TABLE service_tickets DROP CONSTRAINT chk_ticket_closed_after_created;
