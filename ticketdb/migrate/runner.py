@@ -35,7 +35,7 @@ from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate import repeatable
 from ticketdb.migrate.progress import real_error
-from ticketdb.project import Project
+from ticketdb.project import Project, check_migration_files, read_sql_file
 
 MIGRATION_TABLE = "_yoyo_migration"
 Progress = Callable[[str], None]
@@ -166,6 +166,7 @@ def _check_to(to: str | None) -> None:
 def load_migrations(project: Project) -> MigrationList:
     if not project.migrations.is_dir():
         raise UsageError(f"no migrations folder at {project.migrations}")
+    check_migration_files(project.migrations)
     return read_migrations(str(project.migrations))
 
 
@@ -341,7 +342,7 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
     st = status(dsn, project)
     pending = [m for m in migrations if m.id in st["pending"] and m.id in wanted]
     steps = [
-        {"id": m.id, "path": m.path, "sql": Path(m.path).read_text(encoding="utf-8")}
+        {"id": m.id, "path": m.path, "sql": read_sql_file(Path(m.path))}
         for m in pending
     ]
     at_head = len(pending) == len(st["pending"])
