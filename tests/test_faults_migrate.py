@@ -109,6 +109,8 @@ def test_kill_between_ddl_and_record_then_repair_finishes(
     assert info["pending"] == ["0002_fb"]
     res = run("migrate", "down", "--dsn", db_dsn.url(), "--project", str(tiny_project))
     assert res.returncode == 1 and "migrate repair" in clean(res)
+    res = run("doctor", "--json", "--dsn", db_dsn.url())
+    assert res.returncode == 1 and "run `ticketdb migrate repair`" in clean(res)
 
     res = run("migrate", "repair", "--dsn", db_dsn.url(), "--project", str(tiny_project))
     text = clean(res)

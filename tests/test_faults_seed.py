@@ -63,6 +63,13 @@ def _ledger(conn: pymysql.connections.Connection) -> int:
         return 0
 
 
+def _wait_lock_freed(conn: pymysql.connections.Connection, dsn: DSN) -> None:
+    """The server frees a killed client's lock once it notices the closed socket."""
+    name = lock_name(dsn.database)
+    wait_for(lambda: scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,)) is None, 60,
+             "the server to drop the killed seed's connection")  # fmt: skip
+
+
 def _assert_whole(conn: pymysql.connections.Connection, reference: dict[str, object]) -> None:
     assert schema_shape(conn) == reference
     assert _ledger(conn) == 0
@@ -129,11 +136,13 @@ def test_sigkill_leaves_a_ledger_that_migrate_up_and_the_next_seed_use(
     wait_for(lambda: _in_processlist(root, "LOAD DATA", migrated_dsn.database), 120,
              "LOAD DATA", proc)  # fmt: skip
     kill(proc, signal.SIGKILL)
-    time.sleep(0.5)
+    _wait_lock_freed(root, migrated_dsn)
     stripped = schema_shape(root)
     assert stripped != reference_shape  # the kill did take things apart...
     assert _ledger(root) > 0  # ...and the database says what
     assert fifo_folders(proc.pid)  # the folder of the killed run is still there
+    res = run("doctor", "--json", "--dsn", migrated_dsn.url())
+    assert res.returncode == 1 and "run `ticketdb migrate up`" in clean(res)
     res = run("migrate", "up", "--dsn", migrated_dsn.url())
     assert res.returncode == 0, clean(res)
     assert "taken apart by an interrupted seed" in res.stderr
@@ -143,7 +152,7 @@ def test_sigkill_leaves_a_ledger_that_migrate_up_and_the_next_seed_use(
     wait_for(lambda: _in_processlist(root, "LOAD DATA", migrated_dsn.database), 120,
              "LOAD DATA", proc)  # fmt: skip
     kill(proc, signal.SIGKILL)
-    time.sleep(0.5)
+    _wait_lock_freed(root, migrated_dsn)
     assert _ledger(root) > 0
     res = run("seed", "--dsn", migrated_dsn.url(), "--tickets", "2000", "--replace",
               "--months", "2")  # fmt: skip

@@ -143,17 +143,21 @@ def _locked(
             pass
 
 
-def _hold_seed_lock(conn: Any, database: str) -> None:
+def _hold_seed_lock(conn: Any, database: str, timeout: float, say: Progress) -> None:
     """A running seed has dropped triggers and indexes on purpose: re-creating them under its
-    load would corrupt it, so ``up`` waits for no seed and lets none start meanwhile."""
+    load would corrupt it, so ``up`` waits (up to the lock timeout) for a running seed and lets
+    none start meanwhile."""
     from ticketdb.seed import restore as seed_restore
 
     name = seed_restore.lock_name(database)
     if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
-        raise TicketdbError(
-            f"a seed is running on {database} ({lock_holder(conn, name)}): "
-            "run `migrate up` when it has finished"
-        )
+        holder = lock_holder(conn, name)
+        say(f"a seed is running on {database} ({holder}); waiting up to {timeout:g}s")
+        if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, timeout)) != 1:
+            raise TicketdbError(
+                f"a seed is still running on {database} ({holder}): "
+                "run `migrate up` when it has finished"
+            )
     conn.commit()
 
 
@@ -219,7 +223,7 @@ def up(
     result = MigrateResult(database_created=ensure_database(dsn))
     with _locked(dsn, lock_timeout, say) as backend:
         journal.refuse_if_interrupted(backend)
-        _hold_seed_lock(backend.connection, dsn.database)
+        _hold_seed_lock(backend.connection, dsn.database, lock_timeout, say)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
             started = time.perf_counter()
@@ -341,10 +345,7 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
     wanted = _through(migrations, to)
     st = status(dsn, project)
     pending = [m for m in migrations if m.id in st["pending"] and m.id in wanted]
-    steps = [
-        {"id": m.id, "path": m.path, "sql": read_sql_file(Path(m.path))}
-        for m in pending
-    ]
+    steps = [{"id": m.id, "path": m.path, "sql": read_sql_file(Path(m.path))} for m in pending]
     at_head = len(pending) == len(st["pending"])
     return {
         "database": st["database"],
