@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ticketdb.db import connect, database_exists, flavor, scalar, table_exists
+from ticketdb.catalog import database_exists, table_exists
+from ticketdb.db import connect, flavor, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 

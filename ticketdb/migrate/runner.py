@@ -21,15 +21,8 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb.db import (
-    connect,
-    connection,
-    database_exists,
-    ensure_database,
-    scalar,
-    sql_error,
-    table_exists,
-)
+from ticketdb.catalog import database_exists, ensure_database, table_exists
+from ticketdb.db import connect, connection, scalar, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import progress as journal

@@ -20,17 +20,20 @@ import os
 import re
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ticketdb.db import connection, quote_ident, scalar, table_exists
+from ticketdb import catalog
+from ticketdb.catalog import table_exists
+from ticketdb.db import connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.project import Project
 
 RESTORE_TABLE = "ticketdb_seed_restore"
+#: Scratch databases ``<db>__seedref_<hex>`` hold the repo's schema while indexes are restored.
+SCRATCH_PURPOSE = "seedref"
 FIFO_PREFIX = "ticketdb-seed-"
 Say = Callable[[str], None]
 
@@ -100,10 +103,7 @@ def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
 
 
 def _show_create(conn: Any, table: str) -> str:
-    with conn.cursor() as cur:
-        cur.execute(f"SHOW CREATE TABLE {quote_ident(table)}")
-        row = cur.fetchone()
-    return row[1] if not isinstance(row, dict) else list(row.values())[1]
+    return catalog.show_create(conn, "TABLE", table) or ""
 
 
 def _present(conn: Any, kind: str, table: str) -> set[str]:
@@ -152,17 +152,13 @@ def repo_keys(dsn: DSN, project: Project, tables: set[str], say: Say) -> dict[st
 
     with connection(dsn) as conn:
         last = _last_applied(conn)
-    scratch = f"{dsn.database[:40]}__seedref_{uuid.uuid4().hex[:8]}"
-    ref = dsn.with_database(scratch)
-    say(f"reading the repo's index definitions (scratch database {scratch})")
-    try:
+    with catalog.scratch_database(
+        dsn, SCRATCH_PURPOSE, charset_of=dsn.database, create=False, on_drop_error=say
+    ) as ref:
+        say(f"reading the repo's index definitions (scratch database {ref.database})")
         mig.up(ref, project, to=last)
         with connection(ref) as rconn:
             return {t: secondary_keys(_show_create(rconn, t)) for t in tables}
-    finally:
-        with connection(dsn, database=False) as c:
-            with c.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(scratch)}")
 
 
 def restore(dsn: DSN, project: Project, conn: Any, say: Say) -> list[str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.db import connect, connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
@@ -99,14 +100,8 @@ class Reporter:
 
 
 def show_create(conn: Any, table: str) -> str:
-    with conn.cursor() as cur:
-        cur.execute(f"SHOW CREATE TABLE {quote_ident(table)}")
-        return _AUTO_INC.sub("", cur.fetchone()[1])
-
-
-def server_now(conn: Any) -> datetime:
-    """The anchor when none is given: the server's clock, to the minute."""
-    return scalar(conn, "SELECT NOW()").replace(second=0, microsecond=0)
+    """SHOW CREATE TABLE without the AUTO_INCREMENT counter (a load moves it; not schema)."""
+    return _AUTO_INC.sub("", catalog.show_create(conn, "TABLE", table) or "")
 
 
 def months_between(first: datetime, last: datetime) -> int:
@@ -114,18 +109,18 @@ def months_between(first: datetime, last: datetime) -> int:
 
 
 def _workflow_triggers(conn: Any) -> list[str]:
-    return [name for name, _table in _trigger_tables(conn)]
+    return catalog.triggers(conn, on_tables=(TICKETS, LOGS))
 
 
 def _trigger_tables(conn: Any) -> list[tuple[str, str]]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT trigger_name, event_object_table FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
-            "ORDER BY trigger_name",
-            (TICKETS, LOGS),
-        )
-        return [(r[0], r[1]) for r in cur.fetchall()]
+    """(trigger, table) of the two seeded tables: the restore ledger records both."""
+    return catalog.rows(
+        conn,
+        "SELECT trigger_name, event_object_table FROM information_schema.triggers "
+        "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
+        "ORDER BY trigger_name",
+        (TICKETS, LOGS),
+    )
 
 
 def restore_triggers(conn: Any, project: Project, names: set[str]) -> list[str]:
@@ -379,13 +374,7 @@ def _chain(
 
 
 def _existing_tables(conn: Any, names: tuple[str, ...]) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-            f"AND table_name IN ({', '.join(['%s'] * len(names))})",
-            names,
-        )
-        return sorted(r[0] for r in cur.fetchall())
+    return sorted(name for name, _type in catalog.tables(conn) if name in names)
 
 
 def _drain(cur: Any) -> int:
