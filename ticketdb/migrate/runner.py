@@ -21,6 +21,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
+from ticketdb import catalog
 from ticketdb.catalog import database_exists, ensure_database, table_exists
 from ticketdb.db import connect, connection, scalar, sql_error
 from ticketdb.dsn import DSN
@@ -83,13 +84,6 @@ def lock_holder(conn: Any, name: str) -> str:
     return f"connection {owner} ({user}@{host}, for {secs}s)"
 
 
-def _is_galera(conn: Any) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SHOW VARIABLES LIKE 'wsrep_on'")
-        row = cur.fetchone()
-    return bool(row) and str(row[1]).upper() == "ON"
-
-
 @contextmanager
 def _locked(
     dsn: DSN, lock_timeout: float, say: Progress | None = None
@@ -117,7 +111,7 @@ def _locked(
         with conn.cursor() as cur:
             cur.execute(f"SELECT pid, ctime FROM {backend.lock_table}")
             stale = cur.fetchone()
-        if stale and not _is_galera(conn):
+        if stale and not catalog.is_galera(conn):
             backend.break_lock()
             say(f"removed a stale migrate lock (pid {stale[0]}, taken {stale[1]}): its run is gone")
         conn.commit()

@@ -152,6 +152,8 @@ def repo_keys(dsn: DSN, project: Project, tables: set[str], say: Say) -> dict[st
 
     with connection(dsn) as conn:
         last = _last_applied(conn)
+    for name in catalog.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
+        say(f"dropped {name}, left by a restore that was killed")
     with catalog.scratch_database(
         dsn, SCRATCH_PURPOSE, charset_of=dsn.database, create=False, on_drop_error=say
     ) as ref:
