@@ -3,9 +3,11 @@ database per test, and a MySQL 8.4 testcontainer when a Docker engine answers.""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +19,18 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.server import Sandbox
+from ticketdb.sandbox import Sandbox
 
 REPO = PROJECT_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One pytest temp root per checkout: pytest prunes old ``pytest-N`` folders under the shared
+    ``/tmp/pytest-of-<user>``, which deleted the live sandbox data dir of another checkout's run
+    (two clones, or a CI run beside a work tree) and crashed its mariadbd mid-test."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        tag = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:8]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"ticketdb-pytest-{tag}")
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from ticketdb import cache
 from ticketdb.cache import VipCache
 from ticketdb.cli import cli
 from ticketdb.errors import TicketdbError
-from ticketdb.server import free_port
+from ticketdb.sandbox import free_port
 
 
 @pytest.fixture(scope="session")
@@ -301,7 +301,7 @@ def test_redis_down_falls_back_to_database_with_warning(conn, migrated_dsn, capl
 
 
 def test_bench_scenario_reports_latencies_and_hit_rate(conn, migrated_dsn, rcache):
-    from ticketdb.cache_bench import vip_open_tickets_cached
+    from ticketdb.bench.scenarios.vip_cache import vip_open_tickets_cached
 
     for c in range(1, 21):
         add_tickets(conn, c, 2 + c)
@@ -322,7 +322,7 @@ def test_registry_scenario_drives_the_bench_runner(conn, migrated_dsn, rcache):
     connection (a plain namespace stands in for BenchContext: conn + state is all it uses)."""
     from types import SimpleNamespace
 
-    from ticketdb.cache_bench import NAME, registry_scenario
+    from ticketdb.bench.scenarios.vip_cache import NAME, registry_scenario
 
     for c in range(1, 11):
         add_tickets(conn, c, c)

@@ -14,7 +14,7 @@ from ticketdb import reports
 from ticketdb.cli import cli
 from ticketdb.errors import UsageError
 from ticketdb.partitions import ensure_months
-from ticketdb.reports.sqlfile import all_queries, load_query, parse
+from ticketdb.queries import all_queries, load_query, parse
 
 AS_OF = datetime(2026, 3, 10, 12, 0, 0)
 
@@ -158,6 +158,25 @@ def test_cli_table(fixture_db):
     assert "audit_trail.sql" in result.output and "6 row(s)" in result.output
     assert "first" in result.output and "assign" in result.output
     assert "new priority" not in result.output  # empty in every row: left out of the table
+
+
+def test_cli_table_keeps_each_row_on_one_line_when_piped(fixture_db, monkeypatch):
+    """Not a terminal (CliRunner's stdout, like a pipe or `make demo`'s log): rich would fold the
+    cells at 80 columns, putting "processing" and the deadline on two lines."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    args = ["report", "overdue", "--at", "2026-03-10 12:00:00", "--dsn", fixture_db.url()]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in line[1:-1].split(line[0])] for line in result.stdout.splitlines()
+            if line[:1] in ("┃", "│")]  # header, then body  # fmt: skip
+    header, body = rows[0], rows[1:]
+    assert header == ["id", "priority", "current status", "deadline", "minutes left",
+                      "assigned agent id", "customer id"]  # fmt: skip
+    assert body == [
+        ["6", "urgent", "pending", "2026-03-10 12:00", "0", "", "500"],
+        ["1", "urgent", "processing", "2026-03-10 12:30", "30", "3", "100"],
+        ["2", "medium", "pending", "2026-03-10 12:45", "45", "", "100"],
+    ]
 
 
 def test_every_query_file_documents_its_parameters(project):

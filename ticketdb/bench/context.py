@@ -12,7 +12,7 @@ import pymysql
 from ticketdb.db import Flavor
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
-from ticketdb.reports.sqlfile import Query, load_query
+from ticketdb.queries import Query, load_query
 
 
 @dataclass

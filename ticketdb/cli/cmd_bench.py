@@ -13,7 +13,7 @@ from ticketdb.bench import run_bench
 from ticketdb.bench.output import markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
 from ticketdb.cli.common import Context, console, dsn_option, err_console, pass_ctx, project_option
-from ticketdb.seed.ui import RichReporter
+from ticketdb.cli.progress import RichReporter
 
 _file = click.Path(dir_okay=False, writable=True, path_type=Path)
 

@@ -6,12 +6,16 @@ configured severities.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the same parser, published as tomli before 3.11
+    import tomli as tomllib
 
 from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
