@@ -18,7 +18,7 @@ from test_faults_migrate import STEP_PY
 
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
-from ticketdb.server import Sandbox
+from ticketdb.sandbox import Sandbox
 
 
 class _DualStackSandbox(Sandbox):
