@@ -295,7 +295,7 @@ def test_break_lock_clears_a_lock_row(migrated_dsn: DSN) -> None:
 def test_live_lock_holder_makes_the_other_run_wait_then_fail(
     migrated_dsn: DSN, project: Project
 ) -> None:
-    from ticketdb.migrate.runner import lock_name
+    from ticketdb.locks import lock_name
 
     holder = connect(migrated_dsn)
     assert scalar(holder, "SELECT GET_LOCK(%s, 0)", (lock_name("migrate", migrated_dsn.database),))

@@ -6,7 +6,6 @@ taking the lock is how two concurrent runs apply the same migration twice.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from ticketdb.catalog import database_exists, ensure_database, table_exists
 from ticketdb.db import connect, connection, scalar, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.locks import lock_holder, lock_name
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate import repeatable
 from ticketdb.migrate.progress import real_error
@@ -58,30 +58,6 @@ def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
     except pymysql.err.MySQLError as exc:
         raise sql_error(exc, where="opening migration backend") from None
     return backend
-
-
-def lock_name(job: str, database: str) -> str:
-    """GET_LOCK names are at most 64 characters; long database names are hashed."""
-    name = f"ticketdb.{job}.{database}"
-    if len(name) > 64:
-        name = f"ticketdb.{job}.{hashlib.sha1(database.encode()).hexdigest()}"
-    return name
-
-
-def lock_holder(conn: Any, name: str) -> str:
-    """Who holds a GET_LOCK, for the message (connection id, user, host, seconds)."""
-    owner = scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,))
-    if owner is None:
-        return "nobody (just released)"
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT user, host, time FROM information_schema.processlist WHERE id = %s", (owner,)
-        )
-        row = cur.fetchone()
-    if not row:
-        return f"connection {owner}"
-    user, host, secs = (row["user"], row["host"], row["time"]) if isinstance(row, dict) else row
-    return f"connection {owner} ({user}@{host}, for {secs}s)"
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ticketdb import catalog
+from ticketdb import catalog, locks
 from ticketdb.catalog import table_exists
 from ticketdb.db import connection, quote_ident, scalar
 from ticketdb.dsn import DSN
@@ -51,19 +51,15 @@ _KEY_LINE = re.compile(r"^\s*(KEY\s+`([^`]+)`.*?),?$")
 
 # -- the one-seed-at-a-time lock ----------------------------------------------------------------
 def lock_name(database: str) -> str:
-    from ticketdb.migrate.runner import lock_name as _name
-
-    return _name("seed", database)
+    return locks.lock_name("seed", database)
 
 
 def take_lock(conn: Any, database: str, *, wait: bool, say: Say) -> None:
     """Hold the seed lock on ``conn`` (its session) or fail at once naming the holder."""
-    from ticketdb.migrate.runner import lock_holder
-
     name = lock_name(database)
     if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) == 1:
         return
-    holder = lock_holder(conn, name)
+    holder = locks.lock_holder(conn, name)
     if not wait:
         raise TicketdbError(
             f"another seed (or a migrate up) is running on {database}: {holder}; "
@@ -71,7 +67,7 @@ def take_lock(conn: Any, database: str, *, wait: bool, say: Say) -> None:
         )
     say(f"waiting for the seed lock held by {holder}")
     while scalar(conn, "SELECT GET_LOCK(%s, 60)", (name,)) != 1:
-        say(f"still waiting for {lock_holder(conn, name)}")
+        say(f"still waiting for {locks.lock_holder(conn, name)}")
 
 
 def release_lock(conn: Any, database: str) -> None:
