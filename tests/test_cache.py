@@ -1,17 +1,14 @@
 """Redis cache of VIP customers' open tickets: read-through, never stale, race-safe, degrades.
 
-Each test session starts its own redis-server on a free port (no persistence); without the
-binary the Redis-backed tests skip with the reason.
+Each test session starts its own redis-server on a free port (no persistence, the `redis_url`
+fixture in conftest.py); without the binary the Redis-backed tests skip with the reason.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import shutil
-import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -25,35 +22,6 @@ from ticketdb.cache import VipCache
 from ticketdb.cli import cli
 from ticketdb.errors import TicketdbError
 from ticketdb.sandbox import free_port
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed: Redis-backed cache tests skipped")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.skip("redis-server did not answer within 5 s")
-        yield url
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture

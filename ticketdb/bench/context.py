@@ -24,6 +24,7 @@ class BenchContext:
     audit_ticket_id: int
     vip_customer_id: int
     state: dict[str, Any] = field(default_factory=dict)  # scenario scratch space
+    redis_url: str | None = None  # for the cache scenario; None = $TICKETDB_REDIS_URL or default
 
     def query(self, name: str) -> Query:
         return load_query(self.project, name)

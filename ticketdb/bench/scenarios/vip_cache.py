@@ -172,11 +172,12 @@ def registry_scenario(
     same shape), both walking one Zipf sequence over VIP customers. ``prepare`` pings Redis
     (TicketdbError → the runner skips the scenario) and warms the cache with ``warm_reads``
     untimed reads, so the timed reads see the steady-state hit rate, which ``cleanup`` leaves in
-    ``ctx.state["vip_open_tickets_cached.hit_rate"]``.
+    ``ctx.state["vip_open_tickets_cached.hit_rate"]``. The Redis URL is ``redis_url``, else the
+    bench's (``ctx.redis_url``), else $TICKETDB_REDIS_URL — resolved per run, not at import.
     """
-    url = redis_url or redis_url_from_env()
 
     def prepare(ctx: Any) -> None:
+        url = redis_url or ctx.redis_url or redis_url_from_env()
         _ping(url)
         vips = _vip_ids(ctx.conn, max_customers)
         if not vips:
