@@ -207,3 +207,16 @@ def test_empty_or_malformed_values_are_usage_errors(
         > 0
     )
     conn.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["alerts", "run", "--once", "--webhook", ""],
+        ["bench", "--database", " "],
+        ["grants", "plan", "--host", ""],
+    ],
+)
+def test_other_empty_values_are_usage_errors(args: list[str]) -> None:
+    res = run(*args, "--dsn", "mysql://root@127.0.0.1:1/x")
+    assert res.returncode == 2, clean(res)

@@ -59,6 +59,13 @@ def _ctx_obj(ctx: click.Context) -> Context:
     return ctx.ensure_object(Context)
 
 
+def non_empty(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: `--opt "$UNSET"` is bad usage, never "the default"."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("empty value")
+    return value
+
+
 def _set_dsn(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     # `--dsn "$UNSET"` must not silently fall back to TICKETDB_DSN or the sandbox
     if value is not None:
