@@ -1,1 +1,0 @@
-ALTER TABLE service_tickets DROP CONSTRAINT chk_ticket_closed_after_created;
