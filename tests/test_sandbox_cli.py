@@ -57,6 +57,7 @@ def test_start_is_idempotent_and_status_dsn_stop_follow(box_dir: Path) -> None:
     assert st.returncode == 0
     info = json.loads(st.stdout)
     assert info["running"] is True and info["port"] == port and info["dsn"] == dsn.url()
+    assert info["durable"] is False  # started without --durable
     assert info["dir"] == str(box_dir.absolute())
     text = sandbox("status", "--dir", str(box_dir))
     assert text.returncode == 0 and text.stdout.startswith(f"running (pid {pid})")
@@ -70,6 +71,7 @@ def test_start_is_idempotent_and_status_dsn_stop_follow(box_dir: Path) -> None:
     assert st.returncode == 1
     assert json.loads(st.stdout) == {
         "running": False, "dir": str(box_dir.absolute()), "port": port, "pid": None, "dsn": None,
+        "durable": None,
     }  # fmt: skip
     text = sandbox("status", "--dir", str(box_dir))
     assert text.returncode == 1 and text.stdout.startswith("not running")
