@@ -70,9 +70,12 @@ def _wait_lock_freed(conn: pymysql.connections.Connection, dsn: DSN) -> None:
              "the server to drop the killed seed's connection")  # fmt: skip
 
 
-def _assert_whole(conn: pymysql.connections.Connection, reference: dict[str, object]) -> None:
-    assert schema_shape(conn) == reference
-    assert _ledger(conn) == 0
+def _assert_whole(
+    conn: pymysql.connections.Connection, reference: dict[str, object], output: str = ""
+) -> None:
+    """The schema is whole again and the ledger empty; ``output`` (the CLI's) shown on failure."""
+    assert schema_shape(conn) == reference, output
+    assert _ledger(conn) == 0, output
 
 
 def test_second_seed_fails_at_once_and_wait_queues(
@@ -123,7 +126,7 @@ def test_sigterm_at_each_point_puts_everything_back(
         pytest.skip(f"seed finished before SIGTERM reached it at {point}")
     assert rc == 143, text
     assert "terminated" in text
-    _assert_whole(root, reference_shape)
+    _assert_whole(root, reference_shape, text)
     assert fifo_folders(proc.pid) == []
 
 

@@ -36,18 +36,28 @@ def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
+def _closed_by_signal(exc: BaseException) -> bool:
+    """PyMySQL's InterfaceError on a connection the signal closed mid-query: noise, not a
+    failed clean-up."""
+    return isinstance(exc, pymysql.err.InterfaceError)
+
+
 class _Root(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (TicketdbError, pymysql.err.MySQLError, KeyboardInterrupt) as exc:
             sig = _signal_behind(exc)
-            if isinstance(sig, Terminated):
-                click.secho("terminated (SIGTERM): cleaned up", fg="red", err=True)
-                ctx.exit(143)
             if sig is not None:
-                click.secho("interrupted", fg="red", err=True)
-                ctx.exit(130)
+                terminated = isinstance(sig, Terminated)
+                what = "terminated (SIGTERM)" if terminated else "interrupted"
+                if exc is sig or _closed_by_signal(exc):
+                    msg = f"{what}: cleaned up" if terminated else what
+                else:  # the clean-up itself failed: say so, never claim it finished
+                    detail = exc if isinstance(exc, TicketdbError) else sql_error(exc)
+                    msg = f"{what}, but the clean-up failed: {detail}"
+                click.secho(msg, fg="red", err=True)
+                ctx.exit(143 if terminated else 130)
             if isinstance(exc, TicketdbError):
                 click.secho(f"error: {exc}", fg="red", err=True)
                 ctx.exit(exc.exit_code)

@@ -182,6 +182,10 @@ def stream_load(
     errors: dict[str, BaseException] = {}  # where → what
     seconds: dict[str, float] = {}
     aborted = threading.Event()
+    # Each loader says itself when it has ended: a Thread.join() that a signal interrupted can
+    # leave the thread marked stopped while it still runs (seen: SIGTERM during the join, then
+    # the clean-up's ALTER raced the loader's own index build and failed with 1061).
+    ended = [threading.Event() for _ in targets]
 
     def run_load(i: int) -> None:
         target, conn = targets[i], conns[i]
@@ -201,6 +205,8 @@ def stream_load(
                 after[target.table](rows)
         except BaseException as exc:  # noqa: BLE001 - reported by the supervisor
             errors[where] = exc
+        finally:
+            ended[i].set()
 
     child = ctx.Process(target=_child, args=(spec, fifos, counters, child_end), daemon=True)
     child.start()
@@ -212,7 +218,7 @@ def stream_load(
     finished = False
     deadline = time.monotonic() + timeout
     try:
-        while any(th.is_alive() for th in threads):
+        while not all(e.is_set() for e in ended):
             if on_progress:
                 on_progress(counters[0], counters[1])
             if outcome is None and parent_end.poll(0.05):
@@ -230,8 +236,7 @@ def stream_load(
                     _unblock(path)
             if time.monotonic() > deadline:
                 raise TicketdbError(f"bulk load did not finish in {timeout:.0f}s")
-            for th in threads:
-                th.join(0.05)
+            time.sleep(0.05)
         if outcome is None:
             outcome = _recv(parent_end) if parent_end.poll(30) else ("error", "no result")
         if on_progress:
@@ -253,8 +258,8 @@ def stream_load(
         if not finished:
             # a loader may be re-adding its indexes: let it end before the caller's clean-up
             # touches the same table (else both ALTERs add the same key: 1061)
-            for th in threads:
-                th.join(600)
+            for e in ended:
+                e.wait(600)
     if errors:
         where, exc = next(iter(errors.items()))
         if isinstance(exc, TicketdbError):
