@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages ticketdb's tests and demo need, only when missing:
-# mariadbd (the sandbox server) and redis-server (cache tests). Safe to re-run.
+# mariadbd (the sandbox server), redis-server (cache tests), galera-4 + rsync (the local Galera
+# cluster of `ticketdb cluster` and the galera tests). Safe to re-run.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,9 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have mariadbd || have mysqld || missing+=(mariadb-server)
 have mariadb-install-db || have mysqld || missing+=(mariadb-server)
 have redis-server || missing+=(redis-server)
+[ -e /usr/lib/galera/libgalera_smm.so ] || [ -e /usr/lib/galera-4/libgalera_smm.so ] \
+    || missing+=(galera-4)
+have rsync || missing+=(rsync)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
