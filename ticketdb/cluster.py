@@ -33,8 +33,12 @@ from ticketdb.server import _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"
-PROVIDERS = ("/usr/lib/galera/libgalera_smm.so", "/usr/lib/galera-4/libgalera_smm.so",
-             "/usr/lib64/galera-4/libgalera_smm.so", "/usr/lib64/galera/libgalera_smm.so")
+PROVIDERS = (
+    "/usr/lib/galera/libgalera_smm.so",
+    "/usr/lib/galera-4/libgalera_smm.so",
+    "/usr/lib64/galera-4/libgalera_smm.so",
+    "/usr/lib64/galera/libgalera_smm.so",
+)
 _OFFSETS = {"group": 100, "ist": 200, "sst": 300}
 _RECOVERED = re.compile(r"Recovered position:?\s+([0-9a-f-]{36}):(-?\d+)")
 
@@ -108,8 +112,7 @@ class Node:
         return base if kind == "client" else base + _OFFSETS[kind]
 
     def dsn(self, database: str = "ticketdb") -> DSN:
-        return DSN(host="127.0.0.1", port=self.port(), user="root", password="",
-                   database=database)
+        return DSN(host="127.0.0.1", port=self.port(), user="root", password="", database=database)
 
     def pid(self) -> int | None:
         try:
@@ -119,8 +122,14 @@ class Node:
         return pid if _alive(pid) else None
 
     def _connect(self, timeout: float = 2) -> pymysql.connections.Connection:
-        return pymysql.connect(unix_socket=str(self.socket), user="root", password="",
-                               connect_timeout=timeout, read_timeout=10, autocommit=True)
+        return pymysql.connect(
+            unix_socket=str(self.socket),
+            user="root",
+            password="",
+            connect_timeout=timeout,
+            read_timeout=10,
+            autocommit=True,
+        )
 
     def wsrep(self) -> dict[str, str] | None:
         """``SHOW STATUS LIKE 'wsrep%'`` (None when the node does not answer)."""
@@ -141,8 +150,11 @@ class Node:
 
     def is_synced(self) -> bool:
         st = self.wsrep() or {}
-        return (st.get("wsrep_ready") == "ON" and st.get("wsrep_cluster_status") == "Primary"
-                and st.get("wsrep_local_state_comment") == "Synced")
+        return (
+            st.get("wsrep_ready") == "ON"
+            and st.get("wsrep_cluster_status") == "Primary"
+            and st.get("wsrep_local_state_comment") == "Synced"
+        )
 
     def status(self) -> dict[str, Any]:
         pid = self.pid()
@@ -281,8 +293,9 @@ class Cluster:
             os.chown(dirpath, pw.pw_uid, pw.pw_gid)
             for f in files:
                 os.chown(os.path.join(dirpath, f), pw.pw_uid, pw.pw_gid)
-        probe = subprocess.run(["su", "-s", "/bin/sh", "mysql", "-c", f"test -w '{path}'"],
-                               capture_output=True)
+        probe = subprocess.run(
+            ["su", "-s", "/bin/sh", "mysql", "-c", f"test -w '{path}'"], capture_output=True
+        )
         if probe.returncode != 0:
             raise TicketdbError(
                 f"user mysql cannot write {path}: make its parent folders traversable "
@@ -291,60 +304,71 @@ class Cluster:
 
     def _write_cnf(self, node: Node, provider: str) -> None:
         peers = ",".join(f"127.0.0.1:{n.port('group')}" for n in self.all_nodes())
-        opts = ";".join([
-            "gcache.size=64M",
-            f"gmcast.listen_addr=tcp://127.0.0.1:{node.port('group')}",
-            f"ist.recv_addr=127.0.0.1:{node.port('ist')}",
-            "evs.suspect_timeout=PT3S",
-            "evs.inactive_timeout=PT6S",
-            "pc.wait_prim_timeout=PT30S",
-        ])
-        node.cnf.write_text("\n".join([
-            "[mysqld]",
-            f"datadir={node.datadir}",
-            f"socket={node.socket}",
-            f"pid-file={node.pidfile}",
-            f"log-error={node.errorlog}",
-            f"port={node.port()}",
-            "bind-address=127.0.0.1",
-            "skip-name-resolve",
-            f"server_id={node.index}",
-            "event-scheduler=ON",
-            "local-infile=1",
-            f"sql-mode={STRICT_SQL_MODE}",
-            "character-set-server=utf8mb4",
-            "collation-server=utf8mb4_unicode_ci",
-            "log-bin-trust-function-creators=1",
-            "innodb_buffer_pool_size=96M",
-            "innodb_log_file_size=48M",
-            "innodb_flush_log_at_trx_commit=2",
-            "performance_schema=OFF",
-            "max_connections=150",
-            "binlog_format=ROW",
-            "default_storage_engine=InnoDB",
-            "innodb_autoinc_lock_mode=2",
-            "wsrep_on=ON",
-            f"wsrep_provider={provider}",
-            f"wsrep_provider_options=\"{opts}\"",
-            "wsrep_cluster_name=ticketdb",
-            f"wsrep_cluster_address=gcomm://{peers}",
-            f"wsrep_node_name=node{node.index}",
-            f"wsrep_node_address=127.0.0.1:{node.port('group')}",
-            f"wsrep_node_incoming_address=127.0.0.1:{node.port()}",
-            f"wsrep_sst_receive_address=127.0.0.1:{node.port('sst')}",
-            "wsrep_sst_method=rsync",
-            "wsrep_slave_threads=2",
-            "",
-        ]))
+        opts = ";".join(
+            [
+                "gcache.size=64M",
+                f"gmcast.listen_addr=tcp://127.0.0.1:{node.port('group')}",
+                f"ist.recv_addr=127.0.0.1:{node.port('ist')}",
+                "evs.suspect_timeout=PT3S",
+                "evs.inactive_timeout=PT6S",
+                "pc.wait_prim_timeout=PT30S",
+            ]
+        )
+        node.cnf.write_text(
+            "\n".join(
+                [
+                    "[mysqld]",
+                    f"datadir={node.datadir}",
+                    f"socket={node.socket}",
+                    f"pid-file={node.pidfile}",
+                    f"log-error={node.errorlog}",
+                    f"port={node.port()}",
+                    "bind-address=127.0.0.1",
+                    "skip-name-resolve",
+                    f"server_id={node.index}",
+                    "event-scheduler=ON",
+                    "local-infile=1",
+                    f"sql-mode={STRICT_SQL_MODE}",
+                    "character-set-server=utf8mb4",
+                    "collation-server=utf8mb4_unicode_ci",
+                    "log-bin-trust-function-creators=1",
+                    "innodb_buffer_pool_size=96M",
+                    "innodb_log_file_size=48M",
+                    "innodb_flush_log_at_trx_commit=2",
+                    "performance_schema=OFF",
+                    "max_connections=150",
+                    "binlog_format=ROW",
+                    "default_storage_engine=InnoDB",
+                    "innodb_autoinc_lock_mode=2",
+                    "wsrep_on=ON",
+                    f"wsrep_provider={provider}",
+                    f'wsrep_provider_options="{opts}"',
+                    "wsrep_cluster_name=ticketdb",
+                    f"wsrep_cluster_address=gcomm://{peers}",
+                    f"wsrep_node_name=node{node.index}",
+                    f"wsrep_node_address=127.0.0.1:{node.port('group')}",
+                    f"wsrep_node_incoming_address=127.0.0.1:{node.port()}",
+                    f"wsrep_sst_receive_address=127.0.0.1:{node.port('sst')}",
+                    "wsrep_sst_method=rsync",
+                    "wsrep_slave_threads=2",
+                    "",
+                ]
+            )
+        )
 
     def _initialise(self, server: str, node: Node) -> None:
         node.datadir.mkdir(parents=True, exist_ok=True)
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db is None:
             raise TicketdbError("mariadb-install-db not found (apt-get install -y mariadb-server)")
-        cmd = [install_db, "--no-defaults", f"--datadir={node.datadir}",
-               "--auth-root-authentication-method=normal", "--skip-test-db",
-               "--skip-name-resolve"]
+        cmd = [
+            install_db,
+            "--no-defaults",
+            f"--datadir={node.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+        ]
         if self._as_mysql():
             self._own(node.root)
             cmd.append("--user=mysql")
@@ -363,8 +387,13 @@ class Cluster:
         if self._as_mysql():
             self._own(node.root)
             cmd.append("--user=mysql")
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -398,8 +427,9 @@ class Cluster:
             if _port_in_use(node.port(kind)):
                 raise TicketdbError(f"node {node.index}: port {node.port(kind)} is already in use")
         with open(node.errorlog, "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -430,8 +460,9 @@ class Cluster:
                 best, best_seqno = n, seqno
         grastate = best.datadir / "grastate.dat"
         if grastate.exists():
-            grastate.write_text(re.sub(r"safe_to_bootstrap:\s*0", "safe_to_bootstrap: 1",
-                                       grastate.read_text()))
+            grastate.write_text(
+                re.sub(r"safe_to_bootstrap:\s*0", "safe_to_bootstrap: 1", grastate.read_text())
+            )
         return best
 
     def start(self, index: int | None = None, timeout: float = 180) -> list[DSN]:

@@ -31,8 +31,9 @@ _base_port_option = click.option(
 )
 
 
-def _cluster(directory: Path | None, nodes: int | None = None, base_port: int | None = None
-             ) -> Cluster:
+def _cluster(
+    directory: Path | None, nodes: int | None = None, base_port: int | None = None
+) -> Cluster:
     return Cluster(directory or cluster_dir(), nodes=nodes, base_port=base_port or 0)
 
 
@@ -54,8 +55,9 @@ command.name = "cluster"
 @_dir_option
 @_nodes_option
 @_base_port_option
-def start(node: int | None, directory: Path | None, nodes: int | None,
-          base_port: int | None) -> None:
+def start(
+    node: int | None, directory: Path | None, nodes: int | None, base_port: int | None
+) -> None:
     """Start every node (or node NODE) and wait until Synced; print one DSN per node.
 
     Idempotent. A node that was killed rejoins by IST from its recovered position; with every

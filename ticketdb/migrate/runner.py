@@ -20,6 +20,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
+from ticketdb import galera
 from ticketdb.db import (
     connect,
     connection,
@@ -157,6 +158,10 @@ def up(
                 for change in repeatable.apply_changes(conn, changes):
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
+            # Galera: events (re)created here are SLAVESIDE_DISABLED on the other nodes
+            for node, names in galera.enable_events_everywhere(dsn).items():
+                if names:
+                    say(f"enabled {len(names)} event(s) on {node} (Galera: one runner per period)")
         elif objects:
             say("not at head: repeatable objects are applied once every migration is")
     return result
