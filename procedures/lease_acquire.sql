@@ -3,7 +3,8 @@
 -- won. The winning UPDATE commits on its own (autocommit), so it is certified by every Galera
 -- node before anything else the caller does: call it outside a transaction. A certification
 -- failure (1213) or lock wait timeout (1205) on the lease row means another node was faster:
--- it is retried like a busy lease. An expired lease (holder died) is taken over.
+-- it is retried like a busy lease. An expired lease (holder died) is taken over, and so is one
+-- held for longer than p_ttl_seconds already (a job whose schedule was shortened).
 CREATE PROCEDURE lease_acquire(
     IN p_name VARCHAR(190),
     IN p_ttl_seconds INT,
@@ -28,7 +29,9 @@ BEGIN
             acquired_at = UTC_TIMESTAMP(6),
             expires_at = UTC_TIMESTAMP(6) + INTERVAL p_ttl_seconds SECOND,
             wins = wins + 1
-        WHERE name = p_name AND (expires_at <= UTC_TIMESTAMP(6) OR owner = v_owner);
+        WHERE name = p_name
+          AND (expires_at <= UTC_TIMESTAMP(6) OR owner = v_owner
+               OR acquired_at <= UTC_TIMESTAMP(6) - INTERVAL p_ttl_seconds SECOND);
         IF v_conflict = 0 AND ROW_COUNT() = 1 THEN
             SET p_won = 1;
             LEAVE attempt;
