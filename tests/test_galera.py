@@ -431,3 +431,37 @@ def test_conflicting_writes_from_two_nodes_are_retried(gdb):
     assert errors == []
     assert set(seen) <= {1213, 1205}
     print(f"\nconflicts retried: {len(seen)} of 120 transactions")
+
+
+def test_seed_names_the_write_set_limit_before_loading_then_loads(gdb, project):
+    from ticketdb.errors import TicketdbError
+    from ticketdb.seed.generate import SeedSpec
+    from ticketdb.seed.runner import seed
+
+    c = connect(gdb[0])
+    before = scalar(c, "SELECT COUNT(*) FROM service_tickets")
+    triggers = scalar(c, "SELECT COUNT(*) FROM information_schema.triggers "
+                         "WHERE trigger_schema = DATABASE()")  # fmt: skip
+    with c.cursor() as cur:
+        cur.execute("SET GLOBAL wsrep_max_ws_rows = 1000")
+    try:
+        with pytest.raises(
+            TicketdbError, match=r"ticket_logs: ~\S+ rows .*wsrep_max_ws_rows=1,000"
+        ):
+            seed(gdb[0], project, SeedSpec(tickets=2000), replace=True)
+        assert scalar(c, "SELECT COUNT(*) FROM service_tickets") == before  # nothing changed
+        assert triggers == scalar(c, "SELECT COUNT(*) FROM information_schema.triggers "
+                                     "WHERE trigger_schema = DATABASE()")  # fmt: skip
+    finally:
+        with c.cursor() as cur:
+            cur.execute("SET GLOBAL wsrep_max_ws_rows = 0")
+    result = seed(gdb[1], project, SeedSpec(tickets=2000, logs_per_ticket=2), replace=True)
+    assert result.stats.tickets == 2000
+    c.close()
+    counts = set()
+    for d in gdb:
+        n = connect(d)
+        counts.add((scalar(n, "SELECT COUNT(*) FROM service_tickets"),
+                    scalar(n, "SELECT COUNT(*) FROM ticket_logs")))  # fmt: skip
+        n.close()
+    assert counts == {(2000, result.stats.logs)}
