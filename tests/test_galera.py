@@ -326,6 +326,14 @@ def test_node_kill_during_cross_node_workflow_loses_no_log(galera_cluster, gdb):
     for t in tickets:  # every acknowledged call has its log; unknown outcomes may or may not
         assert acked[t] <= logs.get(t, 0) <= acked[t] + unknown[t], (t, acked[t], unknown[t])
     assert scalar(c, "SELECT COUNT(*) FROM ticket_logs") - before == sum(logs.values())
+    # history order across nodes: each ticket's logs are numbered 1..n, no gap, no duplicate
+    seqs = _rows(
+        c,
+        "SELECT COUNT(*), COUNT(DISTINCT ticket_seq), MIN(ticket_seq), MAX(ticket_seq) "
+        "FROM ticket_logs WHERE ticket_id BETWEEN %s AND %s GROUP BY ticket_id",
+        (min(tickets), max(tickets)),
+    )
+    assert all(n == d == hi and lo == 1 for n, d, lo, hi in seqs), seqs
     c.close()
     assert galera_cluster.node(3).is_synced()
     digests = [_stored_digest(d) for d in gdb]
