@@ -473,3 +473,68 @@ def test_seed_names_the_write_set_limit_before_loading_then_loads(gdb, project):
                     scalar(n, "SELECT COUNT(*) FROM ticket_logs")))  # fmt: skip
         n.close()
     assert counts == {(2000, result.stats.logs)}
+
+
+def test_bench_records_the_cluster_size(gdb):
+    from ticketdb.bench.runner import server_info
+
+    c = connect(gdb[1])
+    try:
+        info = server_info(c)
+    finally:
+        c.close()
+    assert info["galera"] is True and info["cluster_size"] == 3
+
+
+def test_isolated_node_fails_doctor_and_is_passed_over(galera_cluster, gdb):
+    """A node cut off from the group (gmcast.isolate) is non-Primary: every query would get
+    ERROR 1047. doctor fails on it; failover passes it over for the next node."""
+    from ticketdb import failover
+
+    node3 = connect(gdb[2], database=False)
+    with node3.cursor() as cur:
+        cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+    try:
+        assert _wait(lambda: not galera.health(node3).primary, 30)
+        with pytest.raises(pymysql.err.MySQLError) as err:
+            scalar(node3, f"SELECT COUNT(*) FROM {quote_ident(gdb[2].database)}.service_tickets")
+        assert err.value.args[0] == 1047
+        checks = {ch.name: ch for ch in doctor.run_checks(gdb[2])}
+        assert checks["wsrep_cluster_status"].status == "fail"
+        assert "database" not in checks  # stopped before queries that would fail with 1047
+        assert failover._usable(node3) is not None
+        ok = connect(gdb[0], database=False)
+        assert failover._usable(ok) is None
+        ok.close()
+    finally:
+        with node3.cursor() as cur:
+            cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
+        node3.close()
+        assert _wait(galera_cluster.node(3).is_synced, 60)
+
+
+def test_cluster_cli_start_is_idempotent_status_json_and_bad_node(galera_cluster):
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ticketdb", "cluster", *args, "--dir", str(galera_cluster.root)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    started = run("start")
+    assert started.returncode == 0, started.stderr
+    assert "already running" in started.stderr
+    assert started.stdout.split() == [d.url() for d in galera_cluster.dsns()]
+    status = run("status", "--json")
+    assert status.returncode == 0
+    doc = json.loads(status.stdout)
+    assert doc["healthy"] and [n["port"] for n in doc["nodes"]] == [
+        galera_cluster.base_port + i for i in range(3)
+    ]
+    assert all(n["pid"] and n["cluster_size"] == 3 for n in doc["nodes"])
+    bad = run("kill", "7")
+    assert bad.returncode == 2 and "no node 7" in bad.stderr and "Traceback" not in bad.stderr
+    assert run("dsn").stdout.strip() == galera_cluster.multi_dsn()

@@ -17,7 +17,9 @@ def markdown(doc: dict[str, Any]) -> str:
     lines = [
         f"**Machine** {m['nproc']} CPU ({m['cpu']}), {m['ram_gb']} GB RAM, load average "
         f"{' / '.join(map(str, m['load_average']))} at start · **Server** {s['version']} "
-        f"(buffer pool {s['innodb_buffer_pool_mb']} MB) · **Data** {d['tickets']:,} tickets, "
+        f"(buffer pool {s['innodb_buffer_pool_mb']} MB"
+        + (f", Galera node of {s['cluster_size']}" if s.get("galera") else "")
+        + f") · **Data** {d['tickets']:,} tickets, "
         f"{d['logs']:,} logs, anchor {d['anchor']}",
         "",
         "| scenario | p50 ms | p95 ms | baseline p50 ms | speed-up | index | rows examined |"

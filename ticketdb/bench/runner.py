@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ticketdb import galera
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.registry import Scenario, scenarios
 from ticketdb.db import connect, flavor
@@ -104,12 +105,16 @@ def server_info(conn: Any) -> dict[str, Any]:
             "@@innodb_log_file_size"
         )
         bp, flush, logsize = cur.fetchone()
+    is_galera = fl.is_mariadb and galera.is_galera(conn)
     return {
         "flavor": fl.name,
         "version": fl.raw,
         "innodb_buffer_pool_mb": int(bp) // (1 << 20),
         "innodb_flush_log_at_trx_commit": int(flush),
         "innodb_log_file_mb": int(logsize) // (1 << 20),
+        # the numbers of a Galera node depend on how many nodes certify each write
+        "galera": is_galera,
+        "cluster_size": galera.health(conn).cluster_size if is_galera else 1,
     }
 
 
