@@ -46,8 +46,10 @@ lint: venv
 test: deps venv lint
 	$(BIN)/python -m pytest -ra
 
+## docs: regenerate both generated docs (docs/cli.md and the rule reference in docs/lint.md)
 docs: venv
 	$(BIN)/python -m ticketdb.cli.reference > docs/cli.md
+	$(BIN)/python -m ticketdb.lint.docs
 
 clean:
 	-$(BIN)/ticketdb sandbox stop

@@ -6,16 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pymysql
 import pytest
 
-from ticketdb import PROJECT_ROOT
+from ticketdb import PROJECT_ROOT, catalog
 from ticketdb import migrate as mig
-from ticketdb.db import connect, quote_ident
+from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
 from ticketdb.server import Sandbox
@@ -95,15 +94,9 @@ def backend_dsn(request: pytest.FixtureRequest) -> DSN:
 
 
 def _fresh_database(server: DSN) -> Iterator[DSN]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    dsn = server.with_database(name)
-    yield dsn
-    conn = connect(server, database=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-    finally:
-        conn.close()
+    """A database name of its own (created by the test, e.g. by ``migrate up``), always dropped."""
+    with catalog.scratch_database(server, "test", create=False) as dsn:
+        yield dsn
 
 
 @pytest.fixture

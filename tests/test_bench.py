@@ -130,11 +130,13 @@ def test_baseline_hint_is_derived_from_the_one_query():
 
 def test_reuse_with_nothing_left_to_escalate_skips_only_that_scenario(migrated_dsn, project):
     """The hourly event may have escalated a reused data set: report it, keep benchmarking."""
-    from ticketdb.seed import SeedSpec, seed, server_now
+    from ticketdb.catalog import server_now
+    from ticketdb.seed import SeedSpec, seed
 
     conn = connect(migrated_dsn)
     try:
-        seed(migrated_dsn, project, SeedSpec(tickets=3000, months=2, now=server_now(conn)))
+        now = server_now(conn, to_minute=True)
+        seed(migrated_dsn, project, SeedSpec(tickets=3000, months=2, now=now))
         with conn.cursor() as cur:
             cur.execute("CALL escalate_stale_tickets(@n)")
             cur.execute("SELECT @n")

@@ -12,12 +12,13 @@ from click.testing import CliRunner
 
 from ticketdb import drift
 from ticketdb import migrate as mig
+from ticketdb.catalog import server_now
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.errors import SqlError, TicketdbError, UsageError
 from ticketdb.migrate.repeatable import load_objects
 from ticketdb.partitions import list_partitions, month_start
-from ticketdb.seed import SeedSpec, seed, server_now
+from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed import load as seed_load
 from ticketdb.seed.generate import ESCALATES_TO, LOG_COLUMNS, TICKET_COLUMNS
 from ticketdb.seed.load import Target, stream_load
@@ -43,7 +44,7 @@ def _rows(conn, sql, args=None):
 
 @pytest.fixture
 def anchor(conn) -> datetime:
-    return server_now(conn)
+    return server_now(conn, to_minute=True)
 
 
 def test_same_seed_same_rows_other_seed_other_rows(migrated_dsn, project, conn, anchor):

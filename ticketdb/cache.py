@@ -42,7 +42,6 @@ log = logging.getLogger("ticketdb.cache")
 ENV_REDIS_URL = "TICKETDB_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 KEY_PREFIX = "vip_tickets"
-OPEN_STATUSES = ("pending", "processing")
 
 # Committed state for one customer: its tier and the version token of its open set.
 _STATE_SQL = (

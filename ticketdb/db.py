@@ -89,39 +89,6 @@ def scalar(conn: Any, sql: str, args: Any = None) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
-def database_exists(conn: Any, name: str) -> bool:
-    return bool(
-        scalar(
-            conn, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name=%s", (name,)
-        )
-    )
-
-
-def table_exists(conn: Any, name: str) -> bool:
-    """In the connection's current database."""
-    return bool(
-        scalar(
-            conn,
-            "SELECT COUNT(*) FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() AND table_name = %s",
-            (name,),
-        )
-    )
-
-
-def ensure_database(dsn: DSN) -> bool:
-    """Create the DSN's database if missing (utf8mb4); returns True when it was created."""
-    with connection(dsn, database=False) as conn:
-        if database_exists(conn, dsn.database):
-            return False
-        with conn.cursor() as cur:
-            cur.execute(
-                f"CREATE DATABASE IF NOT EXISTS {quote_ident(dsn.database)} "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-        return True
-
-
 def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ticketdb.db import connect, database_exists, flavor
+from ticketdb.catalog import database_exists
+from ticketdb.db import connect, flavor
 from ticketdb.doctor_types import Check
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError

@@ -23,6 +23,7 @@ from typing import Any
 
 import pymysql
 
+from ticketdb import catalog
 from ticketdb.db import connection, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
@@ -83,14 +84,13 @@ def passwords(env: Mapping[str, str], users: list[str]) -> dict[str, str]:
 
 
 def _existing_objects(conn: Any) -> set[tuple[str, str]]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT 'TABLE', table_name FROM information_schema.tables "
-            "WHERE table_schema = DATABASE() "
-            "UNION ALL SELECT routine_type, routine_name FROM information_schema.routines "
-            "WHERE routine_schema = DATABASE()"
-        )
-        return {(k.upper(), n.lower()) for k, n in cur.fetchall()}
+    """Tables, views and routines a GRANT may name (triggers and events cannot be granted)."""
+    found = {("TABLE", name.lower()) for name, _type in catalog.tables(conn)}
+    return found | {
+        (kind, name.lower())
+        for kind, name in catalog.objects(conn)
+        if kind not in ("TRIGGER", "EVENT")
+    }
 
 
 def _target(statement: str) -> tuple[str, str] | None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ticketdb.catalog import server_now
 from ticketdb.db import connection, scalar
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.reports import server_now
 from ticketdb.reports.sqlfile import load_query
 
 URGENT_TODAY = "urgent_today"

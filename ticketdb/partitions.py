@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ticketdb.db import quote_ident, scalar, table_exists
+from ticketdb import catalog
+from ticketdb.db import quote_ident, scalar
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.retry import retry_conflicts
 
@@ -55,22 +56,12 @@ class Partition:
 
 
 def list_partitions(conn: Any, table: str) -> list[Partition]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT partition_name, partition_description, table_rows "
-            "FROM information_schema.partitions "
-            "WHERE table_schema = DATABASE() AND table_name = %s "
-            "ORDER BY partition_ordinal_position",
-            (table,),
-        )
-        rows = cur.fetchall()
     out = []
-    for row in rows:
-        name, desc, nrows = row if not isinstance(row, dict) else tuple(row.values())
-        if name is None:
+    for row in catalog.partitions(conn, table=table):
+        if row.name is None:
             raise TicketdbError(f"table {table} is not partitioned")
-        bound = None if str(desc).upper() == "MAXVALUE" else int(desc)
-        out.append(Partition(name, bound, int(nrows or 0)))
+        bound = None if str(row.description).upper() == "MAXVALUE" else int(str(row.description))
+        out.append(Partition(row.name, bound, row.rows))
     if not out:
         raise TicketdbError(f"table {table} not found in the current database")
     return out
@@ -83,7 +74,7 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
     Before migration 0040 (no ``ticketdb_leases`` yet: the partitioning migration itself, which
     runs under yoyo's lock) it falls back to a node-local named lock.
     """
-    if not table_exists(conn, "ticketdb_leases"):
+    if not catalog.table_exists(conn, "ticketdb_leases"):
         with _named_lock(conn, table, timeout):
             yield
         return
@@ -218,7 +209,7 @@ def ensure_months(
 
     Idempotent; returns the SQL it ran (or would run with ``dry_run``).
     """
-    today = today or server_today(conn)
+    today = today or catalog.server_today(conn)
     first, last = month_start(today, -months_back), month_start(today, months_ahead)
     with maintenance_lock(conn, table):
         sqls = _ensure_sql(conn, table, first, last)
@@ -231,7 +222,7 @@ def retire_before(
     conn: Any, table: str, keep_months: int, today: date | None = None, dry_run: bool = False
 ) -> list[str]:
     """Drop month partitions entirely older than ``keep_months`` months (retention)."""
-    today = today or server_today(conn)
+    today = today or catalog.server_today(conn)
     with maintenance_lock(conn, table):
         sqls = _retire_sql(conn, table, keep_months, today)
         if not dry_run:
@@ -263,7 +254,7 @@ def maintain(
             f"--retain-months {retain_months} would drop months that --months-back "
             f"{months_back} keeps (or the current month); use at least {max(months_back, 1)}"
         )
-    today = today or server_today(conn)
+    today = today or catalog.server_today(conn)
     first, last = month_start(today, -months_back), month_start(today, months_ahead)
     with maintenance_lock(conn, table):
         sqls = _ensure_sql(conn, table, first, last)
@@ -279,7 +270,7 @@ def maintain(
 
 def status(conn: Any, table: str, today: date | None = None) -> dict[str, Any]:
     """Partitions with their month ranges, and how far ahead the monthly ones reach."""
-    today = today or server_today(conn)
+    today = today or catalog.server_today(conn)
     parts = list_partitions(conn, table)
     rows = []
     lower: date | None = None
@@ -321,7 +312,3 @@ def merge_all(conn: Any, table: str) -> None:
             f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
         )
 
-
-def server_today(conn: Any) -> date:
-    """Month boundaries follow the server's calendar, not the client's."""
-    return scalar(conn, "SELECT CURRENT_DATE()")

@@ -6,7 +6,7 @@ import pytest
 
 from ticketdb.errors import UsageError
 from ticketdb.lint import registry
-from ticketdb.lint.engine import normalize_levels
+from ticketdb.lint.engine import normalise_levels
 from ticketdb.lint.registry import RegistryError, Rule, load_rules, register
 
 
@@ -34,11 +34,11 @@ def test_registering_a_code_twice_raises() -> None:
 
 
 def test_levels_accept_codes_and_names_and_reject_the_rest() -> None:
-    assert normalize_levels({"tdb002": "OFF", "portability": "error"}, "x") == {
+    assert normalise_levels({"tdb002": "OFF", "portability": "error"}, "x") == {
         "TDB002": "off",
         "TDB010": "error",
     }
     with pytest.raises(UsageError):
-        normalize_levels({"TDB999": "error"}, "x")
+        normalise_levels({"TDB999": "error"}, "x")
     with pytest.raises(UsageError):
-        normalize_levels({"TDB002": "fatal"}, "x")
+        normalise_levels({"TDB002": "fatal"}, "x")

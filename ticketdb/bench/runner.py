@@ -18,11 +18,12 @@ from typing import Any
 from ticketdb import galera
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.registry import Scenario, scenarios
+from ticketdb.catalog import server_now
 from ticketdb.db import connect, flavor
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import Project
-from ticketdb.seed import SeedSpec, seed, server_now
+from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
 from ticketdb.seed.runner import Reporter
 
@@ -169,7 +170,7 @@ def run_bench(
         results: list[dict[str, Any]] = []
         seeded = None
         if not reuse:
-            spec = SeedSpec(tickets=tickets, seed=seed_value, now=server_now(conn))
+            spec = SeedSpec(tickets=tickets, seed=seed_value, now=server_now(conn, to_minute=True))
             log(f"seeding {tickets:,} tickets into {dsn.database}")
             seeded = seed(dsn, project, spec, replace=True, reporter=reporter)
             entry: dict[str, Any] = {

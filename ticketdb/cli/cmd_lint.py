@@ -25,7 +25,7 @@ def _parse_severity(values: tuple[str, ...]) -> dict[str, str]:
         if not sep:
             raise UsageError(f"--severity {v!r}: expected CODE=LEVEL (LEVEL: {', '.join(LEVELS)})")
         raw[code.strip()] = level.strip()
-    return engine.normalize_levels(raw, "--severity")
+    return engine.normalise_levels(raw, "--severity")
 
 
 def list_rules(levels: dict[str, str]) -> str:

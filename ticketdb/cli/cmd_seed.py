@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 
+from ticketdb.catalog import server_now
 from ticketdb.cli.common import (
     Context,
     console,
@@ -17,7 +18,7 @@ from ticketdb.cli.common import (
     project_option,
 )
 from ticketdb.db import connection
-from ticketdb.seed import SeedSpec, seed, server_now
+from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
 from ticketdb.seed.runner import DEFAULT_VIP_THRESHOLD
 from ticketdb.seed.ui import RichReporter, summary_table
@@ -94,7 +95,7 @@ def command(
     dsn = ctx.dsn()
     if now is None:
         with connection(dsn) as conn:
-            now = server_now(conn)
+            now = server_now(conn, to_minute=True)
     spec = SeedSpec(
         tickets=tickets,
         logs_per_ticket=logs_per_ticket,

@@ -69,13 +69,13 @@ def config_levels(project: Project) -> dict[str, str]:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{pyproject}: {exc}") from None
     section = data.get("tool", {}).get("ticketdb", {}).get("lint", {})
-    return normalize_levels(
+    return normalise_levels(
         {k: v for k, v in section.items() if not isinstance(v, dict)},
         f"{pyproject} [tool.ticketdb.lint]",
     )
 
 
-def normalize_levels(levels: dict[str, object], where: str) -> dict[str, str]:
+def normalise_levels(levels: dict[str, object], where: str) -> dict[str, str]:
     rules = load_rules()
     by_name = {r.name: code for code, r in rules.items()}
     out: dict[str, str] = {}

@@ -16,7 +16,8 @@ from typing import Any
 
 import pymysql
 
-from ticketdb.db import quote_ident, sql_error, table_exists
+from ticketdb import catalog
+from ticketdb.db import quote_ident, sql_error
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.project import Project
 from ticketdb.sqlscript import SplitError, Statement, create_header, split
@@ -26,12 +27,6 @@ _DIR_KINDS = {
     "procedures": {"PROCEDURE", "FUNCTION"},
     "triggers": {"TRIGGER"},
     "events": {"EVENT"},
-}
-_SHOW_COLUMN = {
-    "PROCEDURE": "Create Procedure",
-    "FUNCTION": "Create Function",
-    "TRIGGER": "SQL Original Statement",
-    "EVENT": "Create Event",
 }
 
 
@@ -136,25 +131,15 @@ def ensure_track_table(conn: Any) -> None:
 
 
 def tracked(conn: Any) -> dict[tuple[str, str], str]:
-    if not table_exists(conn, TRACK_TABLE):
+    if not catalog.table_exists(conn, TRACK_TABLE):
         return {}
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT kind, name, checksum FROM {TRACK_TABLE}")
-        return {(r[0], r[1]): r[2] for r in map(_tuple, cur.fetchall())}
+    recorded = catalog.rows(conn, f"SELECT kind, name, checksum FROM {TRACK_TABLE}")
+    return {(kind, name): checksum for kind, name, checksum in recorded}
 
 
 def server_objects(conn: Any) -> set[tuple[str, str]]:
     """Routines, triggers and events that exist in the current database."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT routine_type, routine_name FROM information_schema.routines "
-            "WHERE routine_schema = DATABASE() "
-            "UNION ALL SELECT 'TRIGGER', trigger_name FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() "
-            "UNION ALL SELECT 'EVENT', event_name FROM information_schema.events "
-            "WHERE event_schema = DATABASE()"
-        )
-        return {(r[0], r[1]) for r in map(_tuple, cur.fetchall())}
+    return set(catalog.objects(conn))
 
 
 def plan_changes(conn: Any, objects: list[RepeatableObject]) -> list[Change]:
@@ -183,12 +168,9 @@ def _drop_sql(kind: str, name: str) -> str:
 
 def _show_create(conn: Any, kind: str, name: str) -> str | None:
     try:
-        with conn.cursor(pymysql.cursors.DictCursor) as cur:
-            cur.execute(f"SHOW CREATE {kind} {quote_ident(name)}")
-            row = cur.fetchone()
+        return catalog.show_create(conn, kind, name)
     except pymysql.err.MySQLError:
         return None
-    return row.get(_SHOW_COLUMN[kind]) if row else None
 
 
 def apply_changes(conn: Any, changes: list[Change]) -> list[Change]:
@@ -243,6 +225,3 @@ def drop_all(conn: Any, objects: list[RepeatableObject]) -> list[tuple[str, str]
         cur.execute(f"DROP TABLE IF EXISTS {TRACK_TABLE}")
     return dropped
 
-
-def _tuple(row: Any) -> tuple:
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)

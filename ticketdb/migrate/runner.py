@@ -21,14 +21,8 @@ from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
 from ticketdb import galera
-from ticketdb.db import (
-    connect,
-    connection,
-    database_exists,
-    ensure_database,
-    sql_error,
-    table_exists,
-)
+from ticketdb.catalog import database_exists, ensure_database, table_exists
+from ticketdb.db import connect, connection, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import repeatable

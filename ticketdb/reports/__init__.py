@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ticketdb.db import scalar
+from ticketdb.catalog import server_now
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
 from ticketdb.reports.sqlfile import load_query
@@ -35,10 +35,6 @@ class Report:
 def _run(conn: Any, project: Project, report: str, query: str, title: str, **params: Any) -> Report:
     columns, rows = load_query(project, query).run(conn, **params)
     return Report(report, query, title, params, columns, rows)
-
-
-def server_now(conn: Any) -> datetime:
-    return scalar(conn, "SELECT NOW()")
 
 
 def overdue(

@@ -2,6 +2,6 @@
 around it (runner.py) and the raw LOAD DATA reference it is measured against (raw.py)."""
 
 from ticketdb.seed.generate import GenStats, SeedSpec
-from ticketdb.seed.runner import SeedResult, seed, server_now
+from ticketdb.seed.runner import SeedResult, seed
 
-__all__ = ["GenStats", "SeedResult", "SeedSpec", "seed", "server_now"]
+__all__ = ["GenStats", "SeedResult", "SeedSpec", "seed"]

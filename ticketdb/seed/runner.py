@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.db import connect, connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
@@ -99,9 +100,8 @@ class Reporter:
 
 
 def show_create(conn: Any, table: str) -> str:
-    with conn.cursor() as cur:
-        cur.execute(f"SHOW CREATE TABLE {quote_ident(table)}")
-        return _AUTO_INC.sub("", cur.fetchone()[1])
+    """SHOW CREATE TABLE without the AUTO_INCREMENT counter (a load moves it; not schema)."""
+    return _AUTO_INC.sub("", catalog.show_create(conn, "TABLE", table) or "")
 
 
 def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
@@ -109,24 +109,12 @@ def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
     return [(m.group(2), m.group(1)) for m in map(_KEY_LINE.match, create_sql.splitlines()) if m]
 
 
-def server_now(conn: Any) -> datetime:
-    """The anchor when none is given: the server's clock, to the minute."""
-    return scalar(conn, "SELECT NOW()").replace(second=0, microsecond=0)
-
-
 def months_between(first: datetime, last: datetime) -> int:
     return (last.year * 12 + last.month) - (first.year * 12 + first.month)
 
 
 def _workflow_triggers(conn: Any) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT trigger_name FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
-            "ORDER BY trigger_name",
-            (TICKETS, LOGS),
-        )
-        return [r[0] for r in cur.fetchall()]
+    return catalog.triggers(conn, on_tables=(TICKETS, LOGS))
 
 
 def restore_triggers(conn: Any, project: Project, names: set[str]) -> list[str]:
@@ -337,13 +325,7 @@ def _chain(
 
 
 def _existing_tables(conn: Any, names: tuple[str, ...]) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-            f"AND table_name IN ({', '.join(['%s'] * len(names))})",
-            names,
-        )
-        return sorted(r[0] for r in cur.fetchall())
+    return sorted(name for name, _type in catalog.tables(conn) if name in names)
 
 
 def _drain(cur: Any) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ticketdb.bench.context import BenchContext, plan_summary
 from ticketdb.bench.registry import Scenario, register
+from ticketdb.catalog import server_now
 from ticketdb.errors import TicketdbError
 
 SNAPSHOT = "bench_escalation_snapshot"
@@ -26,7 +27,7 @@ SNAPSHOT = "bench_escalation_snapshot"
 
 def _candidates(ctx: BenchContext) -> int:
     total = 0
-    now = ctx.scalar("SELECT NOW()")
+    now = server_now(ctx.conn)
     for _rule, from_p, _to, hours in ctx.query("escalation_rules").run(ctx.conn)[1]:
         cutoff = now - timedelta(hours=int(hours))
         total += len(ctx.query("escalation_candidates").run(
@@ -79,7 +80,7 @@ def _procedure(ctx: BenchContext) -> int:
 
 
 def _row_by_row(ctx: BenchContext) -> int:
-    now = ctx.scalar("SELECT NOW()")
+    now = server_now(ctx.conn)
     escalate_one = ctx.query("escalate_one")
     n = 0
     for rule, from_p, to_p, hours in ctx.query("escalation_rules").run(ctx.conn)[1]:
@@ -104,7 +105,7 @@ def _check(ctx: BenchContext, n: int) -> None:
 def _explain(ctx: BenchContext) -> dict[str, Any]:
     rule = ctx.query("escalation_rules").run(ctx.conn)[1][0]
     text, args = ctx.query("escalation_candidates").bind(
-        from_priority=rule[1], cutoff=ctx.scalar("SELECT NOW()") - timedelta(hours=int(rule[3]))
+        from_priority=rule[1], cutoff=server_now(ctx.conn) - timedelta(hours=int(rule[3]))
     )
     plan = ctx.explain(text, args)
     before = ctx.handler_reads()
