@@ -191,9 +191,10 @@ def _retire_sql(conn: Any, table: str, keep_months: int, today: date) -> list[st
 
 
 def _run(conn: Any, sqls: list[str]) -> None:
+    """Each ALTER is atomic; one aborted on Galera (1213, e.g. by a conflicting TOI) is rerun."""
     with conn.cursor() as cur:
         for sql in sqls:
-            cur.execute(sql)
+            retry_conflicts(lambda sql=sql: cur.execute(sql))
 
 
 def ensure_months(
@@ -306,9 +307,11 @@ def merge_all(conn: Any, table: str) -> None:
     if len(parts) == 1 and parts[0].name == FUTURE:
         return
     names = ", ".join(quote_ident(p.name) for p in parts)
-    with conn.cursor() as cur:
-        cur.execute(
+    _run(
+        conn,
+        [
             f"ALTER TABLE {quote_ident(table)} REORGANIZE PARTITION {names} INTO "
             f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
-        )
+        ],
+    )
 
