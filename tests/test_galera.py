@@ -538,3 +538,93 @@ def test_cluster_cli_start_is_idempotent_status_json_and_bad_node(galera_cluster
     bad = run("kill", "7")
     assert bad.returncode == 2 and "no node 7" in bad.stderr and "Traceback" not in bad.stderr
     assert run("dsn").stdout.strip() == galera_cluster.multi_dsn()
+
+
+def _multi(galera_cluster: Any, database: str, first: int = 1) -> DSN:
+    import dataclasses
+
+    if "hosts" not in {f.name for f in dataclasses.fields(DSN)}:
+        pytest.skip("multi-host DSN parsing (DSN.hosts) is not in this tree yet")
+    order = [first] + [i for i in (1, 2, 3) if i != first]
+    hosts = ",".join(f"127.0.0.1:{galera_cluster.node(i).port()}" for i in order)
+    return DSN.parse(f"mysql://root@{hosts}/{database}")
+
+
+def test_multi_host_dsn_skips_a_non_primary_node_and_workflow_fails_over(galera_cluster, gdb):
+    """Workflow.open on h1,h2,h3 uses node 1; node 1 isolated (1047 from then on) → the next
+    call reconnects to node 2 and is applied once; the CLI picks the first usable node too."""
+    import subprocess
+    import sys
+
+    from ticketdb import failover
+
+    multi = _multi(galera_cluster, gdb[0].database)
+    c = connect(gdb[1])
+    (tid,) = _tickets(c, 1)
+    with Workflow.open(multi) as wf:
+        assert wf.conn.port == gdb[0].port
+        wf.assign(tid, 7)
+        node1 = connect(gdb[0], database=False)
+        with node1.cursor() as cur:
+            cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+        try:
+            assert _wait(lambda: not galera.health(node1).primary, 30)
+            wf.reply(tid, 7, "after the loss of node 1")
+            assert wf.conn.port != gdb[0].port and 1047 in wf.stats.retries
+            assert failover.pick(multi).port == gdb[1].port
+            doctor_out = subprocess.run(
+                [sys.executable, "-m", "ticketdb", "--dsn", multi.url(), "doctor", "--json"],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert doctor_out.returncode == 0, doctor_out.stderr
+            assert f"127.0.0.1:{gdb[1].port}" in doctor_out.stdout
+        finally:
+            with node1.cursor() as cur:
+                cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
+            node1.close()
+            assert _wait(galera_cluster.node(1).is_synced, 60)
+    actions = _rows(c, "SELECT action_type FROM ticket_logs WHERE ticket_id = %s ORDER BY "
+                       "ticket_seq", (tid,))  # fmt: skip
+    assert [a for (a,) in actions] == ["assign", "reply"]
+    c.close()
+
+
+def test_alert_workers_on_two_nodes_deliver_each_alert_once(gdb):
+    """SKIP LOCKED is node-local: both workers may pick the same alert; one claim fails
+    certification (1213), is retried and re-reads, so every alert is still delivered once."""
+    import subprocess
+
+    from test_alerts import Hook, expected_keys, make_due_tickets, worker_cmd
+
+    from ticketdb import alerts as al
+
+    hook = Hook()
+    c = connect(gdb[0])
+    try:
+        with c.cursor() as cur:
+            cur.execute("DELETE FROM alert_outbox")
+        make_due_tickets(c, 40)
+        al.enqueue(gdb[0])
+        want = expected_keys(c)
+        hook.delay = 0.02
+        procs = [
+            subprocess.Popen(
+                worker_cmd(gdb[i], "--webhook", hook.url, "--batch", "3", "--timeout", "2"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+            for i in (1, 2)
+        ]  # fmt: skip
+        try:
+            errs = [p.communicate(timeout=120)[1].decode() for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(10)
+        assert [p.returncode for p in procs] == [0, 0], errs
+        got = hook.keys()
+        assert set(got) == want and len(want) == 40
+        assert max(got.values()) == 1, [k for k, n in got.items() if n > 1]
+    finally:
+        hook.close()
+        c.close()
