@@ -628,3 +628,26 @@ def test_alert_workers_on_two_nodes_deliver_each_alert_once(gdb):
     finally:
         hook.close()
         c.close()
+
+
+def test_node_rebuilt_by_full_state_transfer_runs_jobs_and_has_no_drift(galera_cluster, gdb,
+                                                                        project):  # fmt: skip
+    """A node whose data is lost rejoins by SST (rsync, as user mysql) and keeps its own
+    server_id. It loads the donor's events as SLAVESIDE_DISABLED (their originator is another
+    server_id); `cluster start` re-enables them on it (as `migrate up` would), so it is a job
+    runner candidate again and `drift` is clean there."""
+    import shutil
+
+    galera_cluster.kill(3)
+    shutil.rmtree(galera_cluster.node(3).datadir)
+    started = time.monotonic()
+    galera_cluster.start(3)
+    print(f"\nnode 3 rebuilt by SST in {time.monotonic() - started:.1f}s")
+    assert "SST succeeded" in galera_cluster.node(3).errorlog.read_text(errors="replace")
+    c = connect(gdb[2])
+    try:
+        assert scalar(c, "SELECT @@server_id") == 3
+        assert set(galera.events_status(c, gdb[2].database).values()) == {"ENABLED"}
+    finally:
+        c.close()
+    assert drift.check(gdb[2], project).clean

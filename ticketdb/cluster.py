@@ -442,6 +442,17 @@ class Cluster:
         os.kill(proc.pid, signal.SIGKILL)
         raise TicketdbError(f"node {node.index} did not sync in {timeout:.0f}s: {node.tail()}")
 
+    def _wait_evicted(self, timeout: float) -> None:
+        """Until the live nodes have dropped a killed member from their view: a node started
+        on the address of a member the group still suspects cannot join (connect timeout)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            live = self.running()
+            sizes = {(n.wsrep() or {}).get("wsrep_cluster_size") for n in live}
+            if sizes <= {str(len(live))}:
+                return
+            time.sleep(0.3)
+
     def _pick_bootstrap(self, server: str) -> Node:
         """All nodes down: the one with safe_to_bootstrap, else the highest recovered seqno."""
         nodes = [n for n in self.all_nodes() if (n.datadir / "mysql").is_dir()]
@@ -483,8 +494,32 @@ class Cluster:
         for n in targets:
             if n.pid() is None:
                 n.datadir.mkdir(parents=True, exist_ok=True)
+                self._wait_evicted(timeout=30)
                 self._launch(server, n, bootstrap=False, timeout=timeout)
+        for n in targets:
+            self.enable_events(n)
         return [n.dsn() for n in targets]
+
+    def enable_events(self, node: Node) -> dict[str, list[str]]:
+        """Re-enable, on this node only, the events it loaded as SLAVESIDE_DISABLED.
+
+        A node that starts (after a restart or an SST) disables every event whose originator
+        is another server_id; the event bodies take a job lease, so enabling them on every node
+        keeps one runner per period and gives failover (``migrate up`` does the same).
+        """
+        from ticketdb.galera import enable_events_on_node
+
+        conn = node._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT DISTINCT event_schema FROM information_schema.events "
+                    "WHERE status = 'SLAVESIDE_DISABLED'"
+                )
+                schemas = [r[0] for r in cur.fetchall()]
+            return {db: enable_events_on_node(conn, db) for db in schemas}
+        finally:
+            conn.close()
 
     def _signal_wait(self, node: Node, sig: int, timeout: float) -> bool:
         pid = node.pid()
