@@ -391,6 +391,11 @@ def test_event_runner_killed_jobs_continue_on_another_node(galera_cluster, gdb):
     finally:
         survivor.close()
         galera_cluster.start(runner)
+        back = connect(gdb[0] if runner != 1 else gdb[1])
+        with back.cursor() as cur:  # the repo's schedule again (drift is checked later)
+            cur.execute("ALTER EVENT alert_enqueue_event ON SCHEDULE EVERY 1 MINUTE")
+        back.close()
+        galera.enable_events_everywhere(gdb[0] if runner != 1 else gdb[1])
     assert galera_cluster.node(runner).is_synced()
     back = connect(gdb[runner - 1])
     try:
@@ -650,4 +655,5 @@ def test_node_rebuilt_by_full_state_transfer_runs_jobs_and_has_no_drift(galera_c
         assert set(galera.events_status(c, gdb[2].database).values()) == {"ENABLED"}
     finally:
         c.close()
-    assert drift.check(gdb[2], project).clean
+    report = drift.check(gdb[2], project)
+    assert report.clean, [x.as_dict() for x in report.differences]

@@ -322,6 +322,7 @@ class Cluster:
                     f"socket={node.socket}",
                     f"pid-file={node.pidfile}",
                     f"log-error={node.errorlog}",
+            f"tmpdir={node.root / 'tmp'}",  # not the shared /tmp (temp table files vanished)
                     f"port={node.port()}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve",
@@ -481,7 +482,7 @@ class Cluster:
         server, provider = self._prepare()
         targets = self.all_nodes() if index is None else [self.node(index)]
         for n in self.all_nodes():
-            n.root.mkdir(parents=True, exist_ok=True)
+            (n.root / "tmp").mkdir(parents=True, exist_ok=True)
             self._write_cnf(n, provider)
         running = self.running()
         if not running:
