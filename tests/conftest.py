@@ -3,23 +3,37 @@ database per test, and a MySQL 8.4 testcontainer when a Docker engine answers.""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pymysql
 import pytest
+import redis
 
 from ticketdb import PROJECT_ROOT, catalog
 from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.server import Sandbox
+from ticketdb.sandbox import Sandbox, free_port
 
 REPO = PROJECT_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One pytest temp root per checkout: pytest prunes old ``pytest-N`` folders under the shared
+    ``/tmp/pytest-of-<user>``, which deleted the live sandbox data dir of another checkout's run
+    (two clones, or a CI run beside a work tree) and crashed its mariadbd mid-test."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        tag = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:8]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"ticketdb-pytest-{tag}")
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +174,37 @@ def event_scheduler(server_dsn: DSN) -> None:
         c.close()
     if state not in ("ON", "1"):
         pytest.skip(f"event_scheduler is {state} on {server_dsn}: events never fire there")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway redis-server on a free port, in a temp dir, no persistence (never 6379)."""
+    exe = shutil.which("redis-server")
+    if not exe:
+        pytest.skip("redis-server not installed (scripts/system-deps.sh installs it)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path_factory.mktemp("redis"))],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.skip("redis-server did not answer within 5 s")
+        yield url
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="session")

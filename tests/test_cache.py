@@ -1,17 +1,14 @@
 """Redis cache of VIP customers' open tickets: read-through, never stale, race-safe, degrades.
 
-Each test session starts its own redis-server on a free port (no persistence); without the
-binary the Redis-backed tests skip with the reason.
+Each test session starts its own redis-server on a free port (no persistence, the `redis_url`
+fixture in conftest.py); without the binary the Redis-backed tests skip with the reason.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import shutil
-import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -24,36 +21,7 @@ from ticketdb import cache
 from ticketdb.cache import VipCache
 from ticketdb.cli import cli
 from ticketdb.errors import TicketdbError
-from ticketdb.server import free_port
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    exe = shutil.which("redis-server")
-    if not exe:
-        pytest.skip("redis-server not installed: Redis-backed cache tests skipped")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.skip("redis-server did not answer within 5 s")
-        yield url
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
+from ticketdb.sandbox import free_port
 
 
 @pytest.fixture
@@ -301,7 +269,7 @@ def test_redis_down_falls_back_to_database_with_warning(conn, migrated_dsn, capl
 
 
 def test_bench_scenario_reports_latencies_and_hit_rate(conn, migrated_dsn, rcache):
-    from ticketdb.cache_bench import vip_open_tickets_cached
+    from ticketdb.bench.scenarios.vip_cache import vip_open_tickets_cached
 
     for c in range(1, 21):
         add_tickets(conn, c, 2 + c)
@@ -322,7 +290,7 @@ def test_registry_scenario_drives_the_bench_runner(conn, migrated_dsn, rcache):
     connection (a plain namespace stands in for BenchContext: conn + state is all it uses)."""
     from types import SimpleNamespace
 
-    from ticketdb.cache_bench import NAME, registry_scenario
+    from ticketdb.bench.scenarios.vip_cache import NAME, registry_scenario
 
     for c in range(1, 11):
         add_tickets(conn, c, c)

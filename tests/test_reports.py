@@ -4,6 +4,7 @@ the library and the CLI (`ticketdb report … --json`)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,9 +13,9 @@ from click.testing import CliRunner
 
 from ticketdb import reports
 from ticketdb.cli import cli
-from ticketdb.errors import UsageError
+from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.partitions import ensure_months
-from ticketdb.reports.sqlfile import all_queries, load_query, parse
+from ticketdb.queries import all_queries, load_query, parse
 
 AS_OF = datetime(2026, 3, 10, 12, 0, 0)
 
@@ -160,13 +161,70 @@ def test_cli_table(fixture_db):
     assert "new priority" not in result.output  # empty in every row: left out of the table
 
 
+def test_cli_table_keeps_each_row_on_one_line_when_piped(fixture_db, monkeypatch):
+    """Not a terminal (CliRunner's stdout, like a pipe or `make demo`'s log): rich would fold the
+    cells at 80 columns, putting "processing" and the deadline on two lines."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    args = ["report", "overdue", "--at", "2026-03-10 12:00:00", "--dsn", fixture_db.url()]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in line[1:-1].split(line[0])] for line in result.stdout.splitlines()
+            if line[:1] in ("┃", "│")]  # header, then body  # fmt: skip
+    header, body = rows[0], rows[1:]
+    assert header == ["id", "priority", "current status", "deadline", "minutes left",
+                      "assigned agent id", "customer id"]  # fmt: skip
+    assert body == [
+        ["6", "urgent", "pending", "2026-03-10 12:00", "0", "", "500"],
+        ["1", "urgent", "processing", "2026-03-10 12:30", "30", "3", "100"],
+        ["2", "medium", "pending", "2026-03-10 12:45", "45", "", "100"],
+    ]
+
+
+_PARAM_LINE = re.compile(r"^-- param :(\w+) ([A-Z]+) — \S")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def header_lines(text: str) -> list[str]:
+    """The leading `--` comment block of a query file."""
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line)
+    return lines
+
+
 def test_every_query_file_documents_its_parameters(project):
+    """Read independently of the loader: each `%(name)s` the query binds has a `-- param :name
+    TYPE — meaning` header line, and each header line names a parameter the query uses."""
     queries = all_queries(project)
     assert {q.name for q in queries} >= {"timeout_warning", "agent_monthly_stats",
                                          "audit_trail", "frequent_transfers",
                                          "vip_open_tickets"}  # fmt: skip
     for q in queries:
-        assert q.description, q.name
+        head = header_lines(q.path.read_text(encoding="utf-8"))
+        assert head[0] == f"-- name: {q.name}", q.path
+        assert q.description, q.path
+        param_lines = [line for line in head if line.startswith("-- param")]
+        documented = [m.group(1) for m in map(_PARAM_LINE.match, param_lines) if m]
+        assert len(documented) == len(param_lines), f"{q.path}: param line without TYPE — meaning"
+        assert len(set(documented)) == len(documented), f"{q.path}: a parameter documented twice"
+        used = set(_PLACEHOLDER.findall(q.pyformat))
+        assert used - set(documented) == set(), f"{q.path}: used but not in the header"
+        assert set(documented) - used == set(), f"{q.path}: in the header but never used"
+        assert q.params == used
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("-- name: x\n-- x\nSELECT :a", r"documents parameters \[\] but the query uses \['a'\]"),
+        ("-- name: x\n-- x\n-- param :a INT — a\nSELECT 1", r"\['a'\] but the query uses \[\]"),
+    ],
+)
+def test_loader_refuses_undocumented_or_unused_parameters(tmp_path, text, message):
+    with pytest.raises(TicketdbError, match=message):
+        parse("x", tmp_path / "x.sql", text)
 
 
 def test_placeholders_bind_by_name_and_leave_literals_alone(tmp_path):

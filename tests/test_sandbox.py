@@ -6,7 +6,7 @@ import pytest
 
 from ticketdb.db import connect
 from ticketdb.errors import UsageError
-from ticketdb.server import Sandbox, free_port
+from ticketdb.sandbox import Sandbox, free_port
 
 
 @pytest.fixture

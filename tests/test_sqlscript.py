@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from ticketdb.sqlscript import SplitError, create_header, split
+from ticketdb import sqlscript
+from ticketdb.sqlscript import SplitError, create_header, split, tokenize
 
 SCRIPT = """-- header comment; with a semicolon
 CREATE TABLE a (id INT, s VARCHAR(10) DEFAULT ';'); # trailing
@@ -66,3 +69,19 @@ def test_unterminated_tokens_raise_with_location(bad: str) -> None:
     with pytest.raises(SplitError) as err:
         split("SELECT 1;\n" + bad)
     assert err.value.line == 2
+
+
+def test_pattern_without_possessive_quantifiers_lexes_the_same(monkeypatch, project) -> None:
+    """Python 3.10 has no possessive quantifiers: its fallback pattern must give the same tokens
+    on every SQL file of the project, and stay fast on a long unterminated string."""
+    files = [p for d in ("migrations", "procedures", "triggers", "events", "queries", "grants")
+             for p in sorted((project.root / d).glob("*.sql"))]  # fmt: skip
+    texts = [f.read_text(encoding="utf-8") for f in files] + [SCRIPT]
+    expected = [tokenize(t, directives=True) for t in texts]
+    monkeypatch.setattr(sqlscript, "_TOKEN", sqlscript.token_pattern(possessive=False))
+    assert [tokenize(t, directives=True) for t in texts] == expected
+    assert len(files) > 20
+    start = time.perf_counter()
+    with pytest.raises(SplitError):
+        split("SELECT 'x" + ("a" * 40 + "\\'c''") * 20_000)  # no closing quote
+    assert time.perf_counter() - start < 5

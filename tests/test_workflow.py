@@ -121,7 +121,7 @@ def test_transfer_with_new_priority_restarts_sla_clock(conn, wf):
         assert 115 <= cur.fetchone()[0] <= 120  # urgent: 2 h from now, not from creation
 
 
-def test_transfer_is_all_or_nothing_when_the_ticket_update_fails(conn, wf):
+def test_transfer_is_all_or_nothing_when_the_ticket_update_fails(conn, wf, migrated_dsn):
     """The log insert succeeds, then the ticket update (second statement) fails: nothing stays."""
     tid = new_ticket(conn, "medium")
     wf.assign(tid, 1)
@@ -137,18 +137,39 @@ def test_transfer_is_all_or_nothing_when_the_ticket_update_fails(conn, wf):
         wf.transfer(tid, 1, 2, "high")
     assert ticket(conn, tid) == before
     assert [r[0] for r in logs(conn, tid)] == ["assign"]
+    assert not ticket_locked(migrated_dsn, tid)  # the procedure rolled back, nothing left open
     with conn.cursor() as cur:
-        cur.execute("SELECT @@in_transaction" if _is_mariadb(conn) else "SELECT 0")
-        assert cur.fetchone()[0] == 0  # the procedure rolled back, no transaction left open
         cur.execute("DROP TRIGGER test_refuse_priority")
     wf.transfer(tid, 1, 2, "high")
     assert ticket(conn, tid)["priority"] == "high"
 
 
-def _is_mariadb(conn) -> bool:
+def ticket_locked(dsn, tid: int) -> bool:
+    """Does another session still hold the ticket's row lock? (Every procedure locks the ticket
+    FOR UPDATE first, so one that failed without its ROLLBACK leaves the lock behind.)"""
+    other = connect(dsn)
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE NOWAIT", (tid,))
+        return False
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] in (1205, 3572):  # lock wait timeout (MariaDB) / NOWAIT refused (MySQL)
+            return True
+        raise
+    finally:
+        other.close()
+
+
+def test_lock_probe_sees_a_transaction_left_open(conn, migrated_dsn):
+    """The check above must be able to fail: a session holding the row lock is seen."""
+    tid = new_ticket(conn)
+    assert not ticket_locked(migrated_dsn, tid)
     with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        return "mariadb" in cur.fetchone()[0].lower()
+        cur.execute("START TRANSACTION")
+        cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE", (tid,))
+        assert ticket_locked(migrated_dsn, tid)
+        cur.execute("ROLLBACK")
+    assert not ticket_locked(migrated_dsn, tid)
 
 
 def test_procedures_switch_bulk_load_off(conn, wf):

@@ -29,7 +29,7 @@ import pymysql
 from ticketdb.db import STRICT_SQL_MODE
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.server import _port_in_use, _which
+from ticketdb.sandbox import _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"

@@ -1,4 +1,9 @@
-"""Server checks that catch the silent failures: events that never run, ENUMs that become ''."""
+"""Server checks that catch the silent failures: events that never run, ENUMs that become ''.
+
+Each of them fails (exit 1), not warns: with the scheduler off no escalation or partition
+maintenance ever runs, a non-strict server default lets other clients store '' for a bad ENUM,
+and without local_infile `seed`/`bench` cannot load. Only a database not created yet warns.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +62,7 @@ def run_checks(dsn: DSN) -> list[Check]:
         checks.append(
             Check(
                 "event_scheduler",
-                "ok" if on else "warn",
+                "ok" if on else "fail",
                 "ON"
                 if on
                 else f"{scheduler}: escalation, partition and urgent-list events "
@@ -72,19 +77,22 @@ def run_checks(dsn: DSN) -> list[Check]:
         checks.append(
             Check(
                 "sql_mode (server default)",
-                "ok" if gstrict else "warn",
+                "ok" if gstrict else "fail",
                 global_mode
                 if gstrict
-                else f"{global_mode or '(empty)'}: other clients may "
-                "store invalid ENUM values as ''",
+                else f"{global_mode or '(empty)'}: other clients may store invalid ENUM values "
+                "as '' (add STRICT_TRANS_TABLES to the server's sql_mode)",
             )
         )
         li = str(local_infile).upper() in ("1", "ON")
         checks.append(
             Check(
                 "local_infile",
-                "ok" if li else "warn",
-                "ON" if li else "OFF: `ticketdb seed` needs LOAD DATA LOCAL INFILE",
+                "ok" if li else "fail",
+                "ON"
+                if li
+                else "OFF: `ticketdb seed` needs LOAD DATA LOCAL INFILE "
+                "(SET GLOBAL local_infile=1)",
             )
         )
         checks.append(_privileges(conn, dsn.database))

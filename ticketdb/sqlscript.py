@@ -10,6 +10,7 @@ sqlparse (yoyo's splitter) breaks ``REPEAT … UNTIL``; this does not.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -59,8 +60,7 @@ class SplitError(ValueError):
         self.col = col
 
 
-_TOKEN = re.compile(
-    r"""
+_TOKEN_PATTERN = r"""
      (?P<nl>\n)
     |(?P<ws>[^\S\n]+)
     |(?P<comment>(?:\#|--(?=[ \t\r\n]|$))[^\n]*|/\*.*?\*/)
@@ -69,9 +69,18 @@ _TOKEN = re.compile(
     |(?P<semi>;)
     |(?P<word>[A-Za-z0-9_$\u0080-\uffff]+)
     |(?P<punct>.)
-    """,
-    re.S | re.X,
-)
+    """
+
+
+def token_pattern(possessive: bool) -> re.Pattern[str]:
+    """The lexer's one pattern; without possessive quantifiers (Python < 3.11) each repetition
+    takes one character, which keeps an unterminated string linear (a plain ``[^']+`` inside
+    ``*`` would backtrack exponentially)."""
+    text = _TOKEN_PATTERN if possessive else _TOKEN_PATTERN.replace("]++", "]").replace(")*+", ")*")
+    return re.compile(text, re.S | re.X)
+
+
+_TOKEN = token_pattern(possessive=sys.version_info >= (3, 11))
 _MULTILINE_KINDS = {"comment", "string", "quoted"}
 
 

@@ -238,3 +238,47 @@ def test_every_third_party_file_has_no_error_findings(
     monkeypatch.chdir(tmp_path)
     result = lint(make_project(tmp_path), [path])
     assert [f.text() for f in result.findings if f.severity == "error"] == []
+
+
+def test_github_format_is_workflow_commands(proj: Path) -> None:
+    r = run(proj, "--format", "github")
+    assert r.exit_code == 1
+    lines = r.stdout.splitlines()
+    assert (
+        "::error file=procedures/close_ticket.sql,line=3,col=24,title=TDB002 unknown-column"
+        "::unknown column `stauts` in `tickets`; did you mean `status`?"
+    ) in lines
+    assert any(line.startswith("::notice file=procedures/close_ticket.sql,") for line in lines)
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+
+
+def test_github_format_escapes_data_and_properties() -> None:
+    from ticketdb.lint.findings import Finding
+    from ticketdb.lint.output import as_github
+
+    f = Finding("odd,dir:x/a.sql", 2, 5, "TDB000", "error", "100% wrong\nsecond line")
+    assert as_github([f]) == (
+        "::error file=odd%2Cdir%3Ax/a.sql,line=2,col=5,title=TDB000 parse-error"
+        "::100%25 wrong%0Asecond line\n"
+    )
+
+
+def test_sarif_paths_are_relative_to_the_project_root_and_help_is_markdown(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(proj / "procedures")  # linted from a subdirectory
+    r = run(proj, "--format", "sarif", "close_ticket.sql")
+    log = json.loads(r.stdout)
+    run0 = log["runs"][0]
+    assert run0["originalUriBaseIds"]["%SRCROOT%"]["uri"] == proj.resolve().as_uri() + "/"
+    locations = [
+        res["locations"][0]["physicalLocation"]["artifactLocation"] for res in run0["results"]
+    ]
+    assert locations and all(
+        loc == {"uri": "procedures/close_ticket.sql", "uriBaseId": "%SRCROOT%"} for loc in locations
+    )
+    for rule in run0["tool"]["driver"]["rules"]:
+        assert "helpUri" not in rule  # §3.49.12: absolute or absent; no public docs URL
+        assert ".. code-block" not in json.dumps(rule), rule["id"]
+        assert "```sql" in rule["help"]["markdown"], rule["id"]
+        assert "``" not in rule["fullDescription"]["text"], rule["id"]

@@ -9,15 +9,20 @@ the case is linted with ``--diff HEAD``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 from lint_helpers import FIXTURES, git, make_project
 
 from ticketdb.lint.engine import display_path, lint
 from ticketdb.lint.gitdiff import diff_info
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 from ticketdb.lint.registry import load_rules
 
 RULES = load_rules()

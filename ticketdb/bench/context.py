@@ -12,7 +12,7 @@ import pymysql
 from ticketdb.db import Flavor
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
-from ticketdb.reports.sqlfile import Query, load_query
+from ticketdb.queries import Query, load_query
 
 
 @dataclass
@@ -24,6 +24,7 @@ class BenchContext:
     audit_ticket_id: int
     vip_customer_id: int
     state: dict[str, Any] = field(default_factory=dict)  # scenario scratch space
+    redis_url: str | None = None  # for the cache scenario; None = $TICKETDB_REDIS_URL or default
 
     def query(self, name: str) -> Query:
         return load_query(self.project, name)

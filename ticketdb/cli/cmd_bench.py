@@ -13,7 +13,7 @@ from ticketdb.bench import run_bench
 from ticketdb.bench.output import markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
 from ticketdb.cli.common import Context, console, dsn_option, err_console, pass_ctx, project_option
-from ticketdb.seed.ui import RichReporter
+from ticketdb.cli.progress import RichReporter
 
 _file = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -37,6 +37,13 @@ _file = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option("--json", "json_file", type=_file, help="Write the JSON document here.")
 @click.option("--markdown", "md_file", type=_file, help="Write a Markdown table here.")
 @click.option("--plot", "plot_file", type=_file, help="Write a PNG chart here (matplotlib).")
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Redis for the vip_open_tickets_cached scenario (default: $TICKETDB_REDIS_URL, then "
+    "redis://127.0.0.1:6379/0); reported skipped when it does not answer.",
+)
 @dsn_option
 @project_option
 @pass_ctx
@@ -52,6 +59,7 @@ def command(
     json_file: Path | None,
     md_file: Path | None,
     plot_file: Path | None,
+    redis_url: str | None,
 ) -> None:
     """Seed (or reuse) a data set in a bench database and time each scenario.
 
@@ -74,6 +82,7 @@ def command(
             only=list(only) or None,
             raw_baseline=not no_raw_baseline,
             seed_value=seed_value,
+            redis_url=redis_url,
             log=lambda msg: reporter.progress.console.print(f"[dim]{msg}[/]"),
             reporter=reporter,
         )

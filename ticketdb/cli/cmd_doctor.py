@@ -18,7 +18,9 @@ _STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]
 def command(ctx: Context, as_json: bool) -> None:
     """Check server version, event_scheduler, strict sql_mode, local_infile and privileges.
 
-    Exits 1 when any check fails; warnings (e.g. scheduler off) do not change the exit code.
+    Exits 1 when any check fails: event_scheduler off (escalation and partition events would
+    never run), a server sql_mode without STRICT_TRANS_TABLES, local_infile off, a missing
+    privilege. A database that does not exist yet is only a warning.
     """
     checks = run_checks(ctx.dsn())
     if as_json:

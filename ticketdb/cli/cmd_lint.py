@@ -40,7 +40,8 @@ def list_rules(levels: dict[str, str]) -> str:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-    help="text (path:line:col: CODE severity message), json, or sarif (SARIF 2.1.0).",
+    help="text (path:line:col: CODE severity message), json, github (GitHub Actions "
+    "annotations), or sarif (SARIF 2.1.0, paths relative to the project root).",
 )  # fmt: skip
 @click.option(
     "--diff", "diff_ref", metavar="GIT_REF",
@@ -85,7 +86,7 @@ def command(
 
         diff, only = diff_info(project.root, project.migrations, diff_ref, engine.display_path)
     result = engine.lint(project, list(paths) or None, levels=levels, diff=diff, only=only)
-    click.echo(render(result.findings, fmt, levels), nl=False)
+    click.echo(render(result.findings, fmt, levels, project.root), nl=False)
     if fmt == "text":
         errors = result.errors
         others = len(result.findings) - errors

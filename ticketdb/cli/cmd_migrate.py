@@ -133,15 +133,30 @@ def status(ctx: Context, as_json: bool) -> None:
 
 @command.command()
 @click.option("--to", "to", metavar="ID", help="Plan only up to this migration.")
+@click.option(
+    "--check-ddl", is_flag=True,
+    help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
+    "scratch database (ALGORITHM=INSTANT, then INPLACE, then COPY) and show the algorithm and "
+    "lock the server accepts, with the live table's rows and size. Exit 1 if one fails.",
+)  # fmt: skip
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def plan(ctx: Context, to: str | None, as_json: bool) -> None:
+def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
     """Print what `migrate up` would run, without running it."""
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
+    probes = []
+    if check_ddl:
+        from ticketdb.migrate.ddlcheck import check_ddl as run_check
+
+        probes = run_check(ctx.dsn(), p["migrations"])
+        p["ddl_checks"] = [x.as_dict() for x in probes]
+    failed = any(x.note.startswith("fails on the server") for x in probes)
     if as_json:
         print_json(p)
+        if failed:
+            raise SystemExit(1)
         return
     if p["create_database"]:
         console.print(f"-- would create database {p['database']}")
@@ -153,6 +168,12 @@ def plan(ctx: Context, to: str | None, as_json: bool) -> None:
         console.print(Syntax(m["sql"].rstrip(), lexer, theme="ansi_dark"))
     for c in p["object_changes"]:
         console.print(f"-- {c['action']} {c['kind'].lower()} {c['name']} ({c['reason']})")
+    if check_ddl:
+        from ticketdb.cli.ddlcheck_view import ddl_table
+
+        console.print(ddl_table(probes))
+    if failed:
+        raise SystemExit(1)
 
 
 @command.command("break-lock")

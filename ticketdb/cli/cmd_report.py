@@ -136,25 +136,11 @@ def transfers(
 @pass_ctx
 def urgent_today(ctx: Context, agent_id: int | None, include_handled: bool, as_json: bool) -> None:
     """Today's precomputed urgent list (daily_urgent_tickets, rebuilt nightly), live states."""
-    from ticketdb.ops_reports import urgent_today as load
-
-    data = load(ctx.dsn(), ctx.project(), include_handled=include_handled, agent_id=agent_id)
-    if as_json:
-        print_json(data)
-        return
-    if data["built_at"] is None:
+    report = _run(ctx, reports.urgent_today, include_handled=include_handled, agent_id=agent_id)
+    if report.meta["built_at"] is None and not as_json:
         console.print(
             "the urgent list has never been built: CALL rebuild_daily_urgent_tickets(@n) "
             "or wait for the nightly event"
         )
         return
-    columns = data["columns"]
-    report = reports.Report(
-        "urgent-today",
-        "urgent_today",
-        f"Urgent tickets (list built {data['built_at']:%Y-%m-%d %H:%M})",
-        {"agent_id": agent_id, "include_handled": include_handled},
-        columns,
-        [tuple(r[c] for c in columns) for r in data["rows"]],
-    )
-    _show(report, as_json=False)
+    _show(report, as_json)

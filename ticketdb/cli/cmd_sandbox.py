@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ticketdb.cli.common import err_console, json_option, print_json
-from ticketdb.server import Sandbox, sandbox_dir
+from ticketdb.sandbox import Sandbox, sandbox_dir
 
 _dir_option = click.option(
     "--dir",

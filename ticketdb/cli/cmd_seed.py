@@ -17,11 +17,11 @@ from ticketdb.cli.common import (
     print_json,
     project_option,
 )
+from ticketdb.cli.progress import RichReporter, summary_table
 from ticketdb.db import connection
 from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
 from ticketdb.seed.runner import DEFAULT_VIP_THRESHOLD
-from ticketdb.seed.ui import RichReporter, summary_table
 
 
 @click.command("seed")

@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from ticketdb import failover
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.server import resolve_dsn
+from ticketdb.sandbox import resolve_dsn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Line width when the output is not a terminal and COLUMNS is not set: rich would assume 80
+#: columns and fold table cells ("process|ing", a date over two lines) in pipes, files and CI logs.
+PIPE_WIDTH = 1000
+
+
+class _Console(Console):
+    """Terminal: its width. Pipe or file: one table row per line (rows are grepped, not read)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if not self.is_terminal and not os.environ.get("COLUMNS"):
+            return ConsoleDimensions(PIPE_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 #: Human output (tables, progress) goes to stderr when stdout is reserved for data (JSON, DSN).
-console = Console()
-err_console = Console(stderr=True)
+console = _Console()
+err_console = _Console(stderr=True)
 
 
 @dataclass

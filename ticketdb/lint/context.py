@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.schema import Schema
-from ticketdb.lint.source import ParsedStatement, SourceFile
 
 
 @dataclass
@@ -24,6 +24,9 @@ class StatementContext:
     statement: ParsedStatement
     schema: Schema  # the schema *before* this statement
     final_schema: Schema  # after every migration (and the linted files before this one)
+    #: every table of the whole run (all migrations and linted files, dropped ones included):
+    #: routine bodies are resolved against it, as the server binds them only when they run
+    run_schema: Schema | None = None
     cache: dict[str, object] = field(default_factory=dict)  # shared by the rules of one statement
 
 

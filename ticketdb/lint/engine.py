@@ -6,26 +6,31 @@ configured severities.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the same parser, published as tomli before 3.11
+    import tomli as tomllib
 
 from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
 from ticketdb.lint.findings import LEVELS, Finding
+from ticketdb.lint.parse.files import load, role_of
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
-from ticketdb.lint.source import SourceFile, load
 from ticketdb.project import Project
 
 SUPPRESSION_CODE = "TDB014"
 _SUPPRESS = re.compile(
     r"(?:--|#)\s*ticketdb:\s*allow\s+(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>[^\n]*)"
 )
-_cache: dict[tuple[str, int, int, str], SourceFile] = {}
+_cache: dict[tuple[str, int, int, str, str], SourceFile] = {}
 
 
 @dataclass
@@ -47,14 +52,16 @@ def display_path(path: Path) -> str:
         return str(absolute)
 
 
-def load_cached(path: Path) -> SourceFile:
-    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap."""
+def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
+    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap.
+    ``object_dirs``: the project's procedures/, triggers/, events/ (others are scripts)."""
     st = path.stat()
     disp = display_path(path)
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp)
+    role = role_of(path, object_dirs)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
     src = _cache.get(key)
     if src is None:
-        src = _cache[key] = load(path, disp)
+        src = _cache[key] = load(path, disp, role=role)
     return src
 
 
@@ -140,6 +147,7 @@ class _Run:
         self.defaults = {code: cls.severity for code, cls in rules.items()}
         self.raw: list[tuple[SourceFile, int, str, str]] = []  # file, offset, code, message
         self.files: dict[str, SourceFile] = {}
+        self.run_schema: Schema | None = None
 
     def active(self) -> list[Rule]:
         return [r for r in self.rules if self.levels.get(r.code) != "off"]
@@ -154,8 +162,9 @@ class _Run:
     ) -> None:
         """Check each statement against ``schema`` as it is at that point, then apply it."""
         rules = self.active() if check else []
+        schema.own_databases.update(db.lower() for db in src.uses)
         for st in src.statements:
-            ctx = StatementContext(src, st, schema, final or schema)
+            ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
             for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
             if apply:
@@ -205,13 +214,20 @@ def lint(
     # 0. every procedure/function of the project and of the linted files, so a CALL may name
     #    one defined in another file (or later in the same one)
     schema = Schema()
+    object_dirs = {d.resolve() for d in project.repeatable_dirs()}
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
-            for st in load_cached(path).statements:
+            for st in load_cached(path, object_dirs).statements:
                 schema.add_routine(st)
 
-    # 1. migrations in order: lint the targeted ones against the schema *before* each statement
+    # 1. a dry run over everything, so that routine bodies can name tables that only exist
+    #    later (in a later file, a later migration, a temporary table, dynamic SQL)
+    run.run_schema = _whole_run(
+        schema.copy(), project, [*targets, *object_files], mig_dir, object_dirs
+    )
+
+    # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):
         src = load_cached(path)
         run.files[src.display] = src
@@ -222,7 +238,7 @@ def lint(
             run.files[rsrc.display] = rsrc
             run.statements(rsrc, schema.copy(), None, apply=True)
 
-    # 2. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
+    # 3. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
     #    statements are checked against the schema at their point in the file, in file order
     final = schema
     loaded = set(run.files)
@@ -230,11 +246,11 @@ def lint(
         disp = display_path(path)
         if disp in loaded and path.resolve().parent == mig_dir:
             continue
-        src = load_cached(path)
+        src = load_cached(path, object_dirs)
         run.files[src.display] = src
         run.statements(src, final, final, apply=src.role != "rollback")
 
-    # 3. file and project checks
+    # 4. file and project checks
     linted_files = [run.files[display_path(t)] for t in targets]
     for src in linted_files:
         run.file_checks(src, final, diff)
@@ -261,6 +277,35 @@ def lint(
 
     findings = _finish(run, linted_files)
     return LintResult(findings, [s.display for s in linted_files])
+
+
+def _whole_run(
+    schema: Schema, project: Project, targets: list[Path], mig_dir: Path, object_dirs: set[Path]
+) -> Schema:
+    """Apply every migration, then every other linted file and the project's object files;
+    return each table ever seen."""
+    for path in migration_files(project.migrations):
+        for st in load_cached(path).statements:
+            _apply_quietly(schema, st, path)
+    seen: set[Path] = set()
+    for path in targets:
+        if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
+            continue
+        if path.resolve() in seen or path.suffix != ".sql" or not path.exists():
+            continue
+        seen.add(path.resolve())
+        src = load_cached(path, object_dirs)
+        schema.own_databases.update(db.lower() for db in src.uses)
+        for st in src.statements:
+            _apply_quietly(schema, st, path)
+    return schema.ever()
+
+
+def _apply_quietly(schema: Schema, st: ParsedStatement, path: Path) -> None:
+    try:
+        schema.apply(st, display_path(path))
+    except Exception:  # reported by the checked pass, which applies the same statement
+        pass
 
 
 def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo
+from ticketdb.lint.parse.files import load
 from ticketdb.lint.schema import Schema
-from ticketdb.lint.source import load
 
 
 def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

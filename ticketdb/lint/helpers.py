@@ -16,8 +16,10 @@ def problems(ctx: StatementContext) -> list[Problem]:
     if cached is None:
         st = ctx.statement
         schema = ctx.schema
-        if st.routine is not None and st.routine.nested:
-            schema = routine_schema(ctx)
+        if st.routine is not None:
+            schema = body_schema(ctx)
+            if st.routine.nested:
+                schema = routine_schema(ctx, schema)
         out: list[Problem] = []
         for unit in st.units:
             out.extend(check_unit(unit, schema, st.routine))
@@ -29,12 +31,24 @@ def in_versioned_migration(ctx: StatementContext) -> bool:
     return ctx.file.role == "migration"
 
 
-def routine_schema(ctx: StatementContext) -> Schema:
+def body_schema(ctx: StatementContext) -> Schema:
+    """What a body binds when it runs: the tables here, plus every table of the whole run (made
+    later in this file, in a later file, as a temporary table or by dynamic SQL)."""
+    if ctx.run_schema is None:
+        return ctx.schema
+    return Schema(
+        {**ctx.run_schema.tables, **ctx.schema.tables},
+        routines=ctx.schema.routines,
+        own_databases=ctx.schema.own_databases | ctx.run_schema.own_databases,
+    )
+
+
+def routine_schema(ctx: StatementContext, base: Schema) -> Schema:
     """The schema a routine body sees: every table its body creates or renames something to
     is known everywhere in the body (the body's own DROP/RENAME depend on run-time state)."""
     st = ctx.statement
     assert st.routine is not None
-    schema = ctx.schema.copy()
+    schema = base.copy()
     for nested in st.routine.nested:
         if nested.words[:1] == ["CREATE"]:
             schema.apply(nested)

@@ -12,13 +12,13 @@ doubt rather than reported.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
 
+from ticketdb.lint.parse.model import Routine, Unit
 from ticketdb.lint.schema import Column, Schema, Table
-from ticketdb.lint.source import Routine, Unit
 
 _SKIP_TABLES = {"dual"}
 _NOT_COLUMN_PARENTS = (
@@ -51,10 +51,10 @@ def _inside(node: exp.Expression, kinds: tuple[type[exp.Expression], ...]) -> bo
     return False
 
 
-def _not_table_refs(tree: exp.Expression) -> set[int]:
+def _not_table_refs(unit: Unit) -> set[int]:
     """ids of exp.Table nodes that name something other than an existing table."""
     skip: set[int] = set()
-    for node in tree.walk():
+    for node in unit.nodes:
         if isinstance(node, exp.Create):
             kind = (node.args.get("kind") or "").upper()
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this
@@ -96,7 +96,7 @@ def check_unit(
         return
     scope = _Scope()
     ctes: set[str] = set()
-    for cte in tree.find_all(exp.CTE):
+    for cte in unit.find_all(exp.CTE):
         ctes.add(cte.alias.lower())
         cols = schema.output_columns(cte.this) if isinstance(cte.this, exp.Query) else None
         col_names = [c.name for c in cte.args["alias"].columns] if cte.args.get("alias") else []
@@ -105,7 +105,7 @@ def check_unit(
             cte.alias, Table(cte.alias, {c.lower(): _col(c) for c in names}) if names else None
         )
     yield from _tables(unit, tree, schema, scope, ctes)
-    for sub in tree.find_all(exp.Subquery, exp.Lateral, exp.Values, exp.JSONTable, exp.Unnest):
+    for sub in unit.find_all(exp.Subquery, exp.Lateral, exp.Values, exp.JSONTable, exp.Unnest):
         alias = sub.alias if hasattr(sub, "alias") else ""
         if not alias:
             continue
@@ -123,10 +123,10 @@ def check_unit(
             scope.sources["new"] = scope_new
         if "old" not in scope.sources:
             scope.sources["old"] = scope_new
-    yield from _columns(unit, tree, scope, routine)
+    yield from _columns(unit, tree, scope, routine, schema.is_own)
     if own is not None and not own.opaque:
         # key parts sqlglot keeps as bare identifiers: PRIMARY KEY (…), FOREIGN KEY (…)
-        for key in tree.find_all(exp.PrimaryKey, exp.ForeignKey):
+        for key in unit.find_all(exp.PrimaryKey, exp.ForeignKey):
             for part in key.expressions:
                 while isinstance(part, exp.Ordered | exp.ColumnPrefix):
                     part = part.this
@@ -179,8 +179,8 @@ def _tables(
     scope: _Scope,
     ctes: set[str],
 ) -> Iterator[Problem]:
-    skip = _not_table_refs(tree)
-    for t in tree.find_all(exp.Table):
+    skip = _not_table_refs(unit)
+    for t in unit.find_all(exp.Table):
         if id(t) in skip:
             continue
         if isinstance(t.this, exp.Expression) and not isinstance(t.this, exp.Identifier):
@@ -192,7 +192,9 @@ def _tables(
             continue
         if not t.name:
             continue
-        if t.args.get("db"):  # another schema (information_schema, mysql …): columns unknown
+        db = t.args.get("db")
+        if db is not None and not schema.is_own(db.name):
+            # another schema (information_schema, mysql …): columns unknown
             scope.add(t.alias_or_name, None)
             continue
         name = t.name
@@ -209,14 +211,18 @@ def _tables(
 
 
 def _columns(
-    unit: Unit, tree: exp.Expression, scope: _Scope, routine: Routine | None
+    unit: Unit,
+    tree: exp.Expression,
+    scope: _Scope,
+    routine: Routine | None,
+    own: Callable[[str], bool] = lambda db: False,
 ) -> Iterator[Problem]:
     local = set()
     if routine is not None:
         local = routine.params | routine.variables
-    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
+    aliases = {a.alias.lower() for a in unit.find_all(exp.Alias) if a.alias}
     is_set = isinstance(tree, exp.Set)
-    for col in list(tree.find_all(exp.Column)):
+    for col in unit.find_all(exp.Column):
         if col.is_star or _inside(col, (exp.Into,)):
             continue
         if isinstance(col.parent, _NOT_COLUMN_PARENTS):
@@ -233,7 +239,10 @@ def _columns(
         if not name:
             continue
         qualifier = col.table
-        if col.args.get("db") or col.args.get("catalog"):
+        if col.args.get("catalog"):
+            continue
+        col_db = col.args.get("db")
+        if col_db is not None and not own(col_db.name):
             continue
         if qualifier:
             q = qualifier.lower()

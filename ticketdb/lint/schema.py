@@ -7,11 +7,20 @@ the schema as it is *at that point*; linted object files add their CREATEs on to
 from __future__ import annotations
 
 import copy
+import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from ticketdb.lint.source import ParsedStatement, Partitioning
+from ticketdb.lint.parse.model import ParsedStatement, Partitioning
+
+#: ``CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name`` inside a string: dynamic SQL (PREPARE)
+_DYNAMIC_CREATE = re.compile(
+    r"\bCREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?:`?\w+`?\.)?`?(?P<name>\w+)`?",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -20,6 +29,24 @@ class Column:
     dtype: exp.DataType | None = None
     generated: exp.Expression | None = None
     offset: int = 0
+    not_null: bool = False
+    charset: str | None = None  # CHARACTER SET written on the column (else the table's)
+
+
+def column_from_def(cd: exp.ColumnDef, offset: int) -> Column:
+    """A column as a CREATE/ALTER wrote it (type, generation, NOT NULL, CHARACTER SET)."""
+    col = Column(cd.name, cd.args.get("kind"), offset=offset)
+    for c in cd.constraints:
+        kind = c.kind
+        if isinstance(kind, exp.ComputedColumnConstraint):
+            col.generated = kind.this
+        elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null"):
+            col.not_null = True
+        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            col.not_null = True
+        elif isinstance(kind, exp.CharacterSetColumnConstraint):
+            col.charset = kind.this.name.lower()
+    return col
 
 
 @dataclass
@@ -29,6 +56,20 @@ class Index:
     kind: str  # PRIMARY | UNIQUE | INDEX | FULLTEXT | SPATIAL
     offset: int = 0
     path: str = ""
+    prefixes: dict[str, int] = field(default_factory=dict)  # column -> key prefix length
+
+    def covers(self, other: Index) -> bool:
+        """Does this index serve every lookup ``other`` serves (``other`` a left prefix of it,
+        with prefix lengths no shorter)?"""
+        if len(self.columns) < len(other.columns):
+            return False
+        for mine, theirs in zip(self.columns, other.columns, strict=False):
+            if mine != theirs:
+                return False
+            mine_len, their_len = self.prefixes.get(mine), other.prefixes.get(theirs)
+            if mine_len is not None and (their_len is None or their_len > mine_len):
+                return False
+        return True
 
     @property
     def unique(self) -> bool:
@@ -43,6 +84,7 @@ class ForeignKey:
     ref_columns: list[str]
     offset: int = 0
     path: str = ""
+    ref_db: str = ""  # REFERENCES otherdb.t: not this schema's table
 
 
 @dataclass
@@ -73,6 +115,21 @@ class Schema:
     touched: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     #: procedures and functions: lower name -> (kind, number of parameters)
     routines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: every table/view that existed at any point (dropped ones included), by lower name:
+    #: routine bodies bind their tables when they run, not where they are defined
+    seen: dict[str, Table] = field(default_factory=dict)
+    #: procedures/functions dropped and not created again since: lower name -> offset of DROP
+    dropped_routines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: databases whose qualified names are this schema's own (``USE db``, ``CREATE TABLE db.t``)
+    own_databases: set[str] = field(default_factory=set)
+
+    def ever(self) -> Schema:
+        """Every table that existed at any point, each as last seen (current ones win)."""
+        return Schema({**self.seen, **self.tables}, routines=self.routines,
+                      own_databases=self.own_databases)  # fmt: skip
+
+    def is_own(self, db: str) -> bool:
+        return db.lower() in self.own_databases
 
     def copy(self) -> Schema:
         return copy.deepcopy(self)
@@ -85,7 +142,19 @@ class Schema:
 
     def apply(self, ps: ParsedStatement, path: str = "") -> None:
         self._path = path
+        self._dynamic_tables(ps, path)
+        words = ps.words
+        if words[:1] == ["USE"] and len(ps.tokens) > 1:
+            self.own_databases.add(_ident_text(ps.tokens[1].text).lower())
+        if words[:1] == ["DROP"] and any(w in ("PROCEDURE", "FUNCTION") for w in words[1:3]):
+            name_tok = next(
+                (t for t in ps.tokens[2:] if t.kind in ("word", "quoted")
+                 and t.upper not in ("PROCEDURE", "FUNCTION", "IF", "EXISTS")), None
+            )  # fmt: skip
+            if name_tok is not None:
+                self.dropped_routines[_ident_text(name_tok.text).lower()] = (path, ps.offset)
         if ps.routine is not None:
+            self.dropped_routines.pop(ps.routine.name.lower(), None)
             self.add_routine(ps)
             # a body's DROP/RENAME depend on run-time state; only its CREATEs add names
             for nested in ps.routine.nested:
@@ -115,7 +184,20 @@ class Schema:
         elif ps.startswith("ALTER", "TABLE") and ps.partitioning:
             t = self.table(_ident_text(ps.tokens[2].text))
             if t:
-                t.partitioning = ps.partitioning
+                t.partitioning = dataclasses.replace(ps.partitioning, path=path)
+
+    def _dynamic_tables(self, ps: ParsedStatement, path: str) -> None:
+        """Tables created through PREPARE from a string: known names, columns unknown."""
+        for t in ps.tokens:
+            if t.kind == "string" and "TABLE" in t.upper:
+                for m in _DYNAMIC_CREATE.finditer(t.text):
+                    key = m.group("name").lower()
+                    if key not in self.seen and key not in self.tables:
+                        self.seen[key] = Table(m.group("name"), opaque=True, temporary=True,
+                                               path=path, offset=t.offset)  # fmt: skip
+
+    def _remember(self, t: Table) -> None:
+        self.seen[t.name.lower()] = t
 
     def add_routine(self, ps: ParsedStatement) -> None:
         r = ps.routine
@@ -127,6 +209,7 @@ class Schema:
         if t is not None:
             t.name = new
             self.tables[new.lower()] = t
+            self._remember(t)
             self.touched[(old.lower(), "")] = (path, offset)
 
     def _create_table(self, tree: exp.Create, ps: ParsedStatement, path: str) -> None:
@@ -159,7 +242,11 @@ class Schema:
             else:
                 for c in cols:
                     t.columns.setdefault(c.lower(), Column(c))
+        db = table_node.args.get("db")
+        if db is not None and db.name:
+            self.own_databases.add(db.name.lower())
         self.tables[name.lower()] = t
+        self._remember(t)
 
     def _table_element(self, t: Table, e: exp.Expression, ps: ParsedStatement) -> None:
         n_idx, n_fk = len(t.indexes), len(t.fks)
@@ -170,12 +257,10 @@ class Schema:
     def _element(self, t: Table, e: exp.Expression, ps: ParsedStatement) -> None:
         offset = _offset(ps, e)
         if isinstance(e, exp.ColumnDef):
-            col = Column(e.name, e.args.get("kind"), offset=offset)
+            col = column_from_def(e, offset)
             for c in e.constraints:
                 kind = c.kind
-                if isinstance(kind, exp.ComputedColumnConstraint):
-                    col.generated = kind.this
-                elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+                if isinstance(kind, exp.PrimaryKeyColumnConstraint):
                     t.indexes.append(Index("PRIMARY", [e.name.lower()], "PRIMARY", offset))
                 elif isinstance(kind, exp.UniqueColumnConstraint):
                     t.indexes.append(Index(e.name, [e.name.lower()], "UNIQUE", offset))
@@ -189,29 +274,33 @@ class Schema:
                     self._table_element(t, inner, ps)
             return
         if isinstance(e, exp.PrimaryKey):
-            t.indexes.append(Index("PRIMARY", _parts(e.expressions), "PRIMARY", offset))
+            t.indexes.append(Index("PRIMARY", _parts(e.expressions), "PRIMARY", offset,
+                                   prefixes=_prefixes(e.expressions)))  # fmt: skip
         elif isinstance(e, exp.UniqueColumnConstraint):
             s = e.this
             name = s.this.name if isinstance(s, exp.Schema) and s.this else None
             cols = _parts(s.expressions) if isinstance(s, exp.Schema) else []
-            t.indexes.append(Index(name, cols, "UNIQUE", offset))
+            prefixes = _prefixes(s.expressions) if isinstance(s, exp.Schema) else {}
+            t.indexes.append(Index(name, cols, "UNIQUE", offset, prefixes=prefixes))
         elif isinstance(e, exp.IndexColumnConstraint):
             kind = (e.args.get("kind") or "INDEX").upper()
             name = e.this.name if e.this else None
-            t.indexes.append(Index(name, _parts(e.expressions), kind, offset))
+            t.indexes.append(Index(name, _parts(e.expressions), kind, offset,
+                                   prefixes=_prefixes(e.expressions)))  # fmt: skip
         elif isinstance(e, exp.ForeignKey):
             self._fk(t, e, None, offset)
 
     def _fk(self, t: Table, fk: exp.ForeignKey, name: str | None, offset: int) -> None:
         ref = fk.args.get("reference")
         ref_schema = ref.this if ref is not None else None
-        if isinstance(ref_schema, exp.Schema):
-            ref_table = ref_schema.this.name if ref_schema.this else ""
-            ref_cols = _parts(ref_schema.expressions)
-        else:
-            ref_table = ref_schema.name if ref_schema is not None else ""
-            ref_cols = []
-        t.fks.append(ForeignKey(name, _parts(fk.expressions), ref_table, ref_cols, offset))
+        ref_node = ref_schema.this if isinstance(ref_schema, exp.Schema) else ref_schema
+        ref_table = ref_node.name if ref_node is not None else ""
+        ref_cols = _parts(ref_schema.expressions) if isinstance(ref_schema, exp.Schema) else []
+        db = ref_node.args.get("db") if isinstance(ref_node, exp.Table) else None
+        ref_db = db.name if db is not None and not self.is_own(db.name) else ""
+        t.fks.append(
+            ForeignKey(name, _parts(fk.expressions), ref_table, ref_cols, offset, ref_db=ref_db)
+        )
 
     def _create_view(self, tree: exp.Create, ps: ParsedStatement, path: str) -> None:
         name = tree.this.name if isinstance(tree.this, exp.Table) else ""
@@ -225,6 +314,7 @@ class Schema:
         else:
             t.columns = {c.lower(): Column(c) for c in cols}
         self.tables[name.lower()] = t
+        self._remember(t)
 
     def output_columns(self, query: exp.Query) -> list[str] | None:
         """Column names a query produces, or None when they cannot be known."""
@@ -272,13 +362,15 @@ class Schema:
         if t is None:
             return
         params = idx.args.get("params")
-        cols = _parts(params.args.get("columns") or []) if params else []
+        parts = params.args.get("columns") or [] if params else []
+        cols = _parts(parts)
         kind = "UNIQUE" if tree.args.get("unique") else "INDEX"
         if "FULLTEXT" in ps.words[:3]:
             kind = "FULLTEXT"
         if t.primary is None or idx.name.lower() != "primary":
             t.indexes = [i for i in t.indexes if (i.name or "").lower() != idx.name.lower()]
-        t.indexes.append(Index(idx.name, cols, kind, _offset(ps, idx), self._path))
+        t.indexes.append(Index(idx.name, cols, kind, _offset(ps, idx), self._path,
+                               prefixes=_prefixes(parts)))  # fmt: skip
 
     def _drop(self, tree: exp.Drop, path: str, offset: int) -> None:
         kind = (tree.args.get("kind") or "").upper()
@@ -300,7 +392,7 @@ class Schema:
         if t is None:
             return
         if ps.partitioning is not None:
-            t.partitioning = ps.partitioning
+            t.partitioning = dataclasses.replace(ps.partitioning, path=path)
         if ps.remove_partitioning:
             t.partitioning = None
         for prop in tree.args.get("options") or []:
@@ -321,10 +413,7 @@ class Schema:
             old = a.args.get("rename_from")
             old_name = (old.name if old is not None else cd.name).lower()
             cols = list(t.columns.items())
-            new_col = Column(cd.name, cd.args.get("kind"), offset=offset)
-            for c in cd.constraints:
-                if isinstance(c.kind, exp.ComputedColumnConstraint):
-                    new_col.generated = c.kind.this
+            new_col = column_from_def(cd, offset)
             t.columns = {
                 (cd.name.lower() if k == old_name else k): (new_col if k == old_name else v)
                 for k, v in cols
@@ -383,6 +472,20 @@ def _parts(parts: list[exp.Expression]) -> list[str]:
             out.append(p.name.lower())
         else:
             out.append(f"({p.sql('mysql')})")
+    return out
+
+
+def _prefixes(parts: list[exp.Expression]) -> dict[str, int]:
+    """Key prefix lengths: ``body(200)`` -> {"body": 200}."""
+    out: dict[str, int] = {}
+    for p in parts:
+        while isinstance(p, exp.Ordered):
+            p = p.this
+        if isinstance(p, exp.ColumnPrefix) and isinstance(p.expression, exp.Literal):
+            try:
+                out[p.this.name.lower()] = int(p.expression.this)
+            except ValueError:
+                continue
     return out
 
 

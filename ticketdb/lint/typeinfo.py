@@ -78,3 +78,35 @@ def narrowing(old: exp.DataType, new: exp.DataType) -> str | None:
     if o != n and not (o in _STRINGS and n in _TEXT_RANK):
         return f"type changed from {old.sql('mysql')} to {new.sql('mysql')}"
     return None
+
+
+_BYTES_PER_CHAR = {"latin1": 1, "ascii": 1, "binary": 1, "utf8": 3, "utf8mb3": 3, "utf8mb4": 4}
+_BINARY_STRINGS = {"BINARY", "VARBINARY"}
+
+
+def rebuild_reason(
+    old: exp.DataType, new: exp.DataType, old_cs: str | None = None, new_cs: str | None = None
+) -> str | None:
+    """Why changing ``old`` to ``new`` rewrites every row (InnoDB cannot do it in place), or
+    None. ENUM/SET value changes are judged elsewhere."""
+    o, o_unsigned = _base(old)
+    n, n_unsigned = _base(new)
+    if o in ("ENUM", "SET") and n == o:
+        return None
+    if o != n:
+        return f"{o} -> {n}"
+    if o in _INT_RANK and o_unsigned != n_unsigned:
+        sign = {True: "UNSIGNED", False: "SIGNED"}
+        return f"{o} {sign[o_unsigned]} -> {sign[n_unsigned]}"
+    op, np_ = _params(old), _params(new)
+    if o in ("VARCHAR", "VARBINARY") and op and np_ and np_[0] > op[0]:
+        bpc = 1 if o == "VARBINARY" else _BYTES_PER_CHAR.get(new_cs or old_cs or "utf8mb4", 4)
+        if op[0] * bpc <= 255 < np_[0] * bpc:
+            return (
+                f"{o}({op[0]}) -> {o}({np_[0]}) crosses the 255-byte boundary "
+                f"({bpc} byte(s) per character; MySQL 8 copies, MariaDB 10.11 with "
+                "ROW_FORMAT=DYNAMIC extends it in place)"
+            )
+    if o in ("DECIMAL", "NUMERIC", "CHAR", "BINARY", "FLOAT", "DOUBLE") and op != np_ and np_:
+        return f"{o}({', '.join(map(str, op))}) -> {o}({', '.join(map(str, np_))})"
+    return None

@@ -3,14 +3,15 @@ bound to friendly parameters. Each function returns a :class:`Report`; the CLI p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ticketdb.catalog import server_now
+from ticketdb.db import scalar
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
-from ticketdb.reports.sqlfile import load_query
+from ticketdb.queries import load_query
 
 
 @dataclass
@@ -21,15 +22,21 @@ class Report:
     params: dict[str, Any]
     columns: list[str]
     rows: list[tuple]
+    #: facts about the report beyond its rows (e.g. when a precomputed list was built)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "report": self.name,
             "query": f"queries/{self.query}.sql",
             "params": self.params,
+            **self.meta,
             "columns": self.columns,
-            "rows": [dict(zip(self.columns, r, strict=True)) for r in self.rows],
+            "rows": self.records(),
         }
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 
 
 def _run(conn: Any, project: Project, report: str, query: str, title: str, **params: Any) -> Report:
@@ -77,3 +84,27 @@ def transfers(
     return _run(conn, project, "transfers", "frequent_transfers",
                 f"most transferred tickets, {since:%Y-%m-%d %H:%M} … {until:%Y-%m-%d %H:%M}",
                 **{"from": since, "to": until, "limit": limit})  # fmt: skip
+
+
+def urgent_today(
+    conn: Any,
+    project: Project,
+    *,
+    include_handled: bool = False,
+    agent_id: int | None = None,
+    as_of: datetime | None = None,
+) -> Report:
+    """Today's urgent list (``daily_urgent_tickets``, rebuilt nightly) with live ticket states.
+
+    Only reads the precomputed list, so it is cheap at any size; tickets handled since the build
+    are left out unless ``include_handled``. ``meta["built_at"]`` is None when the list was never
+    built (run ``rebuild_daily_urgent_tickets`` or wait for the nightly event).
+    """
+    as_of = as_of or server_now(conn)
+    built_at = scalar(conn, "SELECT MAX(built_at) FROM daily_urgent_tickets")
+    title = (f"Urgent tickets (list built {built_at:%Y-%m-%d %H:%M})" if built_at
+             else "Urgent tickets (list never built)")  # fmt: skip
+    report = _run(conn, project, "urgent-today", "urgent_today", title,
+                  as_of=as_of, include_handled=int(include_handled), agent_id=agent_id)  # fmt: skip
+    report.meta = {"built_at": built_at, "as_of": as_of}
+    return report

@@ -48,6 +48,8 @@ class UnknownTable(Rule):
             if t.temporary:
                 continue
             for fk in t.fks:
+                if fk.ref_db:
+                    continue  # another database's table: not in this model
                 if fk.ref_table and ctx.schema.table(fk.ref_table) is None:
                     yield (
                         fk.path or t.path,

@@ -48,6 +48,8 @@ class UnknownColumn(Rule):
             if t.temporary:
                 continue
             for fk in t.fks:
+                if fk.ref_db:
+                    continue  # another database's table: not in this model
                 ref = ctx.schema.table(fk.ref_table) if fk.ref_table else None
                 if ref is None or ref.opaque:
                     continue

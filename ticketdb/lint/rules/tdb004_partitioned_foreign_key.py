@@ -46,16 +46,19 @@ class PartitionedForeignKey(Rule):
             if t.temporary:
                 continue
             for fk in t.fks:
-                if t.partitioning is not None:
+                part = t.partitioning
+                if part is not None:
+                    fk_at = (fk.path or t.path, fk.offset)
+                    at_alter = part.path and (part.path, part.offset) > fk_at
                     yield (
-                        fk.path or t.path,
-                        fk.offset,
+                        part.path if at_alter else fk.path or t.path,
+                        part.offset if at_alter else fk.offset,
                         (
                             f"partitioned table `{t.name}` cannot have a FOREIGN KEY "
                             f"(to `{fk.ref_table}`): InnoDB ERROR 1506"
                         ),
                     )
-                ref = tables.get(fk.ref_table.lower())
+                ref = None if fk.ref_db else tables.get(fk.ref_table.lower())
                 if ref is not None and ref.partitioning is not None:
                     yield (
                         fk.path or t.path,

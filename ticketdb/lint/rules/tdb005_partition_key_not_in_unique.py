@@ -45,9 +45,14 @@ class PartitionKeyNotInUnique(Rule):
                 missing = [c for c in needed if c not in idx.columns]
                 if missing:
                     what = "PRIMARY KEY" if idx.kind == "PRIMARY" else f"UNIQUE KEY `{idx.name}`"
-                    yield (
+                    # report at whichever came last: the key, or the ALTER that partitioned
+                    at_alter = part.path and (part.path, part.offset) > (
                         idx.path or t.path,
                         idx.offset,
+                    )
+                    yield (
+                        part.path if at_alter else idx.path or t.path,
+                        part.offset if at_alter else idx.offset,
                         (
                             f"{what} of partitioned table `{t.name}` must include the partitioning "
                             f"column {', '.join(f'`{c}`' for c in missing)} (ERROR 1503)"

@@ -17,13 +17,22 @@ NONDETERMINISTIC = {
 }  # fmt: skip
 
 
+#: functions MySQL also accepts without parentheses; any other bare name is a column
+NILADIC = {
+    "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "LOCALTIME", "LOCALTIMESTAMP",
+    "CURRENT_USER", "UTC_DATE", "UTC_TIME", "UTC_TIMESTAMP",
+}  # fmt: skip
+
+
 def _name(node: exp.Expression) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).upper()
     if isinstance(node, exp.Func):
         return node.sql_name().upper()
     if isinstance(node, exp.Column) and not node.table or isinstance(node, exp.Var):
-        return node.name.upper()
+        quoted = isinstance(node, exp.Column) and node.this.args.get("quoted")
+        name = node.name.upper()
+        return name if name in NILADIC and not quoted else ""
     return ""
 
 
@@ -55,15 +64,18 @@ class NondeterministicGeneratedColumn(Rule):
         for unit in ctx.statement.units:
             if unit.tree is None:
                 continue
-            for cc in unit.tree.find_all(exp.ComputedColumnConstraint):
+            for cc in unit.find_all(exp.ComputedColumnConstraint):
                 coldef = cc.find_ancestor(exp.ColumnDef)
                 col = coldef.name if coldef is not None else "?"
                 for node in cc.this.walk():
                     name = _name(node)
                     if name in NONDETERMINISTIC:
                         shown = node.sql("mysql") if len(node.sql("mysql")) < 40 else name
+                        at = unit.offset_of(node)
+                        if at == unit.offset and coldef is not None:
+                            at = unit.offset_of(coldef)  # CURRENT_DATE etc. carry no position
                         yield (
-                            unit.offset_of(node),
+                            at,
                             (f"generated column `{col}` uses non-deterministic {shown}"),
                         )
                         break

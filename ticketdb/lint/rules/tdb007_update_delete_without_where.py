@@ -12,6 +12,10 @@ from ticketdb.lint.registry import Rule, register
 class UpdateDeleteWithoutWhere(Rule):
     """UPDATE or DELETE without WHERE changes every row (rollback files are exempt).
 
+    A ``LIMIT`` (batched ``DELETE … LIMIT n``, ``UPDATE … ORDER BY … LIMIT n``) or a join
+    condition of a multi-table ``UPDATE … JOIN … ON … SET`` bounds the rows, so those are quiet;
+    a LEFT JOIN does not.
+
     **Anti-pattern**
 
     .. code-block:: sql
@@ -35,7 +39,20 @@ class UpdateDeleteWithoutWhere(Rule):
             return
         for unit in ctx.statement.units:
             tree = unit.tree
-            if isinstance(tree, exp.Update | exp.Delete) and not tree.args.get("where"):
+            if not isinstance(tree, exp.Update | exp.Delete) or _bounded(tree):
+                continue
+            if not tree.args.get("where"):
                 verb = "UPDATE" if isinstance(tree, exp.Update) else "DELETE"
                 target = tree.this.name if tree.this is not None else "?"
                 yield unit.offset, f"{verb} of {target} without WHERE changes every row"
+
+
+def _bounded(tree: exp.Update | exp.Delete) -> bool:
+    """LIMIT, or an inner join condition (ON/USING) of a multi-table statement (an outer join
+    keeps every row of its side)."""
+    if tree.args.get("limit") is not None:
+        return True
+    joins = tree.this.args.get("joins") if isinstance(tree.this, exp.Table) else None
+    return any(
+        (j.args.get("on") is not None or j.args.get("using")) and not j.side for j in joins or []
+    )

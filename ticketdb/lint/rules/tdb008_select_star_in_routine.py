@@ -44,7 +44,7 @@ class SelectStarInRoutine(Rule):
         for unit in st.units:
             if unit.tree is None:
                 continue
-            for select in unit.tree.find_all(exp.Select):
+            for select in unit.find_all(exp.Select):
                 if select.find_ancestor(exp.Exists) is not None:
                     continue
                 for e in select.expressions:

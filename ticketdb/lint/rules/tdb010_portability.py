@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from ticketdb.lint.context import FileContext, StatementContext
+from ticketdb.lint.parse.unit import is_ignored_flag
 from ticketdb.lint.registry import Rule, register
 from ticketdb.sqlscript import Token
 
@@ -136,7 +137,7 @@ class Portability(Rule):
                 yield t.offset, f"{MARIADB}: sequences ({toks[i - 1].upper} SEQUENCE)"
             elif w in ("NEXT", "PREVIOUS") and nxt[:2] == ["VALUE", "FOR"]:
                 yield t.offset, f"{MARIADB}: {w} VALUE FOR (sequences)"
-            elif w == "IGNORED":
+            elif w == "IGNORED" and is_ignored_flag(toks, i):
                 yield t.offset, f"{MARIADB}: IGNORED index (MySQL says INVISIBLE)"
             elif w == "SYSTEM" and nxt[:1] == ["VERSIONING"]:
                 yield t.offset, f"{MARIADB}: system-versioned tables"
@@ -178,18 +179,18 @@ class Portability(Rule):
             tree = unit.tree
             if tree is None:
                 continue
-            for opt in tree.find_all(exp.IndexConstraintOption):
+            for opt in unit.find_all(exp.IndexConstraintOption):
                 if opt.args.get("visible") is not None:
                     yield (
                         unit.offset_of(opt.parent or opt),
                         f"{MYSQL}: INVISIBLE/VISIBLE index (MariaDB says IGNORED)",
                     )
-            for ai in tree.find_all(exp.AlterIndex):
+            for ai in unit.find_all(exp.AlterIndex):
                 yield (
                     unit.offset_of(ai),
                     f"{MYSQL}: ALTER INDEX … INVISIBLE/VISIBLE (MariaDB says IGNORED)",
                 )
-            for idx in tree.find_all(
+            for idx in unit.find_all(
                 exp.IndexColumnConstraint, exp.IndexParameters, exp.PrimaryKey
             ):
                 parts = (
@@ -217,9 +218,14 @@ class Portability(Rule):
             yield t.offset, f"{MARIADB}: collation {text} (MySQL: utf8mb4_0900_ai_ci)"
 
 
+_NOT_A_COLUMN_NAME = {"ADD", "COLUMN", "MODIFY", "CHANGE", "EXISTS", "DROP"}
+
+
 def _is_column_type(toks: list[Token], i: int) -> bool:
     """``name TYPE`` inside a column list or after ADD/MODIFY [COLUMN]."""
     if i < 2 or toks[i - 1].kind not in ("word", "quoted"):
         return False
+    if toks[i - 1].kind == "word" and toks[i - 1].upper in _NOT_A_COLUMN_NAME:
+        return False  # ADD COLUMN uuid …: here `uuid` is the name
     before = toks[i - 2]
     return before.text in ("(", ",") or before.upper in ("ADD", "COLUMN", "MODIFY")

@@ -7,11 +7,12 @@ from sqlglot import exp
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.registry import Rule, register
 from ticketdb.lint.typeinfo import narrowing
+from ticketdb.sqlscript import Token
 
 
 @register
 class DestructiveMigration(Rule):
-    """A migration destroys data (DROP TABLE/COLUMN, TRUNCATE, narrowing, ENUM value removal).
+    """A migration destroys data (DROP TABLE/COLUMN/PARTITION, TRUNCATE, narrowing, ENUM values).
 
     Flagged for review (rollback files are exempt: undoing is their job). Once reviewed, keep
     it with an inline ``-- ticketdb: allow TDB012 <why>``.
@@ -44,6 +45,11 @@ class DestructiveMigration(Rule):
         unit = st.units[0] if st.units else None
         if st.words[:2] == ["TRUNCATE", "TABLE"] or st.words[:1] == ["TRUNCATE"]:
             yield st.offset, "TRUNCATE deletes every row"
+        if st.startswith("ALTER", "TABLE") or st.words[:3] in (
+            ["ALTER", "ONLINE", "TABLE"],
+            ["ALTER", "IGNORE", "TABLE"],
+        ):
+            yield from _partition_drops(st.tokens)
         if unit is None or tree is None:
             return
         if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
@@ -69,3 +75,24 @@ class DestructiveMigration(Rule):
                 why = narrowing(old.dtype, new_type)
                 if why:
                     yield unit.offset_of(a), f"{tree.this.name}.{old.name}: {why}"
+
+
+def _partition_drops(toks: list[Token]) -> Iterator[tuple[int, str]]:
+    """``ALTER TABLE … DROP PARTITION p`` / ``TRUNCATE PARTITION p``: the rows in p are gone."""
+    depth = 0
+    for i, t in enumerate(toks[:-1]):
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif depth == 0 and t.upper in ("DROP", "TRUNCATE") and toks[i + 1].upper == "PARTITION":
+            names = []
+            for u in toks[i + 2 :]:
+                if u.kind not in ("word", "quoted", "punct") or u.text == ";":
+                    break
+                if u.kind != "punct":
+                    names.append(u.text.strip("`"))
+                elif u.text != ",":
+                    break
+            shown = ", ".join(names) or "?"
+            yield t.offset, f"{t.upper} PARTITION {shown} deletes the rows in it"

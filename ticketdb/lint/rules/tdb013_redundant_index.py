@@ -10,6 +10,11 @@ from ticketdb.lint.registry import Rule, register
 class RedundantIndex(Rule):
     """A non-unique index is a left prefix of (or equal to) another index of the same table.
 
+    Key prefix lengths count (``KEY a (body(200))`` is not served by ``KEY b (body(10), kind)``),
+    and an index whose columns are exactly a FOREIGN KEY's is kept: the constraint needs it
+    (InnoDB creates it under the constraint's name) and dropping it hands the constraint to
+    whichever wider index happens to be left.
+
     **Anti-pattern**
 
     .. code-block:: sql
@@ -44,10 +49,10 @@ class RedundantIndex(Rule):
             for idx in btree:
                 if idx.unique:
                     continue
+                if any(fk.columns == idx.columns for fk in t.fks):
+                    continue
                 for other in btree:
-                    if other is idx or len(other.columns) < len(idx.columns):
-                        continue
-                    if other.columns[: len(idx.columns)] != idx.columns:
+                    if other is idx or not other.covers(idx):
                         continue
                     if len(other.columns) == len(idx.columns) and not other.unique:
                         # two identical plain indexes: report only the later one

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ticketdb.lint.context import FileContext, ProjectContext
 from ticketdb.lint.registry import Rule, register
+from ticketdb.sqlscript import SplitError, tokenize
 
 
 @register
@@ -40,6 +41,9 @@ class EditedMigration(Rule):
         old = diff.base_texts[src.display]
         if old is None or old == src.text:
             return
+        if src.path.suffix == ".sql" and (sql := _sql_only(old)) is not None:
+            if sql == _sql_only(src.text):
+                return  # only comments changed (a reason, a suppression): the same SQL runs
         old_lines, new_lines = old.splitlines(), src.text.splitlines()
         line = next(
             (i + 1 for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)) if a != b),
@@ -62,3 +66,12 @@ class EditedMigration(Rule):
                     0,
                     f"migration deleted since {diff.ref}: servers that applied it keep it",
                 )
+
+
+def _sql_only(text: str) -> str | None:
+    """The statements' tokens without comments and layout (None when it cannot be lexed)."""
+    try:
+        toks = tokenize(text, directives=True)
+    except SplitError:
+        return None
+    return " ".join(t.text for t in toks if t.kind not in ("ws", "comment"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ticketdb.lint.context import FileContext
+from ticketdb.lint.parse.words import ROUTINE_KINDS
 from ticketdb.lint.registry import Rule, register
-from ticketdb.lint.source import ROUTINE_KINDS
 
 _DIR_KINDS = {
     "procedures": {"PROCEDURE", "FUNCTION"},

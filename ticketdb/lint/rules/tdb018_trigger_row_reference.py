@@ -6,6 +6,7 @@ from sqlglot import exp
 
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.registry import Rule, register
+from ticketdb.sqlscript import Token
 
 
 @register
@@ -44,10 +45,19 @@ class TriggerRowReference(Rule):
         if r is None or r.kind != "TRIGGER":
             return
         missing = {"INSERT": "old", "DELETE": "new"}.get(r.event or "")
+        for tok, target in _select_into_targets(ctx.statement.tokens, r.body_offset):
+            if target == "old":
+                yield tok.offset, "SELECT … INTO OLD.…: OLD is read-only"
+            elif target == "new" and r.timing == "AFTER":
+                yield (
+                    tok.offset,
+                    "SELECT … INTO NEW.… in an AFTER trigger: the row is already written; "
+                    "use a BEFORE trigger",
+                )
         for unit in ctx.statement.units:
             if unit.tree is None:
                 continue
-            for col in unit.tree.find_all(exp.Column):
+            for col in unit.find_all(exp.Column):
                 q = col.table.lower()
                 if q and q == missing:
                     yield (
@@ -74,3 +84,27 @@ class TriggerRowReference(Rule):
                             "written; use a BEFORE trigger"
                         ),
                     )
+
+
+def _select_into_targets(toks: list[Token], body_at: int) -> Iterator[tuple[Token, str]]:
+    """``SELECT … INTO a, NEW.b`` targets that are row references: (token, "new"|"old")."""
+    for i, t in enumerate(toks):
+        if t.offset < body_at or t.kind != "word" or t.upper != "INTO" or i == 0:
+            continue
+        if toks[i - 1].upper in ("INSERT", "REPLACE", "IGNORE", "LOW_PRIORITY", "DELAYED",
+                                 "HIGH_PRIORITY"):  # fmt: skip
+            continue
+        j = i + 1
+        while j < len(toks):
+            if j + 2 < len(toks) and toks[j + 1].text == ".":
+                if toks[j].upper in ("NEW", "OLD"):
+                    yield toks[j], toks[j].upper.lower()
+                j += 3
+            elif toks[j].text == "@":
+                j += 2
+            else:
+                j += 1
+            if j < len(toks) and toks[j].text == ",":
+                j += 1
+                continue
+            break

@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ticketdb.lint.context import StatementContext
+from ticketdb.lint.parse.unit import ident
 from ticketdb.lint.registry import Rule, register
-from ticketdb.lint.source import ident
 
 
 @register
@@ -12,7 +12,9 @@ class CallUnknownProcedure(Rule):
     """CALL names a procedure that no project file defines, or passes the wrong number of arguments.
 
     The server only notices when the CALL runs (ERROR 1305 / 1318), which for an event or a
-    trigger is in production. Schema-qualified calls (``CALL sys.…``) are not checked.
+    trigger is in production. Schema-qualified calls (``CALL sys.…``) are not checked. A
+    top-level CALL after a ``DROP PROCEDURE`` of the same name earlier in the file (and no
+    CREATE since) is reported too.
 
     **Anti-pattern**
 
@@ -45,6 +47,11 @@ class CallUnknownProcedure(Rule):
             if i + 2 < len(toks) and toks[i + 2].text == ".":
                 continue  # another schema's procedure
             name = ident(name_tok.text)
+            dropped = ctx.schema.dropped_routines.get(name.lower())
+            if ctx.statement.routine is None and dropped and dropped[0] == ctx.file.display:
+                line, _ = ctx.file.position(dropped[1])
+                yield name_tok.offset, f"CALL of procedure `{name}` dropped on line {line}"
+                continue
             known = routines.get(name.lower())
             if known is None or known[0] != "PROCEDURE":
                 yield name_tok.offset, f"CALL of unknown procedure `{name}`"

@@ -10,16 +10,14 @@ IF/ELSEIF/WHILE/UNTIL/CASE/WHEN and RETURN values become expression units; every
 
 from __future__ import annotations
 
-from ticketdb.lint.source import (
-    OPAQUE_STARTS,
-    ParsedStatement,
-    Routine,
-    Unit,
-    ident,
-    parse_statement,
-    parse_unit,
-)
+from collections.abc import Callable
+
+from ticketdb.lint.parse.model import ParsedStatement, Routine, Unit
+from ticketdb.lint.parse.unit import ident, parse_unit
+from ticketdb.lint.parse.words import OPAQUE_STARTS
 from ticketdb.sqlscript import Statement, Token
+
+ParseStatement = Callable[[Statement], ParsedStatement]
 
 _INNER_OPAQUE = OPAQUE_STARTS - {"SET", "CALL"} | {"DO"}
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
@@ -28,12 +26,19 @@ _CHARACTERISTIC_WORDS = {
     "LANGUAGE", "NOT", "DETERMINISTIC", "CONTAINS", "NO", "READS", "MODIFIES", "SQL",
     "SECURITY", "DEFINER", "INVOKER", "DATA",
 }  # fmt: skip
+_TRIVIAL_WORDS = {
+    "AND", "OR", "NOT", "IS", "NULL", "TRUE", "FALSE", "UNKNOWN", "DIV", "MOD", "XOR", "LIKE",
+    "IN", "BETWEEN", "INTERVAL", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+    "YEAR", "MICROSECOND", "ESCAPE",
+}  # fmt: skip
+_QUERY_WORDS = {"SELECT", "EXISTS", "WITH", "VALUES", "TABLE"}
 _TYPE_WORDS = {"UNSIGNED", "SIGNED", "ZEROFILL", "BINARY", "CHARSET", "CHARACTER", "SET", "COLLATE"}
 
 
 class _Walker:
-    def __init__(self, ps: ParsedStatement, routine: Routine):
+    def __init__(self, ps: ParsedStatement, routine: Routine, parse_statement: ParseStatement):
         self.ps = ps
+        self.parse_statement = parse_statement
         self.base = ps.offset
         self.toks = ps.tokens
         self.routine = routine
@@ -94,18 +99,41 @@ class _Walker:
             return
         text, offset = self.text(a, b), self.toks[a].offset
         if w in _DDL:
-            nested = parse_statement(Statement(text, offset, 0, 0, ";"))
+            nested = self.parse_statement(Statement(text, offset, 0, 0, ";"))
             self.nested.append(nested)
             self.units.extend(nested.units)
             self.errors.extend(nested.errors)
+            return
+        if w == "SET" and self.trivial(a + 1, b):
             return
         unit = parse_unit(text, offset, self.toks[a:b])
         self.units.append(unit)
         if unit.error:
             self.errors.append(unit.error)
 
+    def trivial(self, a: int, b: int) -> bool:
+        """Only local variables, literals, operators and function calls: nothing a rule could
+        check, so sqlglot (the costly part) is not asked (``IF v_done = 1``, ``SET n = n + 1``)."""
+        local = self.routine.params | self.routine.variables
+        toks = self.toks
+        for k in range(a, b):
+            t = toks[k]
+            if t.kind == "quoted" or t.text == ".":
+                return False
+            if t.kind != "word":
+                continue
+            u = t.upper
+            if u[0].isdigit() or u in _TRIVIAL_WORDS or t.text.lower() in local:
+                continue
+            if k > a and toks[k - 1].text == "@":
+                continue  # @user_variable
+            if k + 1 < b and toks[k + 1].text == "(" and u not in _QUERY_WORDS:
+                continue  # a function call
+            return False
+        return True
+
     def expression(self, a: int, b: int) -> None:
-        if a >= b:
+        if a >= b or self.trivial(a, b):
             return
         unit = parse_unit(self.text(a, b), self.toks[a].offset, self.toks[a:b], expression=True,
                           prefix="SELECT ")  # fmt: skip
@@ -240,13 +268,17 @@ def _params(toks: list[Token], i: int) -> tuple[list[str], int]:
     return names, end
 
 
-def parse_routine(ps: ParsedStatement) -> tuple[Routine, list[Unit], list[tuple[int, str]]]:
+def parse_routine(
+    ps: ParsedStatement, parse_statement: ParseStatement
+) -> tuple[Routine, list[Unit], list[tuple[int, str]]]:
+    """Read a routine's header and walk its body; DDL inside the body goes to
+    ``parse_statement`` (passed in: the statement parser calls this one)."""
     toks = ps.tokens
     header = ps.header
     assert header is not None
     kind = header.kind
     routine = Routine(kind, header.name)
-    walker = _Walker(ps, routine)
+    walker = _Walker(ps, routine, parse_statement)
     # the name token: create_header() gave its offset inside the statement
     name_at = ps.offset + header.name_offset
     i = next((k for k, t in enumerate(toks) if t.offset == name_at), None)

@@ -1,9 +1,20 @@
-"""urgent_today: the nightly list read back with each ticket's live state."""
+"""reports.urgent_today: the nightly list read back with each ticket's live state."""
 
 from __future__ import annotations
 
-from ticketdb.ops_reports import urgent_today
+from typing import Any
+
+from ticketdb import reports
+from ticketdb.db import connection
+from ticketdb.dsn import DSN
 from ticketdb.project import Project
+
+
+def urgent_today(dsn: DSN, project: Project, **kwargs: Any) -> dict[str, Any]:
+    """The report as its JSON shape (``built_at`` and ``rows`` as dicts), on its own connection
+    so it sees what the test's connection committed."""
+    with connection(dsn) as conn:
+        return reports.urgent_today(conn, project, **kwargs).as_dict()
 
 
 def _ticket(cur, customer: int, priority: str, hours_ago: int) -> int:

@@ -1,4 +1,5 @@
-"""Rich progress for the seed phases (the library only calls :class:`Reporter` hooks)."""
+"""Rich progress and summary for the seed phases: CLI presentation, so it lives here; the seed
+library only calls :class:`~ticketdb.seed.runner.Reporter` hooks and never imports rich."""
 
 from __future__ import annotations
 

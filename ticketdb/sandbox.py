@@ -1,4 +1,5 @@
-"""Which database? The embedded sandbox ``mariadbd``, or a DSN given by flag or environment."""
+"""The embedded throwaway server (``ticketdb sandbox``), and which database a command talks to:
+``--dsn``, else ``TICKETDB_DSN``, else the running sandbox (:func:`resolve_dsn`)."""
 
 from __future__ import annotations
 

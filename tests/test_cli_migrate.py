@@ -1,0 +1,127 @@
+"""`ticketdb migrate down` and `migrate break-lock` as users run them (the real entry point),
+checked against what the server then holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from ticketdb.db import connect
+from ticketdb.dsn import DSN
+from ticketdb.migrate.runner import load_migrations
+from ticketdb.project import Project
+
+TOOL_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", "ticketdb_repeatable"}
+
+
+def migrate(dsn: DSN, *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TICKETDB_")}
+    res = subprocess.run(
+        [sys.executable, "-m", "ticketdb", "migrate", *args, "--dsn", dsn.url()],
+        capture_output=True,
+        text=True,
+        env=base,
+        timeout=300,
+    )
+    assert "Traceback" not in res.stderr, res.stderr
+    return res
+
+
+def tables(dsn: DSN) -> set[str]:
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW TABLES")
+            return {r[0] for r in cur.fetchall()} - TOOL_TABLES
+    finally:
+        conn.close()
+
+
+def routines(dsn: DSN) -> int:
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM information_schema.routines "
+                "WHERE routine_schema = DATABASE()) + (SELECT COUNT(*) FROM "
+                "information_schema.triggers WHERE trigger_schema = DATABASE()) + (SELECT "
+                "COUNT(*) FROM information_schema.events WHERE event_schema = DATABASE())"
+            )
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def applied(dsn: DSN) -> list[str]:
+    st = json.loads(migrate(dsn, "status", "--json").stdout)
+    return [m["id"] for m in st["migrations"] if m["applied"]]
+
+
+def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> None:
+    ids = [m.id for m in load_migrations(project)]
+    assert migrate(db_dsn, "up").returncode == 0
+    at_head = tables(db_dsn)
+    assert {"cache_customer_version", "customers", "alert_outbox"} <= at_head
+    assert routines(db_dsn) > 0
+
+    res = migrate(db_dsn, "down", "--json")  # the last one only
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["rolled_back"] == [ids[-1]] == ["0017_cache_customer_version"]
+    assert {o["action"] for o in out["objects"]} == {"drop"} and out["objects"]
+    assert tables(db_dsn) == at_head - {"cache_customer_version"}
+    assert routines(db_dsn) == 0  # repeatable objects are dropped by any rollback
+    assert applied(db_dsn) == ids[:-1]
+
+    res = migrate(db_dsn, "down", "--to", "0010")  # everything after 0010, text output
+    assert res.returncode == 0, res.stderr
+    assert "rolled back 0016_customers" in res.stderr
+    assert "rolled back 0015_alert_outbox" in res.stderr
+    assert applied(db_dsn) == ids[: ids.index("0010_service_tickets_closed_index") + 1]
+    assert not {"customers", "alert_outbox"} & tables(db_dsn)
+
+    res = migrate(db_dsn, "down", "--to", "0016")  # not applied any more
+    assert res.returncode == 2 and "0016_customers is not applied" in res.stderr
+    res = migrate(db_dsn, "down", "--to", "9999")
+    assert res.returncode == 2 and "unknown migration id '9999'" in res.stderr
+    res = migrate(db_dsn, "down", "--to", "0001", "--all")
+    assert res.returncode == 2 and "either --to or --all" in res.stderr
+    assert len(applied(db_dsn)) == ids.index("0010_service_tickets_closed_index") + 1  # untouched
+
+    res = migrate(db_dsn, "down", "--all", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["rolled_back"][-1] == "0001_service_tickets"
+    assert tables(db_dsn) == set() and applied(db_dsn) == []
+
+    res = migrate(db_dsn, "down")
+    assert res.returncode == 0 and "nothing to roll back" in res.stderr
+
+    res = migrate(db_dsn, "up", "--json")  # and back: the way back is always there
+    assert res.returncode == 0 and json.loads(res.stdout)["applied"] == ids
+    assert tables(db_dsn) == at_head and routines(db_dsn) > 0
+
+
+def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
+    conn = connect(migrated_dsn)
+    with conn.cursor() as cur:  # what a killed run leaves behind
+        cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999999)")
+    conn.close()
+
+    res = migrate(migrated_dsn, "up", "--lock-timeout", "1")
+    assert res.returncode == 1 and "ticketdb migrate break-lock" in res.stderr
+    res = migrate(migrated_dsn, "down", "--lock-timeout", "1")
+    assert res.returncode == 1 and "break-lock" in res.stderr
+    assert "0017_cache_customer_version" in applied(migrated_dsn)  # nothing rolled back
+
+    res = migrate(migrated_dsn, "break-lock")
+    assert res.returncode == 0 and "migration lock removed" in res.stderr
+    conn = connect(migrated_dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM yoyo_lock")
+        assert cur.fetchone()[0] == 0
+    conn.close()
+    res = migrate(migrated_dsn, "up")
+    assert res.returncode == 0 and "up to date" in res.stderr
+    assert migrate(migrated_dsn, "break-lock").returncode == 0  # no lock: still fine

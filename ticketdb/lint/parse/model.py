@@ -1,0 +1,130 @@
+"""What parsing produces: files, statements, routine headers and the units sqlglot parsed.
+
+Offsets are character offsets into the original file everywhere, so findings point at the text
+the user wrote even where the parser blanked or rewrote words for sqlglot.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlglot import exp
+
+from ticketdb.sqlscript import ObjectHeader, Statement, Token
+
+
+@dataclass
+class Unit:
+    """A piece handed to sqlglot: a statement, or an expression fragment of a routine body
+    (IF/WHILE condition, RETURN value) parsed as ``SELECT <expr>``."""
+
+    text: str  # what sqlglot saw (after the prefix): same length as the source slice
+    offset: int  # file offset of text[0]
+    tree: exp.Expression | None = None
+    error: tuple[int, str] | None = None  # (file offset, message)
+    prefix: int = 0  # characters prepended before parsing
+    stuck: tuple[int, str] | None = None  # where sqlglot gave up (file offset, token text)
+    expression: bool = False
+
+    _nodes: list[exp.Expression] | None = field(default=None, repr=False)
+
+    @property
+    def nodes(self) -> list[exp.Expression]:
+        """Every node of the tree, walked once (each rule used to walk it again)."""
+        if self._nodes is None:
+            self._nodes = list(self.tree.walk()) if self.tree is not None else []
+        return self._nodes
+
+    def find_all(self, *types: type[exp.Expression]) -> list[exp.Expression]:
+        return [n for n in self.nodes if isinstance(n, types)]
+
+    def offset_of(self, node: exp.Expression) -> int:
+        """File offset of a node: its own position, else its leftmost positioned descendant
+        (``OLD.note`` points at ``OLD``)."""
+        start = node.meta.get("start") if node.meta else None
+        if start is None:
+            starts = [
+                c.meta["start"] for c in node.walk() if c.meta and c.meta.get("start") is not None
+            ]
+            start = min(starts) if starts else None
+        if start is None:
+            return self.offset
+        return self.offset + max(0, start - self.prefix)
+
+
+@dataclass
+class Partitioning:
+    kind: str  # RANGE | LIST | HASH | KEY
+    columns: list[str]  # identifiers in the partitioning expression; [] for KEY() = the PK
+    offset: int
+    path: str = ""  # set when an ALTER TABLE … PARTITION BY changed it (reported there)
+
+
+@dataclass
+class Routine:
+    kind: str
+    name: str
+    table: str | None = None  # a trigger's table
+    event: str | None = None  # INSERT | UPDATE | DELETE for triggers
+    timing: str | None = None  # BEFORE | AFTER for triggers
+    param_count: int = 0
+    params: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    body_offset: int = 0
+    nested: list[ParsedStatement] = field(default_factory=list)  # DDL inside the body
+
+
+@dataclass
+class ParsedStatement:
+    stmt: Statement
+    tokens: list[Token]  # significant tokens; offsets are file offsets
+    words: list[str]  # first words, upper case
+    header: ObjectHeader | None = None
+    tree: exp.Expression | None = None  # whole statement (None for routines and opaque ones)
+    units: list[Unit] = field(default_factory=list)
+    routine: Routine | None = None
+    partitioning: Partitioning | None = None
+    renames: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    remove_partitioning: bool = False
+    view_columns: list[str] | None = None  # CREATE VIEW v (a, b) AS …
+
+    @property
+    def offset(self) -> int:
+        return self.stmt.offset
+
+    @property
+    def text(self) -> str:
+        return self.stmt.text
+
+    def startswith(self, *words: str) -> bool:
+        return self.words[: len(words)] == list(words)
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    display: str  # path as printed in findings
+    text: str
+    role: str  # migration | rollback | object | script
+    statements: list[ParsedStatement] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    py_steps: list[tuple[int, bool]] = field(default_factory=list)  # (offset, has_rollback)
+    #: what was read but is not SQL (client commands such as ``source``, ``\G``): (offset, note)
+    notes: list[tuple[int, str]] = field(default_factory=list)
+    uses: list[str] = field(default_factory=list)  # `use db` client lines (no delimiter)
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        if not self._line_starts:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        i = bisect.bisect_right(self._line_starts, offset) - 1
+        return i + 1, offset - self._line_starts[i] + 1
+
+    def offset_at(self, line: int, col: int = 1) -> int:
+        self.position(0)
+        line = max(1, min(line, len(self._line_starts)))
+        return self._line_starts[line - 1] + col - 1

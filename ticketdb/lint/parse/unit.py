@@ -1,0 +1,257 @@
+"""Hand one piece of SQL to sqlglot without moving any character.
+
+Where sqlglot's MySQL dialect rejects valid MySQL/MariaDB syntax the text is adjusted by
+blanking words with spaces (``REPLACE INTO``, DML modifiers, ``IGNORED`` index flags,
+``SELECT … INTO var``, ``:name`` bind parameters), so each node's position still points into the
+original file. Parse errors come back as ``(file offset, reason near 'text')``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from sqlglot import exp
+from sqlglot import parser as sqlglot_parser
+from sqlglot.dialects.mysql import MySQL
+from sqlglot.errors import ParseError, SqlglotError
+
+from ticketdb.lint.parse.model import Unit
+from ticketdb.sqlscript import Token, tokenize
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+#: where sqlglot gave up and fell back to an opaque Command: (offset in its input, token text)
+_stuck: list[tuple[int, str]] = []
+
+
+def _lint_dialect() -> MySQL:
+    """sqlglot's MySQL dialect, remembering where it stopped understanding a statement, so a
+    parse failure can say where and near what instead of only "cannot parse". With sqlglot's
+    compiled extension (sqlglotc) the parser cannot be subclassed: the plain dialect then, and
+    failures say less."""
+    try:
+
+        class _LintMySQL(MySQL):
+            class Parser(MySQL.Parser):
+                def _parse_as_command(self, start):  # type: ignore[no-untyped-def]
+                    cur = self._curr
+                    if cur is not None and cur is not start:
+                        _stuck.append((cur.start, cur.text))
+                    return super()._parse_as_command(start)
+
+        dialect = _LintMySQL()
+        dialect.parse("SELECT 1")
+    except TypeError:  # "interpreted classes cannot inherit from compiled"
+        return MySQL()
+    return dialect
+
+
+_DIALECT = _lint_dialect()
+#: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
+#: safe there; older interpreters keep their own
+#: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
+#: still parses 1500 nested parentheses there and fails cleanly (RecursionError) beyond
+_COMPILED = sqlglot_parser.__file__.endswith((".so", ".pyd"))
+_RECURSION_LIMIT = (4_000 if _COMPILED else 30_000) if sys.version_info >= (3, 11) else 0
+
+_DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
+_SELECT_INTO_STOP = {
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "WINDOW",
+    "INTO",
+}  # fmt: skip
+
+
+def offset_at(text: str, line: int, col: int) -> int:
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    return starts[max(0, min(line, len(starts)) - 1)] + max(0, col - 1)
+
+
+def significant_tokens(text: str, base: int) -> list[Token]:
+    return [
+        Token(t.kind, t.text, t.offset + base, t.line, t.col)
+        for t in tokenize(text)
+        if t.kind not in ("ws", "comment")
+    ]
+
+
+def ident(text: str) -> str:
+    if text.startswith("`") and text.endswith("`"):
+        return text[1:-1].replace("``", "`")
+    return text
+
+
+def blank(chars: list[str], start: int, end: int) -> None:
+    for k in range(max(0, start), min(end, len(chars))):
+        if chars[k] not in "\n":
+            chars[k] = " "
+
+
+def normalize(text: str, base: int, toks: list[Token]) -> str:
+    """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
+    ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
+    chars = list(text)
+    words = [t.upper for t in toks if t.kind == "word"]
+    if words[:1] == ["REPLACE"]:
+        o = toks[0].offset - base
+        chars[o : o + 7] = list("INSERT ")
+    if words[:1] in (["UPDATE"], ["DELETE"], ["INSERT"], ["REPLACE"]):
+        for t in toks[1:4]:  # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
+            if t.kind != "word" or t.upper not in _DML_MODIFIERS:
+                break
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+    prev: Token | None = None
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if (
+            t.text == ":"
+            and nxt is not None
+            and nxt.kind == "word"
+            and nxt.offset == t.offset + 1
+            and (prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct")
+        ):
+            # a bind parameter (:from, :ticket_id) as the app's query files write them
+            o = t.offset - base
+            chars[o] = "?"
+            blank(chars, o + 1, o + 1 + len(nxt.text))
+        if (
+            t.kind == "word"
+            and t.upper in ("UNSIGNED", "ZEROFILL")
+            and prev is not None
+            and (prev.upper in _FLOAT_TYPES or (prev.text == ")" and _float_before_paren(toks, i)))
+        ):
+            # FLOAT/DOUBLE/REAL UNSIGNED: deprecated, valid, and rejected by sqlglot
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+        if t.kind == "word" and t.upper == "IGNORED" and is_ignored_flag(toks, i):
+            blank(chars, t.offset - base, t.offset - base + len(t.text))
+            if prev is not None and prev.upper == "NOT":
+                blank(chars, prev.offset - base, prev.offset - base + len(prev.text))
+        prev = t
+    if words[:1] in (["SELECT"], ["WITH"]):
+        _blank_select_into(chars, base, toks)
+    return "".join(chars)
+
+
+def is_ignored_flag(toks: list[Token], i: int) -> bool:
+    """MariaDB's ``[NOT] IGNORED`` index attribute (after the key parts, or ``ALTER INDEX k``),
+    as opposed to a column that happens to be called ``ignored``."""
+    prev = toks[i - 1] if i > 0 else None
+    if prev is None:
+        return False
+    if prev.text == ")" or prev.upper == "NOT":
+        return True
+    return i >= 2 and toks[i - 2].upper in ("INDEX", "KEY")
+
+
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL", "PRECISION"}
+
+
+def _float_before_paren(toks: list[Token], i: int) -> bool:
+    """``FLOAT(7,4) UNSIGNED``: is the group closed just before toks[i] a float type's?"""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        if toks[j].text == ")":
+            depth += 1
+        elif toks[j].text == "(":
+            depth -= 1
+            if depth == 0:
+                return j > 0 and toks[j - 1].upper in _FLOAT_TYPES
+    return False
+
+
+def _blank_select_into(chars: list[str], base: int, toks: list[Token]) -> None:
+    depth = 0
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")":
+            depth -= 1
+        elif depth == 0 and t.kind == "word" and t.upper == "INTO":
+            j = i + 1
+            if j < len(toks) and toks[j].upper in ("OUTFILE", "DUMPFILE"):
+                j += 2  # … and its FIELDS/LINES/CHARACTER SET export options
+                while j < len(toks) and not (
+                    toks[j].kind == "word" and toks[j].upper in _SELECT_INTO_STOP
+                ):
+                    j += 1
+            else:
+                while j < len(toks):
+                    u = toks[j]
+                    if u.kind == "word" and u.upper in _SELECT_INTO_STOP:
+                        break
+                    if u.kind not in ("word", "quoted") and u.text not in ("@", ",", "."):
+                        break
+                    j += 1
+            end = toks[j - 1].offset + len(toks[j - 1].text)
+            blank(chars, t.offset - base, end - base)
+            i = j
+            continue
+        i += 1
+
+
+def parse_unit(
+    text: str, offset: int, toks: list[Token], *, expression: bool = False, prefix: str = ""
+) -> Unit:
+    """Parse one piece of SQL with sqlglot; errors come back with file offsets."""
+    norm = normalize(text, offset, toks) if not expression else text
+    unit = Unit(text, offset, prefix=len(prefix), expression=expression)
+    _stuck.clear()
+    limit = sys.getrecursionlimit()
+    try:
+        # sqlglot descends a frame chain per parenthesis: 500 nested ones (valid SQL) need more
+        # than Python's default 1000 frames; deeper nesting becomes a finding, not a crash
+        sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+        trees = [t for t in _DIALECT.parse(prefix + norm) if t is not None]
+    except RecursionError:
+        unit.error = (offset, "cannot parse: nested too deeply for the parser (expression depth)")
+        return unit
+    except ParseError as exc:
+        unit.error = (_error_offset(exc, prefix + norm, offset, len(prefix)), _message(exc))
+        return unit
+    except SqlglotError as exc:
+        unit.error = (offset, f"cannot parse: {str(exc).splitlines()[0]}")
+        return unit
+    finally:
+        sys.setrecursionlimit(limit)
+    if len(trees) != 1:
+        unit.error = (offset, "cannot parse statement")
+        return unit
+    unit.tree = trees[0]
+    if isinstance(unit.tree, exp.Command) and _stuck:
+        at, near = _stuck[-1]
+        unit.stuck = (offset + max(0, at - len(prefix)), near)
+    if isinstance(unit.tree, exp.Update) and not unit.tree.expressions:
+        unit.tree, unit.error = None, (offset, "cannot parse: UPDATE without SET assignments")
+    return unit
+
+
+def _message(exc: ParseError) -> str:
+    err = exc.errors[0] if exc.errors else {}
+    desc = err.get("description") or str(exc).splitlines()[0]
+    near = (err.get("highlight") or "").strip()
+    return f"cannot parse: {desc}" + (f" near {near!r}" if near else "")
+
+
+def _error_offset(exc: ParseError, text: str, base: int, prefix: int) -> int:
+    err = exc.errors[0] if exc.errors else {}
+    line, col = err.get("line"), err.get("col")
+    if not line or not col:
+        return base
+    o = offset_at(text, line, col)
+    o -= max(0, len(err.get("highlight") or "") - 1)
+    return base + max(0, min(o, len(text)) - prefix)
+
+
+def matching_paren(toks: list[Token], i: int) -> int:
+    depth = 0
+    for j in range(i, len(toks)):
+        if toks[j].text == "(":
+            depth += 1
+        elif toks[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks) - 1
