@@ -8,7 +8,14 @@
 -- update that ticket row, so one of them fails certification (1213) and is retried with the
 -- next number. Rows logged before this migration (or bulk-loaded without triggers) have
 -- ticket_seq NULL, which sorts first: they are older.
+-- ADD COLUMN at the end of the row. ticket_logs: online (MariaDB does it instantly). service_tickets
+-- cannot: MariaDB refuses INSTANT and LOCK=NONE there because of the indexed VIRTUAL column
+-- `deadline` ("online rebuild with indexed virtual columns"), so it is one in-place rebuild during
+-- which writes to service_tickets wait (reads go on); on Galera that is one TOI. Run it off-peak.
+SET SESSION lock_wait_timeout = 10;
 ALTER TABLE service_tickets
-    ADD COLUMN log_seq INT UNSIGNED NOT NULL DEFAULT 0;
+    ADD COLUMN log_seq INT UNSIGNED NOT NULL DEFAULT 0,
+    ALGORITHM = INPLACE, LOCK = SHARED;
 ALTER TABLE ticket_logs
-    ADD COLUMN ticket_seq INT UNSIGNED NULL;
+    ADD COLUMN ticket_seq INT UNSIGNED NULL,
+    ALGORITHM = INPLACE, LOCK = NONE;
