@@ -659,3 +659,26 @@ def test_node_rebuilt_by_full_state_transfer_runs_jobs_and_has_no_drift(galera_c
         c.close()
     report = drift.check(gdb[2], project)
     assert report.clean, [x.as_dict() for x in report.differences]
+
+
+def test_two_of_three_nodes_lost_survivor_refuses_then_start_recovers(galera_cluster, gdb):
+    """The survivor of 2 lost nodes is non-Primary (1047, doctor fails); `cluster start`
+    bootstraps it (pc.bootstrap) and rejoins the others by IST; nothing committed is lost."""
+    c = connect(gdb[2])
+    before = scalar(c, "SELECT COUNT(*) FROM ticket_logs")
+    c.close()
+    galera_cluster.kill(1)
+    galera_cluster.kill(2)
+    node3 = galera_cluster.node(3)
+    assert _wait(lambda: (node3.wsrep() or {}).get("wsrep_cluster_status") == "non-Primary", 30)
+    checks = {ch.name: ch.status for ch in doctor.run_checks(gdb[2])}
+    assert checks["wsrep_cluster_status"] == "fail"
+    started = time.monotonic()
+    galera_cluster.start()
+    print(f"\n2 of 3 nodes lost: cluster back (bootstrap + 2 rejoins) in "
+          f"{time.monotonic() - started:.1f}s")  # fmt: skip
+    assert all(s["synced"] and s["cluster_size"] == 3 for s in galera_cluster.status())
+    for d in gdb:
+        n = connect(d)
+        assert scalar(n, "SELECT COUNT(*) FROM ticket_logs") == before
+        n.close()

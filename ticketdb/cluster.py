@@ -443,6 +443,23 @@ class Cluster:
         os.kill(proc.pid, signal.SIGKILL)
         raise TicketdbError(f"node {node.index} did not sync in {timeout:.0f}s: {node.tail()}")
 
+    def _rebootstrap(self, running: list[Node], timeout: float) -> None:
+        """Survivors without quorum (e.g. 2 of 3 nodes lost) refuse everything with 1047 and
+        cannot feed a joiner: make the most advanced one a Primary component of its own."""
+        best = max(running, key=lambda n: int((n.wsrep() or {}).get("wsrep_last_committed", -1)))
+        conn = best._connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
+        finally:
+            conn.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if best.is_synced():
+                return
+            time.sleep(0.2)
+        raise TicketdbError(f"node {best.index} did not become Primary after pc.bootstrap")
+
     def _wait_evicted(self, timeout: float) -> None:
         """Until the live nodes have dropped a killed member from their view: a node started
         on the address of a member the group still suspects cannot join (connect timeout)."""
@@ -485,6 +502,9 @@ class Cluster:
             (n.root / "tmp").mkdir(parents=True, exist_ok=True)
             self._write_cnf(n, provider)
         running = self.running()
+        if running and not any((n.wsrep() or {}).get("wsrep_cluster_status") == "Primary"
+                               for n in running):  # fmt: skip
+            self._rebootstrap(running, timeout=60)
         if not running:
             first = self._pick_bootstrap(server)
             if index is not None and first.index != index:

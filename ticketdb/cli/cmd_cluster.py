@@ -61,7 +61,9 @@ def start(
     """Start every node (or node NODE) and wait until Synced; print one DSN per node.
 
     Idempotent. A node that was killed rejoins by IST from its recovered position; with every
-    node down, the most advanced one bootstraps the cluster.
+    node down, the most advanced one bootstraps the cluster; when the running nodes have lost
+    quorum (non-Primary, e.g. 2 of 3 killed), the most advanced of them is bootstrapped
+    (pc.bootstrap=YES) and the others rejoin it.
     """
     cluster = _cluster(directory, nodes, base_port)
     before = {n.index for n in cluster.running()}
