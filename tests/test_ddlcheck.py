@@ -15,7 +15,8 @@ from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
 
-BASE = """CREATE TABLE notes (
+BASE = """CREATE TABLE owners (id INT UNSIGNED NOT NULL PRIMARY KEY) ENGINE = InnoDB;
+CREATE TABLE notes (
     id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     n INT NOT NULL,
     body VARCHAR(20) NULL,
@@ -27,6 +28,8 @@ PENDING = """SET SESSION lock_wait_timeout = 5;
 ALTER TABLE notes ADD COLUMN extra INT NULL;
 ALTER TABLE notes ADD KEY idx_n (n), ALGORITHM = INPLACE, LOCK = NONE;
 ALTER TABLE notes MODIFY n BIGINT NOT NULL;
+ALTER TABLE notes ADD COLUMN owner INT UNSIGNED NULL,
+    ADD CONSTRAINT fk_owner FOREIGN KEY (owner) REFERENCES owners (id);
 CREATE TABLE fresh (id INT PRIMARY KEY);
 ALTER TABLE fresh ADD COLUMN x INT NULL;
 ALTER TABLE notes DROP COLUMN extra, ADD KEY idx_extra (extra);
@@ -37,7 +40,7 @@ def _project(root: Path) -> Project:
     mig_dir = root / "migrations"
     mig_dir.mkdir(parents=True)
     (mig_dir / "0001_notes.sql").write_text(BASE)
-    (mig_dir / "0001_notes.rollback.sql").write_text("DROP TABLE notes;\n")
+    (mig_dir / "0001_notes.rollback.sql").write_text("DROP TABLE notes;\nDROP TABLE owners;\n")
     return Project(root)
 
 
@@ -64,8 +67,10 @@ def test_check_ddl_reports_what_the_server_accepts(db_dsn: DSN, tmp_path: Path) 
     assert checks[4]["algorithm"] == "COPY"  # INT -> BIGINT
     assert "Cannot change column type" in checks[4]["note"]
     assert checks[2]["rows"] is not None and checks[2]["bytes"] > 0
-    assert checks[6]["algorithm"] is None and "new table" in checks[6]["note"]
-    assert checks[7]["note"].startswith("fails on the server: ERROR 1072")  # key on dropped col
+    # ADD FOREIGN KEY: probed with its parent table copied too (COPY while fk checks are on)
+    assert checks[5]["algorithm"] is not None, checks[5]
+    assert checks[8]["algorithm"] is None and "new table" in checks[8]["note"]
+    assert checks[9]["note"].startswith("fails on the server: ERROR 1072")  # key on dropped col
     conn = connect(db_dsn)
     try:  # nothing ran on the live table, nothing was recorded as applied
         assert show_create(conn, "TABLE", "notes") == before

@@ -155,9 +155,11 @@ def _significant(tokens: list[Token], i: int) -> Token | None:
     return None
 
 
-def split(sql: str) -> list[Statement]:
-    """Split a script into statements, honouring DELIMITER and compound bodies."""
-    tokens = tokenize(sql, directives=True)
+def split(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
+    """Split a script into statements, honouring DELIMITER and compound bodies.
+    ``tokens``: ``tokenize(sql, directives=True)`` when the caller has it already (lint)."""
+    if tokens is None:
+        tokens = tokenize(sql, directives=True)
     out: list[Statement] = []
     delimiter = ";"
     cur: list[Token] = []

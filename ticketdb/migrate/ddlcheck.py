@@ -23,6 +23,7 @@ from ticketdb.dsn import DSN
 from ticketdb.lint.online import alter_table, index_target
 from ticketdb.lint.parse.files import load
 from ticketdb.lint.parse.model import ParsedStatement
+from ticketdb.lint.parse.unit import ident
 
 #: (ALGORITHM, LOCK) in order of preference; None = say nothing
 ATTEMPTS: list[tuple[str, str | None]] = [
@@ -84,9 +85,12 @@ def check_ddl(dsn: DSN, steps: list[dict[str, Any]]) -> list[Probe]:
                 if _qualified(st):
                     p.note = "schema-qualified table name: not probed"
                     continue
-                if table.lower() not in copied:
-                    _copy_table(dsn, conn, table)
-                    copied.add(table.lower())
+                # the table, and any table a FOREIGN KEY it adds references (ADD FOREIGN KEY
+                # checks the parent: without it the probe would fail where the server would not)
+                for name in [table, *_referenced(st)]:
+                    if name.lower() not in copied and name.lower() in existing:
+                        _copy_table(dsn, conn, name)
+                        copied.add(name.lower())
                 _probe(conn, st, p)
     return probes
 
@@ -96,6 +100,18 @@ def _target(st: ParsedStatement) -> str | None:
     if alter is not None:
         return alter.table if alter.actions else None
     return index_target(st)
+
+
+def _referenced(st: ParsedStatement) -> list[str]:
+    """Tables named after REFERENCES in the statement (unqualified ones)."""
+    toks = st.tokens
+    return [
+        ident(toks[k + 1].text)
+        for k in range(len(toks) - 1)
+        if toks[k].upper == "REFERENCES"
+        and toks[k + 1].kind in ("word", "quoted")
+        and not (k + 2 < len(toks) and toks[k + 2].text == ".")
+    ]
 
 
 def _qualified(st: ParsedStatement) -> bool:

@@ -8,6 +8,7 @@ executable comments are opened up in place; each statement then goes to
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ticketdb.lint.parse.model import SourceFile
 from ticketdb.lint.parse.statement import first_row_end, parse_statement
 from ticketdb.lint.parse.unit import offset_at
 from ticketdb.lint.parse.words import ROUTINE_KINDS
-from ticketdb.sqlscript import SplitError, Statement, create_header, split, tokenize
+from ticketdb.sqlscript import SplitError, Statement, Token, create_header, split, tokenize
 
 _VERSION_COMMENT = re.compile(r"/\*M?!\d*")
 
@@ -76,17 +77,32 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
         text = blank_bulk_rows(text)
         text, notes, uses = strip_client_commands(text)
         expanded = expand_version_comments(text)
-        statements = split(expanded)
+        tokens = tokenize(expanded, directives=True)
+        statements = split(expanded, tokens)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))
         return
     src.notes.extend((base + at, note) for at, note in notes)
     src.uses.extend(uses)
+    # the file is lexed once: each statement takes its slice of the significant tokens (a ";"
+    # inside a DELIMITER block ends a statement of that block's body)
+    sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]
+    starts = [t.offset for t in sig]
     for st in statements:
-        if base:
-            st = Statement(st.text, st.offset + base, 0, 0, st.delimiter, st.terminated)
-        for piece in _statements_of_chunk(st):
-            src.statements.append(parse_statement(piece))
+        lo = bisect.bisect_left(starts, st.offset)
+        hi = bisect.bisect_left(starts, st.offset + len(st.text))
+        pieces = _statements_of_chunk(st, sig[lo:hi])
+        if base or len(pieces) > 1:
+            for piece in pieces:
+                if base:
+                    piece = Statement(piece.text, piece.offset + base, 0, 0, piece.delimiter)
+                src.statements.append(parse_statement(piece))
+            continue
+        toks = [
+            t._replace(kind="delim") if t.kind == "punct" and t.text == ";" else t
+            for t in sig[lo:hi]
+        ]
+        src.statements.append(parse_statement(st, toks))
 
 
 _BULK_LINE = re.compile(r"^[ \t]*(?:INSERT|REPLACE)\b[^\n]{20000,}$", re.MULTILINE | re.IGNORECASE)
@@ -126,18 +142,29 @@ def blank_bulk_rows(text: str) -> str:
     return "".join(pieces)
 
 
-def _statements_of_chunk(st: Statement) -> list[Statement]:
+_CREATE_KINDS = ROUTINE_KINDS | {"VIEW", "TABLE", "INDEX", "DATABASE", "SCHEMA"}
+
+
+def _statements_of_chunk(st: Statement, toks: list[Token] | None = None) -> list[Statement]:
     """Under ``DELIMITER //`` one chunk may hold several statements (``DROP TRIGGER …;
     CREATE TRIGGER … //``): the client sends them together and the server runs each. Split
-    such a chunk unless it is itself a routine definition, whose body holds the ``;``."""
+    such a chunk unless it is itself a routine definition, whose body holds the ``;``.
+    ``toks``: the chunk's significant tokens, when known (the header is read from them)."""
     if st.delimiter == ";" or ";" not in st.text:
         return [st]
-    try:  # the header is in the first words; lexing a long body for it costs
-        header = create_header(st.text[:600])
-    except SplitError:  # cut inside a string or comment
-        header = create_header(st.text)
-    if header is not None and header.kind in ROUTINE_KINDS:
-        return [st]
+    if toks is not None:
+        kind = None
+        if toks and toks[0].upper == "CREATE":
+            kind = next((t.upper for t in toks[1:16] if t.upper in _CREATE_KINDS), None)
+        if kind in ROUTINE_KINDS:
+            return [st]
+    else:
+        try:  # the header is in the first words; lexing a long body for it costs
+            header = create_header(st.text[:600])
+        except SplitError:  # cut inside a string or comment
+            header = create_header(st.text)
+        if header is not None and header.kind in ROUTINE_KINDS:
+            return [st]
     try:
         pieces = split(st.text)
     except SplitError:

@@ -81,10 +81,16 @@ def _header(st: Statement, toks: list[Token]) -> ObjectHeader | None:
     return create_header(st.text[: last.offset - st.offset + len(last.text)])
 
 
-def parse_statement(st: Statement) -> ParsedStatement:
-    st = _first_row_only(st)
+def parse_statement(st: Statement, tokens: list[Token] | None = None) -> ParsedStatement:
+    """``tokens``: the statement's significant tokens (file offsets) when the caller lexed the
+    whole file already; else it is lexed here."""
+    cut = _first_row_only(st)
+    if tokens is not None and cut is not st:
+        end = cut.offset + len(cut.text)
+        tokens = [t for t in tokens if t.offset < end]
+    st = cut
     try:
-        toks = significant_tokens(st.text, st.offset)
+        toks = tokens if tokens is not None else significant_tokens(st.text, st.offset)
     except SplitError as exc:  # pragma: no cover - split() already lexed this text
         ps = ParsedStatement(st, [], [])
         ps.errors.append((st.offset, str(exc)))

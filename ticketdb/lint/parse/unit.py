@@ -88,7 +88,7 @@ def blank(chars: list[str], start: int, end: int) -> None:
             chars[k] = " "
 
 
-def normalize(text: str, base: int, toks: list[Token]) -> str:
+def normalise(text: str, base: int, toks: list[Token]) -> str:
     """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
     ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
     chars = list(text)
@@ -196,7 +196,7 @@ def parse_unit(
     text: str, offset: int, toks: list[Token], *, expression: bool = False, prefix: str = ""
 ) -> Unit:
     """Parse one piece of SQL with sqlglot; errors come back with file offsets."""
-    norm = normalize(text, offset, toks) if not expression else text
+    norm = normalise(text, offset, toks) if not expression else text
     unit = Unit(text, offset, prefix=len(prefix), expression=expression)
     _stuck.clear()
     limit = sys.getrecursionlimit()
