@@ -77,7 +77,9 @@ def peer_dsns(dsn: DSN, conn: Any) -> list[DSN]:
     """The DSN for every member, with this DSN's credentials and database."""
     from dataclasses import replace
 
-    return [replace(dsn, host=h, port=p, params=()) for h, p in peer_addresses(conn)]
+    from ticketdb.failover import single
+
+    return [replace(single(dsn, h, p), params=()) for h, p in peer_addresses(conn)]
 
 
 def events_status(conn: Any, database: str) -> dict[str, str]:
