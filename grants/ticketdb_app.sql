@@ -6,8 +6,12 @@
 -- Placeholders: {{schema}} (quoted schema), {{account}} ('user'@'host'), {{password}}.
 CREATE USER IF NOT EXISTS {{account}} IDENTIFIED BY {{password}};
 ALTER USER {{account}} IDENTIFIED BY {{password}};
--- new tickets are plain INSERTs; every later change goes through the procedures below
-GRANT SELECT, INSERT ON {{schema}}.service_tickets TO {{account}};
+-- new tickets are plain INSERTs of these three columns only: status, assignee, closed_at and
+-- the timestamps take their defaults, so a ticket is born pending, unassigned, open, with its
+-- SLA clock starting now (a forged INSERT naming another column is ERROR 1143). No UPDATE:
+-- every later change goes through the procedures below.
+GRANT SELECT ON {{schema}}.service_tickets TO {{account}};
+GRANT INSERT (customer_id, title, priority) ON {{schema}}.service_tickets TO {{account}};
 GRANT SELECT ON {{schema}}.ticket_logs TO {{account}};
 -- the workflow procedures (ticket_log_action is internal: called by these with the definer's rights)
 GRANT EXECUTE ON PROCEDURE {{schema}}.ticket_assign TO {{account}};

@@ -13,7 +13,14 @@ from ticketdb.dsn import DSN
 from ticketdb.migrate.runner import load_migrations
 from ticketdb.project import Project
 
-TOOL_TABLES = {"_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", "ticketdb_repeatable"}
+TOOL_TABLES = {
+    "_yoyo_migration",
+    "_yoyo_log",
+    "_yoyo_version",
+    "yoyo_lock",
+    "ticketdb_repeatable",
+    "ticketdb_migration_progress",  # the step journal (ticketdb.migrate.progress)
+}
 
 
 def migrate(dsn: DSN, *args: str) -> subprocess.CompletedProcess[str]:
@@ -104,24 +111,35 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
 
 
 def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
+    from ticketdb.locks import lock_name
+
     conn = connect(migrated_dsn)
     with conn.cursor() as cur:  # what a killed run leaves behind
         cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999999)")
     conn.close()
+    # its owner holds no GET_LOCK any more (its connection died): removed on sight, no wait
+    res = migrate(migrated_dsn, "up", "--lock-timeout", "60")
+    assert res.returncode == 0 and "removed a stale migrate lock (pid 999999" in res.stderr
 
-    res = migrate(migrated_dsn, "up", "--lock-timeout", "1")
-    assert res.returncode == 1 and "ticketdb migrate break-lock" in res.stderr
-    res = migrate(migrated_dsn, "down", "--lock-timeout", "1")
-    assert res.returncode == 1 and "break-lock" in res.stderr
-    assert "0017_cache_customer_version" in applied(migrated_dsn)  # nothing rolled back
-
-    res = migrate(migrated_dsn, "break-lock")
-    assert res.returncode == 0 and "migration lock removed" in res.stderr
-    conn = connect(migrated_dsn)
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM yoyo_lock")
-        assert cur.fetchone()[0] == 0
-    conn.close()
+    # a live run (its connection holds the lock) makes the others wait, then fail, touching nothing
+    holder = connect(migrated_dsn)
+    with holder.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (lock_name("migrate", migrated_dsn.database),))
+        cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999998)")
+    try:
+        res = migrate(migrated_dsn, "up", "--lock-timeout", "1")
+        assert res.returncode == 1 and "still holds the lock" in res.stderr
+        res = migrate(migrated_dsn, "down", "--lock-timeout", "1")
+        assert res.returncode == 1 and "still holds the lock" in res.stderr
+        assert "0017_cache_customer_version" in applied(migrated_dsn)  # nothing rolled back
+        # break-lock removes the row by hand (for Galera, where a row's owner may be elsewhere)
+        res = migrate(migrated_dsn, "break-lock")
+        assert res.returncode == 0 and "migration lock removed" in res.stderr
+        with holder.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM yoyo_lock")
+            assert cur.fetchone()[0] == 0
+    finally:
+        holder.close()
     res = migrate(migrated_dsn, "up")
     assert res.returncode == 0 and "up to date" in res.stderr
     assert migrate(migrated_dsn, "break-lock").returncode == 0  # no lock: still fine

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ticketdb import migrate as mig
-from ticketdb.db import connect
+from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import SqlError, TicketdbError, UsageError
 from ticketdb.migrate import repeatable
@@ -27,7 +28,8 @@ def _tables(dsn: DSN) -> set[str]:
             cur.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
             )
-            return {r[0] for r in cur.fetchall()} - TOOL_TABLES
+            # ticketdb_* bookkeeping (journal, repeatable tracking) is the tool's, like yoyo's
+            return {r[0] for r in cur.fetchall() if not r[0].startswith("ticketdb_")} - TOOL_TABLES
     finally:
         conn.close()
 
@@ -263,15 +265,55 @@ def test_plan_runs_nothing(db_dsn: DSN, project: Project) -> None:
     assert p2["migrations"] == [] and p2["object_changes"] == []
 
 
-def test_break_lock_clears_a_stale_lock(migrated_dsn: DSN, project: Project) -> None:
+def test_stale_lock_row_of_a_dead_run_is_removed_at_once(
+    migrated_dsn: DSN, project: Project
+) -> None:
+    """A lock row whose owner holds no GET_LOCK (its connection died) does not block 120 s."""
     conn = connect(migrated_dsn)
     with conn.cursor() as cur:
         cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999999)")
     conn.close()
-    with pytest.raises(TicketdbError, match="break-lock"):
-        mig.up(migrated_dsn, project, lock_timeout=1)
+    said: list[str] = []
+    started = time.monotonic()
+    assert mig.up(migrated_dsn, project, lock_timeout=60, progress=said.append).applied == []
+    assert time.monotonic() - started < 10
+    assert any("stale migrate lock (pid 999999" in s for s in said), said
+    conn = connect(migrated_dsn)
+    assert scalar(conn, "SELECT COUNT(*) FROM yoyo_lock") == 0
+    conn.close()
+
+
+def test_break_lock_clears_a_lock_row(migrated_dsn: DSN) -> None:
+    conn = connect(migrated_dsn)
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999999)")
     mig.break_lock(migrated_dsn)
+    assert scalar(conn, "SELECT COUNT(*) FROM yoyo_lock") == 0
+    conn.close()
+
+
+def test_live_lock_holder_makes_the_other_run_wait_then_fail(
+    migrated_dsn: DSN, project: Project
+) -> None:
+    from ticketdb.locks import lock_name
+
+    holder = connect(migrated_dsn)
+    assert scalar(holder, "SELECT GET_LOCK(%s, 0)", (lock_name("migrate", migrated_dsn.database),))
+    try:
+        with pytest.raises(TicketdbError, match="still holds the lock"):
+            mig.up(migrated_dsn, project, lock_timeout=1)
+    finally:
+        holder.close()
     assert mig.up(migrated_dsn, project).applied == []
+
+
+@pytest.mark.parametrize("to", ["", "   "])
+def test_empty_to_is_a_usage_error(migrated_dsn: DSN, project: Project, to: str) -> None:
+    with pytest.raises(UsageError, match="empty"):
+        mig.up(migrated_dsn, project, to=to)
+    with pytest.raises(UsageError, match="empty"):
+        mig.down(migrated_dsn, project, to=to)
+    assert mig.status(migrated_dsn, project)["pending"] == []
 
 
 def test_migrations_form_one_chain_in_file_order(project: Project) -> None:

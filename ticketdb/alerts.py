@@ -35,7 +35,7 @@ from typing import Any, Protocol, TextIO
 import httpx
 import pymysql
 
-from ticketdb.db import connect
+from ticketdb.db import PERMANENT_ERRORS, connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed
 from ticketdb.retry import retry_conflicts
@@ -157,6 +157,9 @@ class RunStats:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:64]
+
+
+_MAYBE_TRANSIENT = (pymysql.err.OperationalError, pymysql.err.InterfaceError, ConnectionFailed)
 
 
 @dataclass
@@ -323,10 +326,20 @@ class Worker:
             while not stop.is_set():
                 try:
                     claimed = self.run_batch(stop)
-                except (pymysql.err.OperationalError, pymysql.err.InterfaceError,
-                        ConnectionFailed) as exc:  # fmt: skip
-                    # the server went away: anything claimed stays leased and is re-sent later
-                    if once:
+                except (pymysql.err.MySQLError, ConnectionFailed) as exc:
+                    # the server went away: anything claimed stays leased and is re-sent later.
+                    # A wrong password, a missing database/table/privilege is not transient:
+                    # stop (exit 1) instead of retrying for ever.
+                    if once or error_code(exc) in PERMANENT_ERRORS:
+                        raise
+                    if not isinstance(
+                        exc,
+                        (
+                            pymysql.err.OperationalError,
+                            pymysql.err.InterfaceError,
+                            ConnectionFailed,
+                        ),
+                    ):
                         raise
                     self._say(f"database error, retrying in {poll:g}s: {exc}")
                     self.close()

@@ -8,6 +8,7 @@ connection and read the connection's current database unless a ``database`` is g
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -229,6 +230,35 @@ def default_charset(conn: Any, database: str) -> tuple[str, str]:
     return (str(found[0][0]), str(found[0][1])) if found else DEFAULT_CHARSET
 
 
+def scratch_lock(name: str) -> str:
+    """The GET_LOCK a scratch database's owner holds while it lives: a name with no holder
+    belongs to a run that was killed (the server frees a dead connection's locks at once)."""
+    return "ticketdb.scratch." + hashlib.sha1(name.encode()).hexdigest()
+
+
+def is_galera(conn: Any) -> bool:
+    """GET_LOCK is node-local on Galera: there a lock's absence proves nothing."""
+    found = rows(conn, "SHOW VARIABLES LIKE 'wsrep_on'")
+    return bool(found) and str(found[0][1]).upper() == "ON"
+
+
+def drop_stale_scratch_databases(dsn: DSN, database: str, purpose: str) -> list[str]:
+    """Drop the scratch databases of ``database``/``purpose`` whose owner is gone; returns them.
+    On Galera nothing is dropped (the owner may hold its lock on another node)."""
+    with connection(dsn, database=False) as conn:
+        if is_galera(conn):
+            return []
+        stale = [
+            name
+            for name in scratch_databases(conn, database, purpose)
+            if scalar(conn, "SELECT IS_USED_LOCK(%s)", (scratch_lock(name),)) is None
+        ]
+        with conn.cursor() as cur:
+            for name in stale:
+                cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    return stale
+
+
 def drop_database(dsn: DSN, name: str) -> None:
     with connection(dsn, database=False) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
@@ -252,6 +282,20 @@ def scratch_database(
     the body already failed (that error is the one that matters and is never hidden).
     """
     name = scratch_name(dsn.database, purpose)
+    # the owner's lock first, then the database: a concurrent clean-up never sees it unowned
+    with connection(dsn, database=False) as owner:
+        scalar(owner, "SELECT GET_LOCK(%s, 0)", (scratch_lock(name),))
+        yield from _scratch_body(dsn, name, purpose, charset_of, create, on_drop_error)
+
+
+def _scratch_body(
+    dsn: DSN,
+    name: str,
+    purpose: str,
+    charset_of: str | None,
+    create: bool,
+    on_drop_error: Callable[[str], None] | None,
+) -> Iterator[DSN]:
     if create:
         with connection(dsn, database=False) as conn:
             charset, collation = (

@@ -23,6 +23,18 @@ INIT_COMMAND = f"SET SESSION sql_mode='{STRICT_SQL_MODE}'"
 
 # Client-side errors that mean "could not reach / log in", mapped to one readable line.
 _CONNECT_ERRORS = {2003, 2005, 2006, 2013, 1045, 1044, 1698, 2059, 2061}
+#: Errors that waiting and retrying cannot fix: credentials, a missing database, table, column
+#: or privilege, an auth plugin the client lacks. A long-running worker stops on these.
+PERMANENT_ERRORS = frozenset({1044, 1045, 1049, 1054, 1142, 1143, 1146, 1370, 1698, 2059, 2061})
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The server/client error number of a PyMySQL error or a ConnectionFailed/SqlError."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def connect(
@@ -60,11 +72,12 @@ def connect(
         msg = exc.args[1] if len(exc.args) > 1 else str(exc)
         if code == 1049:
             raise ConnectionFailed(
-                f"database {dsn.database!r} does not exist on {dsn.host}:{dsn.port} "
-                "(run `ticketdb migrate up` to create it)"
+                f"database {dsn.database!r} does not exist on {dsn.address} "
+                "(run `ticketdb migrate up` to create it)",
+                code,
             ) from None
         if code in _CONNECT_ERRORS or code is None:
-            raise ConnectionFailed(f"cannot connect to {dsn}: {msg}") from None
+            raise ConnectionFailed(f"cannot connect to {dsn}: {msg}", code) from None
         raise SqlError(msg, code) from None
     except (OSError, RuntimeError) as exc:
         raise ConnectionFailed(f"cannot connect to {dsn}: {exc}") from None

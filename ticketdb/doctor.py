@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ticketdb.catalog import database_exists
-from ticketdb.db import connect, flavor
+from ticketdb.catalog import database_exists, table_exists
+from ticketdb.db import connect, flavor, scalar
 from ticketdb.doctor_types import Check
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -29,7 +29,7 @@ def run_checks(dsn: DSN) -> list[Check]:
     except TicketdbError as exc:
         return [Check("connection", "fail", str(exc))]
     try:
-        checks.append(Check("connection", "ok", f"{dsn.user}@{dsn.host}:{dsn.port}"))
+        checks.append(Check("connection", "ok", f"{dsn.user}@{dsn.address}"))
         fl = flavor(conn)
         supported = (fl.is_mariadb and fl.version >= (10, 11, 0)) or (
             not fl.is_mariadb and fl.version >= (8, 0, 0)
@@ -106,6 +106,8 @@ def run_checks(dsn: DSN) -> list[Check]:
                 else f"{dsn.database} does not exist yet (`ticketdb migrate up` creates it)",
             )
         )
+        if exists:
+            checks.extend(_interrupted_work(dsn))
     finally:
         conn.close()
     return checks
@@ -133,6 +135,29 @@ def _privileges(conn, database: str) -> Check:  # type: ignore[no-untyped-def]
         f"{current} lacks {', '.join(missing)} on {database} (privileges granted through roles "
         "are not visible here)",
     )
+
+
+def _interrupted_work(dsn: DSN) -> list[Check]:
+    """What a killed migrate or seed left for the next run, with the command that recovers."""
+    from ticketdb.migrate.progress import PROGRESS_TABLE, read_interrupted
+    from ticketdb.seed.restore import lock_name, pending
+
+    out: list[Check] = []
+    conn = connect(dsn)
+    try:
+        if table_exists(conn, PROGRESS_TABLE):
+            for row in read_interrupted(conn):
+                out.append(Check("migrations", "fail",
+                                 f"{row.describe()}: run `ticketdb migrate repair`"))  # fmt: skip
+        left = pending(conn)
+        running = scalar(conn, "SELECT IS_USED_LOCK(%s)", (lock_name(dsn.database),))
+        if left and running is None:
+            names = ", ".join(f"{k.lower()} {t}.{n}" for k, t, n in left[:5])
+            out.append(Check("seed", "fail", f"an interrupted seed left {len(left)} object(s) "
+                             f"to restore ({names}…): run `ticketdb migrate up`"))  # fmt: skip
+    finally:
+        conn.close()
+    return out
 
 
 def as_dicts(checks: list[Check]) -> list[dict[str, str]]:

@@ -16,7 +16,12 @@ class UsageError(TicketdbError):
 
 
 class ConnectionFailed(TicketdbError):
-    """The server could not be reached or refused our credentials."""
+    """The server could not be reached or refused our credentials (``code``: the server's or
+    the client library's error number, when there is one)."""
+
+    def __init__(self, message: str, code: int | None = None):
+        self.code = code
+        super().__init__(message)
 
 
 class SqlError(TicketdbError):
@@ -28,3 +33,9 @@ class SqlError(TicketdbError):
         prefix = f"{where}: " if where else ""
         suffix = f" (server error {code})" if code else ""
         super().__init__(f"{prefix}{message}{suffix}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every ``finally`` cleans up."""
+
+    signal_number = 15

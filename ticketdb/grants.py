@@ -27,6 +27,7 @@ from ticketdb import catalog
 from ticketdb.db import connection, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.project import read_sql_file
 from ticketdb.sqlscript import split
 
 #: account name -> environment variable holding its password (apply order)
@@ -61,7 +62,7 @@ def load(root: Path, user: str) -> list[str]:
     path = grants_dir(root) / f"{user}.sql"
     if not path.is_file():
         raise UsageError(f"no grant file {path}")
-    return [s.text for s in split(path.read_text(encoding="utf-8"))]
+    return [s.text for s in split(read_sql_file(path))]
 
 
 def render(statement: str, schema: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ticketdb import PROJECT_ROOT
-from ticketdb.errors import UsageError
+from ticketdb.errors import TicketdbError, UsageError
 
 ENV_PROJECT = "TICKETDB_PROJECT"
 #: Repeatable object folders in apply order: routines first (triggers and events call them).
@@ -43,3 +43,24 @@ class Project:
         if (cwd / "migrations").is_dir():
             return cls(cwd.resolve())
         return cls(PROJECT_ROOT)
+
+
+def read_sql_file(path: Path) -> str:
+    """A project file as text; bytes that are not UTF-8 are one clear error naming the file
+    (never a traceback, never silently replaced characters)."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TicketdbError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}); save the file as UTF-8"
+        ) from None
+
+
+def check_migration_files(folder: Path) -> None:
+    """yoyo reads migrations itself and would die on a bad byte with a traceback: check first."""
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".sql", ".py") and path.is_file():
+            read_sql_file(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.project import Project
+from ticketdb.project import Project, read_sql_file
 from ticketdb.retry import retry_conflicts
 
 # string literals, quoted identifiers and comments are copied verbatim; only a bare :name binds
@@ -95,7 +95,7 @@ def parse(name: str, path: Path, text: str) -> Query:
 
 @cache
 def _load(path: Path, mtime: float) -> Query:
-    return parse(path.stem, path, path.read_text(encoding="utf-8"))
+    return parse(path.stem, path, read_sql_file(path))
 
 
 def load_query(project: Project, name: str) -> Query:

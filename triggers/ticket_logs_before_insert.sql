@@ -5,6 +5,10 @@
 -- * Unless @ticketdb_bulk_load = 1: the transition must be allowed from the ticket's current
 --   status; the ticket row is locked FOR UPDATE first, so the check and the AFTER INSERT update
 --   are atomic and the lock order is always service_tickets -> ticket_logs.
+-- * Unless @ticketdb_bulk_load = 1: the action's time must be history in order: not before the
+--   ticket's creation, not before its latest action (under the ticket's row lock, so two
+--   concurrent actions cannot interleave), and not in the future beyond 120 s of clock skew.
+--   A back-dated close would put closed_at before created_at and contradict the audit trail.
 -- Rejections are SIGNAL SQLSTATE '45000' with "ticket <id>: <action> rejected: <reason>".
 -- * Always: NEW.ticket_seq = the ticket's log_seq + 1, the ticket's own history order (read
 --   from the row locked here; ticket_logs_after_insert stores it back — migration 0041).
@@ -15,6 +19,8 @@ FOR EACH ROW
 BEGIN
     DECLARE v_status VARCHAR(16) DEFAULT NULL;
     DECLARE v_agent BIGINT UNSIGNED DEFAULT NULL;
+    DECLARE v_created DATETIME DEFAULT NULL;
+    DECLARE v_last DATETIME DEFAULT NULL;
     DECLARE v_reason VARCHAR(100) DEFAULT NULL;
     DECLARE v_msg VARCHAR(128) DEFAULT NULL;
     DECLARE v_seq INT UNSIGNED DEFAULT 0;
@@ -23,7 +29,8 @@ BEGIN
         SELECT current_status, log_seq INTO v_status, v_seq
         FROM service_tickets WHERE id = NEW.ticket_id FOR UPDATE;
     ELSE
-        SELECT current_status, assigned_agent_id, log_seq INTO v_status, v_agent, v_seq
+        SELECT current_status, assigned_agent_id, created_at, log_seq
+        INTO v_status, v_agent, v_created, v_seq
         FROM service_tickets WHERE id = NEW.ticket_id FOR UPDATE;
     END IF;
 
@@ -71,6 +78,17 @@ BEGIN
             ELSE
                 SET v_reason = 'unknown action';
         END CASE;
+    END IF;
+
+    IF v_reason IS NULL AND v_status IS NOT NULL AND NOT (@ticketdb_bulk_load <=> 1) THEN
+        SELECT MAX(action_time) INTO v_last FROM ticket_logs WHERE ticket_id = NEW.ticket_id;
+        IF NEW.action_time < v_created THEN
+            SET v_reason = 'action_time is before the ticket was created';
+        ELSEIF NEW.action_time < v_last THEN
+            SET v_reason = 'action_time is before the ticket''s previous action';
+        ELSEIF NEW.action_time > NOW() + INTERVAL 120 SECOND THEN
+            SET v_reason = 'action_time is in the future';
+        END IF;
     END IF;
 
     IF v_reason IS NOT NULL THEN

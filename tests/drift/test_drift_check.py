@@ -12,10 +12,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ticketdb import drift
+from ticketdb import catalog, drift
 from ticketdb import migrate as mig
 from ticketdb.cli import cli
-from ticketdb.db import connection, quote_ident
+from ticketdb.db import connect, connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.project import Project
@@ -393,17 +393,31 @@ def test_scratch_database_dropped_when_reference_fails(
     assert _scratch_left(server_dsn, migrated_dsn.database) == []
 
 
-def test_stale_scratch_database_is_mentioned(
+def test_scratch_database_of_a_killed_run_is_dropped_a_live_one_kept(
     migrated_dsn: DSN, project: Project, server_dsn: DSN
 ) -> None:
+    """A scratch database whose owner holds no lock was left by a killed drift: dropped and
+    said; one whose owner is alive (lock held) is only mentioned."""
     stale = f"{migrated_dsn.database}__drift_0badc0de"
+    live = f"{migrated_dsn.database}__drift_0000beef"
     _exec(migrated_dsn, f"CREATE DATABASE {quote_ident(stale)}")
+    _exec(migrated_dsn, f"CREATE DATABASE {quote_ident(live)}")
+    owner = connect(server_dsn, database=False)
     try:
+        with owner.cursor() as cur:
+            cur.execute("SELECT GET_LOCK(%s, 0)", (catalog.scratch_lock(live),))
         report = drift.check(migrated_dsn, project)
+        with owner.cursor() as cur:
+            cur.execute("SELECT schema_name FROM information_schema.schemata")
+            names = {r[0] for r in cur.fetchall()}
     finally:
-        _exec(migrated_dsn, f"DROP DATABASE {quote_ident(stale)}")
+        owner.close()
+        _exec(migrated_dsn, f"DROP DATABASE IF EXISTS {quote_ident(stale)}")
+        _exec(migrated_dsn, f"DROP DATABASE IF EXISTS {quote_ident(live)}")
     assert report.clean
-    assert any(i.name == stale for i in report.info)
+    assert stale not in names and live in names
+    notes = {i.name: i.message for i in report.info}
+    assert "dropped" in notes[stale] and "in progress" in notes[live]
 
 
 def test_missing_database_is_an_error(db_dsn: DSN, project: Project) -> None:

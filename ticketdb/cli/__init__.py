@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 from typing import Any
 
@@ -19,22 +20,39 @@ import pymysql
 from ticketdb import __version__
 from ticketdb.cli.common import Context, dsn_option, project_option
 from ticketdb.db import sql_error
-from ticketdb.errors import TicketdbError
+from ticketdb.errors import Terminated, TicketdbError
+
+
+def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """A signal that interrupted a query closes PyMySQL's connection; a ``finally`` that then
+    uses it raises InterfaceError(0, '') on top. Report the signal, not that."""
+    seen: BaseException | None = exc
+    for _ in range(20):
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 class _Root(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except TicketdbError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
-            ctx.exit(exc.exit_code)
-        except pymysql.err.MySQLError as exc:
+        except (TicketdbError, pymysql.err.MySQLError, KeyboardInterrupt) as exc:
+            sig = _signal_behind(exc)
+            if isinstance(sig, Terminated):
+                click.secho("terminated (SIGTERM): cleaned up", fg="red", err=True)
+                ctx.exit(143)
+            if sig is not None:
+                click.secho("interrupted", fg="red", err=True)
+                ctx.exit(130)
+            if isinstance(exc, TicketdbError):
+                click.secho(f"error: {exc}", fg="red", err=True)
+                ctx.exit(exc.exit_code)
             click.secho(f"error: {sql_error(exc)}", fg="red", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
-            click.secho("interrupted", fg="red", err=True)
-            ctx.exit(130)
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,7 +82,15 @@ def _load_commands() -> None:
 _load_commands()
 
 
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    # once: a second SIGTERM must not abort the clean-up the first one started (SIGKILL still
+    # stops everything, and the next run repairs what it left)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(prog_name="ticketdb")
     except BrokenPipeError:  # `ticketdb … | head`

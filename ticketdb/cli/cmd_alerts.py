@@ -8,7 +8,15 @@ import threading
 import click
 
 from ticketdb import alerts as al
-from ticketdb.cli.common import Context, dsn_option, err_console, json_option, pass_ctx, print_json
+from ticketdb.cli.common import (
+    Context,
+    dsn_option,
+    err_console,
+    json_option,
+    non_empty,
+    pass_ctx,
+    print_json,
+)
 from ticketdb.errors import UsageError
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -28,7 +36,12 @@ command.name = "alerts"
 
 @command.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-@click.option("--webhook", metavar="URL", help="POST each alert as JSON here (default: stdout).")
+@click.option(
+    "--webhook",
+    metavar="URL",
+    callback=non_empty,
+    help="POST each alert as JSON here (default: stdout).",
+)
 @click.option(
     "--batch",
     type=click.IntRange(1, 10000),

@@ -12,7 +12,15 @@ from ticketdb import migrate as mig
 from ticketdb.bench import run_bench
 from ticketdb.bench.output import markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
-from ticketdb.cli.common import Context, console, dsn_option, err_console, pass_ctx, project_option
+from ticketdb.cli.common import (
+    Context,
+    console,
+    dsn_option,
+    err_console,
+    non_empty,
+    pass_ctx,
+    project_option,
+)
 from ticketdb.cli.progress import RichReporter
 
 _file = click.Path(dir_okay=False, writable=True, path_type=Path)
@@ -29,6 +37,7 @@ _file = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option(
     "--database",
     metavar="NAME",
+    callback=non_empty,
     help="Bench database [default: <DSN database>_bench]; created and migrated.",
 )
 @click.option("--no-raw-baseline", is_flag=True,

@@ -11,6 +11,7 @@ from ticketdb.cli.common import (
     dsn_option,
     err_console,
     json_option,
+    non_empty,
     pass_ctx,
     print_json,
     project_option,
@@ -19,6 +20,7 @@ from ticketdb.cli.common import (
 _host_option = click.option(
     "--host",
     default="%",
+    callback=non_empty,
     show_default=True,
     help="Host part of the accounts ('%' = any, or e.g. 10.0.%.% / app-server.example).",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 from rich.syntax import Syntax
 from rich.table import Table
@@ -18,12 +20,27 @@ from ticketdb.cli.common import (
     project_option,
 )
 
+
+def _finite_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a number of seconds >= 0")
+    return value
+
+
+def _migration_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--to "$UNSET"` must not mean "all migrations" (up) or "drop everything" (down)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("needs a migration id (or unique prefix), got an empty value")
+    return value
+
+
 _lock_option = click.option(
     "--lock-timeout",
     type=float,
+    callback=_finite_seconds,
     default=120,
     show_default=True,
-    help="Seconds to wait for another migrate run to release the lock.",
+    help="Seconds to wait for another live migrate run (a killed run's lock is freed at once).",
 )
 
 
@@ -42,7 +59,13 @@ command.name = "migrate"
 
 
 @command.command()
-@click.option("--to", "to", metavar="ID", help="Stop after this migration (id or unique prefix).")
+@click.option(
+    "--to",
+    "to",
+    metavar="ID",
+    callback=_migration_id,
+    help="Stop after this migration (id or unique prefix).",
+)
 @_lock_option
 @dsn_option
 @project_option
@@ -71,7 +94,13 @@ def up(ctx: Context, to: str | None, lock_timeout: float, as_json: bool) -> None
 
 
 @command.command()
-@click.option("--to", "to", metavar="ID", help="Roll back every migration after this one.")
+@click.option(
+    "--to",
+    "to",
+    metavar="ID",
+    callback=_migration_id,
+    help="Roll back every migration after this one.",
+)
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration.")
 @_lock_option
 @dsn_option
@@ -120,6 +149,13 @@ def status(ctx: Context, as_json: bool) -> None:
     for mid in st["applied_unknown"]:
         table.add_row(mid, "[red]applied, file missing[/]", "")
     console.print(table)
+    for row in st["interrupted"]:
+        verb = "apply" if row["direction"] == "apply" else "rollback"
+        console.print(
+            f"[red]interrupted[/] {verb} of {row['migration_id']} after {row['steps_done']} of "
+            f"{row['steps_total']} step(s): run `ticketdb migrate repair` (or `--undo`)",
+            highlight=False,
+        )
     if st["object_changes"]:
         objs = Table(title="repeatable objects to apply")
         for col in ("action", "kind", "name", "reason"):
@@ -132,7 +168,9 @@ def status(ctx: Context, as_json: bool) -> None:
 
 
 @command.command()
-@click.option("--to", "to", metavar="ID", help="Plan only up to this migration.")
+@click.option(
+    "--to", "to", metavar="ID", callback=_migration_id, help="Plan only up to this migration."
+)
 @click.option(
     "--check-ddl", is_flag=True,
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
@@ -176,10 +214,49 @@ def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@command.command()
+@click.option(
+    "--undo",
+    is_flag=True,
+    help="Revert the steps that took effect instead of finishing the migration.",
+)
+@_lock_option
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def repair(ctx: Context, undo: bool, lock_timeout: float, as_json: bool) -> None:
+    """Recover a migration whose run was killed between its steps and its record.
+
+    Every migration run is journaled step by step in ticketdb_migration_progress. After a kill
+    (or a server crash) `migrate up`/`down` stop and point here. By default the interrupted
+    migration is finished: the remaining steps run, the first of them tolerating "already
+    exists" errors (its DDL may have committed just before the kill), and it is recorded as
+    applied. With --undo the steps that took effect are reverted with the migration's own
+    rollback steps, newest first, and it stays pending. Nothing to repair: exit 0.
+    """
+    dsn = ctx.dsn()
+    done = mig.repair(
+        dsn,
+        ctx.project(),
+        undo=undo,
+        lock_timeout=lock_timeout,
+        progress=None if as_json else err_console.print,
+    )
+    if as_json:
+        print_json({"database": dsn.database, "repaired": done})
+    elif not done:
+        err_console.print(f"{dsn.database}: no interrupted migration")
+
+
 @command.command("break-lock")
 @dsn_option
 @pass_ctx
 def break_lock(ctx: Context) -> None:
-    """Remove a stale migration lock left by a killed `migrate` run."""
+    """Remove a migration lock row left by a killed `migrate` run.
+
+    On one server `migrate` removes such a row itself (its owner's connection is gone); on a
+    Galera cluster it cannot tell a dead owner on another node from a live one, so it waits.
+    """
     mig.break_lock(ctx.dsn())
     err_console.print("migration lock removed")

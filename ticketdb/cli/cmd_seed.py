@@ -23,9 +23,27 @@ from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
 from ticketdb.seed.runner import DEFAULT_VIP_THRESHOLD
 
+#: A typo of one digit must not fill the disk: ~0.7 GB per million tickets with 4 logs each.
+MAX_TICKETS = 2_000_000
+
 
 @click.command("seed")
-@click.option("--tickets", type=click.IntRange(1), required=True, help="Number of tickets.")
+@click.option(
+    "--tickets",
+    type=click.IntRange(1),
+    required=True,
+    help=f"Number of tickets (at most {MAX_TICKETS:,} unless --allow-large).",
+)
+@click.option(
+    "--allow-large",
+    is_flag=True,
+    help=f"Allow --tickets above {MAX_TICKETS:,} (about 0.7 GB of disk per million).",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Queue behind a seed already running on this database instead of failing at once.",
+)
 @click.option(
     "--logs-per-ticket",
     type=click.FloatRange(3.3),
@@ -74,6 +92,8 @@ from ticketdb.seed.runner import DEFAULT_VIP_THRESHOLD
 def command(
     ctx: Context,
     tickets: int,
+    allow_large: bool,
+    wait: bool,
     logs_per_ticket: float,
     months: int,
     seed_: int,
@@ -91,7 +111,19 @@ def command(
     Deterministic: the printed checksum depends only on the options (--now included). Rows are
     streamed into LOAD DATA LOCAL INFILE; triggers and secondary indexes are put back exactly
     as the migrations define them afterwards.
+
+    One seed per database at a time: a second one fails at once (exit 1) unless --wait. Each
+    trigger and index is written down in the database (ticketdb_seed_restore) before it is
+    dropped; if the seed is killed (SIGKILL, a crash) the next seed or `migrate up` puts them
+    back from the repo's definitions. SIGTERM and Ctrl-C put them back before exiting. A
+    duplicate key or truncated value in the load is a failure, never a skipped row.
     """
+    if tickets > MAX_TICKETS and not allow_large:
+        raise click.BadParameter(
+            f"{tickets:,} is above the safety bound of {MAX_TICKETS:,} "
+            f"(~{tickets * 0.7 / 1e6:.1f} GB); pass --allow-large if you mean it",
+            param_hint="--tickets",
+        )
     dsn = ctx.dsn()
     if now is None:
         with connection(dsn) as conn:
@@ -114,6 +146,8 @@ def command(
             defer_indexes=not keep_indexes,
             vip_threshold=vip_threshold,
             reporter=reporter,
+            wait=wait,
+            progress=err_console.print,
         )
     summary = result.as_dict()
     if raw_baseline:

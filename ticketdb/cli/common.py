@@ -61,13 +61,25 @@ def _ctx_obj(ctx: click.Context) -> Context:
     return ctx.ensure_object(Context)
 
 
+def non_empty(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Option callback: `--opt "$UNSET"` is bad usage, never "the default"."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("empty value")
+    return value
+
+
 def _set_dsn(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
+    # `--dsn "$UNSET"` must not silently fall back to TICKETDB_DSN or the sandbox
+    if value is not None:
+        if not value.strip():
+            raise click.BadParameter("empty value (expected mysql://user:pass@host:port/db)")
         _ctx_obj(ctx).dsn_text = value
 
 
 def _set_project(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
+    if value is not None:
+        if not value.strip():
+            raise click.BadParameter("empty value (expected a folder with migrations/)")
         _ctx_obj(ctx).project_path = value
 
 

@@ -65,7 +65,7 @@ def check(
     st = mig.status(dsn, project)
     if not st["database_exists"]:
         raise TicketdbError(
-            f"database {dsn.database!r} does not exist on {dsn.host}:{dsn.port}: "
+            f"database {dsn.database!r} does not exist on {dsn.address}: "
             "nothing to compare (run `ticketdb migrate up` to create it)"
         )
     ids = [r["id"] for r in st["migrations"]]
@@ -97,6 +97,11 @@ def check(
         if o.kind == "EVENT" and starts_at_fixed_time(o.create_sql)
     )
     problems: list[str] = []
+    for name in catalog.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
+        report.info.append(Info("database", name, "dropped: scratch database left by a drift "
+                                "run that was killed"))  # fmt: skip
+        if progress:
+            progress(f"dropped {name}, left by a drift run that was killed")
     with reference_database(dsn, project, progress=progress, problems=problems) as ref_dsn:
         with connection(ref_dsn) as rconn:
             ref = snapshot(rconn, ref_dsn.database, unquoted_db=True, fixed_start_events=fixed)
@@ -110,8 +115,8 @@ def check(
     report.info.extend(coverage_warnings(live, today))
     report.info.extend(Info("database", dsn.database, p) for p in problems)
     report.info.extend(
-        Info("database", name, "scratch database left by an interrupted drift run "
-             "(or one running now); drop it when no drift is running")
+        Info("database", name, "scratch database of a drift run in progress (or, on Galera, "
+             "of one that was killed: drop it when no drift is running)")
         for name in stale
     )  # fmt: skip
     report.info.sort(key=order)  # stable: the pending note stays first among database notes

@@ -75,6 +75,7 @@ def check_ddl(dsn: DSN, steps: list[dict[str, Any]]) -> list[Probe]:
         for p in probes:
             if p.table.lower() in existing:
                 p.rows, p.bytes = _size(live, dsn.database, p.table)
+    catalog.drop_stale_scratch_databases(dsn, dsn.database, "ddlcheck")  # of killed runs
     with catalog.scratch_database(dsn, "ddlcheck", charset_of=dsn.database) as scratch:
         with connection(scratch) as conn:
             copied: set[str] = set()

@@ -19,7 +19,7 @@ import pymysql
 from ticketdb import catalog
 from ticketdb.db import quote_ident, sql_error
 from ticketdb.errors import SqlError, TicketdbError
-from ticketdb.project import Project
+from ticketdb.project import Project, read_sql_file
 from ticketdb.sqlscript import SplitError, Statement, create_header, split
 
 TRACK_TABLE = "ticketdb_repeatable"
@@ -65,7 +65,7 @@ def checksum(text: str) -> str:
 
 def load_file(path: Path, allowed_kinds: set[str] | None = None) -> RepeatableObject:
     """Read one object file: one CREATE (plus an optional DROP of itself), nothing else."""
-    text = path.read_text(encoding="utf-8")
+    text = read_sql_file(path)
     try:
         statements = split(text)
     except SplitError as exc:

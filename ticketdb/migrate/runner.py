@@ -20,13 +20,16 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb import galera
+from ticketdb import catalog, galera
 from ticketdb.catalog import database_exists, ensure_database, table_exists
-from ticketdb.db import connect, connection, sql_error
+from ticketdb.db import connect, connection, scalar, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.locks import lock_holder, lock_name
+from ticketdb.migrate import progress as journal
 from ticketdb.migrate import repeatable
-from ticketdb.project import Project
+from ticketdb.migrate.progress import real_error
+from ticketdb.project import Project, check_migration_files, read_sql_file
 
 MIGRATION_TABLE = "_yoyo_migration"
 Progress = Callable[[str], None]
@@ -35,22 +38,22 @@ Progress = Callable[[str], None]
 class _StrictMySQLBackend(MySQLBackend):
     """yoyo's MySQL backend with our session settings (strict sql_mode) on every connection."""
 
+    def __init__(self, dsn: DSN) -> None:
+        # Our DSN, not yoyo's URI, decides where to connect: yoyo's parser knows neither
+        # multi-host DSNs nor every password we accept; its URI only keys yoyo's caches.
+        self.dsn = dsn
+        super().__init__(parse_uri(dsn.with_host(dsn.host, dsn.port).url()), MIGRATION_TABLE)
+
     def connect(self, dburi: Any) -> Any:
-        dsn = DSN(
-            host=dburi.hostname or "127.0.0.1",
-            port=dburi.port or 3306,
-            user=dburi.username or "root",
-            password=dburi.password or "",
-            database=dburi.database,
-            params=tuple(dburi.args.items()),
-        )
-        return connect(dsn, autocommit=False)
+        return connect(self.dsn, autocommit=False)
+
+    def copy(self) -> _StrictMySQLBackend:
+        return self.__class__(self.dsn)
 
 
 def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
-    uri = parse_uri(dsn.url())
     try:
-        backend = _StrictMySQLBackend(uri, MIGRATION_TABLE)
+        backend = _StrictMySQLBackend(dsn)
         backend.init_database()
     except pymysql.err.MySQLError as exc:
         raise sql_error(exc, where="opening migration backend") from None
@@ -58,35 +61,79 @@ def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
 
 
 @contextmanager
-def _locked(dsn: DSN, lock_timeout: float) -> Iterator[_StrictMySQLBackend]:
+def _locked(
+    dsn: DSN, lock_timeout: float, say: Progress | None = None
+) -> Iterator[_StrictMySQLBackend]:
+    """The migrate lock: a GET_LOCK held by this run's connection, so a killed run's lock
+    goes with its connection at once, plus yoyo's lock row (also seen by other Galera nodes).
+
+    A yoyo lock row found while we hold the GET_LOCK was left by a dead run: on one server it
+    is removed on the spot. On Galera its owner may live on another node, so we wait for it.
+    """
+    say = say or (lambda _msg: None)
     backend = _open_backend(dsn)
+    conn = backend.connection
+    name = lock_name("migrate", dsn.database)
+    started = time.monotonic()
     try:
-        with backend.lock(timeout=lock_timeout):
+        if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
+            holder = lock_holder(conn, name)
+            say(f"another migrate run holds the lock ({holder}); waiting up to {lock_timeout:g}s")
+            if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, lock_timeout)) != 1:
+                raise TicketdbError(
+                    f"another migrate run on {dsn.database} still holds the lock after "
+                    f"{lock_timeout:g}s: {holder}"
+                )
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT pid, ctime FROM {backend.lock_table}")
+            stale = cur.fetchone()
+        if stale and not catalog.is_galera(conn):
+            backend.break_lock()
+            say(f"removed a stale migrate lock (pid {stale[0]}, taken {stale[1]}): its run is gone")
+        conn.commit()
+        journal.ensure_table(backend)
+        remaining = max(lock_timeout - (time.monotonic() - started), 0.5)
+        with backend.lock(timeout=remaining):
             yield backend
     except LockTimeout as exc:
         raise TicketdbError(
             f"{exc}".replace("yoyo break-lock", "ticketdb migrate break-lock")
         ) from None
     finally:
-        backend.connection.close()
+        try:
+            conn.close()  # releases the GET_LOCK too
+        except pymysql.err.Error:
+            pass
 
 
-def real_error(exc: BaseException) -> BaseException:
-    """MySQL DDL commits implicitly, so yoyo's ROLLBACK TO SAVEPOINT fails and hides the real
-    error in ``__context__``; walk back to the first server error."""
-    seen = exc
-    while True:
-        ctx = seen.__context__
-        code = seen.args[0] if seen.args and isinstance(seen.args[0], int) else None
-        if code in (1305,) and isinstance(ctx, pymysql.err.MySQLError):  # SAVEPOINT does not exist
-            seen = ctx
-            continue
-        return seen
+def _hold_seed_lock(conn: Any, database: str, timeout: float, say: Progress) -> None:
+    """A running seed has dropped triggers and indexes on purpose: re-creating them under its
+    load would corrupt it, so ``up`` waits (up to the lock timeout) for a running seed and lets
+    none start meanwhile."""
+    from ticketdb.seed import restore as seed_restore
+
+    name = seed_restore.lock_name(database)
+    if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
+        holder = lock_holder(conn, name)
+        say(f"a seed is running on {database} ({holder}); waiting up to {timeout:g}s")
+        if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, timeout)) != 1:
+            raise TicketdbError(
+                f"a seed is still running on {database} ({holder}): "
+                "run `migrate up` when it has finished"
+            )
+    conn.commit()
+
+
+def _check_to(to: str | None) -> None:
+    """An unset shell variable gives ``--to ''``: never read it as "everything"."""
+    if to is not None and not to.strip():
+        raise UsageError("--to needs a migration id (or unique prefix); got an empty value")
 
 
 def load_migrations(project: Project) -> MigrationList:
     if not project.migrations.is_dir():
         raise UsageError(f"no migrations folder at {project.migrations}")
+    check_migration_files(project.migrations)
     return read_migrations(str(project.migrations))
 
 
@@ -115,8 +162,11 @@ class MigrateResult:
 
 def _through(migrations: MigrationList, target: str | None) -> set[str]:
     """Ids of the migrations up to and including ``target`` (id or prefix); all when None."""
+    _check_to(target)
     ids = [m.id for m in migrations]
-    return set(ids[: ids.index(resolve_id(migrations, target).id) + 1] if target else ids)
+    if target is None:
+        return set(ids)
+    return set(ids[: ids.index(resolve_id(migrations, target).id) + 1])
 
 
 def up(
@@ -129,20 +179,18 @@ def up(
 ) -> MigrateResult:
     """Apply pending migrations (up to ``to``), then repeatable objects when at head."""
     say = progress or (lambda _msg: None)
+    _check_to(to)
     migrations = load_migrations(project)
     wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
     result = MigrateResult(database_created=ensure_database(dsn))
-    with _locked(dsn, lock_timeout) as backend:
+    with _locked(dsn, lock_timeout, say) as backend:
+        journal.refuse_if_interrupted(backend)
+        _hold_seed_lock(backend.connection, dsn.database, lock_timeout, say)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
             started = time.perf_counter()
-            try:
-                backend.apply_one(m)
-            except pymysql.err.MySQLError as exc:
-                raise sql_error(real_error(exc), where=f"migration {m.id}") from None
-            except Exception as exc:  # a Python migration that raised something else
-                raise TicketdbError(f"migration {m.id}: {exc}") from None
+            journal.run(backend, m, "apply", say)
             result.applied.append(m.id)
             say(f"applied {m.id} ({time.perf_counter() - started:.2f}s)")
         result.at_head = not list(backend.to_apply(migrations))
@@ -152,6 +200,10 @@ def up(
                 for change in repeatable.apply_changes(conn, changes):
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
+                from ticketdb.seed import restore as seed_restore
+
+                for what in seed_restore.restore(dsn, project, conn, say):
+                    say(f"restored {what} taken apart by an interrupted seed")
             # Galera: events (re)created here are SLAVESIDE_DISABLED on the other nodes
             for node, names in galera.enable_events_everywhere(dsn).items():
                 if names:
@@ -176,13 +228,15 @@ def down(
     the next ``up`` to head re-creates them.
     """
     say = progress or (lambda _msg: None)
-    if to and all_:
+    _check_to(to)
+    if to is not None and all_:
         raise UsageError("use either --to or --all, not both")
     migrations = load_migrations(project)
-    target = resolve_id(migrations, to) if to else None
+    target = resolve_id(migrations, to) if to is not None else None
     objects = repeatable.load_objects(project)
     result = MigrateResult()
-    with _locked(dsn, lock_timeout) as backend:
+    with _locked(dsn, lock_timeout, say) as backend:
+        journal.refuse_if_interrupted(backend)
         applied = list(backend.to_rollback(migrations))  # newest first
         if target is not None:
             if target not in applied:
@@ -201,10 +255,7 @@ def down(
                     say(f"drop {kind.lower()} {name}")
         for m in chosen:
             started = time.perf_counter()
-            try:
-                backend.rollback_one(m)
-            except pymysql.err.MySQLError as exc:
-                raise sql_error(real_error(exc), where=f"rollback of {m.id}") from None
+            journal.run(backend, m, "rollback", say)
             result.rolled_back.append(m.id)
             say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
     return result
@@ -244,6 +295,7 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
         ]
     unknown = sorted(set(applied) - {m.id for m in migrations})
     return {
+        "interrupted": _interrupted(dsn) if exists else [],
         "database": dsn.database,
         "database_exists": exists,
         "migrations": rows,
@@ -260,10 +312,7 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
     wanted = _through(migrations, to)
     st = status(dsn, project)
     pending = [m for m in migrations if m.id in st["pending"] and m.id in wanted]
-    steps = [
-        {"id": m.id, "path": m.path, "sql": Path(m.path).read_text(encoding="utf-8")}
-        for m in pending
-    ]
+    steps = [{"id": m.id, "path": m.path, "sql": read_sql_file(Path(m.path))} for m in pending]
     at_head = len(pending) == len(st["pending"])
     return {
         "database": st["database"],
@@ -271,6 +320,28 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
         "migrations": steps,
         "object_changes": st["object_changes"] if at_head else [],
     }
+
+
+def _interrupted(dsn: DSN) -> list[dict[str, Any]]:
+    with connection(dsn) as conn:
+        if not table_exists(conn, journal.PROGRESS_TABLE):
+            return []
+        return [row.as_dict() for row in journal.read_interrupted(conn)]
+
+
+def repair(
+    dsn: DSN,
+    project: Project,
+    *,
+    undo: bool = False,
+    lock_timeout: float = 120,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Finish (or undo) a migration whose run was killed between its steps and its record."""
+    say = progress or (lambda _msg: None)
+    migrations = load_migrations(project)
+    with _locked(dsn, lock_timeout, say) as backend:
+        return journal.repair(backend, migrations, undo=undo, say=say)
 
 
 def break_lock(dsn: DSN) -> None:
@@ -282,4 +353,13 @@ def break_lock(dsn: DSN) -> None:
         backend.connection.close()
 
 
-__all__ = ["MigrateResult", "break_lock", "down", "plan", "real_error", "status", "up"]
+__all__ = [
+    "MigrateResult",
+    "break_lock",
+    "down",
+    "plan",
+    "real_error",
+    "repair",
+    "status",
+    "up",
+]

@@ -18,7 +18,7 @@ import errno
 import fcntl
 import multiprocessing
 import os
-import tempfile
+import shutil
 import threading
 import time
 import traceback
@@ -32,6 +32,7 @@ from ticketdb.db import connect, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.seed.generate import GenStats, SeedSpec, generate
+from ticketdb.seed.restore import fifo_folder
 
 _F_SETPIPE_SZ = 1031  # Linux: grow the pipe buffer so the writer blocks less often
 _PIPE_BYTES = 1 << 20
@@ -172,7 +173,7 @@ def stream_load(
     as soon as its LOAD DATA committed, while the other table may still be loading."""
     ctx = multiprocessing.get_context("fork")
     conns = [bulk_connection(dsn) for _ in targets]
-    tmp = Path(tempfile.mkdtemp(prefix="ticketdb-seed-"))
+    tmp = fifo_folder()
     fifos = tuple(str(tmp / f"{t.table}.fifo") for t in targets)
     for path in fifos:
         os.mkfifo(path, 0o600)
@@ -180,6 +181,7 @@ def stream_load(
     parent_end, child_end = ctx.Pipe(duplex=False)
     errors: dict[str, BaseException] = {}  # where → what
     seconds: dict[str, float] = {}
+    aborted = threading.Event()
 
     def run_load(i: int) -> None:
         target, conn = targets[i], conns[i]
@@ -188,9 +190,13 @@ def stream_load(
         try:
             with conn.cursor() as cur:
                 rows = cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
+                refuse_warnings(cur, conn, target.table)
+            if aborted.is_set():  # the FIFO ended because the run is being torn down
+                conn.rollback()
+                return
             conn.commit()
             seconds[target.table] = time.perf_counter() - t0
-            if after and target.table in after:
+            if after and target.table in after and not aborted.is_set():
                 where = f"after loading {target.table}"
                 after[target.table](rows)
         except BaseException as exc:  # noqa: BLE001 - reported by the supervisor
@@ -203,6 +209,7 @@ def stream_load(
     for th in threads:
         th.start()
     outcome: tuple[str, Any] | None = None
+    finished = False
     deadline = time.monotonic() + timeout
     try:
         while any(th.is_alive() for th in threads):
@@ -214,7 +221,9 @@ def stream_load(
                 outcome = ("error", f"generator exited with code {child.exitcode}")
             if (outcome and outcome[0] == "error") or errors:
                 # one side failed: stop the generator (its write ends close, so a reader sees
-                # EOF) and release whichever side is still stuck in open()
+                # EOF) and release whichever side is still stuck in open(); that EOF is not
+                # the end of the data, so neither loader may commit
+                aborted.set()
                 if child.is_alive():
                     child.kill()
                 for path in fifos:
@@ -227,15 +236,25 @@ def stream_load(
             outcome = _recv(parent_end) if parent_end.poll(30) else ("error", "no result")
         if on_progress:
             on_progress(counters[0], counters[1])
+        finished = True
     finally:
+        if not finished:  # an exception (SIGTERM, Ctrl-C): no partial load may commit
+            aborted.set()
+            if child.is_alive():
+                child.kill()
+            for path in fifos:
+                _unblock(path)
         child.join(5)
         if child.is_alive():
             child.kill()
         for c in conns:
             c.close()
-        for path in fifos:
-            os.unlink(path)
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not finished:
+            # a loader may be re-adding its indexes: let it end before the caller's clean-up
+            # touches the same table (else both ALTERs add the same key: 1061)
+            for th in threads:
+                th.join(600)
     if errors:
         where, exc = next(iter(errors.items()))
         if isinstance(exc, TicketdbError):
@@ -244,6 +263,22 @@ def stream_load(
     if outcome[0] != "ok":
         raise TicketdbError(f"row generator failed: {outcome[1]}")
     return outcome[1], seconds
+
+
+def refuse_warnings(cur: Any, conn: Any, table: str) -> None:
+    """LOAD DATA LOCAL skips a duplicate key (or truncates a value) with only a warning: that
+    is lost or altered data, so it is a failure and the load is rolled back."""
+    cur.execute("SHOW COUNT(*) WARNINGS")
+    count = int(cur.fetchone()[0])
+    if not count:
+        return
+    cur.execute("SHOW WARNINGS LIMIT 3")
+    shown = "; ".join(f"{msg} ({code})" for _level, code, msg in cur.fetchall())
+    conn.rollback()
+    raise TicketdbError(
+        f"LOAD DATA into {table} gave {count} warning(s), e.g. {shown}: rolled back, "
+        "nothing of it kept"
+    )
 
 
 def generate_files(spec: SeedSpec, folder: Path) -> tuple[GenStats, tuple[Path, Path]]:

@@ -36,8 +36,10 @@ from ticketdb.migrate.repeatable import (
 )
 from ticketdb.partitions import ensure_months
 from ticketdb.project import Project
+from ticketdb.seed import restore
 from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
 from ticketdb.seed.load import Target, stream_load
+from ticketdb.seed.restore import secondary_keys
 from ticketdb.seed.wslimits import check_write_set_limits
 
 TICKETS, LOGS = "service_tickets", "ticket_logs"
@@ -46,7 +48,6 @@ TARGETS = (Target(TICKETS, TICKET_COLUMNS), Target(LOGS, LOG_COLUMNS))
 #: nothing points at the previous data set; customers is rebuilt by vip_refresh() at the end.
 DERIVED_TABLES = ("daily_urgent_tickets", "alert_outbox", "customers")
 DEFAULT_VIP_THRESHOLD = 20
-_KEY_LINE = re.compile(r"^\s*(KEY\s+`([^`]+)`.*?),?$")
 _AUTO_INC = re.compile(r" AUTO_INCREMENT=\d+")
 
 
@@ -104,17 +105,23 @@ def show_create(conn: Any, table: str) -> str:
     return _AUTO_INC.sub("", catalog.show_create(conn, "TABLE", table) or "")
 
 
-def secondary_keys(create_sql: str) -> list[tuple[str, str]]:
-    """``[(name, "KEY `name` (…)")]`` of the plain secondary indexes, in server order."""
-    return [(m.group(2), m.group(1)) for m in map(_KEY_LINE.match, create_sql.splitlines()) if m]
-
-
 def months_between(first: datetime, last: datetime) -> int:
     return (last.year * 12 + last.month) - (first.year * 12 + first.month)
 
 
 def _workflow_triggers(conn: Any) -> list[str]:
     return catalog.triggers(conn, on_tables=(TICKETS, LOGS))
+
+
+def _trigger_tables(conn: Any) -> list[tuple[str, str]]:
+    """(trigger, table) of the two seeded tables: the restore ledger records both."""
+    return catalog.rows(
+        conn,
+        "SELECT trigger_name, event_object_table FROM information_schema.triggers "
+        "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
+        "ORDER BY trigger_name",
+        (TICKETS, LOGS),
+    )
 
 
 def restore_triggers(conn: Any, project: Project, names: set[str]) -> list[str]:
@@ -152,14 +159,31 @@ def seed(
     defer_indexes: bool = True,
     vip_threshold: int = DEFAULT_VIP_THRESHOLD,
     reporter: Reporter | None = None,
+    wait: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> SeedResult:
-    """Replace the contents of service_tickets and ticket_logs with ``spec``'s generated data."""
+    """Replace the contents of service_tickets and ticket_logs with ``spec``'s generated data.
+
+    One seed per database at a time (the loser fails at once, or queues with ``wait``); what a
+    killed earlier run left taken apart is put back first (ticketdb.seed.restore).
+    """
     reporter = reporter or Reporter()
+    say = progress or (lambda _msg: None)
     result = SeedResult(spec, GenStats())
     t_all = time.perf_counter()
     conn = connect(dsn, local_infile=True)
+    try:
+        restore.take_lock(conn, dsn.database, wait=wait, say=say)
+        for path in restore.remove_stale_fifo_folders():
+            say(f"removed {path} left by a killed seed")
+        for what in restore.restore(dsn, project, conn, say):
+            say(f"restored {what} taken apart by an interrupted seed")
+    except BaseException:
+        conn.close()
+        raise
     dropped: set[str] = set()
     keys: dict[str, list[tuple[str, str]]] = {}
+    completed = False
     try:
         check_write_set_limits(conn, spec)  # Galera: fail before anything is dropped
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
@@ -188,15 +212,22 @@ def seed(
         for table, n in ((TICKETS, stats.tickets), (LOGS, stats.logs)):
             result.phases.append(Phase(f"load {table}", n, load_seconds[table]))
         keys = {}  # every index is back
+        completed = True
     finally:
-        # Whatever failed above: put back any index still missing, then the triggers.
-        if any(keys.values()):
-            with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
-                for table, defs in keys.items():
-                    _add_keys_job(table, defs)(c2)
-        if dropped:
-            with _phase(result, reporter, "triggers") as ph:
-                ph.rows = len(restore_triggers(conn, project, dropped))
+        # Whatever failed above: put back any index still missing, then the triggers. A signal
+        # that interrupted a query left PyMySQL's connection closed (and the lock with it).
+        conn = _usable(dsn, conn, say)
+        if conn is not None:
+            if any(keys.values()):
+                with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
+                    for table, defs in keys.items():
+                        _add_keys_job(table, defs)(c2)
+            if dropped:
+                with _phase(result, reporter, "triggers") as ph:
+                    ph.rows = len(restore_triggers(conn, project, dropped))
+            restore.clear_present(conn)
+            if not completed:
+                conn.close()  # releases the seed lock
     try:
         with _phase(result, reporter, "analyze") as ph:
             with conn.cursor() as cur:
@@ -206,7 +237,7 @@ def seed(
         final = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         missing = sorted(dropped - set(_workflow_triggers(conn)))
     finally:
-        conn.close()
+        conn.close()  # releases the seed lock
     for table in (TICKETS, LOGS):
         if _strip_partitions(final[table]) != _strip_partitions(before[table]):
             raise TicketdbError(f"seed left {table} defined differently from before (indexes?)")
@@ -214,6 +245,23 @@ def seed(
         raise TicketdbError(f"seed could not restore trigger(s): {', '.join(missing)}")
     result.seconds = time.perf_counter() - t_all
     return result
+
+
+def _usable(dsn: DSN, conn: Any, say: Callable[[str], None]) -> Any:
+    """``conn`` if it still works, else a new one holding the seed lock again; None when
+    another seed got the lock first (its start restores what the ledger lists)."""
+    try:
+        if conn.open:
+            conn.ping(reconnect=False)
+            return conn
+    except Exception:  # noqa: BLE001 - any failure means "reconnect"
+        pass
+    fresh = connect(dsn, local_infile=True)
+    if scalar(fresh, "SELECT GET_LOCK(%s, 30)", (restore.lock_name(dsn.database),)) != 1:
+        fresh.close()
+        say("another seed started meanwhile: it restores what this one took apart")
+        return None
+    return fresh
 
 
 def _prepare(
@@ -235,15 +283,16 @@ def _prepare(
     if scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {TICKETS})") and not replace:
         raise UsageError(f"{TICKETS} is not empty: pass --replace to overwrite it")
     known = {o.name for o in load_objects(project) if o.kind == "TRIGGER"}
-    present = _workflow_triggers(conn)
-    unknown = sorted(set(present) - known)
+    present = _trigger_tables(conn)
+    unknown = sorted({name for name, _table in present} - known)
     if unknown:
         raise TicketdbError(
             f"trigger(s) {', '.join(unknown)} exist on the server but not in triggers/: "
             "seed could not put them back (see `ticketdb drift`)"
         )
     with conn.cursor() as cur:
-        for name in present:
+        for name, table in present:
+            restore.record(conn, "TRIGGER", table, name)  # committed before the DROP
             dropped.add(name)
             cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
         cur.execute(f"TRUNCATE TABLE {LOGS}")
@@ -260,6 +309,8 @@ def _prepare(
     if defer_indexes:
         for table in (TICKETS, LOGS):
             keys[table] = secondary_keys(show_create(conn, table))
+            for name, _definition in keys[table]:
+                restore.record(conn, "INDEX", table, name)  # committed before the DROP
             drop_keys(conn, quote_ident(table), keys[table])
 
 

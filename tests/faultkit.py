@@ -1,0 +1,153 @@
+"""Helpers for the fault-injection tests: run the real CLI as a process, wait, kill it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ticketdb import PROJECT_ROOT
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TICKETDB_")}
+    return {**base, "TICKETDB_SANDBOX_DIR": "/nonexistent/ticketdb-sandbox", **(extra or {})}
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real console entry point, in a subprocess (tracebacks and exit codes are visible)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ticketdb", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+    )
+
+
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ticketdb", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(env),
+        cwd=PROJECT_ROOT,
+    )
+
+
+def wait_for(
+    cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[str] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(
+                f"process ended (rc {proc.returncode}) before {what}: {err[-2000:]}"
+            )
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def kill(
+    proc: subprocess.Popen[str], sig: int = signal.SIGKILL, timeout: float = 60
+) -> tuple[int, str, str]:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def clean(res: subprocess.CompletedProcess[str] | tuple[int, str, str]) -> str:
+    """All the output, asserting there is no traceback in it."""
+    text = (
+        res.stdout + res.stderr if isinstance(res, subprocess.CompletedProcess) else res[1] + res[2]
+    )
+    assert "Traceback" not in text, text[-3000:]
+    return text
+
+
+def marker(tmp: Path, name: str) -> Path:
+    p = tmp / name
+    p.unlink(missing_ok=True)
+    return p
+
+
+# -- the state machine, replayed in Python over what the database holds -------------------------
+_ALLOWED = {
+    "assign": {"pending", "processing"},
+    "reply": {"pending", "processing"},
+    "transfer": {"processing"},
+    "resolve": {"processing"},
+    "reopen": {"resolved"},
+    "close": {"pending", "processing", "resolved"},
+    "escalate": {"pending", "processing"},
+}
+
+
+def replay_problems(conn: object) -> list[str]:
+    """Every ticket's log replayed from 'pending, unassigned' through the workflow's state
+    machine: illegal transitions and final states that contradict the log."""
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute("SELECT id, current_status, assigned_agent_id, closed_at FROM service_tickets")
+        tickets = {r[0]: r[1:] for r in cur.fetchall()}
+        cur.execute(
+            "SELECT ticket_id, action_type, agent_id, to_agent_id, action_time FROM ticket_logs "
+            "ORDER BY ticket_id, action_time, id"
+        )
+        logs = cur.fetchall()
+    state: dict[int, list] = {tid: ["pending", None, None] for tid in tickets}
+    problems: list[str] = []
+    for tid, action, agent, to_agent, at in logs:
+        st = state.get(tid)
+        if st is None:
+            problems.append(f"log for missing ticket {tid}")
+            continue
+        if st[0] not in _ALLOWED[action]:
+            problems.append(f"ticket {tid}: {action} from {st[0]}")
+        if action == "assign":
+            st[0], st[1] = "processing", agent
+        elif action == "transfer":
+            st[1] = to_agent
+        elif action == "resolve":
+            st[0] = "resolved"
+        elif action == "reopen":
+            st[0] = "processing"
+        elif action == "close":
+            st[0], st[2] = "closed", at
+    for tid, (status, agent, closed_at) in tickets.items():
+        if [status, agent, closed_at] != state[tid]:
+            problems.append(f"ticket {tid}: stored {status}/{agent}/{closed_at}, log {state[tid]}")
+    return problems
+
+
+def schema_shape(conn: object) -> dict[str, object]:
+    """Triggers and secondary indexes of the two seeded tables: what a seed takes apart."""
+    from ticketdb.seed.restore import secondary_keys
+
+    shape: dict[str, object] = {}
+    with conn.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute(
+            "SELECT trigger_name FROM information_schema.triggers "
+            "WHERE trigger_schema = DATABASE() ORDER BY 1"
+        )
+        shape["triggers"] = [r[0] for r in cur.fetchall()]
+        for table in ("service_tickets", "ticket_logs"):
+            cur.execute(f"SHOW CREATE TABLE {table}")
+            shape[table] = secondary_keys(cur.fetchone()[1])
+    return shape
+
+
+def fifo_folders(pid: int) -> list[Path]:
+    import tempfile
+
+    return list(Path(tempfile.gettempdir()).glob(f"ticketdb-seed-{pid}-*"))
