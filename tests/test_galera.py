@@ -678,7 +678,9 @@ def test_two_of_three_nodes_lost_survivor_refuses_then_start_recovers(galera_clu
     print(f"\n2 of 3 nodes lost: cluster back (bootstrap + 2 rejoins) in "
           f"{time.monotonic() - started:.1f}s")  # fmt: skip
     assert all(s["synced"] and s["cluster_size"] == 3 for s in galera_cluster.status())
-    for d in gdb:
+    counts = set()
+    for d in gdb:  # the jobs may have logged meanwhile: equal on every node, nothing lost
         n = connect(d)
-        assert scalar(n, "SELECT COUNT(*) FROM ticket_logs") == before
+        counts.add(scalar(n, "SELECT COUNT(*) FROM ticket_logs"))
         n.close()
+    assert len(counts) == 1 and counts.pop() >= before

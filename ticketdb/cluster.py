@@ -380,7 +380,7 @@ class Cluster:
                 f"initialising {node.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
             )
 
-    def recover_position(self, server: str, node: Node, timeout: float = 90) -> str | None:
+    def recover_position(self, server: str, node: Node, timeout: float = 180) -> str | None:
         """``mariadbd --wsrep-recover`` under a timeout (killed, not waited on, when it hangs)."""
         log = node.root / "recover.log"
         log.unlink(missing_ok=True)

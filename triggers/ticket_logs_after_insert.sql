@@ -11,8 +11,9 @@ CREATE TRIGGER ticket_logs_after_insert
 AFTER INSERT ON ticket_logs
 FOR EACH ROW
 BEGIN
-    IF @ticketdb_bulk_load <=> 1 THEN
-        UPDATE service_tickets SET log_seq = NEW.ticket_seq WHERE id = NEW.ticket_id;
+    IF @ticketdb_bulk_load <=> 1 THEN  -- updated_at kept: history loads change no ticket
+        UPDATE service_tickets SET log_seq = NEW.ticket_seq, updated_at = updated_at
+        WHERE id = NEW.ticket_id;
     ELSE
         CASE NEW.action_type
             WHEN 'assign' THEN
@@ -45,8 +46,9 @@ BEGIN
                 SET current_status = 'closed', closed_at = NEW.action_time,
                     log_seq = NEW.ticket_seq
                 WHERE id = NEW.ticket_id;
-            ELSE  -- reply: the ticket does not change, only its log count
-                UPDATE service_tickets SET log_seq = NEW.ticket_seq WHERE id = NEW.ticket_id;
+            ELSE  -- reply: the ticket does not change (updated_at kept), only its log count
+                UPDATE service_tickets SET log_seq = NEW.ticket_seq, updated_at = updated_at
+                WHERE id = NEW.ticket_id;
         END CASE;
     END IF;
 END
