@@ -7,9 +7,12 @@
 --     month p_retain_months before the current one (their logs are deleted).
 -- NULL arguments read ticketdb_settings (log_partitions_months_ahead, default 3;
 -- log_retention_months, default NULL = keep everything). p_changes = ALTER statements run.
--- Serialized with GET_LOCK('ticketdb_partitions.<db>.ticket_logs') — the lock
--- ticketdb.partitions.maintenance_lock takes — so two runs (event, CLI) never collide; a run
--- that cannot get the lock within 60 s fails with SIGNAL 45000. Idempotent.
+-- Serialized with the cluster-wide lease 'partitions.<db>.ticket_logs' (ticketdb_leases, held up
+-- to 600 s; a named lock would be node-local on Galera) — the lease
+-- ticketdb.partitions.maintenance_lock takes — so two runs (event, CLI, any node) never collide.
+-- The plan is read after the lease is won, so a run that waited for another node's split
+-- re-plans and finds nothing left to do. A run that cannot get the lease within 60 s fails with
+-- SIGNAL 45000. Idempotent. Call it outside a transaction (the lease commits on its own).
 -- Dynamic SQL (PREPARE) is allowed here, unlike in triggers.
 -- SQL SECURITY DEFINER: the event and an ops role need EXECUTE only, not ALTER.
 CREATE PROCEDURE maintain_log_partitions(
@@ -21,7 +24,7 @@ MODIFIES SQL DATA
 SQL SECURITY DEFINER
 COMMENT 'add ticket_logs months ahead (split MAXVALUE), optionally drop old months'
 BEGIN
-    DECLARE v_lock VARCHAR(200) DEFAULT CONCAT('ticketdb_partitions.', DATABASE(), '.ticket_logs');
+    DECLARE v_lock VARCHAR(190) DEFAULT CONCAT('partitions.', DATABASE(), '.ticket_logs');
     DECLARE v_locked TINYINT DEFAULT 0;
     DECLARE v_ahead INT;
     DECLARE v_retain INT;
@@ -35,7 +38,7 @@ BEGIN
     DECLARE EXIT HANDLER FOR SQLEXCEPTION
     BEGIN
         IF v_locked = 1 THEN
-            DO RELEASE_LOCK(v_lock);
+            CALL lease_release(v_lock);
         END IF;
         RESIGNAL;
     END;
@@ -48,11 +51,11 @@ BEGIN
         (SELECT CAST(value AS SIGNED) FROM ticketdb_settings
          WHERE name = 'log_retention_months'), 0);
 
-    IF IFNULL(GET_LOCK(v_lock, 60), 0) <> 1 THEN
+    CALL lease_acquire(v_lock, 600, 60, v_locked);
+    IF v_locked <> 1 THEN
         SIGNAL SQLSTATE '45000'
-            SET MESSAGE_TEXT = 'partition maintenance of ticket_logs is running elsewhere (lock timeout)';
+            SET MESSAGE_TEXT = 'partition maintenance of ticket_logs is running elsewhere (lease timeout)';
     END IF;
-    SET v_locked = 1;
 
     SELECT partition_name INTO v_future
     FROM information_schema.partitions
@@ -100,5 +103,5 @@ BEGIN
     END IF;
 
     SET @ticketdb_partition_sql = NULL;
-    DO RELEASE_LOCK(v_lock);
+    CALL lease_release(v_lock);
 END

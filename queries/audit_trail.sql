@@ -9,6 +9,9 @@
 -- table's first partition, which MariaDB/MySQL always add for RANGE on TO_DAYS(): an invalid
 -- date becomes NULL and would be stored there). A join condition `l.action_time >=
 -- t.created_at` would not prune: every month would be probed.
+-- Order: ticket_seq (the ticket's own log number, set by the trigger; migration 0041) is the real
+-- history order, also across Galera nodes, where ids interleave and action_time ties within a
+-- second. Rows from before 0041 have ticket_seq NULL and sort first (they are older).
 SELECT l.id AS log_id,
        l.action_time,
        l.action_type,
@@ -20,11 +23,12 @@ SELECT l.id AS log_id,
            WHEN l.action_type = 'reply' AND ROW_NUMBER() OVER w = 1 THEN 'first reply'
            WHEN l.action_type = 'close' THEN 'closed'
        END AS milestone,
-       TIMESTAMPDIFF(MINUTE, t.created_at, l.action_time) AS minutes_since_created
+       TIMESTAMPDIFF(MINUTE, t.created_at, l.action_time) AS minutes_since_created,
+       l.ticket_seq
 FROM ticket_logs AS l
 JOIN service_tickets AS t ON t.id = l.ticket_id
 WHERE l.ticket_id = :ticket_id
   AND l.action_time >= (SELECT created_at FROM service_tickets WHERE id = :ticket_id)
   AND l.action_time <= (SELECT IFNULL(closed_at, NOW()) FROM service_tickets WHERE id = :ticket_id)
-WINDOW w AS (PARTITION BY l.action_type ORDER BY l.action_time, l.id)
-ORDER BY l.action_time, l.id
+WINDOW w AS (PARTITION BY l.action_type ORDER BY l.ticket_seq, l.action_time, l.id)
+ORDER BY l.ticket_seq, l.action_time, l.id

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages ticketdb's tests and demo need, only when missing:
-# mariadbd (the sandbox server), redis-server (cache tests) and sysbench (the write-path baseline
-# of `ticketdb bench`'s workflow_throughput scenario). Safe to re-run.
+# mariadbd (the sandbox server), redis-server (cache tests), sysbench (the write-path baseline of
+# `ticketdb bench`'s workflow_throughput scenario), galera-4 + rsync (the local Galera cluster of
+# `ticketdb cluster` and the galera tests). Safe to re-run.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,9 @@ have mariadbd || have mysqld || missing+=(mariadb-server)
 have mariadb-install-db || have mysqld || missing+=(mariadb-server)
 have redis-server || missing+=(redis-server)
 have sysbench || missing+=(sysbench)
+[ -e /usr/lib/galera/libgalera_smm.so ] || [ -e /usr/lib/galera-4/libgalera_smm.so ] \
+    || missing+=(galera-4)
+have rsync || missing+=(rsync)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

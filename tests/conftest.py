@@ -205,3 +205,30 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         client.close()
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def galera_cluster() -> Iterator[object]:
+    """A 3-node Galera cluster on loopback (ticketdb.cluster), killed at the end even on failure;
+    skipped with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
+    import tempfile
+
+    from ticketdb.cluster import Cluster, galera_provider
+    from ticketdb.errors import TicketdbError
+
+    if galera_provider() is None:
+        pytest.skip("galera-4 is not installed (scripts/system-deps.sh installs it)")
+    if shutil.which("rsync") is None:
+        pytest.skip("rsync is not installed (needed for the state transfer)")
+    root = Path(tempfile.mkdtemp(prefix="ticketdb-galera-"))
+    root.chmod(0o755)  # the nodes run as user mysql when we are root
+    cluster = Cluster(root / "cluster", nodes=3)
+    try:
+        try:
+            cluster.start()
+        except TicketdbError as exc:
+            pytest.skip(f"cannot start a Galera cluster here: {exc}")
+        yield cluster
+    finally:
+        cluster.destroy()
+        shutil.rmtree(root, ignore_errors=True)

@@ -76,7 +76,7 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
     res = migrate(db_dsn, "down", "--json")  # the last one only
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["rolled_back"] == [ids[-1]] == ["0017_cache_customer_version"]
+    assert out["rolled_back"] == [ids[-1]]
     assert {o["action"] for o in out["objects"]} == {"drop"} and out["objects"]
     assert tables(db_dsn) == at_head - {"cache_customer_version"}
     assert routines(db_dsn) == 0  # repeatable objects are dropped by any rollback

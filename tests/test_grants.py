@@ -106,7 +106,7 @@ def test_app_cannot_ddl_or_delete_logs_but_can_run_the_workflow(accounts, conn):
             assert [r[0] for r in cur.fetchall()] == ["assign"]
         internal = "CALL ticket_log_action(%s, 1, 'close', NULL, NULL, NULL)"
         assert code_of(app, internal, (tid,)) == 1370  # internal: no EXECUTE
-        # the nightly urgent list is swapped in by RENAME: the by-name grant survives the swap
+        # the nightly urgent list is refilled by DML in place: the by-name grant keeps working
         with conn.cursor() as cur:
             cur.execute("CALL rebuild_daily_urgent_tickets(@n)")
         assert code_of(app, "SELECT COUNT(*) FROM daily_urgent_tickets") is None

@@ -94,7 +94,7 @@ def test_retention_drops_old_months_only(conn):
 
 
 def test_procedure_waits_for_the_python_maintenance_lock(conn, migrated_dsn):
-    """The event's procedure and `partitions ensure` share one GET_LOCK: no collision."""
+    """The event's procedure and `partitions ensure` share one lease: no collision."""
     other = connect(migrated_dsn)
     result: list[int] = []
     with parts.maintenance_lock(conn, "ticket_logs"):

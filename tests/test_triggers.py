@@ -197,7 +197,9 @@ def test_bulk_load_switch_keeps_final_states(conn):
             )
         finally:
             cur.execute("SET @ticketdb_bulk_load = NULL")
-    assert ticket(conn, tid) == before
+    after = ticket(conn, tid)
+    assert after.pop("log_seq") == 4 and before.pop("log_seq") == 0  # only the log count moved
+    assert after == before
     assert log_count(conn, tid) == 4
     # switch off again: the same kind of log is validated and moves the ticket
     with pytest.raises(pymysql.err.OperationalError, match="assign rejected: ticket is resolved"):
@@ -216,3 +218,21 @@ def test_bulk_switch_is_per_session(conn, module_migrated_dsn):
     finally:
         with conn.cursor() as cur:
             cur.execute("SET @ticketdb_bulk_load = NULL")
+
+
+def test_logs_are_numbered_per_ticket_in_history_order(conn):
+    """ticket_seq = 1, 2, 3… per ticket, whatever the ids and action_time (equal within a
+    second, interleaved across Galera nodes); the audit trail orders by it."""
+    a, b = new_ticket(conn), new_ticket(conn)
+    for tid, action in ((a, "assign"), (b, "assign"), (a, "reply"), (b, "reply"), (a, "resolve")):
+        log(conn, tid, action)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT ticket_id, ticket_seq, action_type FROM ticket_logs WHERE ticket_id IN "
+            "(%s, %s) ORDER BY ticket_id, ticket_seq",
+            (a, b),
+        )
+        got = [tuple(r) for r in cur.fetchall()]
+    assert got == [(a, 1, "assign"), (a, 2, "reply"), (a, 3, "resolve"),
+                   (b, 1, "assign"), (b, 2, "reply")]  # fmt: skip
+    assert ticket(conn, a)["log_seq"] == 3 and ticket(conn, b)["log_seq"] == 2

@@ -38,6 +38,7 @@ import pymysql
 from ticketdb.db import PERMANENT_ERRORS, connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed
+from ticketdb.retry import retry_conflicts
 
 _CLAIM_SQL = (
     "SELECT id FROM alert_outbox "
@@ -198,7 +199,14 @@ class Worker:
 
     # -- steps ---------------------------------------------------------------------------------
     def claim(self) -> list[Alert]:
-        """Lease up to ``batch`` due alerts in one short transaction."""
+        """Lease up to ``batch`` due alerts in one short transaction.
+
+        SKIP LOCKED is node-local on Galera: a worker on another node may pick the same rows,
+        and one of the two commits fails certification (1213); it is retried and re-reads.
+        """
+        return retry_conflicts(self._claim)
+
+    def _claim(self) -> list[Alert]:
         conn = self.conn
         with conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -226,15 +234,26 @@ class Worker:
         self.stats.claimed += len(alerts)
         return alerts
 
+    def _write(self, sql: str, args: Any) -> int:
+        """One autocommit UPDATE, again after a deadlock or certification failure."""
+
+        def run() -> int:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.rowcount
+
+        return retry_conflicts(run)
+
     def ack(self, alert: Alert) -> bool:
-        with self.conn.cursor() as cur:
-            cur.execute(
+        ok = (
+            self._write(
                 "UPDATE alert_outbox SET status = 'sent', sent_at = NOW(6), "
                 "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, "
                 "lease_until = NULL WHERE id = %s AND lease_owner = %s",
                 (alert.id, self.worker_id),
             )
-            ok = cur.rowcount == 1
+            == 1
+        )
         if ok:
             self.stats.sent += 1
         else:
@@ -250,16 +269,15 @@ class Worker:
     def nack(self, alert: Alert, error: str) -> None:
         attempts = alert.attempts + 1
         delay = self.backoff(attempts)
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "UPDATE alert_outbox SET "
-                "status = IF(attempts + 1 >= %s, 'failed', status), "
-                "attempts = attempts + 1, last_error = %s, "
-                "next_attempt_at = NOW(6) + INTERVAL %s MICROSECOND, "
-                "lease_owner = NULL, lease_until = NULL "
-                "WHERE id = %s AND lease_owner = %s",
-                (self.max_attempts, error[:500], int(delay * 1_000_000), alert.id, self.worker_id),
-            )
+        self._write(
+            "UPDATE alert_outbox SET "
+            "status = IF(attempts + 1 >= %s, 'failed', status), "
+            "attempts = attempts + 1, last_error = %s, "
+            "next_attempt_at = NOW(6) + INTERVAL %s MICROSECOND, "
+            "lease_owner = NULL, lease_until = NULL "
+            "WHERE id = %s AND lease_owner = %s",
+            (self.max_attempts, error[:500], int(delay * 1_000_000), alert.id, self.worker_id),
+        )
         if attempts >= self.max_attempts:
             self.stats.failed += 1
             self._say(f"alert {alert.id}: failed for good after {attempts} attempts: {error}")
@@ -274,12 +292,11 @@ class Worker:
         if not alerts:
             return
         marks = ",".join(["%s"] * len(alerts))
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "UPDATE alert_outbox SET lease_owner = NULL, lease_until = NULL "
-                f"WHERE lease_owner = %s AND id IN ({marks})",
-                (self.worker_id, *[a.id for a in alerts]),
-            )
+        self._write(
+            "UPDATE alert_outbox SET lease_owner = NULL, lease_until = NULL "
+            f"WHERE lease_owner = %s AND id IN ({marks})",
+            (self.worker_id, *[a.id for a in alerts]),
+        )
         self.stats.released += len(alerts)
 
     def run_batch(self, stop: threading.Event | None = None) -> int:
@@ -343,7 +360,11 @@ def enqueue(dsn: DSN, window_minutes: int = 60) -> int:
     conn = connect(dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("CALL alert_enqueue(%s)", (window_minutes,))
+
+            def run() -> None:
+                cur.execute("CALL alert_enqueue(%s)", (window_minutes,))
+
+            retry_conflicts(run)
             cur.execute("SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending'")
             return int(cur.fetchone()[0])
     finally:

@@ -35,6 +35,7 @@ import redis
 
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
+from ticketdb.retry import retry_conflicts
 
 log = logging.getLogger("ticketdb.cache")
 
@@ -305,12 +306,17 @@ def open_tickets(dsn: DSN, customer_id: int, redis_url: str | None = None) -> Op
 def refresh_vip(dsn: DSN, threshold: int) -> int:
     """Recompute VIP tiers (procedure vip_refresh); returns how many customers are VIP."""
     conn = connect(dsn)
-    try:
+
+    def run() -> Any:
         with conn.cursor() as cur:
             cur.execute("CALL vip_refresh(%s)", (threshold,))
             row = cur.fetchone()
             while cur.nextset():
                 pass
+        return row
+
+    try:
+        row = retry_conflicts(run)  # idempotent: a re-run finishes what a failed run began
         return int(row[0]) if row else 0
     finally:
         conn.close()
@@ -321,6 +327,6 @@ def invalidate_all(dsn: DSN) -> None:
     conn = connect(dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("CALL cache_invalidate_all()")
+            retry_conflicts(lambda: cur.execute("CALL cache_invalidate_all()"))
     finally:
         conn.close()

@@ -7,10 +7,11 @@ and without local_infile `seed`/`bench` cannot load. Only a database not created
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from ticketdb.catalog import database_exists, table_exists
 from ticketdb.db import connect, flavor, scalar
+from ticketdb.doctor_types import Check
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -19,13 +20,6 @@ REQUIRED_PRIVILEGES = (
     "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX",
     "CREATE ROUTINE", "ALTER ROUTINE", "EXECUTE", "TRIGGER", "EVENT", "LOCK TABLES",
 )  # fmt: skip
-
-
-@dataclass
-class Check:
-    name: str
-    status: str  # ok | warn | fail
-    detail: str
 
 
 def run_checks(dsn: DSN) -> list[Check]:
@@ -47,6 +41,18 @@ def run_checks(dsn: DSN) -> list[Check]:
                 f"{fl} ({fl.raw})" + ("" if supported else ": need MariaDB 10.11+ or MySQL 8.0+"),
             )
         )
+        if fl.is_mariadb:
+            from ticketdb import galera, galera_doctor
+
+            if galera.is_galera(conn):
+                node = galera_doctor.node_checks(conn)
+                checks.extend(node)
+                if any(c.status == "fail" for c in node):
+                    return checks  # every further query would fail with ERROR 1047
+                exists = database_exists(conn, dsn.database)
+                checks.extend(
+                    galera_doctor.cluster_checks(conn, dsn, dsn.database if exists else None)
+                )
         with conn.cursor() as cur:
             cur.execute("SELECT @@GLOBAL.event_scheduler, @@GLOBAL.sql_mode, @@GLOBAL.local_infile")
             scheduler, global_mode, local_infile = cur.fetchone()

@@ -4,8 +4,10 @@ Partitions are named ``pYYYYMM`` and hold rows with a date before the first day 
 month; ``p_future`` (``MAXVALUE``) catches everything later. Adding months splits whichever
 partition currently covers them with ``REORGANIZE PARTITION`` (the catch-all for future months,
 the oldest month partition for history), so the same code serves migrations, the seed (which
-needs months back) and ``ticketdb partitions ensure``. Runs are serialized with GET_LOCK: two
-reorganizations at once fail on boundary order.
+needs months back) and ``ticketdb partitions ensure``. Runs are serialized with the cluster-wide
+lease ``partitions.<db>.<table>`` (procedures/lease_acquire.sql; GET_LOCK would be node-local on
+Galera): two reorganizations at once fail on boundary order or duplicate partition names. The
+plan is always read after the lease is won, so a run that waited re-plans.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from ticketdb import catalog
 from ticketdb.db import quote_ident, scalar
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.retry import retry_conflicts
 
 FUTURE = "p_future"
 _TO_DAYS_OFFSET = 365  # MySQL TO_DAYS('0001-01-01') = 366, Python ordinal = 1
@@ -66,7 +69,40 @@ def list_partitions(conn: Any, table: str) -> list[Partition]:
 
 @contextmanager
 def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]:
-    """The same lock name the maintenance procedure takes, so CLI and event never collide."""
+    """The lease the maintenance procedure takes, so CLI and event (any node) never collide.
+
+    Before migration 0040 (no ``ticketdb_leases`` yet: the partitioning migration itself, which
+    runs under yoyo's lock) it falls back to a node-local named lock.
+    """
+    if not catalog.table_exists(conn, "ticketdb_leases"):
+        with _named_lock(conn, table, timeout):
+            yield
+        return
+    name = f"partitions.{scalar(conn, 'SELECT DATABASE()')}.{table}"
+    won = retry_conflicts(
+        lambda: _call_out(conn, "CALL lease_acquire(%s, 600, %s, @won)", (name, timeout), "@won")
+    )
+    if won != 1:
+        raise TicketdbError(
+            f"partition maintenance of {table} is running elsewhere (lease timeout)"
+        )
+    try:
+        yield
+    finally:
+        retry_conflicts(lambda: _call_out(conn, "CALL lease_release(%s)", (name,), None))
+
+
+def _call_out(conn: Any, sql: str, args: Any, out: str | None) -> Any:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        cur.fetchall()
+    if not conn.get_autocommit():
+        conn.commit()
+    return scalar(conn, f"SELECT {out}") if out else None
+
+
+@contextmanager
+def _named_lock(conn: Any, table: str, timeout: int) -> Iterator[None]:
     got = scalar(
         conn,
         "SELECT GET_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s), %s)",
@@ -155,9 +191,10 @@ def _retire_sql(conn: Any, table: str, keep_months: int, today: date) -> list[st
 
 
 def _run(conn: Any, sqls: list[str]) -> None:
+    """Each ALTER is atomic; one aborted on Galera (1213, e.g. by a conflicting TOI) is rerun."""
     with conn.cursor() as cur:
         for sql in sqls:
-            cur.execute(sql)
+            retry_conflicts(lambda sql=sql: cur.execute(sql))
 
 
 def ensure_months(
@@ -207,7 +244,7 @@ def maintain(
     """``ensure_months`` then, with ``retain_months``, ``retire_before``: one lock, one plan.
 
     Same result as the SQL procedure ``maintain_log_partitions`` the daily event runs (and the
-    same GET_LOCK name), plus ``months_back`` for history the seed loads. With ``dry_run`` the
+    same lease), plus ``months_back`` for history the seed loads. With ``dry_run`` the
     retention step is planned against the current partitions (adding future months never
     changes which old ones it drops).
     """
@@ -270,9 +307,11 @@ def merge_all(conn: Any, table: str) -> None:
     if len(parts) == 1 and parts[0].name == FUTURE:
         return
     names = ", ".join(quote_ident(p.name) for p in parts)
-    with conn.cursor() as cur:
-        cur.execute(
+    _run(
+        conn,
+        [
             f"ALTER TABLE {quote_ident(table)} REORGANIZE PARTITION {names} INTO "
             f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
-        )
+        ],
+    )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import Project, read_sql_file
+from ticketdb.retry import retry_conflicts
 
 # string literals, quoted identifiers and comments are copied verbatim; only a bare :name binds
 _TOKENS = re.compile(
@@ -57,13 +58,20 @@ class Query:
         return self.pyformat, values
 
     def run(self, conn: Any, **values: Any) -> tuple[list[str], list[tuple]]:
-        """Execute; returns (column names, rows)."""
+        """Execute; returns (column names, rows). A read aborted by a Galera applier or a
+        TOI DDL (1213) is simply run again."""
         sql, args = self.bind(**values)
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            columns = [d[0] for d in cur.description] if cur.description else []
-            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
-        return columns, rows
+
+        def once() -> tuple[list[str], list[tuple]]:
+            with conn.cursor() as cur:
+                cur.execute(sql, args)
+                columns = [d[0] for d in cur.description] if cur.description else []
+                rows = [
+                    tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()
+                ]
+            return columns, rows
+
+        return retry_conflicts(once)
 
 
 def parse(name: str, path: Path, text: str) -> Query:

@@ -94,6 +94,10 @@ class Sandbox:
         return self.root / "error.log"
 
     @property
+    def tmpdir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
     def state_file(self) -> Path:
         return self.root / "sandbox.json"
 
@@ -173,6 +177,7 @@ class Sandbox:
             raise UsageError(f"port {port} is already in use; pick another with --port")
         if not (self.datadir / "mysql").is_dir():
             self._initialise(server)
+        self.tmpdir.mkdir(exist_ok=True)
         self._write_cnf(port, mariadb=_is_mariadb(server))
         self.state_file.write_text(
             json.dumps({"port": port, "server": server, "durable": self.durable})
@@ -235,6 +240,9 @@ class Sandbox:
                     f"socket={self.socket}",
                     f"pid-file={self.pidfile}",
                     f"log-error={self.errorlog}",
+                    # own temp folder: servers sharing /tmp saw their temporary tables' files
+                    # vanish (ERROR 6 "Error on delete of '/tmp/#sql-temptable-…'", one crash)
+                    f"tmpdir={self.tmpdir}",
                     f"port={port}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve" if mariadb else "",

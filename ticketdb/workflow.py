@@ -2,10 +2,13 @@
 
 Each procedure is one transaction (ticket locked first, then the log; the log's triggers move
 the ticket), so a failed call leaves nothing behind and can simply be called again. That is
-what this module does for deadlocks (1213) and lock wait timeouts (1205): bounded, jittered
-exponential back-off. Rejections raised by the triggers (``SIGNAL SQLSTATE '45000'``, message
-``ticket <id>: <action> rejected: <reason>``) become :class:`TransitionRejected` (or
-:class:`TicketNotFound`). See docs/workflow.md for the state machine.
+what this module does for deadlocks (1213, also Galera certification failures) and lock wait
+timeouts (1205): bounded, jittered exponential back-off. Opened on a DSN (``Workflow.open``), it
+also survives losing its node: with a multi-host DSN it reconnects to the next ready, Primary and
+Synced node (ticketdb.failover) and runs the call again. Rejections raised by the triggers
+(``SIGNAL SQLSTATE '45000'``, message ``ticket <id>: <action> rejected: <reason>``) become
+:class:`TransitionRejected` (or :class:`TicketNotFound`). See docs/workflow.md for the state
+machine.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pymysql
 from ticketdb.db import connect, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import SqlError
+from ticketdb.failover import NODE_LOST, connect_ready, is_multi_host
 
 T = TypeVar("T")
 
@@ -100,6 +104,12 @@ class RetryStats:
         return sum(self.retries.values())
 
 
+def _connect(dsn: DSN, skip: tuple[Any, ...] = ()) -> pymysql.connections.Connection:
+    if is_multi_host(dsn):
+        return connect_ready(dsn, skip=skip, autocommit=True)
+    return connect(dsn, autocommit=True)
+
+
 def _code(exc: BaseException) -> int | None:
     args = getattr(exc, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
@@ -116,31 +126,57 @@ class Workflow:
         conn: pymysql.connections.Connection,
         retry: RetryPolicy | None = None,
         stats: RetryStats | None = None,
+        dsn: DSN | None = None,
     ):
         self.conn = conn
         self.retry = retry or RetryPolicy()
         self.stats = stats or RetryStats()
+        #: where to reconnect when the node is lost (multi-host: the next usable node)
+        self.dsn = dsn
 
     @classmethod
     @contextmanager
     def open(cls, dsn: DSN, **kwargs: Any) -> Iterator[Workflow]:
-        conn = connect(dsn, autocommit=True)
+        """One connection; with a multi-host DSN, to the first ready+Primary+Synced node, and
+        again to another one whenever that node is lost."""
+        wf = cls(_connect(dsn), dsn=dsn, **kwargs)
         try:
-            yield cls(conn, **kwargs)
+            yield wf
         finally:
-            conn.close()
+            wf.conn.close()
+
+    def _reconnect(self) -> None:
+        """The node is gone or refuses (1047): connect to another one (this one tried last)."""
+        lost = (getattr(self.conn, "host", None), getattr(self.conn, "port", None))
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - already dead
+            pass
+        assert self.dsn is not None
+        self.conn = _connect(self.dsn, skip=(lost,))
 
     def retrying(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (one whole transaction) again after a deadlock or lock wait timeout."""
+        """Run ``fn`` (one whole transaction) again after a deadlock or lock wait timeout, and
+        on another node (reconnecting) when this one is lost."""
         for attempt in range(self.retry.attempts):
             try:
                 return fn()
             except pymysql.err.MySQLError as exc:
                 code = _code(exc)
-                if code not in RETRYABLE:
+                lost = self.dsn is not None and (
+                    code in NODE_LOST or isinstance(exc, pymysql.err.InterfaceError)
+                )
+                if code not in RETRYABLE and not lost:
                     raise map_error(exc) from None
-                self._rollback_quietly()
                 self.stats.add(code)
+                if lost:
+                    # A call cut off before its COMMIT was acknowledged may have committed:
+                    # running it again can log it twice (docs/scaling.md). 1047 never commits.
+                    if attempt == self.retry.attempts - 1:
+                        raise map_error(exc) from None
+                    self._reconnect()
+                    continue
+                self._rollback_quietly()
                 if attempt == self.retry.attempts - 1:
                     raise RetriesExhausted(
                         f"{RETRYABLE[code]} persisted after {self.retry.attempts} attempts: "

@@ -10,6 +10,8 @@
 --   concurrent actions cannot interleave), and not in the future beyond 120 s of clock skew.
 --   A back-dated close would put closed_at before created_at and contradict the audit trail.
 -- Rejections are SIGNAL SQLSTATE '45000' with "ticket <id>: <action> rejected: <reason>".
+-- * Always: NEW.ticket_seq = the ticket's log_seq + 1, the ticket's own history order (read
+--   from the row locked here; ticket_logs_after_insert stores it back — migration 0041).
 -- No dynamic SQL here: it is not allowed in triggers (ERROR 1336).
 CREATE TRIGGER ticket_logs_before_insert
 BEFORE INSERT ON ticket_logs
@@ -21,12 +23,14 @@ BEGIN
     DECLARE v_last DATETIME DEFAULT NULL;
     DECLARE v_reason VARCHAR(100) DEFAULT NULL;
     DECLARE v_msg VARCHAR(128) DEFAULT NULL;
+    DECLARE v_seq INT UNSIGNED DEFAULT 0;
 
     IF @ticketdb_bulk_load <=> 1 THEN
-        SELECT current_status INTO v_status
-        FROM service_tickets WHERE id = NEW.ticket_id LOCK IN SHARE MODE;
+        SELECT current_status, log_seq INTO v_status, v_seq
+        FROM service_tickets WHERE id = NEW.ticket_id FOR UPDATE;
     ELSE
-        SELECT current_status, assigned_agent_id, created_at INTO v_status, v_agent, v_created
+        SELECT current_status, assigned_agent_id, created_at, log_seq
+        INTO v_status, v_agent, v_created, v_seq
         FROM service_tickets WHERE id = NEW.ticket_id FOR UPDATE;
     END IF;
 
@@ -92,4 +96,5 @@ BEGIN
                                 v_reason), 128);
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v_msg;
     END IF;
+    SET NEW.ticket_seq = v_seq + 1;
 END

@@ -38,7 +38,9 @@ def summary_line(doc: dict[str, Any]) -> str:
         + (f", {' / '.join(map(str, m['load_average_end']))} at the end"
            if m.get("load_average_end") else "")  # fmt: skip
         + f" · **Server** {s['version']} "
-        f"(buffer pool {s['innodb_buffer_pool_mb']} MB), {profile(s)} · **Data** "
+        f"(buffer pool {s['innodb_buffer_pool_mb']} MB"
+        + (f", Galera node of {s['cluster_size']}" if s.get("galera") else "")
+        + f"), {profile(s)} · **Data** "
         f"{d['tickets']:,} tickets, {d['logs']:,} logs, anchor {d['anchor']}"
     )
 

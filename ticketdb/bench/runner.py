@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ticketdb import galera
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.metrics import percentile, speedup
 from ticketdb.bench.registry import Scenario, scenarios
@@ -119,6 +120,7 @@ def server_info(conn: Any) -> dict[str, Any]:
             "@@innodb_log_file_size, @@GLOBAL.log_bin, @@GLOBAL.sync_binlog"
         )
         bp, flush, logsize, log_bin, sync_binlog = cur.fetchone()
+    is_galera = fl.is_mariadb and galera.is_galera(conn)
     return {
         "flavor": fl.name,
         "version": fl.raw,
@@ -130,6 +132,9 @@ def server_info(conn: Any) -> dict[str, Any]:
         # read from the server, not from how it was started: every commit is on disk, in the
         # redo log and in the binary log, before the client hears OK
         "durable": int(flush) == 1 and bool(int(log_bin)) and int(sync_binlog) == 1,
+        # the numbers of a Galera node depend on how many nodes certify each write
+        "galera": is_galera,
+        "cluster_size": galera.health(conn).cluster_size if is_galera else 1,
     }
 
 

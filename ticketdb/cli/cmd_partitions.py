@@ -1,7 +1,8 @@
 """``ticketdb partitions``: inspect and run the monthly ticket_logs partition maintenance by hand.
 
 The daily event does the same through the SQL procedure ``maintain_log_partitions``; both take
-GET_LOCK('ticketdb_partitions.<db>.<table>'), so a manual run and the event never collide.
+the cluster-wide lease 'partitions.<db>.<table>' (ticketdb_leases), so a manual run and the
+event never collide, on any node.
 """
 
 from __future__ import annotations

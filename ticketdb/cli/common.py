@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console, ConsoleDimensions
 
+from ticketdb import failover
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
 from ticketdb.sandbox import resolve_dsn
@@ -49,7 +50,8 @@ class Context:
     project_path: str | None = None
 
     def dsn(self, database: str | None = None) -> DSN:
-        return resolve_dsn(self.dsn_text, database)
+        """A multi-host DSN (h1:p1,h2:p2,…) is narrowed to its first ready+Primary+Synced node."""
+        return failover.pick(resolve_dsn(self.dsn_text, database))
 
     def project(self) -> Project:
         return Project.locate(self.project_path)

@@ -20,7 +20,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb import catalog
+from ticketdb import catalog, galera
 from ticketdb.catalog import database_exists, ensure_database, table_exists
 from ticketdb.db import connect, connection, scalar, sql_error
 from ticketdb.dsn import DSN
@@ -204,6 +204,10 @@ def up(
 
                 for what in seed_restore.restore(dsn, project, conn, say):
                     say(f"restored {what} taken apart by an interrupted seed")
+            # Galera: events (re)created here are SLAVESIDE_DISABLED on the other nodes
+            for node, names in galera.enable_events_everywhere(dsn).items():
+                if names:
+                    say(f"enabled {len(names)} event(s) on {node} (Galera: one runner per period)")
         elif objects:
             say("not at head: repeatable objects are applied once every migration is")
     return result

@@ -40,6 +40,7 @@ from ticketdb.seed import restore
 from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
 from ticketdb.seed.load import Target, stream_load
 from ticketdb.seed.restore import secondary_keys
+from ticketdb.seed.wslimits import check_write_set_limits
 
 TICKETS, LOGS = "service_tickets", "ticket_logs"
 TARGETS = (Target(TICKETS, TICKET_COLUMNS), Target(LOGS, LOG_COLUMNS))
@@ -184,6 +185,7 @@ def seed(
     keys: dict[str, list[tuple[str, str]]] = {}
     completed = False
     try:
+        check_write_set_limits(conn, spec)  # Galera: fail before anything is dropped
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         with _phase(result, reporter, "prepare"):
             _prepare(conn, project, spec, replace, defer_indexes, dropped, keys)
