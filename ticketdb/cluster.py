@@ -29,7 +29,7 @@ import pymysql
 from ticketdb.db import STRICT_SQL_MODE
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.sandbox import _port_in_use, _which
+from ticketdb.sandbox import ServerFiles, _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"
@@ -77,7 +77,7 @@ def _alive(pid: int) -> bool:
 
 
 @dataclass
-class Node:
+class Node(ServerFiles):
     """One member: its folder, ports, process and wsrep state."""
 
     cluster: Cluster
@@ -86,26 +86,6 @@ class Node:
     @property
     def root(self) -> Path:
         return self.cluster.root / f"node{self.index}"
-
-    @property
-    def datadir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def cnf(self) -> Path:
-        return self.root / "my.cnf"
-
-    @property
-    def socket(self) -> Path:
-        return self.root / "mysqld.sock"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.root / "mysqld.pid"
-
-    @property
-    def errorlog(self) -> Path:
-        return self.root / "error.log"
 
     def port(self, kind: str = "client") -> int:
         base = self.cluster.base_port + self.index - 1
@@ -322,7 +302,7 @@ class Cluster:
                     f"socket={node.socket}",
                     f"pid-file={node.pidfile}",
                     f"log-error={node.errorlog}",
-            f"tmpdir={node.root / 'tmp'}",  # not the shared /tmp (temp table files vanished)
+            f"tmpdir={node.tmpdir}",  # not the shared /tmp (temp table files vanished)
                     f"port={node.port()}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve",
@@ -499,7 +479,7 @@ class Cluster:
         server, provider = self._prepare()
         targets = self.all_nodes() if index is None else [self.node(index)]
         for n in self.all_nodes():
-            (n.root / "tmp").mkdir(parents=True, exist_ok=True)
+            n.tmpdir.mkdir(parents=True, exist_ok=True)
             self._write_cnf(n, provider)
         running = self.running()
         if running and not any((n.wsrep() or {}).get("wsrep_cluster_status") == "Primary"

@@ -54,25 +54,12 @@ def _port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@dataclass
-class Sandbox:
-    """A throwaway server in a project-local directory: data/, my.cnf, socket, pid, error log.
-
-    The port is chosen once (free port, or ``--port``) and remembered in ``sandbox.json`` so
-    the DSN stays stable across restarts.
-    """
+class ServerFiles:
+    """Where one ``mariadbd`` keeps its files below ``root``: the sandbox and each Galera node
+    share this layout (and so the commands that read their logs and sockets)."""
 
     root: Path
-    port: int | None = None
-    database: str = "ticketdb"
-    #: the durable profile: binary log, sync_binlog=1, innodb_flush_log_at_trx_commit=1 (every
-    #: commit on disk before OK, as production runs); else flush=2 and no binary log (fast)
-    durable: bool = False
 
-    def __post_init__(self) -> None:
-        self.root = Path(self.root).absolute()
-
-    # -- files ---------------------------------------------------------------------------------
     @property
     def datadir(self) -> Path:
         return self.root / "data"
@@ -95,8 +82,29 @@ class Sandbox:
 
     @property
     def tmpdir(self) -> Path:
+        """Its own temp dir: with several servers sharing /tmp, temp-table files vanished."""
         return self.root / "tmp"
 
+
+@dataclass
+class Sandbox(ServerFiles):
+    """A throwaway server in a project-local directory: data/, my.cnf, socket, pid, error log.
+
+    The port is chosen once (free port, or ``--port``) and remembered in ``sandbox.json`` so
+    the DSN stays stable across restarts.
+    """
+
+    root: Path
+    port: int | None = None
+    database: str = "ticketdb"
+    #: the durable profile: binary log, sync_binlog=1, innodb_flush_log_at_trx_commit=1 (every
+    #: commit on disk before OK, as production runs); else flush=2 and no binary log (fast)
+    durable: bool = False
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).absolute()
+
+    # -- files ---------------------------------------------------------------------------------
     @property
     def state_file(self) -> Path:
         return self.root / "sandbox.json"
