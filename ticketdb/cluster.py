@@ -165,13 +165,6 @@ class Node(ServerFiles):
                 out[key.strip()] = value.strip()
         return out
 
-    def tail(self, lines: int = 5) -> str:
-        try:
-            text = self.errorlog.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no error log)"
-        return " | ".join(text[-lines:])
-
 
 @dataclass
 class Cluster:
@@ -393,7 +386,6 @@ class Cluster:
         return f"{uuid}:{seqno}" if int(seqno) >= 0 else None
 
     def _launch(self, server: str, node: Node, *, bootstrap: bool, timeout: float) -> None:
-        node.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={node.cnf}"]
         if self._as_mysql():
             self._own(node.root)
@@ -407,21 +399,15 @@ class Cluster:
         for kind in ("client", *_OFFSETS):
             if _port_in_use(node.port(kind)):
                 raise TicketdbError(f"node {node.index}: port {node.port(kind)} is already in use")
-        with open(node.errorlog, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise TicketdbError(
-                    f"node {node.index} exited with code {proc.returncode}: {node.tail()}"
-                )
-            if node.socket.exists() and node.is_synced():
-                return
-            time.sleep(0.2)
-        os.kill(proc.pid, signal.SIGKILL)
-        raise TicketdbError(f"node {node.index} did not sync in {timeout:.0f}s: {node.tail()}")
+        node.spawn(
+            cmd,
+            node.is_synced,
+            timeout,
+            name=f"node {node.index}",
+            late=f"node {node.index} did not sync",
+            poll=0.2,
+            kill=signal.SIGKILL,
+        )
 
     def _rebootstrap(self, running: list[Node], timeout: float) -> None:
         """Survivors without quorum (e.g. 2 of 3 nodes lost) refuse everything with 1047 and

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,47 @@ class ServerFiles:
     def tmpdir(self) -> Path:
         """Its own temp dir: with several servers sharing /tmp, temp-table files vanished."""
         return self.root / "tmp"
+
+    def tail(self, lines: int = 5) -> str:
+        """The error log's last lines on one line: what an error about this server quotes."""
+        try:
+            text = self.errorlog.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no error log)"
+        return " | ".join(text[-lines:])
+
+    def spawn(
+        self,
+        cmd: list[str],
+        ready: Callable[[], bool],
+        timeout: float,
+        *,
+        name: str,
+        late: str,
+        poll: float = 0.1,
+        kill: int = signal.SIGTERM,
+    ) -> None:
+        """Start the server ``cmd`` in its own session, output to the error log, and return once
+        its (fresh) socket exists and ``ready()`` holds.
+
+        The sandbox and each Galera node start the same way and fail the same way: when the
+        process exits first (``NAME exited with code N``) or ``timeout`` passes (``LATE in Ns``;
+        the process then gets ``kill``), the error quotes the log's last lines.
+        """
+        self.socket.unlink(missing_ok=True)  # a stale socket would look like "listening"
+        with open(self.errorlog, "ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise TicketdbError(f"{name} exited with code {proc.returncode}: {self.tail()}")
+            if self.socket.exists() and ready():
+                return
+            time.sleep(poll)
+        proc.send_signal(kill)
+        raise TicketdbError(f"{late} in {timeout:.0f}s: {self.tail()}")
 
 
 @dataclass
@@ -190,26 +232,14 @@ class Sandbox(ServerFiles):
         self.state_file.write_text(
             json.dumps({"port": port, "server": server, "durable": self.durable})
         )
-        self.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={self.cnf}"]
         if os.geteuid() == 0:
             cmd.append("--user=root")
-        with open(self.errorlog, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise TicketdbError(
-                    f"{Path(server).name} exited with code {proc.returncode}: {self._log_tail()}"
-                )
-            if self.socket.exists() and self._ping():
-                self.port = port
-                return self.dsn()
-            time.sleep(0.1)
-        proc.terminate()
-        raise TicketdbError(f"sandbox did not become ready in {timeout:.0f}s: {self._log_tail()}")
+        self.spawn(
+            cmd, self._ping, timeout, name=Path(server).name, late="sandbox did not become ready"
+        )
+        self.port = port
+        return self.dsn()
 
     def _initialise(self, server: str) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -278,13 +308,6 @@ class Sandbox(ServerFiles):
             "sync-binlog=1",
             "binlog-format=ROW",
         ]
-
-    def _log_tail(self, lines: int = 5) -> str:
-        try:
-            text = self.errorlog.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no error log)"
-        return " | ".join(text[-lines:])
 
     def stop(self, timeout: float = 60) -> bool:
         """Clean shutdown (SIGTERM, wait for exit); returns False when nothing was running."""
