@@ -335,23 +335,11 @@ class Cluster:
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db is None:
             raise TicketdbError("mariadb-install-db not found (apt-get install -y mariadb-server)")
-        cmd = [
-            install_db,
-            "--no-defaults",
-            f"--datadir={node.datadir}",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-            "--skip-name-resolve",
-        ]
+        cmd = node.install_db_cmd(install_db)
         if self._as_mysql():
             self._own(node.root)
             cmd.append("--user=mysql")
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            shutil.rmtree(node.datadir, ignore_errors=True)
-            raise TicketdbError(
-                f"initialising {node.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
-            )
+        node.initialise(cmd, timeout=300)
 
     def recover_position(self, server: str, node: Node, timeout: float = 180) -> str | None:
         """``mariadbd --wsrep-recover`` under a timeout (killed, not waited on, when it hangs)."""

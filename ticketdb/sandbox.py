@@ -94,6 +94,27 @@ class ServerFiles:
             return "(no error log)"
         return " | ".join(text[-lines:])
 
+    def install_db_cmd(self, install_db: str) -> list[str]:
+        """``mariadb-install-db`` for this datadir: root by (empty) password, no test db."""
+        return [
+            install_db,
+            "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+        ]
+
+    def initialise(self, cmd: list[str], timeout: float | None = None) -> None:
+        """Run the datadir initialiser ``cmd``; when it fails, remove the half-made datadir
+        (so the next start initialises again) and raise with the end of its output."""
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            raise TicketdbError(
+                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
+            )
+
     def spawn(
         self,
         cmd: list[str],
@@ -245,26 +266,12 @@ class Sandbox(ServerFiles):
         self.datadir.mkdir(parents=True, exist_ok=True)
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db and _is_mariadb(server):
-            cmd = [
-                install_db,
-                "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
-                f"--datadir={self.datadir}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--skip-name-resolve",
-            ]
-            if os.geteuid() == 0:
-                cmd.append("--user=root")
+            cmd = self.install_db_cmd(install_db)
         else:  # Oracle MySQL
             cmd = [server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}"]
-            if os.geteuid() == 0:
-                cmd.append("--user=root")
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            shutil.rmtree(self.datadir, ignore_errors=True)
-            raise TicketdbError(
-                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
-            )
+        if os.geteuid() == 0:
+            cmd.append("--user=root")
+        self.initialise(cmd)
 
     def _write_cnf(self, port: int, *, mariadb: bool = True) -> None:
         # mariadb-install-db --skip-name-resolve creates root@127.0.0.1; MySQL's
