@@ -291,11 +291,7 @@ class Cluster:
             "\n".join(
                 [
                     "[mysqld]",
-                    f"datadir={node.datadir}",
-                    f"socket={node.socket}",
-                    f"pid-file={node.pidfile}",
-                    f"log-error={node.errorlog}",
-            f"tmpdir={node.tmpdir}",  # not the shared /tmp (temp table files vanished)
+                    *node.cnf_layout(),
                     f"port={node.port()}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve",

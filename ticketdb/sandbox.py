@@ -86,6 +86,18 @@ class ServerFiles:
         """Its own temp dir: with several servers sharing /tmp, temp-table files vanished."""
         return self.root / "tmp"
 
+    def cnf_layout(self) -> list[str]:
+        """The ``[mysqld]`` lines that put the server's files where this layout says."""
+        return [
+            f"datadir={self.datadir}",
+            f"socket={self.socket}",
+            f"pid-file={self.pidfile}",
+            f"log-error={self.errorlog}",
+            # own temp folder: servers sharing /tmp saw their temporary tables' files
+            # vanish (ERROR 6 "Error on delete of '/tmp/#sql-temptable-…'", one crash)
+            f"tmpdir={self.tmpdir}",
+        ]
+
     def tail(self, lines: int = 5) -> str:
         """The error log's last lines on one line: what an error about this server quotes."""
         try:
@@ -281,13 +293,7 @@ class Sandbox(ServerFiles):
             "\n".join(
                 [
                     "[mysqld]",
-                    f"datadir={self.datadir}",
-                    f"socket={self.socket}",
-                    f"pid-file={self.pidfile}",
-                    f"log-error={self.errorlog}",
-                    # own temp folder: servers sharing /tmp saw their temporary tables' files
-                    # vanish (ERROR 6 "Error on delete of '/tmp/#sql-temptable-…'", one crash)
-                    f"tmpdir={self.tmpdir}",
+                    *self.cnf_layout(),
                     f"port={port}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve" if mariadb else "",
