@@ -26,10 +26,9 @@ from typing import Any
 
 import pymysql
 
-from ticketdb.db import STRICT_SQL_MODE
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.sandbox import ServerFiles, _port_in_use, _which
+from ticketdb.sandbox import SERVER_SETTINGS, ServerFiles, _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"
@@ -296,12 +295,7 @@ class Cluster:
                     "bind-address=127.0.0.1",
                     "skip-name-resolve",
                     f"server_id={node.index}",
-                    "event-scheduler=ON",
-                    "local-infile=1",
-                    f"sql-mode={STRICT_SQL_MODE}",
-                    "character-set-server=utf8mb4",
-                    "collation-server=utf8mb4_unicode_ci",
-                    "log-bin-trust-function-creators=1",
+                    *SERVER_SETTINGS,
                     "innodb_buffer_pool_size=96M",
                     "innodb_log_file_size=48M",
                     "innodb_flush_log_at_trx_commit=2",

@@ -23,6 +23,16 @@ from ticketdb.errors import ConnectionFailed, TicketdbError, UsageError
 DEFAULT_SANDBOX_DIR = Path(".ticketdb")
 ENV_SANDBOX_DIR = "TICKETDB_SANDBOX_DIR"
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin")
+#: [mysqld] settings of every server ticketdb starts (sandbox and Galera nodes alike): the
+#: events run, LOAD DATA LOCAL works, strict mode, utf8mb4, and routines without SUPER.
+SERVER_SETTINGS = (
+    "event-scheduler=ON",
+    "local-infile=1",
+    f"sql-mode={STRICT_SQL_MODE}",
+    "character-set-server=utf8mb4",
+    "collation-server=utf8mb4_unicode_ci",
+    "log-bin-trust-function-creators=1",
+)
 
 
 def _which(*names: str) -> str | None:
@@ -297,12 +307,7 @@ class Sandbox(ServerFiles):
                     f"port={port}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve" if mariadb else "",
-                    "event-scheduler=ON",
-                    "local-infile=1",
-                    f"sql-mode={STRICT_SQL_MODE}",
-                    "character-set-server=utf8mb4",
-                    "collation-server=utf8mb4_unicode_ci",
-                    "log-bin-trust-function-creators=1",
+                    *SERVER_SETTINGS,
                     "innodb_buffer_pool_size=1G",
                     "innodb_log_file_size=256M",
                     *(self._durable_lines() if self.durable else
