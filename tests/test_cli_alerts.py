@@ -4,10 +4,9 @@ event `alert_enqueue_event`: its schedule, that it queues alerts, and its 30-day
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 from click.testing import CliRunner
+from waiting import eventually
 
 from ticketdb.cli import cli
 from ticketdb.db import scalar
@@ -89,15 +88,6 @@ def test_enqueue_rejects_a_bad_window(migrated_dsn):
 # -- the event ------------------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_event_is_scheduled_every_minute(conn, event_scheduler):
     with conn.cursor() as cur:
         cur.execute(
@@ -141,8 +131,8 @@ def test_event_queues_alerts_and_purges_old_delivered_ones(conn, event_scheduler
         sql = "SELECT COUNT(*) FROM alert_outbox WHERE ticket_id IN (9001, 9002)"
         return scalar(conn, sql) == 0
 
-    assert wait_for(queued), "the event never queued the due tickets"
-    assert wait_for(purged), "the event never purged the old sent/cleared alerts"
+    assert eventually(queued, 20), "the event never queued the due tickets"
+    assert eventually(purged, 20), "the event never purged the old sent/cleared alerts"
     with conn.cursor() as cur:
         cur.execute("ALTER EVENT alert_enqueue_event DISABLE")
         cur.execute("SELECT ticket_id, status FROM alert_outbox WHERE ticket_id >= 9000")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+
+from waiting import eventually
 
 from ticketdb import partitions as parts
 from ticketdb.db import connect, scalar
@@ -14,15 +15,6 @@ EVENTS = {
     "maintain_log_partitions_daily": ("1", "DAY"),
     "rebuild_daily_urgent_tickets_nightly": ("1", "DAY"),
 }
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def every_second(conn, event: str) -> None:
@@ -70,10 +62,11 @@ def test_escalation_event_fires(conn, event_scheduler):
         tid = cur.lastrowid
     every_second(conn, "escalate_stale_tickets_hourly")
     try:
-        fired = wait_for(
+        fired = eventually(
             lambda: (
                 scalar(conn, "SELECT priority FROM service_tickets WHERE id=%s", (tid,)) == "high"
-            )
+            ),
+            15,
         )
     finally:
         disable(conn, "escalate_stale_tickets_hourly")
@@ -92,8 +85,8 @@ def test_partition_event_adds_next_months_and_is_idempotent(conn, event_schedule
     want = parts.month_name(parts.month_start(today, 3))
     every_second(conn, "maintain_log_partitions_daily")
     try:
-        fired = wait_for(
-            lambda: want in [p.name for p in parts.list_partitions(conn, "ticket_logs")]
+        fired = eventually(
+            lambda: want in [p.name for p in parts.list_partitions(conn, "ticket_logs")], 15
         )
         time.sleep(2.5)  # let it run a few more times
     finally:
@@ -187,7 +180,9 @@ def test_urgent_rebuild_event_fires(conn, event_scheduler):
     open_ticket(conn, "urgent", 0)
     every_second(conn, "rebuild_daily_urgent_tickets_nightly")
     try:
-        fired = wait_for(lambda: scalar(conn, "SELECT COUNT(*) FROM daily_urgent_tickets") == 1)
+        fired = eventually(
+            lambda: scalar(conn, "SELECT COUNT(*) FROM daily_urgent_tickets") == 1, 15
+        )
     finally:
         disable(conn, "rebuild_daily_urgent_tickets_nightly")
     assert fired

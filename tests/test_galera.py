@@ -13,6 +13,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from waiting import eventually
 
 from ticketdb import doctor, drift, galera
 from ticketdb import migrate as mig
@@ -48,15 +49,6 @@ def _rows(conn: Any, sql: str, args: Any = None) -> list[tuple]:
     with conn.cursor() as cur:
         cur.execute(sql, args)
         return list(cur.fetchall())
-
-
-def _wait(check: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _stored_digest(dsn: DSN) -> dict[str, tuple[int, str]]:
@@ -367,7 +359,7 @@ def test_event_runner_killed_jobs_continue_on_another_node(galera_cluster, gdb):
         )
     galera.enable_events_everywhere(gdb[0])  # the ALTER left it SLAVESIDE_DISABLED elsewhere
     name = f"job.{gdb[0].database}.alert_enqueue_event"
-    assert _wait(lambda: _lease(c, name)[2] >= 2, 10)
+    assert eventually(lambda: _lease(c, name)[2] >= 2, 10)
     _, _, wins0 = _lease(c, name)
     time.sleep(10)
     owner, _, wins1 = _lease(c, name)
@@ -380,7 +372,7 @@ def test_event_runner_killed_jobs_continue_on_another_node(galera_cluster, gdb):
     galera_cluster.kill(runner)
     killed = time.time()
     try:
-        took_over = _wait(
+        took_over = eventually(
             lambda: (_lease(survivor, name)[0] or "::").split(":")[1] != str(gdb[runner - 1].port),
             3 * period + 5,
         )
@@ -502,7 +494,7 @@ def test_isolated_node_fails_doctor_and_is_passed_over(galera_cluster, gdb):
     with node3.cursor() as cur:
         cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
     try:
-        assert _wait(lambda: not galera.health(node3).primary, 30)
+        assert eventually(lambda: not galera.health(node3).primary, 30)
         with pytest.raises(pymysql.err.MySQLError) as err:
             scalar(node3, f"SELECT COUNT(*) FROM {quote_ident(gdb[2].database)}.service_tickets")
         assert err.value.args[0] == 1047
@@ -517,7 +509,7 @@ def test_isolated_node_fails_doctor_and_is_passed_over(galera_cluster, gdb):
         with node3.cursor() as cur:
             cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
         node3.close()
-        assert _wait(galera_cluster.node(3).is_synced, 60)
+        assert eventually(galera_cluster.node(3).is_synced, 60)
 
 
 def test_cluster_cli_start_is_idempotent_status_json_and_bad_node(galera_cluster):
@@ -575,7 +567,7 @@ def test_multi_host_dsn_skips_a_non_primary_node_and_workflow_fails_over(galera_
         with node1.cursor() as cur:
             cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
         try:
-            assert _wait(lambda: not galera.health(node1).primary, 30)
+            assert eventually(lambda: not galera.health(node1).primary, 30)
             wf.reply(tid, 7, "after the loss of node 1")
             assert wf.conn.port != gdb[0].port and 1047 in wf.stats.retries
             assert failover.pick(multi).port == gdb[1].port
@@ -589,7 +581,7 @@ def test_multi_host_dsn_skips_a_non_primary_node_and_workflow_fails_over(galera_
             with node1.cursor() as cur:
                 cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
             node1.close()
-            assert _wait(galera_cluster.node(1).is_synced, 60)
+            assert eventually(galera_cluster.node(1).is_synced, 60)
     actions = _rows(c, "SELECT action_type FROM ticket_logs WHERE ticket_id = %s ORDER BY "
                        "ticket_seq", (tid,))  # fmt: skip
     assert [a for (a,) in actions] == ["assign", "reply"]
@@ -670,7 +662,9 @@ def test_two_of_three_nodes_lost_survivor_refuses_then_start_recovers(galera_clu
     galera_cluster.kill(1)
     galera_cluster.kill(2)
     node3 = galera_cluster.node(3)
-    assert _wait(lambda: (node3.wsrep() or {}).get("wsrep_cluster_status") == "non-Primary", 30)
+    assert eventually(
+        lambda: (node3.wsrep() or {}).get("wsrep_cluster_status") == "non-Primary", 30
+    )
     checks = {ch.name: ch.status for ch in doctor.run_checks(gdb[2])}
     assert checks["wsrep_cluster_status"] == "fail"
     started = time.monotonic()

@@ -26,10 +26,9 @@ from typing import Any
 
 import pymysql
 
-from ticketdb.db import STRICT_SQL_MODE
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.sandbox import ServerFiles, _port_in_use, _which
+from ticketdb.sandbox import SERVER_SETTINGS, ServerFiles, _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"
@@ -165,13 +164,6 @@ class Node(ServerFiles):
                 out[key.strip()] = value.strip()
         return out
 
-    def tail(self, lines: int = 5) -> str:
-        try:
-            text = self.errorlog.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no error log)"
-        return " | ".join(text[-lines:])
-
 
 @dataclass
 class Cluster:
@@ -298,21 +290,12 @@ class Cluster:
             "\n".join(
                 [
                     "[mysqld]",
-                    f"datadir={node.datadir}",
-                    f"socket={node.socket}",
-                    f"pid-file={node.pidfile}",
-                    f"log-error={node.errorlog}",
-            f"tmpdir={node.tmpdir}",  # not the shared /tmp (temp table files vanished)
+                    *node.cnf_layout(),
                     f"port={node.port()}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve",
                     f"server_id={node.index}",
-                    "event-scheduler=ON",
-                    "local-infile=1",
-                    f"sql-mode={STRICT_SQL_MODE}",
-                    "character-set-server=utf8mb4",
-                    "collation-server=utf8mb4_unicode_ci",
-                    "log-bin-trust-function-creators=1",
+                    *SERVER_SETTINGS,
                     "innodb_buffer_pool_size=96M",
                     "innodb_log_file_size=48M",
                     "innodb_flush_log_at_trx_commit=2",
@@ -342,23 +325,11 @@ class Cluster:
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db is None:
             raise TicketdbError("mariadb-install-db not found (apt-get install -y mariadb-server)")
-        cmd = [
-            install_db,
-            "--no-defaults",
-            f"--datadir={node.datadir}",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-            "--skip-name-resolve",
-        ]
+        cmd = node.install_db_cmd(install_db)
         if self._as_mysql():
             self._own(node.root)
             cmd.append("--user=mysql")
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            shutil.rmtree(node.datadir, ignore_errors=True)
-            raise TicketdbError(
-                f"initialising {node.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
-            )
+        node.initialise(cmd, timeout=300)
 
     def recover_position(self, server: str, node: Node, timeout: float = 180) -> str | None:
         """``mariadbd --wsrep-recover`` under a timeout (killed, not waited on, when it hangs)."""
@@ -393,7 +364,6 @@ class Cluster:
         return f"{uuid}:{seqno}" if int(seqno) >= 0 else None
 
     def _launch(self, server: str, node: Node, *, bootstrap: bool, timeout: float) -> None:
-        node.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={node.cnf}"]
         if self._as_mysql():
             self._own(node.root)
@@ -407,21 +377,15 @@ class Cluster:
         for kind in ("client", *_OFFSETS):
             if _port_in_use(node.port(kind)):
                 raise TicketdbError(f"node {node.index}: port {node.port(kind)} is already in use")
-        with open(node.errorlog, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise TicketdbError(
-                    f"node {node.index} exited with code {proc.returncode}: {node.tail()}"
-                )
-            if node.socket.exists() and node.is_synced():
-                return
-            time.sleep(0.2)
-        os.kill(proc.pid, signal.SIGKILL)
-        raise TicketdbError(f"node {node.index} did not sync in {timeout:.0f}s: {node.tail()}")
+        node.spawn(
+            cmd,
+            node.is_synced,
+            timeout,
+            name=f"node {node.index}",
+            late=f"node {node.index} did not sync",
+            poll=0.2,
+            kill=signal.SIGKILL,
+        )
 
     def _rebootstrap(self, running: list[Node], timeout: float) -> None:
         """Survivors without quorum (e.g. 2 of 3 nodes lost) refuse everything with 1047 and

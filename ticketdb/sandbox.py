@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,16 @@ from ticketdb.errors import ConnectionFailed, TicketdbError, UsageError
 DEFAULT_SANDBOX_DIR = Path(".ticketdb")
 ENV_SANDBOX_DIR = "TICKETDB_SANDBOX_DIR"
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/mysql/bin")
+#: [mysqld] settings of every server ticketdb starts (sandbox and Galera nodes alike): the
+#: events run, LOAD DATA LOCAL works, strict mode, utf8mb4, and routines without SUPER.
+SERVER_SETTINGS = (
+    "event-scheduler=ON",
+    "local-infile=1",
+    f"sql-mode={STRICT_SQL_MODE}",
+    "character-set-server=utf8mb4",
+    "collation-server=utf8mb4_unicode_ci",
+    "log-bin-trust-function-creators=1",
+)
 
 
 def _which(*names: str) -> str | None:
@@ -84,6 +95,80 @@ class ServerFiles:
     def tmpdir(self) -> Path:
         """Its own temp dir: with several servers sharing /tmp, temp-table files vanished."""
         return self.root / "tmp"
+
+    def cnf_layout(self) -> list[str]:
+        """The ``[mysqld]`` lines that put the server's files where this layout says."""
+        return [
+            f"datadir={self.datadir}",
+            f"socket={self.socket}",
+            f"pid-file={self.pidfile}",
+            f"log-error={self.errorlog}",
+            # own temp folder: servers sharing /tmp saw their temporary tables' files
+            # vanish (ERROR 6 "Error on delete of '/tmp/#sql-temptable-…'", one crash)
+            f"tmpdir={self.tmpdir}",
+        ]
+
+    def tail(self, lines: int = 5) -> str:
+        """The error log's last lines on one line: what an error about this server quotes."""
+        try:
+            text = self.errorlog.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no error log)"
+        return " | ".join(text[-lines:])
+
+    def install_db_cmd(self, install_db: str) -> list[str]:
+        """``mariadb-install-db`` for this datadir: root by (empty) password, no test db."""
+        return [
+            install_db,
+            "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+        ]
+
+    def initialise(self, cmd: list[str], timeout: float | None = None) -> None:
+        """Run the datadir initialiser ``cmd``; when it fails, remove the half-made datadir
+        (so the next start initialises again) and raise with the end of its output."""
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            raise TicketdbError(
+                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
+            )
+
+    def spawn(
+        self,
+        cmd: list[str],
+        ready: Callable[[], bool],
+        timeout: float,
+        *,
+        name: str,
+        late: str,
+        poll: float = 0.1,
+        kill: int = signal.SIGTERM,
+    ) -> None:
+        """Start the server ``cmd`` in its own session, output to the error log, and return once
+        its (fresh) socket exists and ``ready()`` holds.
+
+        The sandbox and each Galera node start the same way and fail the same way: when the
+        process exits first (``NAME exited with code N``) or ``timeout`` passes (``LATE in Ns``;
+        the process then gets ``kill``), the error quotes the log's last lines.
+        """
+        self.socket.unlink(missing_ok=True)  # a stale socket would look like "listening"
+        with open(self.errorlog, "ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise TicketdbError(f"{name} exited with code {proc.returncode}: {self.tail()}")
+            if self.socket.exists() and ready():
+                return
+            time.sleep(poll)
+        proc.send_signal(kill)
+        raise TicketdbError(f"{late} in {timeout:.0f}s: {self.tail()}")
 
 
 @dataclass
@@ -190,51 +275,25 @@ class Sandbox(ServerFiles):
         self.state_file.write_text(
             json.dumps({"port": port, "server": server, "durable": self.durable})
         )
-        self.socket.unlink(missing_ok=True)
         cmd = [server, f"--defaults-file={self.cnf}"]
         if os.geteuid() == 0:
             cmd.append("--user=root")
-        with open(self.errorlog, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise TicketdbError(
-                    f"{Path(server).name} exited with code {proc.returncode}: {self._log_tail()}"
-                )
-            if self.socket.exists() and self._ping():
-                self.port = port
-                return self.dsn()
-            time.sleep(0.1)
-        proc.terminate()
-        raise TicketdbError(f"sandbox did not become ready in {timeout:.0f}s: {self._log_tail()}")
+        self.spawn(
+            cmd, self._ping, timeout, name=Path(server).name, late="sandbox did not become ready"
+        )
+        self.port = port
+        return self.dsn()
 
     def _initialise(self, server: str) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db and _is_mariadb(server):
-            cmd = [
-                install_db,
-                "--no-defaults",  # the system my.cnf sets user=mysql and a global error log
-                f"--datadir={self.datadir}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--skip-name-resolve",
-            ]
-            if os.geteuid() == 0:
-                cmd.append("--user=root")
+            cmd = self.install_db_cmd(install_db)
         else:  # Oracle MySQL
             cmd = [server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}"]
-            if os.geteuid() == 0:
-                cmd.append("--user=root")
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            shutil.rmtree(self.datadir, ignore_errors=True)
-            raise TicketdbError(
-                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
-            )
+        if os.geteuid() == 0:
+            cmd.append("--user=root")
+        self.initialise(cmd)
 
     def _write_cnf(self, port: int, *, mariadb: bool = True) -> None:
         # mariadb-install-db --skip-name-resolve creates root@127.0.0.1; MySQL's
@@ -244,22 +303,11 @@ class Sandbox(ServerFiles):
             "\n".join(
                 [
                     "[mysqld]",
-                    f"datadir={self.datadir}",
-                    f"socket={self.socket}",
-                    f"pid-file={self.pidfile}",
-                    f"log-error={self.errorlog}",
-                    # own temp folder: servers sharing /tmp saw their temporary tables' files
-                    # vanish (ERROR 6 "Error on delete of '/tmp/#sql-temptable-…'", one crash)
-                    f"tmpdir={self.tmpdir}",
+                    *self.cnf_layout(),
                     f"port={port}",
                     "bind-address=127.0.0.1",
                     "skip-name-resolve" if mariadb else "",
-                    "event-scheduler=ON",
-                    "local-infile=1",
-                    f"sql-mode={STRICT_SQL_MODE}",
-                    "character-set-server=utf8mb4",
-                    "collation-server=utf8mb4_unicode_ci",
-                    "log-bin-trust-function-creators=1",
+                    *SERVER_SETTINGS,
                     "innodb_buffer_pool_size=1G",
                     "innodb_log_file_size=256M",
                     *(self._durable_lines() if self.durable else
@@ -278,13 +326,6 @@ class Sandbox(ServerFiles):
             "sync-binlog=1",
             "binlog-format=ROW",
         ]
-
-    def _log_tail(self, lines: int = 5) -> str:
-        try:
-            text = self.errorlog.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return "(no error log)"
-        return " | ".join(text[-lines:])
 
     def stop(self, timeout: float = 60) -> bool:
         """Clean shutdown (SIGTERM, wait for exit); returns False when nothing was running."""

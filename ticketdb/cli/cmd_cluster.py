@@ -6,16 +6,10 @@ from pathlib import Path
 
 import click
 
-from ticketdb.cli.common import err_console, json_option, print_json
-from ticketdb.cluster import Cluster, cluster_dir
+from ticketdb.cli.common import err_console, folder_option, json_option, print_json, yes_option
+from ticketdb.cluster import DEFAULT_CLUSTER_DIR, ENV_CLUSTER_DIR, Cluster, cluster_dir
 
-_dir_option = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Cluster folder (default: .ticketdb-cluster/ or $TICKETDB_CLUSTER_DIR).",
-)
+_dir_option = folder_option("Cluster", DEFAULT_CLUSTER_DIR, ENV_CLUSTER_DIR)
 _nodes_option = click.option(
     "--nodes",
     type=click.IntRange(1, 9),
@@ -142,7 +136,7 @@ def dsn(directory: Path | None) -> None:
 
 @command.command()
 @_dir_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def destroy(directory: Path | None, yes: bool) -> None:
     """Kill every node and delete the cluster folder with all its data."""
     cluster = _cluster(directory)

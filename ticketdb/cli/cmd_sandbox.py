@@ -6,16 +6,10 @@ from pathlib import Path
 
 import click
 
-from ticketdb.cli.common import err_console, json_option, print_json
-from ticketdb.sandbox import Sandbox, sandbox_dir
+from ticketdb.cli.common import err_console, folder_option, json_option, print_json, yes_option
+from ticketdb.sandbox import DEFAULT_SANDBOX_DIR, ENV_SANDBOX_DIR, Sandbox, sandbox_dir
 
-_dir_option = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Sandbox folder (default: .ticketdb/ or $TICKETDB_SANDBOX_DIR).",
-)
+_dir_option = folder_option("Sandbox", DEFAULT_SANDBOX_DIR, ENV_SANDBOX_DIR)
 _port_option = click.option(
     "--port",
     type=click.IntRange(1, 65535),
@@ -106,7 +100,7 @@ def dsn(directory: Path | None) -> None:
 
 @command.command()
 @_dir_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def destroy(directory: Path | None, yes: bool) -> None:
     """Stop the sandbox and delete its folder and all its data."""
     box = _box(directory)

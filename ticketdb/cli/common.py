@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -107,6 +108,22 @@ def project_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
+
+
+def folder_option(what: str, default: Path, env: str) -> Callable[[F], F]:
+    """``--dir`` of the commands that run servers in a folder of their own (sandbox, cluster):
+    one definition, so the option and its help read the same wherever it means the same."""
+    return click.option(
+        "--dir",
+        "directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=f"{what} folder (default: {default}/ or ${env}).",
+    )
+
+
+#: ``--yes`` of the commands that delete a folder with all its data after asking.
+yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)

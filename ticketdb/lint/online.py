@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlglot import exp
+
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.parse.model import ParsedStatement
 from ticketdb.lint.parse.unit import ident
@@ -150,6 +152,36 @@ def existing_in(ctx: StatementContext, name: str) -> Table | None:
     if ctx.file.role != "migration":
         return None
     return existing(ctx.schema, name, ctx.file.display)
+
+
+@dataclass
+class ExistingAlter:
+    """An ``ALTER TABLE`` (sqlglot's tree) of a table that existed before this migration."""
+
+    statement: ParsedStatement
+    tree: exp.Alter
+    table: Table
+
+    @property
+    def actions(self) -> list[exp.Expression]:
+        return self.tree.args.get("actions") or []
+
+    def offset_of(self, node: exp.Expression) -> int:
+        """Where ``node`` stands in the file (the statement's start when nothing says)."""
+        st = self.statement
+        return st.units[0].offset_of(node) if st.units else st.offset
+
+
+def existing_alter(ctx: StatementContext) -> ExistingAlter | None:
+    """The statement as an ALTER TABLE of an existing (so maybe big and busy) table, else None:
+    the preamble of the rules that judge column changes by what the table held before."""
+    tree = ctx.statement.tree
+    if not isinstance(tree, exp.Alter) or not isinstance(tree.this, exp.Table):
+        return None
+    table = existing_in(ctx, tree.this.name)
+    if table is None:
+        return None
+    return ExistingAlter(ctx.statement, tree, table)
 
 
 def earlier(ctx: StatementContext) -> list[ParsedStatement]:

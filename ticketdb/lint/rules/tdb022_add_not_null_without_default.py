@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from ticketdb.lint.context import StatementContext
-from ticketdb.lint.online import existing_in
+from ticketdb.lint.online import existing_alter
 from ticketdb.lint.registry import Rule, register
 
 
@@ -37,14 +37,11 @@ class AddNotNullWithoutDefault(Rule):
     severity = "warning"
 
     def check_statement(self, ctx: StatementContext) -> Iterator[tuple[int, str]]:
-        st = ctx.statement
-        tree = st.tree
-        if not isinstance(tree, exp.Alter) or not isinstance(tree.this, exp.Table):
+        alter = existing_alter(ctx)
+        if alter is None:
             return
-        if existing_in(ctx, tree.this.name) is None:
-            return
-        unit = st.units[0] if st.units else None
-        for a in tree.args.get("actions") or []:
+        table = alter.tree.this.name  # as the ALTER spells it
+        for a in alter.actions:
             if not isinstance(a, exp.ColumnDef):
                 continue
             kinds = [type(c.kind) for c in a.constraints]
@@ -59,11 +56,10 @@ class AddNotNullWithoutDefault(Rule):
                 exp.ComputedColumnConstraint,
             }
             if not_null and not exempt.intersection(kinds):
-                at = unit.offset_of(a) if unit is not None else st.offset
                 yield (
-                    at,
+                    alter.offset_of(a),
                     (
-                        f"ADD COLUMN {tree.this.name}.{a.name} NOT NULL without DEFAULT: existing "
+                        f"ADD COLUMN {table}.{a.name} NOT NULL without DEFAULT: existing "
                         "rows get an implicit value and INSERTs of running code that omit it fail"
                     ),
                 )

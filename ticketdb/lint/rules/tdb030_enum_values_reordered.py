@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from ticketdb.lint.context import StatementContext
-from ticketdb.lint.online import existing_in
+from ticketdb.lint.online import existing_alter
 from ticketdb.lint.registry import Rule, register
 from ticketdb.lint.typeinfo import enum_values
 
@@ -39,15 +39,11 @@ class EnumValuesReordered(Rule):
     severity = "warning"
 
     def check_statement(self, ctx: StatementContext) -> Iterator[tuple[int, str]]:
-        st = ctx.statement
-        tree = st.tree
-        if not isinstance(tree, exp.Alter) or not isinstance(tree.this, exp.Table):
+        alter = existing_alter(ctx)
+        if alter is None:
             return
-        table = existing_in(ctx, tree.this.name)
-        if table is None:
-            return
-        unit = st.units[0] if st.units else None
-        for action in tree.args.get("actions") or []:
+        table = alter.table
+        for action in alter.actions:
             if not isinstance(action, exp.ModifyColumn):
                 continue
             old_ref = action.args.get("rename_from")
@@ -61,9 +57,8 @@ class EnumValuesReordered(Rule):
             if before is None or after is None or not set(before) <= set(after):
                 continue
             if after[: len(before)] != before:
-                at = unit.offset_of(action) if unit is not None else st.offset
                 yield (
-                    at,
+                    alter.offset_of(action),
                     (
                         f"{table.name}.{old.name}: values inserted mid-list or reordered "
                         f"({', '.join(before)} -> {', '.join(after)}); append new values at the end"
