@@ -134,7 +134,7 @@ def test_a_live_lease_of_another_node_blocks_naming_owner_and_expiry(
     text = clean(res)
     assert res.returncode == 1, text
     assert f"another seed (or a migrate up) is running on {migrated_dsn.database}" in text
-    assert ELSEWHERE in text and "expires" in text and "held since" in text
+    assert ELSEWHERE in text and "last renewed" in text and "expires" in text
     with pytest.raises(TicketdbError, match=rf"a seed is still running .*{ELSEWHERE}"):
         mig.up(migrated_dsn, project, lock_timeout=1)
     assert _lease(root, name).owner == ELSEWHERE  # not taken over: it is alive elsewhere

@@ -124,9 +124,11 @@ class Lease:
             return f"nobody (lease {self.name} expired {self.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
         left = (self.expires_at - self.now).total_seconds()
         renewed = f"{self.renewed_at:%Y-%m-%d %H:%M:%S}" if self.renewed_at else "?"
+        # the row keeps no first-acquired time (lease_acquire rewrites acquired_at on every
+        # renewal, and must: it also takes over a lease not renewed within the TTL)
         return (
-            f"{self.owner} (cluster lease {self.name}: held since {renewed} UTC, its last "
-            f"renewal; expires {self.expires_at:%H:%M:%S} UTC, in {left:.0f}s without one)"
+            f"{self.owner} (cluster lease {self.name}: held and last renewed {renewed} UTC, "
+            f"expires {self.expires_at:%H:%M:%S} UTC, in {left:.0f}s without a renewal)"
         )
 
 
