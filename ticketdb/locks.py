@@ -11,7 +11,9 @@ Two locks, because each covers what the other cannot:
   connection; a killed run's lease expires within the TTL. One that belongs to *this* node
   (same host:port:server_id part of ``lease_owner()``) and whose connection id is gone from the
   process list is dead at once and is taken over, so a single server never waits a TTL after a
-  ``kill -9`` (only when we may see every connection: PROCESS privilege; else the TTL).
+  ``kill -9``. For seed and migrate the free GET_LOCK already proves it (every holder on this
+  node holds it); for the partition lease, which the SQL procedure holds without one, the
+  process list decides, and only with the PROCESS privilege (else the TTL).
 
 A :class:`JobLock` takes the GET_LOCK first, then the lease when the table and its procedures
 exist (before migration 0040 only the GET_LOCK), on a dedicated connection: the job's own
