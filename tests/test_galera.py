@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 import time
 import uuid
@@ -678,3 +679,105 @@ def test_two_of_three_nodes_lost_survivor_refuses_then_start_recovers(galera_clu
         counts.add(scalar(n, "SELECT COUNT(*) FROM ticket_logs"))
         n.close()
     assert len(counts) == 1 and counts.pop() >= before
+
+
+_SEED_HOLDER = """
+import sys, time
+from ticketdb.dsn import DSN
+from ticketdb.locks import JobLock
+lock = JobLock.open(DSN.parse(sys.argv[1]), "seed", ttl=int(sys.argv[2]))
+lock.acquire(0)
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_seed_lock_is_cluster_wide_and_a_killed_holders_lease_expires(gdb, project):
+    """A seed lock held on node 1 (a real process; TTL 6 s, renewed every 2 s) makes a seed
+    and `migrate up` on node 2 refuse with the holder named, also after more than a TTL; once
+    the holder is killed -9, node 2 gets the lock when its lease expires (node 2 cannot see
+    node 1's connections, so not at once; node 1 itself would at once: tests/test_locks.py)."""
+    import subprocess
+    import sys
+
+    from ticketdb import locks
+    from ticketdb.errors import TicketdbError
+    from ticketdb.seed.generate import SeedSpec
+    from ticketdb.seed.runner import seed
+
+    ttl = 6
+    name = locks.lease_name("seed", gdb[0].database)
+    proc = subprocess.Popen([sys.executable, "-c", _SEED_HOLDER, gdb[0].url(), str(ttl)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    node2 = connect(gdb[1])
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("held"), (
+            proc.stderr.read() if proc.stderr else ""
+        )
+        time.sleep(1.5 * ttl)  # the heartbeat keeps it past its TTL
+        owner = locks.read_lease(node2, name).owner  # replicated to node 2
+        assert owner and owner.split(":")[1] == str(gdb[0].port)
+        t0 = time.monotonic()
+        named = re.escape(owner)
+        with pytest.raises(TicketdbError, match=rf"another seed .*{named} \(cluster lease"):
+            seed(gdb[1], project, SeedSpec(tickets=100), replace=True)
+        assert time.monotonic() - t0 < 5  # refused at once, not queued
+        with pytest.raises(TicketdbError, match=rf"a seed is still running .*{named}"):
+            mig.up(gdb[1], project, lock_timeout=2)
+        proc.kill()
+        proc.wait(10)
+        killed = time.monotonic()
+        lock = locks.JobLock.open(gdb[1], "seed", ttl=ttl)
+        try:
+            lock.acquire(3 * ttl)
+            waited = time.monotonic() - killed
+            print(f"\nseed lock holder on node 1 killed -9: node 2 took the lock {waited:.1f}s "
+                  f"later (TTL {ttl}s)")  # fmt: skip
+            assert lock.took_over is not None and lock.took_over.owner == owner
+            assert ttl / 3 - 1 <= waited <= ttl + 3, waited
+        finally:
+            lock.close()
+        # node 2 holds nothing now: a seed there runs
+        assert seed(gdb[1], project, SeedSpec(tickets=200), replace=True).stats.tickets == 200
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        node2.close()
+
+
+def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, project):
+    """On Galera a yoyo lock row's owner may live on another node, so it is not removed on
+    sight: `migrate up` waits and fails naming `migrate break-lock` — unless the run took the
+    lease ``migrate.<db>`` over from a holder that stopped renewing it (that holder wrote the
+    row and is gone). A cleanly released lease proves nothing."""
+    from ticketdb import locks
+    from ticketdb.errors import TicketdbError
+
+    name = locks.lease_name("migrate", gdb[0].database)
+    c = connect(gdb[0])
+    try:
+        with c.cursor() as cur:
+            cur.execute("DELETE FROM ticketdb_leases WHERE name = %s", (name,))
+            cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999997)")
+        with pytest.raises(TicketdbError, match="ticketdb migrate break-lock"):
+            mig.up(gdb[1], project, lock_timeout=3)
+        assert scalar(c, "SELECT COUNT(*) FROM yoyo_lock") == 1  # left alone
+        with c.cursor() as cur:  # the lease of the run that wrote it, expired on its node's death
+            cur.execute(
+                "INSERT INTO ticketdb_leases (name, owner, acquired_at, expires_at) VALUES "
+                "(%s, 'gone-node:3399:99:17', UTC_TIMESTAMP(6) - INTERVAL 70 SECOND, "
+                "UTC_TIMESTAMP(6) - INTERVAL 10 SECOND) ON DUPLICATE KEY UPDATE "
+                "owner = VALUES(owner), acquired_at = VALUES(acquired_at), "
+                "expires_at = VALUES(expires_at)",
+                (name,),
+            )
+        said: list[str] = []
+        assert mig.up(gdb[1], project, lock_timeout=10, progress=said.append).applied == []
+        assert any("stale migrate lock (pid 999997" in s and "gone-node" in s for s in said), said
+        assert scalar(c, "SELECT COUNT(*) FROM yoyo_lock") == 0
+        assert locks.read_lease(c, name).owner is None  # released by the run at its end
+    finally:
+        with c.cursor() as cur:
+            cur.execute("DELETE FROM yoyo_lock WHERE pid = 999997")
+        c.close()

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import pymysql
 import pymysql.cursors
 
+from ticketdb import galera
 from ticketdb.db import connection, quote_ident, scalar, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -236,17 +237,11 @@ def scratch_lock(name: str) -> str:
     return "ticketdb.scratch." + hashlib.sha1(name.encode()).hexdigest()
 
 
-def is_galera(conn: Any) -> bool:
-    """GET_LOCK is node-local on Galera: there a lock's absence proves nothing."""
-    found = rows(conn, "SHOW VARIABLES LIKE 'wsrep_on'")
-    return bool(found) and str(found[0][1]).upper() == "ON"
-
-
 def drop_stale_scratch_databases(dsn: DSN, database: str, purpose: str) -> list[str]:
     """Drop the scratch databases of ``database``/``purpose`` whose owner is gone; returns them.
     On Galera nothing is dropped (the owner may hold its lock on another node)."""
     with connection(dsn, database=False) as conn:
-        if is_galera(conn):
+        if galera.is_galera(conn):  # GET_LOCK is node-local there: its absence proves nothing
             return []
         stale = [
             name

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ticketdb.catalog import database_exists, table_exists
-from ticketdb.db import connect, flavor, scalar
+from ticketdb.db import connect, flavor
 from ticketdb.doctor_types import Check
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -139,8 +139,9 @@ def _privileges(conn, database: str) -> Check:  # type: ignore[no-untyped-def]
 
 def _interrupted_work(dsn: DSN) -> list[Check]:
     """What a killed migrate or seed left for the next run, with the command that recovers."""
+    from ticketdb.locks import live_holder
     from ticketdb.migrate.progress import PROGRESS_TABLE, read_interrupted
-    from ticketdb.seed.restore import lock_name, pending
+    from ticketdb.seed.restore import pending
 
     out: list[Check] = []
     conn = connect(dsn)
@@ -150,8 +151,11 @@ def _interrupted_work(dsn: DSN) -> list[Check]:
                 out.append(Check("migrations", "fail",
                                  f"{row.describe()}: run `ticketdb migrate repair`"))  # fmt: skip
         left = pending(conn)
-        running = scalar(conn, "SELECT IS_USED_LOCK(%s)", (lock_name(dsn.database),))
-        if left and running is None:
+        # a seed running on this server (GET_LOCK) or on another Galera node (its lease)
+        running = live_holder(conn, "seed", dsn.database)
+        if running is not None:
+            out.append(Check("seed", "ok", f"a seed is running: {running}"))
+        elif left:
             names = ", ".join(f"{k.lower()} {t}.{n}" for k, t, n in left[:5])
             out.append(Check("seed", "fail", f"an interrupted seed left {len(left)} object(s) "
                              f"to restore ({names}…): run `ticketdb migrate up`"))  # fmt: skip

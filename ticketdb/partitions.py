@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ticketdb import catalog
+from ticketdb import catalog, locks
 from ticketdb.db import quote_ident, scalar
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.retry import retry_conflicts
@@ -67,57 +67,41 @@ def list_partitions(conn: Any, table: str) -> list[Partition]:
     return out
 
 
+#: What the SQL procedure holds the lease for (no heartbeat there): a shorter TTL here would
+#: let ``lease_acquire`` take a live procedure run over after that shorter time.
+MAINTENANCE_TTL = 600
+
+
 @contextmanager
 def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]:
     """The lease the maintenance procedure takes, so CLI and event (any node) never collide.
 
-    Before migration 0040 (no ``ticketdb_leases`` yet: the partitioning migration itself, which
-    runs under yoyo's lock) it falls back to a node-local named lock.
+    Held on ``conn`` itself (ticketdb.locks.JobLock without a heartbeat: the caller's statements
+    run on that connection), for the procedure's TTL; a holder whose connection is gone from
+    this server is taken over at once. Before migration 0040 (no ``ticketdb_leases`` yet: the
+    partitioning migration itself, which runs under yoyo's lock) it is a node-local GET_LOCK.
     """
-    if not catalog.table_exists(conn, "ticketdb_leases"):
-        with _named_lock(conn, table, timeout):
-            yield
-        return
-    name = f"partitions.{scalar(conn, 'SELECT DATABASE()')}.{table}"
-    won = retry_conflicts(
-        lambda: _call_out(conn, "CALL lease_acquire(%s, 600, %s, @won)", (name, timeout), "@won")
-    )
-    if won != 1:
-        raise TicketdbError(
-            f"partition maintenance of {table} is running elsewhere (lease timeout)"
-        )
-    try:
-        yield
-    finally:
-        retry_conflicts(lambda: _call_out(conn, "CALL lease_release(%s)", (name,), None))
-
-
-def _call_out(conn: Any, sql: str, args: Any, out: str | None) -> Any:
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        cur.fetchall()
-    if not conn.get_autocommit():
-        conn.commit()
-    return scalar(conn, f"SELECT {out}") if out else None
-
-
-@contextmanager
-def _named_lock(conn: Any, table: str, timeout: int) -> Iterator[None]:
-    got = scalar(
+    database = scalar(conn, "SELECT DATABASE()")
+    leased = locks.leases_available(conn)
+    lock = locks.JobLock(
         conn,
-        "SELECT GET_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s), %s)",
-        (table, timeout),
+        f"partition maintenance of {table}",
+        lease=f"partitions.{database}.{table}",
+        local=None if leased else f"ticketdb_partitions.{database}.{table}",
+        ttl=MAINTENANCE_TTL,
+        heartbeat=False,
     )
-    if got != 1:
-        raise TicketdbError(f"partition maintenance of {table} is running elsewhere (lock timeout)")
+    try:
+        lock.acquire(timeout)
+    except locks.LockBusy as exc:
+        kind = "lease" if leased else "lock"
+        raise TicketdbError(
+            f"partition maintenance of {table} is running elsewhere ({kind} timeout): {exc.holder}"
+        ) from None
     try:
         yield
     finally:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT RELEASE_LOCK(CONCAT('ticketdb_partitions.', DATABASE(), '.', %s))", (table,)
-            )
-            cur.fetchall()
+        lock.release()
 
 
 def plan_months(
@@ -314,4 +298,3 @@ def merge_all(conn: Any, table: str) -> None:
             f"(PARTITION {FUTURE} VALUES LESS THAN MAXVALUE)"
         ],
     )
-

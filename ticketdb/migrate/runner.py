@@ -20,12 +20,12 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb import catalog, galera
+from ticketdb import galera
 from ticketdb.catalog import database_exists, ensure_database, table_exists
-from ticketdb.db import connect, connection, scalar, sql_error
+from ticketdb.db import connect, connection, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.locks import lock_holder, lock_name
+from ticketdb.locks import JobLock, LockBusy
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate import repeatable
 from ticketdb.migrate.progress import real_error
@@ -63,65 +63,81 @@ def _open_backend(dsn: DSN) -> _StrictMySQLBackend:
 @contextmanager
 def _locked(
     dsn: DSN, lock_timeout: float, say: Progress | None = None
-) -> Iterator[_StrictMySQLBackend]:
-    """The migrate lock: a GET_LOCK held by this run's connection, so a killed run's lock
-    goes with its connection at once, plus yoyo's lock row (also seen by other Galera nodes).
+) -> Iterator[tuple[_StrictMySQLBackend, JobLock]]:
+    """The migrate lock: a :class:`~ticketdb.locks.JobLock` (GET_LOCK, gone with its connection
+    the moment a killed run's socket closes, plus the heartbeat lease ``migrate.<db>`` once
+    migration 0040 exists), then yoyo's lock row (cluster-wide already: its INSERT is
+    certified by every Galera node).
 
-    A yoyo lock row found while we hold the GET_LOCK was left by a dead run: on one server it
-    is removed on the spot. On Galera its owner may live on another node, so we wait for it.
+    A yoyo row found while we hold the JobLock was left by a dead run when we are on one
+    server (the GET_LOCK proves it), or when we took the lease over from a holder that died or
+    stopped renewing (every ticketdb migrate holds the lease while its row exists): it is
+    removed on the spot. Otherwise, on Galera, its owner may live on another node: we wait.
     """
     say = say or (lambda _msg: None)
     backend = _open_backend(dsn)
     conn = backend.connection
-    name = lock_name("migrate", dsn.database)
+    job = JobLock.open(dsn, "migrate", say=say)
     started = time.monotonic()
     try:
-        if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
-            holder = lock_holder(conn, name)
-            say(f"another migrate run holds the lock ({holder}); waiting up to {lock_timeout:g}s")
-            if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, lock_timeout)) != 1:
-                raise TicketdbError(
-                    f"another migrate run on {dsn.database} still holds the lock after "
-                    f"{lock_timeout:g}s: {holder}"
-                )
+        try:
+            job.acquire(lock_timeout)
+        except LockBusy as exc:
+            raise TicketdbError(
+                f"another migrate run on {dsn.database} still holds the lock after "
+                f"{lock_timeout:g}s: {exc.holder}"
+            ) from None
         with conn.cursor() as cur:
             cur.execute(f"SELECT pid, ctime FROM {backend.lock_table}")
             stale = cur.fetchone()
-        if stale and not catalog.is_galera(conn):
+        if stale and not galera.is_galera(conn):
             backend.break_lock()
             say(f"removed a stale migrate lock (pid {stale[0]}, taken {stale[1]}): its run is gone")
+        elif stale and job.took_over is not None:
+            backend.break_lock()
+            say(
+                f"removed a stale migrate lock (pid {stale[0]}, taken {stale[1]}): its run's "
+                f"lease ({job.took_over.owner}, last renewed {job.took_over.renewed_at} UTC) "
+                "was given up by a dead run"
+            )
         conn.commit()
         journal.ensure_table(backend)
         remaining = max(lock_timeout - (time.monotonic() - started), 0.5)
         with backend.lock(timeout=remaining):
-            yield backend
+            yield backend, job
     except LockTimeout as exc:
         raise TicketdbError(
             f"{exc}".replace("yoyo break-lock", "ticketdb migrate break-lock")
         ) from None
     finally:
         try:
-            conn.close()  # releases the GET_LOCK too
+            conn.close()
         except pymysql.err.Error:
             pass
+        job.close()  # releases the GET_LOCK and the lease
 
 
-def _hold_seed_lock(conn: Any, database: str, timeout: float, say: Progress) -> None:
+@contextmanager
+def _hold_seed_lock(dsn: DSN, timeout: float, say: Progress) -> Iterator[JobLock]:
     """A running seed has dropped triggers and indexes on purpose: re-creating them under its
-    load would corrupt it, so ``up`` waits (up to the lock timeout) for a running seed and lets
-    none start meanwhile."""
-    from ticketdb.seed import restore as seed_restore
-
-    name = seed_restore.lock_name(database)
-    if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) != 1:
-        holder = lock_holder(conn, name)
-        say(f"a seed is running on {database} ({holder}); waiting up to {timeout:g}s")
-        if scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, timeout)) != 1:
-            raise TicketdbError(
-                f"a seed is still running on {database} ({holder}): "
-                "run `migrate up` when it has finished"
-            )
-    conn.commit()
+    load would corrupt it, so ``up`` waits (up to the lock timeout) for a seed running on any
+    node and lets none start meanwhile."""
+    lock = JobLock.open(dsn, "seed", say=say)  # the seed's own: ticketdb.seed.restore
+    try:
+        lock.acquire(timeout)
+    except LockBusy as exc:
+        lock.close()
+        raise TicketdbError(
+            f"a seed is still running on {dsn.database} ({exc.holder}): "
+            "run `migrate up` when it has finished"
+        ) from None
+    except BaseException:
+        lock.close()
+        raise
+    try:
+        yield lock
+    finally:
+        lock.close()
 
 
 def _check_to(to: str | None) -> None:
@@ -184,13 +200,18 @@ def up(
     wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
     result = MigrateResult(database_created=ensure_database(dsn))
-    with _locked(dsn, lock_timeout, say) as backend:
+    with (
+        _locked(dsn, lock_timeout, say) as (backend, job),
+        _hold_seed_lock(dsn, lock_timeout, say) as seed_lock,
+    ):
         journal.refuse_if_interrupted(backend)
-        _hold_seed_lock(backend.connection, dsn.database, lock_timeout, say)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         for m in pending:
+            job.check()  # the lease was renewed: no other run can have taken over
             started = time.perf_counter()
             journal.run(backend, m, "apply", say)
+            for lock in (job, seed_lock):  # 0040 just created the lease table: hold it too
+                lock.ensure_lease()
             result.applied.append(m.id)
             say(f"applied {m.id} ({time.perf_counter() - started:.2f}s)")
         result.at_head = not list(backend.to_apply(migrations))
@@ -204,6 +225,8 @@ def up(
 
                 for what in seed_restore.restore(dsn, project, conn, say):
                     say(f"restored {what} taken apart by an interrupted seed")
+            for lock in (job, seed_lock):  # the lease procedures exist now (first run)
+                lock.ensure_lease()
             # Galera: events (re)created here are SLAVESIDE_DISABLED on the other nodes
             for node, names in galera.enable_events_everywhere(dsn).items():
                 if names:
@@ -235,7 +258,7 @@ def down(
     target = resolve_id(migrations, to) if to is not None else None
     objects = repeatable.load_objects(project)
     result = MigrateResult()
-    with _locked(dsn, lock_timeout, say) as backend:
+    with _locked(dsn, lock_timeout, say) as (backend, _job):
         journal.refuse_if_interrupted(backend)
         applied = list(backend.to_rollback(migrations))  # newest first
         if target is not None:
@@ -340,7 +363,7 @@ def repair(
     """Finish (or undo) a migration whose run was killed between its steps and its record."""
     say = progress or (lambda _msg: None)
     migrations = load_migrations(project)
-    with _locked(dsn, lock_timeout, say) as backend:
+    with _locked(dsn, lock_timeout, say) as (backend, _job):
         return journal.repair(backend, migrations, undo=undo, say=say)
 
 

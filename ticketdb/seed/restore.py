@@ -9,9 +9,10 @@ finds rows there puts the objects back from the repo's own definitions: triggers
 triggers/, indexes from a scratch database migrated to the same migration (never from a
 snapshot of a possibly already stripped live table).
 
-One seed at a time per database: a GET_LOCK held by the seed's connection for the whole run
-(released by the server the moment that connection dies). ``migrate up`` takes it too, so it
-never re-creates triggers under a running load.
+One seed at a time per database, cluster-wide: a :class:`ticketdb.locks.JobLock` (GET_LOCK,
+released by the server the moment the lock's connection dies, plus the lease ``seed.<db>``
+renewed by a heartbeat, which another Galera node sees) held for the whole run. ``migrate up``
+takes it too, so it never re-creates triggers under a running load on any node.
 """
 
 from __future__ import annotations
@@ -51,27 +52,29 @@ _KEY_LINE = re.compile(r"^\s*(KEY\s+`([^`]+)`.*?),?$")
 
 # -- the one-seed-at-a-time lock ----------------------------------------------------------------
 def lock_name(database: str) -> str:
+    """The seed's GET_LOCK (node-local); its cluster-wide lease is ``seed.<database>``."""
     return locks.lock_name("seed", database)
 
 
-def take_lock(conn: Any, database: str, *, wait: bool, say: Say) -> None:
-    """Hold the seed lock on ``conn`` (its session) or fail at once naming the holder."""
-    name = lock_name(database)
-    if scalar(conn, "SELECT GET_LOCK(%s, 0)", (name,)) == 1:
-        return
-    holder = locks.lock_holder(conn, name)
-    if not wait:
+def take_lock(
+    dsn: DSN, *, wait: bool, say: Say, ttl: int = locks.DEFAULT_TTL, database: str | None = None
+) -> locks.JobLock:
+    """Hold the seed lock (GET_LOCK + cluster lease, on a connection of its own with a
+    heartbeat) or fail at once naming the holder; ``close()`` the result when done."""
+    database = database or dsn.database
+    lock = locks.JobLock.open(dsn, "seed", database, ttl=ttl, say=say)
+    try:
+        lock.acquire(None if wait else 0)
+    except locks.LockBusy as exc:
+        lock.close()
         raise TicketdbError(
-            f"another seed (or a migrate up) is running on {database}: {holder}; "
+            f"another seed (or a migrate up) is running on {database}: {exc.holder}; "
             "wait for it to finish, or pass --wait to queue behind it"
-        )
-    say(f"waiting for the seed lock held by {holder}")
-    while scalar(conn, "SELECT GET_LOCK(%s, 60)", (name,)) != 1:
-        say(f"still waiting for {locks.lock_holder(conn, name)}")
-
-
-def release_lock(conn: Any, database: str) -> None:
-    scalar(conn, "SELECT RELEASE_LOCK(%s)", (lock_name(database),))
+        ) from None
+    except BaseException:
+        lock.close()
+        raise
+    return lock
 
 
 # -- the ledger ---------------------------------------------------------------------------------

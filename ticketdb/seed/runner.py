@@ -28,6 +28,7 @@ from ticketdb import catalog
 from ticketdb.db import connect, connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.locks import JobLock
 from ticketdb.migrate.repeatable import (
     apply_changes,
     load_objects,
@@ -169,11 +170,32 @@ def seed(
     """
     reporter = reporter or Reporter()
     say = progress or (lambda _msg: None)
+    # cluster-wide (GET_LOCK + lease with heartbeat) on a connection of its own, so a signal
+    # that kills a query on the seed's connections never lets a second seed in
+    job = restore.take_lock(dsn, wait=wait, say=say)
+    try:
+        return _seed_locked(
+            dsn, project, spec, job, reporter, say, replace, defer_indexes, vip_threshold
+        )
+    finally:
+        job.close()
+
+
+def _seed_locked(
+    dsn: DSN,
+    project: Project,
+    spec: SeedSpec,
+    job: JobLock,
+    reporter: Reporter,
+    say: Callable[[str], None],
+    replace: bool,
+    defer_indexes: bool,
+    vip_threshold: int,
+) -> SeedResult:
     result = SeedResult(spec, GenStats())
     t_all = time.perf_counter()
     conn = connect(dsn, local_infile=True)
     try:
-        restore.take_lock(conn, dsn.database, wait=wait, say=say)
         for path in restore.remove_stale_fifo_folders():
             say(f"removed {path} left by a killed seed")
         for what in restore.restore(dsn, project, conn, say):
@@ -215,8 +237,8 @@ def seed(
         completed = True
     finally:
         # Whatever failed above: put back any index still missing, then the triggers. A signal
-        # that interrupted a query left PyMySQL's connection closed (and the lock with it).
-        conn = _usable(dsn, conn, say)
+        # that interrupted a query left PyMySQL's connection closed (the lock is on its own).
+        conn = _usable(dsn, conn, say, job)
         if conn is not None:
             if any(keys.values()):
                 with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
@@ -227,7 +249,7 @@ def seed(
                     ph.rows = len(restore_triggers(conn, project, dropped))
             restore.clear_present(conn)
             if not completed:
-                conn.close()  # releases the seed lock
+                conn.close()
     try:
         with _phase(result, reporter, "analyze") as ph:
             with conn.cursor() as cur:
@@ -237,7 +259,8 @@ def seed(
         final = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
         missing = sorted(dropped - set(_workflow_triggers(conn)))
     finally:
-        conn.close()  # releases the seed lock
+        conn.close()
+    job.check()  # the lease was ours throughout (else another seed may have interleaved)
     for table in (TICKETS, LOGS):
         if _strip_partitions(final[table]) != _strip_partitions(before[table]):
             raise TicketdbError(f"seed left {table} defined differently from before (indexes?)")
@@ -247,21 +270,19 @@ def seed(
     return result
 
 
-def _usable(dsn: DSN, conn: Any, say: Callable[[str], None]) -> Any:
-    """``conn`` if it still works, else a new one holding the seed lock again; None when
-    another seed got the lock first (its start restores what the ledger lists)."""
+def _usable(dsn: DSN, conn: Any, say: Callable[[str], None], job: JobLock) -> Any:
+    """``conn`` if it still works, else a new one; None when the seed lock was lost meanwhile
+    (another seed may be running: its start restores what the ledger lists)."""
     try:
         if conn.open:
             conn.ping(reconnect=False)
             return conn
     except Exception:  # noqa: BLE001 - any failure means "reconnect"
         pass
-    fresh = connect(dsn, local_infile=True)
-    if scalar(fresh, "SELECT GET_LOCK(%s, 30)", (restore.lock_name(dsn.database),)) != 1:
-        fresh.close()
-        say("another seed started meanwhile: it restores what this one took apart")
+    if job.lost:
+        say(f"{job.lost}: the next seed or `migrate up` restores what this one took apart")
         return None
-    return fresh
+    return connect(dsn, local_infile=True)
 
 
 def _prepare(
