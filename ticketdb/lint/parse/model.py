@@ -92,6 +92,16 @@ class ParsedStatement:
     remove_partitioning: bool = False
     view_columns: list[str] | None = None  # CREATE VIEW v (a, b) AS …
 
+    _uppers: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def uppers(self) -> list[str]:
+        """``tokens[i].upper`` for every token, made once: rules scan every token of every
+        statement, and ``Token.upper`` upper-cases the text anew on each access."""
+        if self._uppers is None:
+            self._uppers = [t.text.upper() for t in self.tokens]
+        return self._uppers
+
     @property
     def offset(self) -> int:
         return self.stmt.offset

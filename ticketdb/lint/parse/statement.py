@@ -25,7 +25,6 @@ from ticketdb.sqlscript import (
     SplitError,
     Statement,
     Token,
-    create_header,
     tokenize,
 )
 
@@ -73,12 +72,30 @@ def _first_row_only(st: Statement) -> Statement:
     return Statement(st.text[:end], st.offset, st.line, st.col, st.delimiter)
 
 
+_OBJECT_KINDS = ROUTINE_KINDS | {"VIEW", "TABLE", "INDEX", "DATABASE", "SCHEMA"}
+
+
 def _header(st: Statement, toks: list[Token]) -> ObjectHeader | None:
-    """create_header() on the statement's first tokens only (it would lex the whole body)."""
-    if not toks or toks[0].upper != "CREATE":
+    """What :func:`ticketdb.sqlscript.create_header` reads, from the statement's tokens (it
+    would lex the header again, once per statement)."""
+    if not toks or toks[0].text.upper() != "CREATE":
         return None
-    last = toks[min(len(toks), 40) - 1]
-    return create_header(st.text[: last.offset - st.offset + len(last.text)])
+    n = min(len(toks), 40)  # the header is in the first words, as it always was read
+    i = 1
+    while i < n and not (toks[i].kind == "word" and toks[i].text.upper() in _OBJECT_KINDS):
+        i += 1
+    if i >= n:
+        return None
+    kind = toks[i].text.upper()
+    i += 1
+    while i < n and toks[i].kind == "word" and toks[i].text.upper() in ("IF", "NOT", "EXISTS"):
+        i += 1
+    if i >= n:
+        return None
+    name_tok = toks[i]
+    if i + 2 < n and toks[i + 1].text == "." and toks[i + 2].kind in ("word", "quoted"):
+        name_tok = toks[i + 2]  # schema-qualified: db.name
+    return ObjectHeader(kind, ident(name_tok.text), name_tok.offset - st.offset)
 
 
 def parse_statement(st: Statement, tokens: list[Token] | None = None) -> ParsedStatement:

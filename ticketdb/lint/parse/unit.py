@@ -92,42 +92,48 @@ def normalise(text: str, base: int, toks: list[Token]) -> str:
     """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
     ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
     chars = list(text)
-    words = [t.upper for t in toks if t.kind == "word"]
+    ups = [t.text.upper() for t in toks]  # Token.upper would upper-case anew on each access
+    words = [u for t, u in zip(toks, ups, strict=True) if t.kind == "word"]
     if words[:1] == ["REPLACE"]:
         o = toks[0].offset - base
         chars[o : o + 7] = list("INSERT ")
     if words[:1] in (["UPDATE"], ["DELETE"], ["INSERT"], ["REPLACE"]):
-        for t in toks[1:4]:  # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
-            if t.kind != "word" or t.upper not in _DML_MODIFIERS:
+        # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
+        for t, u in zip(toks[1:4], ups[1:4], strict=True):
+            if t.kind != "word" or u not in _DML_MODIFIERS:
                 break
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-    prev: Token | None = None
+    n = len(toks)
     for i, t in enumerate(toks):
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
-        if (
-            t.text == ":"
-            and nxt is not None
-            and nxt.kind == "word"
-            and nxt.offset == t.offset + 1
-            and (prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct")
-        ):
-            # a bind parameter (:from, :ticket_id) as the app's query files write them
-            o = t.offset - base
-            chars[o] = "?"
-            blank(chars, o + 1, o + 1 + len(nxt.text))
-        if (
-            t.kind == "word"
-            and t.upper in ("UNSIGNED", "ZEROFILL")
-            and prev is not None
-            and (prev.upper in _FLOAT_TYPES or (prev.text == ")" and _float_before_paren(toks, i)))
+        if t.text == ":":
+            prev = toks[i - 1] if i > 0 else None
+            nxt = toks[i + 1] if i + 1 < n else None
+            if (
+                nxt is not None
+                and nxt.kind == "word"
+                and nxt.offset == t.offset + 1
+                and (
+                    prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct"
+                )
+            ):
+                # a bind parameter (:from, :ticket_id) as the app's query files write them
+                o = t.offset - base
+                chars[o] = "?"
+                blank(chars, o + 1, o + 1 + len(nxt.text))
+            continue
+        if t.kind != "word" or i == 0:
+            continue
+        u = ups[i]
+        if u in ("UNSIGNED", "ZEROFILL") and (
+            ups[i - 1] in _FLOAT_TYPES or (toks[i - 1].text == ")" and _float_before_paren(toks, i))
         ):
             # FLOAT/DOUBLE/REAL UNSIGNED: deprecated, valid, and rejected by sqlglot
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-        if t.kind == "word" and t.upper == "IGNORED" and is_ignored_flag(toks, i):
+        elif u == "IGNORED" and is_ignored_flag(toks, i):
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-            if prev is not None and prev.upper == "NOT":
+            prev = toks[i - 1]
+            if ups[i - 1] == "NOT":
                 blank(chars, prev.offset - base, prev.offset - base + len(prev.text))
-        prev = t
     if words[:1] in (["SELECT"], ["WITH"]):
         _blank_select_into(chars, base, toks)
     return "".join(chars)
