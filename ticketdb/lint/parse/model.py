@@ -126,6 +126,8 @@ class SourceFile:
     #: what was read but is not SQL (client commands such as ``source``, ``\G``): (offset, note)
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)  # `use db` client lines (no delimiter)
+    #: ``source file`` / ``\. file`` client commands: (offset, file name as written)
+    sources: list[tuple[int, str]] = field(default_factory=list)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:
