@@ -27,6 +27,8 @@ class Unit:
     error: tuple[int, str] | None = None  # (file offset, message)
     prefix: int = 0  # characters prepended before parsing
     stuck: tuple[int, str] | None = None  # where sqlglot gave up (file offset, token text)
+    #: what sqlglot parsed, kept only for a Command whose stuck place is not known yet
+    parsed: str | None = field(default=None, repr=False)
     expression: bool = False
 
     _nodes: list[exp.Expression] | None = field(default=None, repr=False)

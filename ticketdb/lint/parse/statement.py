@@ -18,6 +18,7 @@ from ticketdb.lint.parse.unit import (
     matching_paren,
     parse_unit,
     significant_tokens,
+    stuck_at,
 )
 from ticketdb.lint.parse.words import OPAQUE_ALTER_ACTIONS, OPAQUE_STARTS, ROUTINE_KINDS
 from ticketdb.sqlscript import (
@@ -214,15 +215,20 @@ def _accept(ps: ParsedStatement, unit: Unit) -> None:
     elif isinstance(unit.tree, exp.Command):
         what = " ".join(ps.words[:2]) if ps.words[:1] in (["CREATE"], ["ALTER"]) else ""
         what = what or (ps.words[0] if ps.words else "")
-        if unit.stuck is not None:
-            at, near = unit.stuck
-            message = f"cannot parse {what} statement: unsupported syntax near {near!r}"
-            ps.errors.append((at, message))
-        else:
-            ps.errors.append((unit.offset, f"cannot parse {what} statement"))
+        ps.errors.append(_unsupported(unit, f"{what} statement"))
         unit.tree = None
     else:
         ps.tree = unit.tree
+
+
+def _unsupported(unit: Unit, what: str, floor: int | None = None) -> tuple[int, str]:
+    """The finding for a piece sqlglot could only read as an opaque command: where it gave up
+    and near which word (in both of sqlglot's builds)."""
+    stuck = stuck_at(unit, floor)
+    if stuck is None:
+        return unit.offset, f"cannot parse {what}: sqlglot reads none of it (unsupported syntax)"
+    at, near = stuck
+    return at, f"cannot parse {what}: unsupported syntax near {near!r}"
 
 
 def _renames(toks: list[Token]) -> list[tuple[str, str]]:
@@ -329,8 +335,16 @@ def _parse_alter_table(ps: ParsedStatement) -> None:
                 chars[o : o + len(t.text)] = list(t.text)
             _blank_if_exists(chars, base, piece)
             part = parse_unit("".join(chars), base, keep)
-            if part.error or not isinstance(part.tree, exp.Alter):
-                ps.errors.append(part.error or (piece[0].offset, "cannot parse ALTER TABLE action"))
+            if part.error:
+                ps.errors.append(part.error)
+                continue
+            if isinstance(part.tree, exp.Command):
+                ps.errors.append(_unsupported(part, "ALTER TABLE action", piece[0].offset))
+                continue
+            if not isinstance(part.tree, exp.Alter):
+                kind = type(part.tree).__name__ if part.tree is not None else "nothing"
+                message = f"cannot parse ALTER TABLE action: read as {kind}, not as ALTER TABLE"
+                ps.errors.append((piece[0].offset, message))
                 continue
             if merged is None:
                 merged = part.tree

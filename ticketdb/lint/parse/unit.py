@@ -26,11 +26,12 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _stuck: list[tuple[int, str]] = []
 
 
-def _lint_dialect() -> MySQL:
+def _lint_dialect() -> tuple[MySQL, bool]:
     """sqlglot's MySQL dialect, remembering where it stopped understanding a statement, so a
     parse failure can say where and near what instead of only "cannot parse". With sqlglot's
     compiled extension (sqlglotc) the parser cannot be subclassed: the plain dialect then, and
-    failures say less."""
+    :func:`stuck_at` finds the place by parsing shorter prefixes (only for failures). The
+    flag says whether the dialect tracks the place itself."""
     try:
 
         class _LintMySQL(MySQL):
@@ -44,11 +45,13 @@ def _lint_dialect() -> MySQL:
         dialect = _LintMySQL()
         dialect.parse("SELECT 1")
     except TypeError:  # "interpreted classes cannot inherit from compiled"
-        return MySQL()
-    return dialect
+        return MySQL(), False
+    return dialect, True
 
 
-_DIALECT = _lint_dialect()
+_DIALECT, _TRACKS_STUCK = _lint_dialect()
+#: at most this many prefixes are parsed to find where a statement stopped being understood
+_STUCK_SEARCH = 400
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
 #: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
@@ -223,20 +226,76 @@ def parse_unit(
     finally:
         sys.setrecursionlimit(limit)
     if len(trees) != 1:
-        unit.error = (offset, "cannot parse statement")
+        at = trees[1].meta.get("start") if len(trees) > 1 and trees[1].meta else None
+        where = offset + max(0, at - len(prefix)) if at is not None else offset
+        unit.error = (where, f"cannot parse: {len(trees)} statements where one was expected")
         return unit
     unit.tree = trees[0]
-    if isinstance(unit.tree, exp.Command) and _stuck:
-        at, near = _stuck[-1]
-        unit.stuck = (offset + max(0, at - len(prefix)), near)
+    if isinstance(unit.tree, exp.Command):
+        if _stuck:
+            at, near = _stuck[-1]
+            unit.stuck = (offset + max(0, at - len(prefix)), near)
+        elif not _TRACKS_STUCK:
+            unit.parsed = prefix + norm  # stuck_at() looks for the place when it is asked
     if isinstance(unit.tree, exp.Update) and not unit.tree.expressions:
-        unit.tree, unit.error = None, (offset, "cannot parse: UPDATE without SET assignments")
+        set_tok = next((t for t in toks if t.kind == "word" and t.upper == "SET"), None)
+        where = set_tok.offset if set_tok is not None else offset
+        unit.tree, unit.error = None, (where, "cannot parse: UPDATE without SET assignments")
     return unit
+
+
+def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
+    """Where sqlglot gave up on ``unit`` (a Command): (file offset, token text). The tracking
+    dialect records it while parsing; sqlglot's compiled build cannot be hooked, so there the
+    longest prefix that sqlglot still understands is searched for, from the end (failures
+    only, so the cost is paid once per unparsable statement): the token after it is where
+    the parser stopped. ``floor``: a file offset known to be past the trouble's start (an
+    ALTER TABLE action after its table name, which alone sqlglot also reads as a command)."""
+    if unit.stuck is not None or unit.parsed is None:
+        return unit.stuck
+    sql, unit.parsed = unit.parsed, None
+    try:
+        tokens = _DIALECT.tokenize(sql)
+    except SqlglotError:
+        return None
+
+    def file_offset(tok: object) -> int:
+        return unit.offset + max(0, tok.start - unit.prefix)  # type: ignore[attr-defined]
+
+    candidates = [t for t in tokens[1:] if floor is None or file_offset(t) >= floor]
+    for tok in list(reversed(candidates))[:_STUCK_SEARCH]:
+        try:
+            trees = [t for t in _DIALECT.parse(sql[: tok.start]) if t is not None]
+        except SqlglotError:
+            trees = []  # an unfinished prefix: it stops before the problem too
+        except RecursionError:
+            return None
+        if not (len(trees) == 1 and isinstance(trees[0], exp.Command)):
+            unit.stuck = (file_offset(tok), tok.text)
+            return unit.stuck
+    if floor is not None and candidates and len(candidates) <= _STUCK_SEARCH:
+        unit.stuck = (file_offset(candidates[0]), candidates[0].text)  # nothing from it on
+    return unit.stuck
+
+
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, "
+                         r"start: \d+, end: \d+, comments: \[.*?\]>")  # fmt: skip
+_CLASS_REPR = re.compile(r"<class '(?:[\w]+\.)*(\w+)'>")
+
+
+def readable(description: str) -> str:
+    """sqlglot's error text without its internal reprs: a token becomes its text (the end of
+    the input says so), a class its name."""
+
+    def token(m: re.Match[str]) -> str:
+        return "the end of the statement" if m.group(1) == "SENTINEL" else repr(m.group(2))
+
+    return _CLASS_REPR.sub(r"\1", _TOKEN_REPR.sub(token, description))
 
 
 def _message(exc: ParseError) -> str:
     err = exc.errors[0] if exc.errors else {}
-    desc = err.get("description") or str(exc).splitlines()[0]
+    desc = readable(err.get("description") or str(exc).splitlines()[0])
     near = (err.get("highlight") or "").strip()
     return f"cannot parse: {desc}" + (f" near {near!r}" if near else "")
 
