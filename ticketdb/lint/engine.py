@@ -369,8 +369,9 @@ def _whole_run(
     """Apply every migration, then every other linted file and the project's object files;
     return each table ever seen."""
     for path in migration_files(project.migrations):
-        for st in load_cached(path).statements:
-            _apply_quietly(schema, st, path)
+        mig = load_cached(path)
+        for st in mig.statements:
+            _apply_quietly(schema, st, mig.display)
     seen: set[Path] = set()
     for path in targets:
         if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
@@ -392,7 +393,7 @@ def _apply_file(
     for st in src.statements:
         while pending and pending[0][0] < st.offset:
             _apply_sourced(schema, src, pending.pop(0)[1], object_dirs, stack)
-        _apply_quietly(schema, st, src.path)
+        _apply_quietly(schema, st, src.display)
     for _, name in pending:
         _apply_sourced(schema, src, name, object_dirs, stack)
 
@@ -405,9 +406,9 @@ def _apply_sourced(
         _apply_file(schema, load_cached(path, object_dirs), object_dirs, stack)
 
 
-def _apply_quietly(schema: Schema, st: ParsedStatement, path: Path) -> None:
+def _apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
     try:
-        schema.apply(st, display_path(path))
+        schema.apply(st, display)
     except Exception:  # reported by the checked pass, which applies the same statement
         pass
 
