@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lint_helpers import make_project
 
+from ticketdb.lint import engine
 from ticketdb.lint.engine import lint
 
 
@@ -116,3 +117,24 @@ def test_routine_bodies_see_tables_of_files_sourced_later(tmp_path: Path) -> Non
     })  # fmt: skip
     got = [x for x in _lint(tmp_path, "main.sql") if ":TDB0" in x and "TDB020" not in x]
     assert got == []
+
+
+def test_unreadable_sourced_file_is_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # root reads a chmod 000 file anyway: make reading this one fail as it would for a user
+    _write(tmp_path, {"main.sql": "source locked.sql\n", "locked.sql": "SELECT 1;\n"})
+    real_load = engine.load
+
+    def load(path: Path, *args: object, **kwargs: object) -> object:
+        if path.name == "locked.sql":
+            raise PermissionError(13, "Permission denied")
+        return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "load", load)
+    engine._cache.clear()
+    project = make_project(tmp_path)
+    result = lint(project, [tmp_path / "main.sql"])
+    assert [(f.line, f.code) for f in result.findings] == [(1, "TDB032")]
+    assert "cannot read" in result.findings[0].message
+    assert "Permission denied" in result.findings[0].message

@@ -152,6 +152,14 @@ def resolve_source(src: SourceFile, name: str) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def _load_sourced(path: Path, object_dirs: set[Path] | None) -> SourceFile | OSError:
+    """A sourced file, or why it cannot be read (a finding, never a traceback)."""
+    try:
+        return load_cached(path, object_dirs)
+    except OSError as exc:
+        return exc
+
+
 def sourced_files(
     src: SourceFile, object_dirs: set[Path] | None, stack: tuple[Path, ...] = ()
 ) -> Iterator[Path]:
@@ -162,7 +170,9 @@ def sourced_files(
         if path is None or path.resolve() in stack:
             continue
         yield path.resolve()
-        yield from sourced_files(load_cached(path, object_dirs), object_dirs, stack)
+        sub = _load_sourced(path, object_dirs)
+        if isinstance(sub, SourceFile):
+            yield from sourced_files(sub, object_dirs, stack)
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -242,7 +252,11 @@ class _Run:
             )
             self.raw.append((src, offset, SOURCE_CODE, message))
             return
-        sub = load_cached(path, self.object_dirs)
+        sub = _load_sourced(path, self.object_dirs)
+        if isinstance(sub, OSError):
+            message = f"`source {name}`: cannot read {path}: {sub.strerror or sub}"
+            self.raw.append((src, offset, SOURCE_CODE, message))
+            return
         self.files.setdefault(sub.display, sub)
         self.sourced.setdefault(sub.display, sub)
         self.statements(sub, schema, final, apply and sub.role != "rollback", check, stack)
@@ -402,8 +416,11 @@ def _apply_sourced(
     schema: Schema, src: SourceFile, name: str, object_dirs: set[Path], stack: tuple[Path, ...]
 ) -> None:
     path = resolve_source(src, name)
-    if path is not None and path.resolve() not in stack:  # else reported by the checked pass
-        _apply_file(schema, load_cached(path, object_dirs), object_dirs, stack)
+    if path is None or path.resolve() in stack:
+        return  # reported by the checked pass
+    sub = _load_sourced(path, object_dirs)
+    if isinstance(sub, SourceFile):
+        _apply_file(schema, sub, object_dirs, stack)
 
 
 def _apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
