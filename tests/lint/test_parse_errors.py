@@ -46,6 +46,12 @@ CASES = [
         "ALTER TABLE tickets ADD COLUMN y INT, ADD COLUMN z INT FOOBAR BAZ;", 2, 56,
         ["cannot parse ALTER TABLE action", "unsupported syntax near 'FOOBAR'"],
     ),
+    # a long statement whose problem is near its start: hundreds of prefixes to search
+    (
+        "CREATE VIEW v AS SELECT 1 FROB FROB FROM (SELECT "
+        + ", ".join(f"{i} AS c{i}" for i in range(200)) + ") AS x;", 2, 32,
+        ["cannot parse CREATE VIEW statement", "unsupported syntax near 'FROB'"],
+    ),
 ]  # fmt: skip
 
 
@@ -66,7 +72,10 @@ def _check(tmp_path: Path, sql: str, line: int, col: int, words: list[str]) -> N
     assert "<Token" not in message and "<class" not in message  # no parser internals
 
 
-@pytest.mark.parametrize(("sql", "line", "col", "words"), CASES, ids=[c[0] for c in CASES])
+IDS = [c[0][:60] for c in CASES]
+
+
+@pytest.mark.parametrize(("sql", "line", "col", "words"), CASES, ids=IDS)
 def test_parse_failure_gives_reason_and_position(
     sql: str, line: int, col: int, words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,7 +83,7 @@ def test_parse_failure_gives_reason_and_position(
     _check(tmp_path, sql, line, col, words)
 
 
-@pytest.mark.parametrize(("sql", "line", "col", "words"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("sql", "line", "col", "words"), CASES, ids=IDS)
 def test_compiled_code_path_gives_the_same_reason_and_position(
     sql: str, line: int, col: int, words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,6 +92,18 @@ def test_compiled_code_path_gives_the_same_reason_and_position(
     monkeypatch.setattr(unit, "_DIALECT", MySQL())
     monkeypatch.setattr(unit, "_TRACKS_STUCK", False)
     _check(tmp_path, sql, line, col, words)
+
+
+def test_search_that_would_cost_too_much_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(unit, "_DIALECT", MySQL())
+    monkeypatch.setattr(unit, "_TRACKS_STUCK", False)
+    monkeypatch.setattr(unit, "_STUCK_BUDGET", 5)
+    [(line, col, message)] = _parse_errors(tmp_path, CASES[-1][0])
+    assert (line, col) == (2, 1)
+    assert "unsupported syntax" in message and "does not say where" in message
 
 
 def test_build_in_use_is_the_one_expected() -> None:

@@ -226,7 +226,10 @@ def _unsupported(unit: Unit, what: str, floor: int | None = None) -> tuple[int, 
     and near which word (in both of sqlglot's builds)."""
     stuck = stuck_at(unit, floor)
     if stuck is None:
-        return unit.offset, f"cannot parse {what}: sqlglot reads none of it (unsupported syntax)"
+        return unit.offset, (
+            f"cannot parse {what}: unsupported syntax (sqlglot's compiled build, sqlglotc, "
+            "does not say where; uninstall it for the position)"
+        )
     at, near = stuck
     return at, f"cannot parse {what}: unsupported syntax near {near!r}"
 

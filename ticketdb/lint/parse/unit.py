@@ -50,8 +50,6 @@ def _lint_dialect() -> tuple[MySQL, bool]:
 
 
 _DIALECT, _TRACKS_STUCK = _lint_dialect()
-#: at most this many prefixes are parsed to find where a statement stopped being understood
-_STUCK_SEARCH = 400
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
 #: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
@@ -244,13 +242,19 @@ def parse_unit(
     return unit
 
 
+#: how many tokens stuck_at() may hand to sqlglot in all, for one statement (prefixes of it)
+_STUCK_BUDGET = 1_000_000  # about 1 s with sqlglotc, for one failing statement
+
+
 def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
     """Where sqlglot gave up on ``unit`` (a Command): (file offset, token text). The tracking
     dialect records it while parsing; sqlglot's compiled build cannot be hooked, so there the
     longest prefix that sqlglot still understands is searched for, from the end (failures
-    only, so the cost is paid once per unparsable statement): the token after it is where
-    the parser stopped. ``floor``: a file offset known to be past the trouble's start (an
-    ALTER TABLE action after its table name, which alone sqlglot also reads as a command)."""
+    only; a prefix cut before the problem may read as a Command too, so no bisection): the
+    token after it is where the parser stopped. A very long statement whose problem is far
+    from its end stops the search (None) rather than the run. ``floor``: a file offset known
+    to be past the trouble's start (an ALTER TABLE action after its table name, which alone
+    sqlglot also reads as a command)."""
     if unit.stuck is not None or unit.parsed is None:
         return unit.stuck
     sql, unit.parsed = unit.parsed, None
@@ -262,8 +266,14 @@ def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
     def file_offset(tok: object) -> int:
         return unit.offset + max(0, tok.start - unit.prefix)  # type: ignore[attr-defined]
 
-    candidates = [t for t in tokens[1:] if floor is None or file_offset(t) >= floor]
-    for tok in list(reversed(candidates))[:_STUCK_SEARCH]:
+    cands = [
+        (i, t) for i, t in enumerate(tokens) if i and (floor is None or file_offset(t) >= floor)
+    ]
+    budget = _STUCK_BUDGET
+    for i, tok in reversed(cands):
+        budget -= i
+        if budget < 0:
+            return None
         try:
             trees = [t for t in _DIALECT.parse(sql[: tok.start]) if t is not None]
         except SqlglotError:
@@ -273,8 +283,8 @@ def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
         if not (len(trees) == 1 and isinstance(trees[0], exp.Command)):
             unit.stuck = (file_offset(tok), tok.text)
             return unit.stuck
-    if floor is not None and candidates and len(candidates) <= _STUCK_SEARCH:
-        unit.stuck = (file_offset(candidates[0]), candidates[0].text)  # nothing from it on
+    if floor is not None and cands:
+        unit.stuck = (file_offset(cands[0][1]), cands[0][1].text)  # nothing from it on
     return unit.stuck
 
 
