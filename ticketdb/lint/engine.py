@@ -27,6 +27,7 @@ from ticketdb.lint.schema import Schema
 from ticketdb.project import Project
 
 SUPPRESSION_CODE = "TDB014"
+SOURCE_CODE = "TDB032"  # a `source` command that cannot be followed
 _SUPPRESS = re.compile(
     r"(?:--|#)\s*ticketdb:\s*allow\s+(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>[^\n]*)"
 )
@@ -139,15 +140,58 @@ def rollback_of(path: Path) -> Path:
     return path.with_name(path.name[: -len(".sql")] + ".rollback.sql")
 
 
+def resolve_source(src: SourceFile, name: str) -> Path | None:
+    """The file ``source name`` in ``src`` reads. The mysql client opens the name as given,
+    so relative to its working directory; scripts are run from their own folder as a rule
+    (``cd sql && mysql < upgrade.sql``), so the sourcing file's folder is tried first, then
+    the working directory. None when neither has it."""
+    if not name:
+        return None
+    given = Path(name).expanduser()
+    candidates = [given] if given.is_absolute() else [src.path.parent / given, Path.cwd() / given]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _load_sourced(path: Path, object_dirs: set[Path] | None) -> SourceFile | OSError:
+    """A sourced file, or why it cannot be read (a finding, never a traceback)."""
+    try:
+        return load_cached(path, object_dirs)
+    except OSError as exc:
+        return exc
+
+
+def sourced_files(
+    src: SourceFile, object_dirs: set[Path] | None, stack: tuple[Path, ...] = ()
+) -> Iterator[Path]:
+    """Every file ``src`` sources, directly or through the files it sources (cycles cut)."""
+    stack = (*stack, src.path.resolve())
+    for _, name in src.sources:
+        path = resolve_source(src, name)
+        if path is None or path.resolve() in stack:
+            continue
+        yield path.resolve()
+        sub = _load_sourced(path, object_dirs)
+        if isinstance(sub, SourceFile):
+            yield from sourced_files(sub, object_dirs, stack)
+
+
 # -- the run ----------------------------------------------------------------------------------
 class _Run:
-    def __init__(self, rules: dict[str, type[Rule]], levels: dict[str, str]):
+    def __init__(
+        self,
+        rules: dict[str, type[Rule]],
+        levels: dict[str, str],
+        object_dirs: set[Path] | None = None,
+    ):
         self.rules = [cls() for cls in rules.values()]
         self.levels = levels
         self.defaults = {code: cls.severity for code, cls in rules.items()}
         self.raw: list[tuple[SourceFile, int, str, str]] = []  # file, offset, code, message
         self.files: dict[str, SourceFile] = {}
         self.run_schema: Schema | None = None
+        self.object_dirs = object_dirs
+        #: files read through `source` (display path -> file): linted as part of the run
+        self.sourced: dict[str, SourceFile] = {}
 
     def active(self) -> list[Rule]:
         return [r for r in self.rules if self.levels.get(r.code) != "off"]
@@ -159,11 +203,17 @@ class _Run:
         final: Schema | None,
         apply: bool,
         check: bool = True,
+        stack: tuple[Path, ...] = (),
     ) -> None:
-        """Check each statement against ``schema`` as it is at that point, then apply it."""
+        """Check each statement against ``schema`` as it is at that point, then apply it. A
+        ``source`` command runs its file right there, against and into the same schema."""
         rules = self.active() if check else []
         schema.own_databases.update(db.lower() for db in src.uses)
+        stack = (*stack, src.path.resolve())
+        pending = sorted(src.sources)
         for st in src.statements:
+            while pending and pending[0][0] < st.offset:
+                self.source(src, *pending.pop(0), schema, final, apply, check, stack)
             ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
             for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
@@ -172,6 +222,44 @@ class _Run:
                     schema.apply(st, src.display)
                 except Exception as exc:  # a model bug must not hide the other findings
                     self.raw.append((src, st.offset, "TDB000", f"internal error: {exc!r}"))
+        for at, name in pending:
+            self.source(src, at, name, schema, final, apply, check, stack)
+
+    def source(
+        self,
+        src: SourceFile,
+        offset: int,
+        name: str,
+        schema: Schema,
+        final: Schema | None,
+        apply: bool,
+        check: bool,
+        stack: tuple[Path, ...],
+    ) -> None:
+        """``source name`` at ``offset`` of ``src``: lint that file at this point of the run;
+        a file that is not there, or one already being read (a cycle), is a finding."""
+        path = resolve_source(src, name)
+        if path is None:
+            where = f"{display_path(src.path.parent)}/ or the working directory"
+            message = f"`source {name}`: no such file in {where}; nothing in it was checked"
+            self.raw.append((src, offset, SOURCE_CODE, message))
+            return
+        if path.resolve() in stack:
+            chain = [p.name for p in stack[stack.index(path.resolve()) :]] + [path.name]
+            message = (
+                f"`source {name}` is a cycle ({' -> '.join(chain)}): the mysql client would "
+                "read these files without end; not followed again"
+            )
+            self.raw.append((src, offset, SOURCE_CODE, message))
+            return
+        sub = _load_sourced(path, self.object_dirs)
+        if isinstance(sub, OSError):
+            message = f"`source {name}`: cannot read {path}: {sub.strerror or sub}"
+            self.raw.append((src, offset, SOURCE_CODE, message))
+            return
+        self.files.setdefault(sub.display, sub)
+        self.sourced.setdefault(sub.display, sub)
+        self.statements(sub, schema, final, apply and sub.role != "rollback", check, stack)
 
     def collect(
         self, src: SourceFile, offset: int, rule: Rule, check: Callable[[Any], Any], ctx: Any
@@ -203,7 +291,6 @@ def lint(
     """Lint ``paths`` (default: the project's SQL folders). ``only`` narrows the files linted
     (``--diff``); the schema is always built from every migration."""
     rules = load_rules()
-    run = _Run(rules, levels or {})
     targets = expand_paths(paths if paths is not None else default_paths(project))
     if only is not None:
         only_resolved = {p.resolve() for p in only}
@@ -215,6 +302,7 @@ def lint(
     #    one defined in another file (or later in the same one)
     schema = Schema()
     object_dirs = {d.resolve() for d in project.repeatable_dirs()}
+    run = _Run(rules, levels or {}, object_dirs)
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
@@ -240,18 +328,28 @@ def lint(
 
     # 3. other files (objects, scripts, third-party dumps), each on top of the migrated schema;
     #    statements are checked against the schema at their point in the file, in file order
+    #    A target that another target sources is linted where it is sourced (its tables are
+    #    made by, and used by, the file around it), not on its own
     final = schema
     loaded = set(run.files)
+    sourced: set[Path] = set()
     for path in targets:
+        if path.suffix == ".sql" and path.resolve().parent != mig_dir:
+            sourced.update(sourced_files(load_cached(path, object_dirs), object_dirs))
+    for path in sorted(targets, key=lambda p: p.resolve() in sourced):
         disp = display_path(path)
         if disp in loaded and path.resolve().parent == mig_dir:
             continue
+        if path.resolve() in sourced and disp in run.sourced:
+            continue  # already linted where it is sourced
         src = load_cached(path, object_dirs)
         run.files[src.display] = src
         run.statements(src, final, final, apply=src.role != "rollback")
 
     # 4. file and project checks
     linted_files = [run.files[display_path(t)] for t in targets]
+    target_names = {src.display for src in linted_files}
+    linted_files += [sub for disp, sub in run.sourced.items() if disp not in target_names]
     for src in linted_files:
         run.file_checks(src, final, diff)
     linted_names = {src.display for src in linted_files}
@@ -285,8 +383,9 @@ def _whole_run(
     """Apply every migration, then every other linted file and the project's object files;
     return each table ever seen."""
     for path in migration_files(project.migrations):
-        for st in load_cached(path).statements:
-            _apply_quietly(schema, st, path)
+        mig = load_cached(path)
+        for st in mig.statements:
+            _apply_quietly(schema, st, mig.display)
     seen: set[Path] = set()
     for path in targets:
         if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
@@ -294,16 +393,39 @@ def _whole_run(
         if path.resolve() in seen or path.suffix != ".sql" or not path.exists():
             continue
         seen.add(path.resolve())
-        src = load_cached(path, object_dirs)
-        schema.own_databases.update(db.lower() for db in src.uses)
-        for st in src.statements:
-            _apply_quietly(schema, st, path)
+        _apply_file(schema, load_cached(path, object_dirs), object_dirs, ())
     return schema.ever()
 
 
-def _apply_quietly(schema: Schema, st: ParsedStatement, path: Path) -> None:
+def _apply_file(
+    schema: Schema, src: SourceFile, object_dirs: set[Path], stack: tuple[Path, ...]
+) -> None:
+    """Apply a file's statements, and those of the files it sources at their point."""
+    stack = (*stack, src.path.resolve())
+    schema.own_databases.update(db.lower() for db in src.uses)
+    pending = sorted(src.sources)
+    for st in src.statements:
+        while pending and pending[0][0] < st.offset:
+            _apply_sourced(schema, src, pending.pop(0)[1], object_dirs, stack)
+        _apply_quietly(schema, st, src.display)
+    for _, name in pending:
+        _apply_sourced(schema, src, name, object_dirs, stack)
+
+
+def _apply_sourced(
+    schema: Schema, src: SourceFile, name: str, object_dirs: set[Path], stack: tuple[Path, ...]
+) -> None:
+    path = resolve_source(src, name)
+    if path is None or path.resolve() in stack:
+        return  # reported by the checked pass
+    sub = _load_sourced(path, object_dirs)
+    if isinstance(sub, SourceFile):
+        _apply_file(schema, sub, object_dirs, stack)
+
+
+def _apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
     try:
-        schema.apply(st, display_path(path))
+        schema.apply(st, display)
     except Exception:  # reported by the checked pass, which applies the same statement
         pass
 

@@ -222,6 +222,9 @@ def _columns(
         local = routine.params | routine.variables
     aliases = {a.alias.lower() for a in unit.find_all(exp.Alias) if a.alias}
     is_set = isinstance(tree, exp.Set)
+    # the sources an unqualified name may come from (the scope is complete by now)
+    sources = {k: v for k, v in scope.sources.items() if k not in ("new", "old")}
+    lenient = not sources or any(t is None or t.opaque for t in sources.values())
     for col in unit.find_all(exp.Column):
         if col.is_star or _inside(col, (exp.Into,)):
             continue
@@ -264,8 +267,7 @@ def _columns(
             continue
         if is_set and not _inside(col, (exp.Select,)):
             continue  # SET targets/values outside a query: variables
-        sources = {k: v for k, v in scope.sources.items() if k not in ("new", "old")}
-        if not sources or any(t is None or t.opaque for t in sources.values()):
+        if lenient:
             continue
         if any(low in t.columns for t in sources.values() if t is not None):
             continue

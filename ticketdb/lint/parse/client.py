@@ -4,12 +4,14 @@ A script written for ``mysql < file`` may hold ``source file`` / ``\\. file``, `
 statement, print vertically), other backslash commands, a UTF-8 byte-order mark and CRLF line
 ends. The server never sees them; the linter must not read them as SQL either, nor let one
 swallow the next statement. They are blanked in place (offsets do not move, ``\\G`` becomes the
-delimiter) and each is reported as a note, so nothing is skipped silently.
+delimiter). ``source`` is returned with its file name (the engine lints that file at that
+point); every other command is reported as a note, so nothing is skipped silently.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ticketdb.sqlscript import tokenize
 
@@ -22,15 +24,34 @@ _MAYBE = re.compile(
 _USE_LINE = re.compile(r"use[ \t]+(`[^`]+`|[A-Za-z0-9_$]+)[ \t\r]*$", re.IGNORECASE)
 
 
-def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]], list[str]]:
-    """Return ``text`` with client commands blanked, ``(offset, note)`` for each one, and the
-    databases of ``use db`` lines written without a delimiter (the client's own command)."""
+class ClientCommands(NamedTuple):
+    text: str  # the input with client commands blanked (same length)
+    notes: list[tuple[int, str]]  # (offset, note) for each command skipped
+    uses: list[str]  # databases of `use db` lines written without a delimiter
+    sources: list[tuple[int, str]]  # (offset, file name) of `source file` / `\. file`
+
+
+def source_argument(command: str) -> str:
+    """The file name of ``source name`` / ``\\. name``: the rest of the line, without trailing
+    blanks or ``;`` (the mysql client drops them too), and without surrounding quotes."""
+    arg = command.split(None, 1)[1] if len(command.split(None, 1)) > 1 else ""
+    arg = arg.rstrip().rstrip(";").rstrip()
+    if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"`":
+        arg = arg[1:-1]
+    return arg
+
+
+def strip_client_commands(text: str) -> ClientCommands:
+    """Return ``text`` with client commands blanked, a note for each skipped one, the
+    databases of ``use db`` lines written without a delimiter (the client's own command) and
+    the files named by ``source`` / ``\\.``."""
     notes: list[tuple[int, str]] = []
     uses: list[str] = []
+    sources: list[tuple[int, str]] = []
     if text.startswith(BOM):
         text = " " + text[1:]
     if not _MAYBE.search(text):
-        return text, notes, uses
+        return ClientCommands(text, notes, uses, sources)
     chars: list[str] | None = None
     at_start = True
     delimiter = ";"
@@ -49,8 +70,7 @@ def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]], list[s
             end = _line_end(text, tok.offset)
             command = text[tok.offset : end].strip()
             _blank(chars, tok.offset, end)
-            notes.append((tok.offset, f"client command `{command}` skipped: the sourced file is "
-                                      "not read here; lint it too"))  # fmt: skip
+            sources.append((tok.offset, source_argument(command)))
             continue
         if tok.kind == "word" and tok.upper == "USE" and at_start:
             end = _line_end(text, tok.offset)
@@ -73,14 +93,13 @@ def strip_client_commands(text: str) -> tuple[str, list[tuple[int, str]], list[s
                 end = _line_end(text, tok.offset)
                 command = text[tok.offset : end].strip()
                 _blank(chars, tok.offset, end)
-                notes.append((tok.offset, f"client command `{command}` skipped: the sourced "
-                                          "file is not read here; lint it too"))  # fmt: skip
+                sources.append((tok.offset, source_argument(command.replace("\\.", "\\. ", 1))))
                 continue
             _blank(chars, tok.offset, tok.offset + 2)
             notes.append((tok.offset, f"client command `\\{letter}` skipped"))
             continue
         at_start = False
-    return ("".join(chars) if chars is not None else text), notes, uses
+    return ClientCommands("".join(chars) if chars is not None else text, notes, uses, sources)
 
 
 def _line_end(text: str, offset: int) -> int:

@@ -75,7 +75,7 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
     """Parse ``text`` (which starts at file offset ``base``) into ``src.statements``."""
     try:
         text = blank_bulk_rows(text)
-        text, notes, uses = strip_client_commands(text)
+        text, notes, uses, sources = strip_client_commands(text)
         expanded = expand_version_comments(text)
         tokens = tokenize(expanded, directives=True)
         statements = split(expanded, tokens)
@@ -84,6 +84,7 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
         return
     src.notes.extend((base + at, note) for at, note in notes)
     src.uses.extend(uses)
+    src.sources.extend((base + at, name) for at, name in sources)
     # the file is lexed once: each statement takes its slice of the significant tokens (a ";"
     # inside a DELIMITER block ends a statement of that block's body)
     sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]

@@ -27,6 +27,8 @@ class Unit:
     error: tuple[int, str] | None = None  # (file offset, message)
     prefix: int = 0  # characters prepended before parsing
     stuck: tuple[int, str] | None = None  # where sqlglot gave up (file offset, token text)
+    #: what sqlglot parsed, kept only for a Command whose stuck place is not known yet
+    parsed: str | None = field(default=None, repr=False)
     expression: bool = False
 
     _nodes: list[exp.Expression] | None = field(default=None, repr=False)
@@ -92,6 +94,16 @@ class ParsedStatement:
     remove_partitioning: bool = False
     view_columns: list[str] | None = None  # CREATE VIEW v (a, b) AS …
 
+    _uppers: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def uppers(self) -> list[str]:
+        """``tokens[i].upper`` for every token, made once: rules scan every token of every
+        statement, and ``Token.upper`` upper-cases the text anew on each access."""
+        if self._uppers is None:
+            self._uppers = [t.text.upper() for t in self.tokens]
+        return self._uppers
+
     @property
     def offset(self) -> int:
         return self.stmt.offset
@@ -116,6 +128,8 @@ class SourceFile:
     #: what was read but is not SQL (client commands such as ``source``, ``\G``): (offset, note)
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)  # `use db` client lines (no delimiter)
+    #: ``source file`` / ``\. file`` client commands: (offset, file name as written)
+    sources: list[tuple[int, str]] = field(default_factory=list)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from ticketdb.lint.parse.unit import (
     matching_paren,
     parse_unit,
     significant_tokens,
+    stuck_at,
 )
 from ticketdb.lint.parse.words import OPAQUE_ALTER_ACTIONS, OPAQUE_STARTS, ROUTINE_KINDS
 from ticketdb.sqlscript import (
@@ -25,7 +26,6 @@ from ticketdb.sqlscript import (
     SplitError,
     Statement,
     Token,
-    create_header,
     tokenize,
 )
 
@@ -73,12 +73,30 @@ def _first_row_only(st: Statement) -> Statement:
     return Statement(st.text[:end], st.offset, st.line, st.col, st.delimiter)
 
 
+_OBJECT_KINDS = ROUTINE_KINDS | {"VIEW", "TABLE", "INDEX", "DATABASE", "SCHEMA"}
+
+
 def _header(st: Statement, toks: list[Token]) -> ObjectHeader | None:
-    """create_header() on the statement's first tokens only (it would lex the whole body)."""
-    if not toks or toks[0].upper != "CREATE":
+    """What :func:`ticketdb.sqlscript.create_header` reads, from the statement's tokens (it
+    would lex the header again, once per statement)."""
+    if not toks or toks[0].text.upper() != "CREATE":
         return None
-    last = toks[min(len(toks), 40) - 1]
-    return create_header(st.text[: last.offset - st.offset + len(last.text)])
+    n = min(len(toks), 40)  # the header is in the first words, as it always was read
+    i = 1
+    while i < n and not (toks[i].kind == "word" and toks[i].text.upper() in _OBJECT_KINDS):
+        i += 1
+    if i >= n:
+        return None
+    kind = toks[i].text.upper()
+    i += 1
+    while i < n and toks[i].kind == "word" and toks[i].text.upper() in ("IF", "NOT", "EXISTS"):
+        i += 1
+    if i >= n:
+        return None
+    name_tok = toks[i]
+    if i + 2 < n and toks[i + 1].text == "." and toks[i + 2].kind in ("word", "quoted"):
+        name_tok = toks[i + 2]  # schema-qualified: db.name
+    return ObjectHeader(kind, ident(name_tok.text), name_tok.offset - st.offset)
 
 
 def parse_statement(st: Statement, tokens: list[Token] | None = None) -> ParsedStatement:
@@ -197,15 +215,23 @@ def _accept(ps: ParsedStatement, unit: Unit) -> None:
     elif isinstance(unit.tree, exp.Command):
         what = " ".join(ps.words[:2]) if ps.words[:1] in (["CREATE"], ["ALTER"]) else ""
         what = what or (ps.words[0] if ps.words else "")
-        if unit.stuck is not None:
-            at, near = unit.stuck
-            message = f"cannot parse {what} statement: unsupported syntax near {near!r}"
-            ps.errors.append((at, message))
-        else:
-            ps.errors.append((unit.offset, f"cannot parse {what} statement"))
+        ps.errors.append(_unsupported(unit, f"{what} statement"))
         unit.tree = None
     else:
         ps.tree = unit.tree
+
+
+def _unsupported(unit: Unit, what: str, floor: int | None = None) -> tuple[int, str]:
+    """The finding for a piece sqlglot could only read as an opaque command: where it gave up
+    and near which word (in both of sqlglot's builds)."""
+    stuck = stuck_at(unit, floor)
+    if stuck is None:
+        return unit.offset, (
+            f"cannot parse {what}: unsupported syntax (sqlglot's compiled build, sqlglotc, "
+            "does not say where; uninstall it for the position)"
+        )
+    at, near = stuck
+    return at, f"cannot parse {what}: unsupported syntax near {near!r}"
 
 
 def _renames(toks: list[Token]) -> list[tuple[str, str]]:
@@ -312,8 +338,16 @@ def _parse_alter_table(ps: ParsedStatement) -> None:
                 chars[o : o + len(t.text)] = list(t.text)
             _blank_if_exists(chars, base, piece)
             part = parse_unit("".join(chars), base, keep)
-            if part.error or not isinstance(part.tree, exp.Alter):
-                ps.errors.append(part.error or (piece[0].offset, "cannot parse ALTER TABLE action"))
+            if part.error:
+                ps.errors.append(part.error)
+                continue
+            if isinstance(part.tree, exp.Command):
+                ps.errors.append(_unsupported(part, "ALTER TABLE action", piece[0].offset))
+                continue
+            if not isinstance(part.tree, exp.Alter):
+                kind = type(part.tree).__name__ if part.tree is not None else "nothing"
+                message = f"cannot parse ALTER TABLE action: read as {kind}, not as ALTER TABLE"
+                ps.errors.append((piece[0].offset, message))
                 continue
             if merged is None:
                 merged = part.tree

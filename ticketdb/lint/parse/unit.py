@@ -26,11 +26,12 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _stuck: list[tuple[int, str]] = []
 
 
-def _lint_dialect() -> MySQL:
+def _lint_dialect() -> tuple[MySQL, bool]:
     """sqlglot's MySQL dialect, remembering where it stopped understanding a statement, so a
     parse failure can say where and near what instead of only "cannot parse". With sqlglot's
     compiled extension (sqlglotc) the parser cannot be subclassed: the plain dialect then, and
-    failures say less."""
+    :func:`stuck_at` finds the place by parsing shorter prefixes (only for failures). The
+    flag says whether the dialect tracks the place itself."""
     try:
 
         class _LintMySQL(MySQL):
@@ -44,11 +45,11 @@ def _lint_dialect() -> MySQL:
         dialect = _LintMySQL()
         dialect.parse("SELECT 1")
     except TypeError:  # "interpreted classes cannot inherit from compiled"
-        return MySQL()
-    return dialect
+        return MySQL(), False
+    return dialect, True
 
 
-_DIALECT = _lint_dialect()
+_DIALECT, _TRACKS_STUCK = _lint_dialect()
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
 #: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
@@ -92,42 +93,48 @@ def normalise(text: str, base: int, toks: list[Token]) -> str:
     """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
     ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
     chars = list(text)
-    words = [t.upper for t in toks if t.kind == "word"]
+    ups = [t.text.upper() for t in toks]  # Token.upper would upper-case anew on each access
+    words = [u for t, u in zip(toks, ups, strict=True) if t.kind == "word"]
     if words[:1] == ["REPLACE"]:
         o = toks[0].offset - base
         chars[o : o + 7] = list("INSERT ")
     if words[:1] in (["UPDATE"], ["DELETE"], ["INSERT"], ["REPLACE"]):
-        for t in toks[1:4]:  # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
-            if t.kind != "word" or t.upper not in _DML_MODIFIERS:
+        # UPDATE LOW_PRIORITY IGNORE …, DELETE QUICK …: no effect on names
+        for t, u in zip(toks[1:4], ups[1:4], strict=True):
+            if t.kind != "word" or u not in _DML_MODIFIERS:
                 break
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-    prev: Token | None = None
+    n = len(toks)
     for i, t in enumerate(toks):
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
-        if (
-            t.text == ":"
-            and nxt is not None
-            and nxt.kind == "word"
-            and nxt.offset == t.offset + 1
-            and (prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct")
-        ):
-            # a bind parameter (:from, :ticket_id) as the app's query files write them
-            o = t.offset - base
-            chars[o] = "?"
-            blank(chars, o + 1, o + 1 + len(nxt.text))
-        if (
-            t.kind == "word"
-            and t.upper in ("UNSIGNED", "ZEROFILL")
-            and prev is not None
-            and (prev.upper in _FLOAT_TYPES or (prev.text == ")" and _float_before_paren(toks, i)))
+        if t.text == ":":
+            prev = toks[i - 1] if i > 0 else None
+            nxt = toks[i + 1] if i + 1 < n else None
+            if (
+                nxt is not None
+                and nxt.kind == "word"
+                and nxt.offset == t.offset + 1
+                and (
+                    prev is None or prev.offset + len(prev.text) < t.offset or prev.kind == "punct"
+                )
+            ):
+                # a bind parameter (:from, :ticket_id) as the app's query files write them
+                o = t.offset - base
+                chars[o] = "?"
+                blank(chars, o + 1, o + 1 + len(nxt.text))
+            continue
+        if t.kind != "word" or i == 0:
+            continue
+        u = ups[i]
+        if u in ("UNSIGNED", "ZEROFILL") and (
+            ups[i - 1] in _FLOAT_TYPES or (toks[i - 1].text == ")" and _float_before_paren(toks, i))
         ):
             # FLOAT/DOUBLE/REAL UNSIGNED: deprecated, valid, and rejected by sqlglot
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-        if t.kind == "word" and t.upper == "IGNORED" and is_ignored_flag(toks, i):
+        elif u == "IGNORED" and is_ignored_flag(toks, i):
             blank(chars, t.offset - base, t.offset - base + len(t.text))
-            if prev is not None and prev.upper == "NOT":
+            prev = toks[i - 1]
+            if ups[i - 1] == "NOT":
                 blank(chars, prev.offset - base, prev.offset - base + len(prev.text))
-        prev = t
     if words[:1] in (["SELECT"], ["WITH"]):
         _blank_select_into(chars, base, toks)
     return "".join(chars)
@@ -217,20 +224,88 @@ def parse_unit(
     finally:
         sys.setrecursionlimit(limit)
     if len(trees) != 1:
-        unit.error = (offset, "cannot parse statement")
+        at = trees[1].meta.get("start") if len(trees) > 1 and trees[1].meta else None
+        where = offset + max(0, at - len(prefix)) if at is not None else offset
+        unit.error = (where, f"cannot parse: {len(trees)} statements where one was expected")
         return unit
     unit.tree = trees[0]
-    if isinstance(unit.tree, exp.Command) and _stuck:
-        at, near = _stuck[-1]
-        unit.stuck = (offset + max(0, at - len(prefix)), near)
+    if isinstance(unit.tree, exp.Command):
+        if _stuck:
+            at, near = _stuck[-1]
+            unit.stuck = (offset + max(0, at - len(prefix)), near)
+        elif not _TRACKS_STUCK:
+            unit.parsed = prefix + norm  # stuck_at() looks for the place when it is asked
     if isinstance(unit.tree, exp.Update) and not unit.tree.expressions:
-        unit.tree, unit.error = None, (offset, "cannot parse: UPDATE without SET assignments")
+        set_tok = next((t for t in toks if t.kind == "word" and t.upper == "SET"), None)
+        where = set_tok.offset if set_tok is not None else offset
+        unit.tree, unit.error = None, (where, "cannot parse: UPDATE without SET assignments")
     return unit
+
+
+#: how many tokens stuck_at() may hand to sqlglot in all, for one statement (prefixes of it)
+_STUCK_BUDGET = 1_000_000  # about 1 s with sqlglotc, for one failing statement
+
+
+def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
+    """Where sqlglot gave up on ``unit`` (a Command): (file offset, token text). The tracking
+    dialect records it while parsing; sqlglot's compiled build cannot be hooked, so there the
+    longest prefix that sqlglot still understands is searched for, from the end (failures
+    only; a prefix cut before the problem may read as a Command too, so no bisection): the
+    token after it is where the parser stopped. A very long statement whose problem is far
+    from its end stops the search (None) rather than the run. ``floor``: a file offset known
+    to be past the trouble's start (an ALTER TABLE action after its table name, which alone
+    sqlglot also reads as a command)."""
+    if unit.stuck is not None or unit.parsed is None:
+        return unit.stuck
+    sql, unit.parsed = unit.parsed, None
+    try:
+        tokens = _DIALECT.tokenize(sql)
+    except SqlglotError:
+        return None
+
+    def file_offset(tok: object) -> int:
+        return unit.offset + max(0, tok.start - unit.prefix)  # type: ignore[attr-defined]
+
+    cands = [
+        (i, t) for i, t in enumerate(tokens) if i and (floor is None or file_offset(t) >= floor)
+    ]
+    budget = _STUCK_BUDGET
+    for i, tok in reversed(cands):
+        budget -= i
+        if budget < 0:
+            return None
+        try:
+            trees = [t for t in _DIALECT.parse(sql[: tok.start]) if t is not None]
+        except SqlglotError:
+            trees = []  # an unfinished prefix: it stops before the problem too
+        except RecursionError:
+            return None
+        if not (len(trees) == 1 and isinstance(trees[0], exp.Command)):
+            unit.stuck = (file_offset(tok), tok.text)
+            return unit.stuck
+    if floor is not None and cands:
+        unit.stuck = (file_offset(cands[0][1]), cands[0][1].text)  # nothing from it on
+    return unit.stuck
+
+
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, "
+                         r"start: \d+, end: \d+, comments: \[.*?\]>")  # fmt: skip
+_CLASS_REPR = re.compile(r"<class '(?:[\w]+\.)*(\w+)'>")
+
+
+def readable(description: str) -> str:
+    """sqlglot's error text without its internal reprs: a token becomes its text (the end of
+    the input says so), a class its name."""
+
+    def token(m: re.Match[str]) -> str:
+        return "the end of the statement" if m.group(1) == "SENTINEL" else repr(m.group(2))
+
+    return _CLASS_REPR.sub(r"\1", _TOKEN_REPR.sub(token, description))
 
 
 def _message(exc: ParseError) -> str:
     err = exc.errors[0] if exc.errors else {}
-    desc = err.get("description") or str(exc).splitlines()[0]
+    desc = readable(err.get("description") or str(exc).splitlines()[0])
     near = (err.get("highlight") or "").strip()
     return f"cannot parse: {desc}" + (f" near {near!r}" if near else "")
 

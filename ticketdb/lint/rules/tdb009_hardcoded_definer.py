@@ -36,6 +36,8 @@ class HardcodedDefiner(Rule):
         st = ctx.statement
         if not st.words or st.words[0] not in ("CREATE", "ALTER"):
             return
+        if "DEFINER" not in st.uppers:
+            return
         toks = st.tokens
         for i, t in enumerate(toks[:-2]):
             if t.kind == "word" and t.upper == "DEFINER" and toks[i + 1].text == "=":

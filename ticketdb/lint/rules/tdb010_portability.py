@@ -26,8 +26,12 @@ _MARIADB_TYPES = {"INET4", "INET6", "UUID", "XMLTYPE"}
 _MYSQL8_COMMENT = re.compile(r"/\*!(8\d{4}|9\d{4})")
 
 
-def _next_words(toks: list[Token], i: int, n: int) -> list[str]:
-    return [t.upper for t in toks[i : i + n]]
+#: the words that can start a form _checks() reports; every other word is skipped at once
+_TRIGGERS = {
+    "CREATE", "IF", "BEGIN", "RETURNING", "SEQUENCE", "NEXT", "PREVIOUS", "IGNORED", "SYSTEM",
+    "SET", "EXECUTE", "FOR", "TYPE", "ENGINE", "VALUES", "TABLE", "LATERAL", "SRID", "COLLATE",
+    "CHARSET", "NEXTVAL", "LASTVAL", "SETVAL", *_MARIADB_TYPES,
+}  # fmt: skip
 
 
 @register
@@ -89,6 +93,7 @@ class Portability(Rule):
         if not toks:
             return
         alter_table = words[:2] == ["ALTER", "TABLE"] or words[:3] == ["ALTER", "IGNORE", "TABLE"]
+        ups = st.uppers
         depth = 0
         for i, t in enumerate(toks):
             if t.text == "(":
@@ -97,8 +102,10 @@ class Portability(Rule):
                 depth -= 1
             if t.kind != "word":
                 continue
-            w = t.upper
-            nxt = _next_words(toks, i + 1, 3)
+            w = ups[i]
+            if w not in _TRIGGERS:
+                continue  # most words start none of the forms below
+            nxt = ups[i + 1 : i + 4]
             if w == "CREATE" and nxt[:2] == ["OR", "REPLACE"] and i == 0:
                 kind = st.header.kind if st.header else ""
                 if kind != "VIEW":

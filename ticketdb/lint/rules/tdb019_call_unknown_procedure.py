@@ -36,6 +36,8 @@ class CallUnknownProcedure(Rule):
     severity = "error"
 
     def check_statement(self, ctx: StatementContext) -> Iterator[tuple[int, str]]:
+        if "CALL" not in ctx.statement.uppers:
+            return
         toks = ctx.statement.tokens
         routines = ctx.schema.routines
         for i, t in enumerate(toks):

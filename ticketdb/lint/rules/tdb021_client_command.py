@@ -8,26 +8,27 @@ from ticketdb.lint.registry import Rule, register
 
 @register
 class ClientCommand(Rule):
-    """A mysql client command (``source``, ``\\.``, ``\\c`` …) was skipped: it is not SQL.
+    """A mysql client command (``\\c``, ``\\W`` …) was skipped: it is not SQL.
 
     Scripts written for ``mysql < file`` may hold them; the server never sees them, so the
     linter reads around them (``\\G`` ends a statement, a byte-order mark and CRLF are
-    whitespace) and says what it did not read. A sourced file is not followed: lint it too,
-    or inline it.
+    whitespace, ``use db`` without a delimiter is ``USE db``) and says what it did not read.
+    ``source file`` / ``\\. file`` are not skipped: the file is linted where it is sourced
+    (``TDB032`` when it cannot be).
 
     **Anti-pattern**
 
     .. code-block:: sql
 
-        source upgrade_part2.sql
-        SELECT COUNT(*) FROM service_tickets\\G
+        SELECT COUNT(*) FROM service_tickets \\c
+        use ticketdb
 
     **Best practice**
 
     .. code-block:: sql
 
-        -- lint every file the script sources, or run them one by one
         SELECT COUNT(*) FROM service_tickets;
+        USE ticketdb;
     """
 
     code = "TDB021"
