@@ -318,7 +318,11 @@ def test_node_kill_during_cross_node_workflow_loses_no_log(galera_cluster, gdb):
     total = sum(acked.values())
     assert total > 100
     for t in tickets:  # every acknowledged call has its log; unknown outcomes may or may not
-        assert acked[t] <= logs.get(t, 0) <= acked[t] + unknown[t], (t, acked[t], unknown[t])
+        assert acked[t] <= logs.get(t, 0) <= acked[t] + unknown[t], (
+            t, acked[t], unknown[t], stats.found_committed, stats.rerun, stats.retries,
+            _rows(c, "SELECT id, ticket_seq, action_type, agent_id, note, request_key FROM "
+                     "ticket_logs WHERE ticket_id = %s ORDER BY ticket_seq DESC LIMIT 8", (t,)),
+        )  # fmt: skip
     assert scalar(c, "SELECT COUNT(*) FROM ticket_logs") - before == sum(logs.values())
     # history order across nodes: each ticket's logs are numbered 1..n, no gap, no duplicate
     seqs = _rows(
