@@ -8,6 +8,9 @@
 -- TRANSACTION would commit that one implicitly).
 -- It switches @ticketdb_bulk_load off: a session that forgot the bulk-load switch on must not
 -- log live actions without moving the ticket.
+-- It stores the session's @ticketdb_request_key (set once per connection by ticketdb.workflow;
+-- NULL otherwise) in the log: after a lost acknowledgement the Workflow counts its session's
+-- logs of the ticket to tell a committed call from one to run again (migration 0042).
 -- SQL SECURITY DEFINER: the application role holds EXECUTE on the ticket_* procedures only,
 -- never INSERT on ticket_logs or UPDATE on service_tickets.
 CREATE PROCEDURE ticket_log_action(
@@ -33,7 +36,9 @@ BEGIN
     START TRANSACTION;
     SELECT current_status INTO v_status
     FROM service_tickets WHERE id = p_ticket_id FOR UPDATE;
-    INSERT INTO ticket_logs (ticket_id, agent_id, action_type, to_agent_id, new_priority, note)
-    VALUES (p_ticket_id, p_agent_id, p_action, p_to_agent_id, p_new_priority, p_note);
+    INSERT INTO ticket_logs (ticket_id, agent_id, action_type, to_agent_id, new_priority, note,
+                             request_key)
+    VALUES (p_ticket_id, p_agent_id, p_action, p_to_agent_id, p_new_priority, p_note,
+            @ticketdb_request_key);
     COMMIT;
 END

@@ -4,8 +4,10 @@ Each procedure is one transaction (ticket locked first, then the log; the log's 
 the ticket), so a failed call leaves nothing behind and can simply be called again. That is
 what this module does for deadlocks (1213, also Galera certification failures) and lock wait
 timeouts (1205): bounded, jittered exponential back-off. Opened on a DSN (``Workflow.open``), it
-also survives losing its node: with a multi-host DSN it reconnects to the next ready, Primary and
-Synced node (ticketdb.failover) and runs the call again. Rejections raised by the triggers
+also survives losing its node (or its connection): it reconnects — with a multi-host DSN to the
+next ready, Primary and Synced node (ticketdb.failover) — and runs the call again only after
+making sure it did not commit before the acknowledgement was lost (:meth:`Workflow._settle`).
+Rejections raised by the triggers
 (``SIGNAL SQLSTATE '45000'``, message ``ticket <id>: <action> rejected: <reason>``) become
 :class:`TransitionRejected` (or :class:`TicketNotFound`). See docs/workflow.md for the state
 machine.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -90,14 +93,27 @@ class RetryPolicy:
 
 @dataclass
 class RetryStats:
-    """Counts per retryable error code, shared by threads (for tests and metrics)."""
+    """Counts per retryable error code, shared by threads (for tests and metrics).
+
+    After a lost connection, ``found_committed`` counts the calls found already committed (not
+    run again) and ``rerun`` those found not committed and run again.
+    """
 
     retries: dict[int, int] = field(default_factory=dict)
+    found_committed: int = 0
+    rerun: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, code: int) -> None:
         with self._lock:
             self.retries[code] = self.retries.get(code, 0) + 1
+
+    def settled(self, committed: bool) -> None:
+        with self._lock:
+            if committed:
+                self.found_committed += 1
+            else:
+                self.rerun += 1
 
     @property
     def total(self) -> int:
@@ -119,7 +135,40 @@ class Workflow:
     """Workflow actions on one connection (autocommit; each procedure is its own transaction).
 
     Not thread-safe, like the connection under it: use one ``Workflow`` per thread.
+
+    **Node loss and replay.** With a DSN (``Workflow.open``), a call whose connection is lost
+    (2013/2006, InterfaceError) or whose node refuses (1047) is retried on a new connection. Such
+    a call may have committed before the acknowledgement was lost, so it is not simply run
+    again. Each connection gets a random 63-bit session key (``SET @ticketdb_request_key``, once
+    per connection: no cost per call) that ``ticket_log_action`` stores in every log it writes
+    (``ticket_logs.request_key``, migration 0042), and the Workflow counts its acknowledged
+    calls per ticket on that connection. After the loss it counts, on the new connection, the
+    ticket's logs carrying the old key: one more than acknowledged means the lost call
+    committed (it returns as done); as many means it did not (it runs again). That is exact
+    for every action — a second ``reply`` is not told apart from a first one by its content,
+    and a replayed ``close`` would be rejected although it succeeded — and reads only one
+    ticket's logs, on the failure path only. Two details make the count final:
+
+    * it is taken after a shared lock on the ticket row: a transaction of the old session
+      that is still running on the same server holds that row exclusively (ticket_log_action
+      locks it first), so the count waits until it committed or rolled back;
+    * on Galera it runs with ``wsrep_sync_wait = 1``: the write set of a call that committed
+      on the lost node was delivered to the survivors before that commit, and the causal read
+      waits until this node has applied it.
+
+    Not covered: an old session that is alive but had not yet reached the ticket's lock when
+    the count was taken (only a client-side timeout can cause that, not a dead node or a
+    killed connection), and calls made on ``wf.conn`` outside this class (they carry the key
+    without being counted). The key is renewed every ``KEY_MAX_TICKETS`` tickets or
+    ``KEY_MAX_AGE`` seconds, so the counts stay small and no log it counts can have been
+    removed by partition retention meanwhile. Ticket creation is no Workflow call: the app
+    INSERTs the ticket itself (docs/workflow.md says how to retry that); ``escalate_stale``
+    is safe to run again (escalated tickets leave the rule) and is simply rerun.
     """
+
+    #: renew the session key after this many distinct tickets / seconds (bounds the counts)
+    KEY_MAX_TICKETS = 10_000
+    KEY_MAX_AGE = 3600.0
 
     def __init__(
         self,
@@ -133,6 +182,11 @@ class Workflow:
         self.stats = stats or RetryStats()
         #: where to reconnect when the node is lost (multi-host: the next usable node)
         self.dsn = dsn
+        #: this connection's @ticketdb_request_key (None: not set yet, or no DSN to replay on)
+        self._key: int | None = None
+        self._key_since = 0.0
+        #: acknowledged log-writing calls per ticket under ``_key``
+        self._acked: dict[int, int] = {}
 
     @classmethod
     @contextmanager
@@ -153,14 +207,75 @@ class Workflow:
         except Exception:  # noqa: BLE001 - already dead
             pass
         assert self.dsn is not None
+        self._key = None
+        self._acked = {}
         self.conn = _connect(self.dsn, skip=(lost,))
+
+    def _ensure_key(self) -> None:
+        """Give this connection a fresh session key (on its first call, then when it is old)."""
+        if self._key is not None and (
+            len(self._acked) < self.KEY_MAX_TICKETS
+            and time.monotonic() - self._key_since < self.KEY_MAX_AGE
+        ):
+            return
+        key = secrets.randbits(63) or 1
+        with self.conn.cursor() as cur:
+            cur.execute("SET @ticketdb_request_key = %s", (key,))
+        self._key, self._key_since, self._acked = key, time.monotonic(), {}
+
+    def _settle(self, ticket_id: int, lost: list[tuple[int, int]]) -> bool:
+        """Did a lost call on ``ticket_id`` commit? ``lost``: (session key, calls acknowledged
+        on it for this ticket) of every connection lost during this call."""
+        with self.conn.cursor() as cur:
+            try:
+                cur.execute("SELECT @@session.wsrep_sync_wait")
+                sync_wait = cur.fetchone()[0]
+            except pymysql.err.MySQLError as exc:
+                if _code(exc) != 1193:  # unknown variable: not MariaDB, no Galera
+                    raise
+                sync_wait = None
+            if sync_wait is not None:
+                cur.execute("SET SESSION wsrep_sync_wait = 1")
+            try:
+                # waits for an old transaction still holding the ticket (ticket_log_action
+                # locks it FOR UPDATE first); autocommit: released at once
+                cur.execute(
+                    "SELECT id FROM service_tickets WHERE id = %s LOCK IN SHARE MODE", (ticket_id,)
+                )
+                cur.fetchall()
+                keys = [k for k, _ in lost]
+                cur.execute(
+                    "SELECT request_key, COUNT(*) FROM ticket_logs WHERE ticket_id = %s "
+                    f"AND request_key IN ({', '.join(['%s'] * len(keys))}) GROUP BY request_key",
+                    (ticket_id, *keys),
+                )
+                found = {int(k): int(n) for k, n in cur.fetchall()}
+            finally:
+                if sync_wait is not None:
+                    cur.execute("SET SESSION wsrep_sync_wait = %s", (sync_wait,))
+        committed = any(found.get(k, 0) > acked for k, acked in lost)
+        self.stats.settled(committed)
+        return committed
 
     def retrying(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` (one whole transaction) again after a deadlock or lock wait timeout, and
-        on another node (reconnecting) when this one is lost."""
+        on another node (reconnecting) when this one is lost. ``fn`` must be safe to run twice:
+        after a loss its outcome is unknown and it is simply run again (the ticket calls are
+        checked first, see the class docstring)."""
+        return self._retrying(fn, None)
+
+    def _retrying(self, fn: Callable[[], T], ticket_id: int | None) -> T | None:
+        lost_sessions: list[tuple[int, int]] = []
         for attempt in range(self.retry.attempts):
             try:
-                return fn()
+                if ticket_id is not None and self.dsn is not None:
+                    if lost_sessions and self._settle(ticket_id, lost_sessions):
+                        return None  # committed before the acknowledgement was lost
+                    self._ensure_key()
+                result = fn()
+                if ticket_id is not None and self._key is not None:
+                    self._acked[ticket_id] = self._acked.get(ticket_id, 0) + 1
+                return result
             except pymysql.err.MySQLError as exc:
                 code = _code(exc)
                 lost = self.dsn is not None and (
@@ -170,8 +285,10 @@ class Workflow:
                     raise map_error(exc) from None
                 self.stats.add(code)
                 if lost:
-                    # A call cut off before its COMMIT was acknowledged may have committed:
-                    # running it again can log it twice (docs/scaling.md). 1047 never commits.
+                    # cut off before the acknowledgement: it may have committed under this
+                    # session's key; the next attempt counts that key's logs first
+                    if ticket_id is not None and self._key is not None:
+                        lost_sessions.append((self._key, self._acked.get(ticket_id, 0)))
                     if attempt == self.retry.attempts - 1:
                         raise map_error(exc) from None
                     self._reconnect()
@@ -199,7 +316,7 @@ class Workflow:
                 while cur.nextset():
                     pass
 
-        self.retrying(run)
+        self._retrying(run, int(args[0]))
 
     def assign(self, ticket_id: int, agent_id: int) -> None:
         """pending/processing -> processing; the agent becomes the assignee."""

@@ -1,0 +1,2 @@
+ALTER TABLE ticket_logs
+    DROP COLUMN request_key;
