@@ -786,3 +786,36 @@ def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, 
         with c.cursor() as cur:
             cur.execute("DELETE FROM yoyo_lock WHERE pid = 999997")
         c.close()
+
+
+def test_live_trigger_swap_is_refused_unless_writes_stopped(
+    galera_cluster: Any, project_copy: Any
+) -> None:
+    """DROP and CREATE TRIGGER replicate as two TOI statements with other nodes writing between
+    them (triggers lost or read half-written there): migrate up refuses to re-create an existing
+    trigger, before changing anything, until the caller says writes are stopped."""
+    from ticketdb.errors import TicketdbError
+
+    name = f"g_{uuid.uuid4().hex[:8]}"
+    dsn = galera_cluster.dsns(name)[0]
+    path = project_copy.root / "triggers" / "ticket_logs_before_insert.sql"
+    try:
+        mig.up(dsn, project_copy)
+        path.write_text(path.read_text() + "\n-- changed\n")
+        with pytest.raises(TicketdbError, match="--writes-stopped") as err:
+            mig.up(dsn, project_copy)
+        assert "ticket_logs_before_insert" in str(err.value)
+        assert "nothing was changed" in str(err.value)
+        pending = mig.status(dsn, project_copy)["object_changes"]
+        assert any(c["name"] == "ticket_logs_before_insert" for c in pending)
+        result = mig.up(dsn, project_copy, writes_stopped=True)
+        assert any(
+            c["name"] == "ticket_logs_before_insert" and c["action"] == "replace"
+            for c in result.objects
+        )
+        assert mig.status(dsn, project_copy)["object_changes"] == []
+    finally:
+        c = connect(dsn, database=False)
+        with c.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+        c.close()

@@ -66,12 +66,21 @@ command.name = "migrate"
     callback=_migration_id,
     help="Stop after this migration (id or unique prefix).",
 )
+@click.option(
+    "--writes-stopped",
+    is_flag=True,
+    help="Galera: writes to the tables whose triggers change are stopped on every node, so "
+    "existing triggers may be re-created (refused otherwise: DROP and CREATE replicate "
+    "separately). On one server triggers are swapped under LOCK TABLES without it.",
+)
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def up(ctx: Context, to: str | None, lock_timeout: float, as_json: bool) -> None:
+def up(
+    ctx: Context, to: str | None, writes_stopped: bool, lock_timeout: float, as_json: bool
+) -> None:
     """Create the database if needed and apply pending migrations and objects."""
     dsn = ctx.dsn()
     result = mig.up(
@@ -80,6 +89,7 @@ def up(ctx: Context, to: str | None, lock_timeout: float, as_json: bool) -> None
         to=to,
         lock_timeout=lock_timeout,
         progress=None if as_json else err_console.print,
+        writes_stopped=writes_stopped,
     )
     if as_json:
         print_json(result.__dict__)

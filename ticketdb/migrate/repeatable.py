@@ -5,18 +5,31 @@ is the file name. ``migrate up`` re-creates an object when its file's checksum d
 recorded in ``ticketdb_repeatable`` or when the object is missing on the server; an object whose
 file was deleted is dropped. A failed re-create restores the previous definition, so a typo in a
 procedure never leaves the server without it.
+
+Re-creating a trigger is a DROP and a CREATE with a gap between them: a row written in the gap
+skips the trigger (no status change, no sequence number), and on Galera the two statements
+replicate as two TOI operations between which other nodes keep writing — measured: triggers lost
+or half-read on other nodes ("Trigger … has an error in its body"), nodes left with different
+triggers, and one node's memory growing until the OOM killer took it. So a trigger that already
+exists is swapped under ``LOCK TABLES <its table> WRITE`` (which also locks every table its
+triggers write: writers queue for the milliseconds of the swap instead of slipping through),
+and on Galera, where table locks are node-local, it is refused unless the caller says writes to
+those tables are stopped on every node (``writes_stopped``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
-from ticketdb import catalog
+from ticketdb import catalog, galera
 from ticketdb.db import quote_ident, sql_error
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.project import Project, read_sql_file
@@ -173,8 +186,81 @@ def _show_create(conn: Any, kind: str, name: str) -> str | None:
         return None
 
 
-def apply_changes(conn: Any, changes: list[Change]) -> list[Change]:
-    """Apply in order; a failed CREATE puts the old definition back and raises the error."""
+_TRIGGER_TABLE = re.compile(
+    r"\bON\s+((?:`[^`]+`|\w+)(?:\s*\.\s*(?:`[^`]+`|\w+))?)\s+FOR\s+EACH\s+ROW\b", re.I
+)
+
+
+def _swap_tables(conn: Any, change: Change) -> list[str]:
+    """The tables (quoted) to hold while an existing trigger is swapped: the one it is on now
+    and the one its new definition names; empty when nothing needs a swap (not a trigger, or
+    no trigger of that name on the server yet)."""
+    if change.kind != "TRIGGER" or change.action != "replace" or change.obj is None:
+        return []
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_schema = DATABASE() AND trigger_name = %s",
+            (change.name,),
+        )
+        row = cur.fetchone()
+    if not row:
+        return []
+    tables = [quote_ident(str(row[0] if not isinstance(row, dict) else next(iter(row.values()))))]
+    m = _TRIGGER_TABLE.search(change.obj.create_sql)
+    if m:
+        named = quote_ident(m.group(1).split(".")[-1].strip().strip("`"))
+        if named != tables[0]:
+            tables.append(named)
+    return tables
+
+
+def live_trigger_swaps(conn: Any, changes: list[Change]) -> list[str]:
+    """``trigger on table`` for each change that re-creates a trigger that exists now."""
+    out = []
+    for change in changes:
+        tables = _swap_tables(conn, change)
+        if tables:
+            out.append(f"{change.name} on {tables[0]}")
+    return out
+
+
+def refuse_live_swaps_on_galera(conn: Any, changes: list[Change], writes_stopped: bool) -> None:
+    """On Galera a trigger swap is two TOI statements with other nodes writing between them:
+    refuse before changing anything unless the caller stopped the writes."""
+    if writes_stopped or not galera.is_galera(conn):
+        return
+    swaps = live_trigger_swaps(conn, changes)
+    if swaps:
+        raise TicketdbError(
+            f"re-creating {len(swaps)} existing trigger(s) ({', '.join(swaps)}) on a Galera "
+            "cluster: DROP and CREATE replicate separately and other nodes' writes between them "
+            "skip the trigger or read it half-written. Stop writes to those tables on every "
+            "node, then run again with --writes-stopped; nothing was changed"
+        )
+
+
+@contextmanager
+def _table_locks(conn: Any, tables: list[str]) -> Iterator[None]:
+    if not tables:
+        yield
+        return
+    with conn.cursor() as cur:
+        cur.execute("LOCK TABLES " + ", ".join(f"{t} WRITE" for t in tables))
+    try:
+        yield
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+
+
+def apply_changes(
+    conn: Any, changes: list[Change], *, writes_stopped: bool = False
+) -> list[Change]:
+    """Apply in order; a failed CREATE puts the old definition back and raises the error.
+    An existing trigger is swapped under LOCK TABLES (refused on Galera unless
+    ``writes_stopped``: see the module docstring)."""
+    refuse_live_swaps_on_galera(conn, changes, writes_stopped)
     ensure_track_table(conn)
     done: list[Change] = []
     for change in changes:
@@ -192,18 +278,19 @@ def apply_changes(conn: Any, changes: list[Change]) -> list[Change]:
             previous = (
                 _show_create(conn, obj.kind, obj.name) if change.action == "replace" else None
             )
-            cur.execute(_drop_sql(obj.kind, obj.name))
-            try:
-                cur.execute(obj.create_sql)
-            except pymysql.err.MySQLError as exc:
-                err = sql_error(exc, where=f"{obj.path.name}")
-                if previous:
-                    try:
-                        cur.execute(previous)
-                        err = SqlError(f"{err} — previous definition restored", None)
-                    except pymysql.err.MySQLError:
-                        pass
-                raise err from None
+            with _table_locks(conn, _swap_tables(conn, change)):
+                cur.execute(_drop_sql(obj.kind, obj.name))
+                try:
+                    cur.execute(obj.create_sql)
+                except pymysql.err.MySQLError as exc:
+                    err = sql_error(exc, where=f"{obj.path.name}")
+                    if previous:
+                        try:
+                            cur.execute(previous)
+                            err = SqlError(f"{err} — previous definition restored", None)
+                        except pymysql.err.MySQLError:
+                            pass
+                    raise err from None
             cur.execute(
                 f"REPLACE INTO {TRACK_TABLE} (kind, name, checksum, path) VALUES (%s, %s, %s, %s)",
                 (obj.kind, obj.name, obj.checksum, f"{obj.path.parent.name}/{obj.path.name}"),
@@ -224,4 +311,3 @@ def drop_all(conn: Any, objects: list[RepeatableObject]) -> list[tuple[str, str]
                 dropped.append((kind, name))
         cur.execute(f"DROP TABLE IF EXISTS {TRACK_TABLE}")
     return dropped
-

@@ -192,8 +192,13 @@ def up(
     to: str | None = None,
     lock_timeout: float = 120,
     progress: Progress | None = None,
+    writes_stopped: bool = False,
 ) -> MigrateResult:
-    """Apply pending migrations (up to ``to``), then repeatable objects when at head."""
+    """Apply pending migrations (up to ``to``), then repeatable objects when at head.
+
+    ``writes_stopped``: the caller has stopped writes on every node, so existing triggers may be
+    re-created on Galera (refused otherwise, before any migration runs; see
+    ``repeatable.apply_changes``)."""
     say = progress or (lambda _msg: None)
     _check_to(to)
     migrations = load_migrations(project)
@@ -206,6 +211,11 @@ def up(
     ):
         journal.refuse_if_interrupted(backend)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
+        if not writes_stopped:  # the refusal apply_changes makes, asked before any migration
+            with connection(dsn) as conn:
+                if table_exists(conn, repeatable.TRACK_TABLE):
+                    planned = repeatable.plan_changes(conn, objects)
+                    repeatable.refuse_live_swaps_on_galera(conn, planned, writes_stopped)
         for m in pending:
             job.check()  # the lease was renewed: no other run can have taken over
             started = time.perf_counter()
@@ -218,7 +228,8 @@ def up(
         if result.at_head:
             with connection(dsn) as conn:
                 changes = repeatable.plan_changes(conn, objects)
-                for change in repeatable.apply_changes(conn, changes):
+                applied = repeatable.apply_changes(conn, changes, writes_stopped=writes_stopped)
+                for change in applied:
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
                 from ticketdb.seed import restore as seed_restore
