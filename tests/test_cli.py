@@ -83,8 +83,12 @@ def test_doctor_passes_on_sandbox(server_dsn: DSN) -> None:
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    """Every command path; the root imports its commands lazily, so ask it, not ``.commands``."""
     out = []
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         full = f"{prefix}{name}"
         out.append((full, cmd))
         if isinstance(cmd, click.Group):
@@ -148,6 +152,35 @@ def test_documentation_check_sees_a_missing_command(project: Project) -> None:
     assert undocumented(gone) == ["sandbox destroy"]
     assert "drift" in undocumented(re.sub(r"ticketdb drift\b", "", text))
     assert "Usage: ticketdb" not in text and "BEGIN GENERATED" not in text
+
+
+def test_commands_load_lazily_and_all_are_listed(project: Project, tmp_path: Path) -> None:
+    """`ticketdb lint` imports only what lint needs (start-up is most of a small lint's time);
+    --help still lists every cmd_*.py by its name and short help."""
+    modules = sorted(
+        p.stem.removeprefix("cmd_") for p in (project.root / "ticketdb" / "cli").glob("cmd_*.py")
+    )
+    assert [name for name, _ in _commands(cli) if " " not in name] == modules
+    sql = tmp_path / "one.sql"
+    sql.write_text("SELECT 1;\n")
+    heavy = ("pymysql", "redis", "httpx", "yoyo", "rich", "ticketdb.cli.cmd_migrate")
+    probe = (
+        "import sys\nfrom ticketdb.cli import main\nsys.argv = ['ticketdb', 'lint', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", probe, str(sql)], capture_output=True, text=True, cwd=project.root
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
+    res = subprocess.run(
+        [sys.executable, "-m", "ticketdb.cli", "--help"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    listed = re.findall(r"^  ([a-z]+) +\S", res.stdout.split("Commands:")[1], re.M)
+    assert listed == modules, res.stdout
+    assert "Lint migrations/" in res.stdout
 
 
 def test_cli_reference_is_current(project: Project) -> None:

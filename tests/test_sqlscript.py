@@ -78,10 +78,47 @@ def test_pattern_without_possessive_quantifiers_lexes_the_same(monkeypatch, proj
              for p in sorted((project.root / d).glob("*.sql"))]  # fmt: skip
     texts = [f.read_text(encoding="utf-8") for f in files] + [SCRIPT]
     expected = [tokenize(t, directives=True) for t in texts]
-    monkeypatch.setattr(sqlscript, "_TOKEN", sqlscript.token_pattern(possessive=False))
+    monkeypatch.setattr(sqlscript, "_POSSESSIVE", False)
+    monkeypatch.setattr(sqlscript, "_PATTERNS", {})  # one pattern per delimiter, made again
     assert [tokenize(t, directives=True) for t in texts] == expected
+    assert set(sqlscript._PATTERNS) >= {";", ";;"}
+    assert not any("++" in p.pattern for p in sqlscript._PATTERNS.values())
     assert len(files) > 20
     start = time.perf_counter()
     with pytest.raises(SplitError):
         split("SELECT 'x" + ("a" * 40 + "\\'c''") * 20_000)  # no closing quote
     assert time.perf_counter() - start < 5
+
+
+def _lexed(sql: str) -> list[tuple[str, str]]:
+    return [(t.kind, t.text) for t in tokenize(sql, directives=True) if t.kind != "ws"]
+
+
+def test_custom_delimiters_end_words_and_tokens_like_the_mysql_client() -> None:
+    """The delimiter is looked for at every token start, and one made of word characters
+    (``$$``) also inside a word: ``END$$`` is END then the delimiter, as mysql reads it."""
+    sql = "DELIMITER $$\nSELECT 'a$$' /* $$ */ a$$$ `b$$`$$\nEND$$\nDELIMITER //\nx;y//z/\n"
+    assert _lexed(sql) == [
+        ("directive", "DELIMITER $$"), ("word", "SELECT"), ("string", "'a$$'"),
+        ("comment", "/* $$ */"), ("word", "a"), ("delim", "$$"), ("word", "$"),
+        ("quoted", "`b$$`"), ("delim", "$$"), ("word", "END"), ("delim", "$$"),
+        ("directive", "DELIMITER //"), ("word", "x"), ("punct", ";"), ("word", "y"),
+        ("delim", "//"), ("word", "z"), ("punct", "/"),
+    ]  # fmt: skip
+    # a delimiter with a word character and another one ends no word: `abc$` then `;`
+    assert _lexed("DELIMITER $;\nabc$; $;")[1:] == [
+        ("word", "abc$"), ("punct", ";"), ("delim", "$;"),
+    ]  # fmt: skip
+
+
+def test_directive_only_where_a_line_starts() -> None:
+    """A DELIMITER line may be indented (any whitespace); not after other tokens on the line, and
+    not inside a multi-line comment or string."""
+    sql = "\f\tDELIMITER ;;\nSELECT 1;;\n/*\nDELIMITER $$\n*/ x DELIMITER //\n'\nDELIMITER ;'\n"
+    toks = tokenize(sql, directives=True)
+    assert [(t.text, t.line, t.col) for t in toks if t.kind == "directive"] == [
+        ("DELIMITER ;;", 1, 3)
+    ]
+    assert [(t.text, t.line) for t in toks if t.kind == "delim"] == [(";;", 2)]
+    assert [t.line for t in toks if t.kind == "string"] == [6]
+    assert toks[-1].line == 7 and toks[-1].text == "\n"

@@ -1,9 +1,11 @@
 """The ``ticketdb`` command: a thin click layer over the library.
 
 Sub-commands live in ``ticketdb/cli/cmd_*.py``; each module exposes ``command`` (a click
-command or group) and is picked up here, so adding a command never edits this file. Known
-failures are caught at one boundary and printed as one line: exit 1 for a failed operation or
-check, 2 for bad usage.
+command or group named like the module) and is picked up here, so adding a command never edits
+this file. Modules are imported only when their command runs (``ticketdb lint`` must not pay
+for PyMySQL, redis, httpx, yoyo and rich at every start); ``--help`` imports them all to show
+their short help. Known failures are caught at one boundary and printed as one line: exit 1
+for a failed operation or check, 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import sys
 from typing import Any
 
 import click
-import pymysql
 
 from ticketdb import __version__
 from ticketdb.cli.common import Context, dsn_option, project_option
-from ticketdb.db import sql_error
 from ticketdb.errors import Terminated, TicketdbError
+
+#: ``ticketdb.cli.cmd_<name>`` defines the command ``<name>``.
+_PREFIX = "cmd_"
 
 
 def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
@@ -36,17 +39,48 @@ def _signal_behind(exc: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
+def _pymysql_errors(name: str) -> tuple[type[BaseException], ...]:
+    """PyMySQL's exception class ``name``, if PyMySQL was imported at all: a command that never
+    imported it cannot have raised one, and importing it only to compare costs every start."""
+    pymysql = sys.modules.get("pymysql")
+    return (getattr(pymysql.err, name),) if pymysql is not None else ()
+
+
 def _closed_by_signal(exc: BaseException) -> bool:
     """PyMySQL's InterfaceError on a connection the signal closed mid-query: noise, not a
     failed clean-up."""
-    return isinstance(exc, pymysql.err.InterfaceError)
+    return isinstance(exc, _pymysql_errors("InterfaceError"))
+
+
+def _command_modules() -> list[str]:
+    import ticketdb.cli as pkg
+
+    return sorted(
+        info.name for info in pkgutil.iter_modules(pkg.__path__) if info.name.startswith(_PREFIX)
+    )
 
 
 class _Root(click.Group):
+    """Lists commands from the module names and imports only the one asked for (click's
+    lazy-loading group pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *(m.removeprefix(_PREFIX) for m in _command_modules())})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and f"{_PREFIX}{cmd_name}" in _command_modules():
+            module = importlib.import_module(f"ticketdb.cli.{_PREFIX}{cmd_name}")
+            command: click.Command = module.command
+            if command.name != cmd_name:  # a renamed command would be unreachable by its name
+                raise RuntimeError(f"{module.__name__} defines {command.name!r}, not {cmd_name!r}")
+            self.add_command(command)
+        return self.commands.get(cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (TicketdbError, pymysql.err.MySQLError, KeyboardInterrupt) as exc:
+        # evaluated only when something was raised, so PyMySQL is looked up lazily too
+        except (TicketdbError, KeyboardInterrupt, *_pymysql_errors("MySQLError")) as exc:
             sig = _signal_behind(exc)
             if sig is not None:
                 terminated = isinstance(sig, Terminated)
@@ -54,6 +88,8 @@ class _Root(click.Group):
                 if exc is sig or _closed_by_signal(exc):
                     msg = f"{what}: cleaned up" if terminated else what
                 else:  # the clean-up itself failed: say so, never claim it finished
+                    from ticketdb.db import sql_error
+
                     detail = exc if isinstance(exc, TicketdbError) else sql_error(exc)
                     msg = f"{what}, but the clean-up failed: {detail}"
                 click.secho(msg, fg="red", err=True)
@@ -61,6 +97,8 @@ class _Root(click.Group):
             if isinstance(exc, TicketdbError):
                 click.secho(f"error: {exc}", fg="red", err=True)
                 ctx.exit(exc.exit_code)
+            from ticketdb.db import sql_error
+
             click.secho(f"error: {sql_error(exc)}", fg="red", err=True)
             ctx.exit(1)
 
@@ -80,16 +118,10 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Context)
 
 
-def _load_commands() -> None:
-    import ticketdb.cli as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("cmd_"):
-            module = importlib.import_module(f"ticketdb.cli.{info.name}")
-            cli.add_command(module.command)
-
-
-_load_commands()
+def load_all_commands() -> dict[str, click.Command]:
+    """Every command, imported (for the generated reference and tests that walk them all)."""
+    ctx = click.Context(cli)
+    return {name: cmd for name in cli.list_commands(ctx) if (cmd := cli.get_command(ctx, name))}
 
 
 def _on_sigterm(_signum: int, _frame: Any) -> None:

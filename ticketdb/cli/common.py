@@ -8,15 +8,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console, ConsoleDimensions
 
-from ticketdb import failover
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.sandbox import resolve_dsn
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,24 +25,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 PIPE_WIDTH = 1000
 
 
-class _Console(Console):
+def _make_console(stderr: bool) -> Console:
     """Terminal: its width. Pipe or file: one table row per line (rows are grepped, not read)."""
+    from rich.console import Console, ConsoleDimensions
 
-    @property
-    def size(self) -> ConsoleDimensions:
-        size = super().size
-        if not self.is_terminal and not os.environ.get("COLUMNS"):
-            return ConsoleDimensions(PIPE_WIDTH, size.height)
-        return size
+    class _Console(Console):
+        @property
+        def size(self) -> ConsoleDimensions:
+            size = super().size
+            if not self.is_terminal and not os.environ.get("COLUMNS"):
+                return ConsoleDimensions(PIPE_WIDTH, size.height)
+            return size
 
-    @size.setter
-    def size(self, new_size: tuple[int, int]) -> None:
-        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+        @size.setter
+        def size(self, new_size: tuple[int, int]) -> None:
+            Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    return _Console(stderr=stderr)
 
 
-#: Human output (tables, progress) goes to stderr when stdout is reserved for data (JSON, DSN).
-console = _Console()
-err_console = _Console(stderr=True)
+def __getattr__(name: str) -> Any:
+    """``console`` and ``err_console`` are made on first use: importing rich costs every
+    command's start-up, and ``lint`` never prints a table.
+
+    Human output (tables, progress) goes to ``err_console`` (stderr) when stdout is reserved for
+    data (JSON, DSN)."""
+    if name in ("console", "err_console"):
+        made = globals()[name] = _make_console(stderr=name == "err_console")
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -52,6 +63,9 @@ class Context:
 
     def dsn(self, database: str | None = None) -> DSN:
         """A multi-host DSN (h1:p1,h2:p2,…) is narrowed to its first ready+Primary+Synced node."""
+        from ticketdb import failover  # PyMySQL: only for the commands that connect
+        from ticketdb.sandbox import resolve_dsn
+
         return failover.pick(resolve_dsn(self.dsn_text, database))
 
     def project(self) -> Project:
