@@ -398,6 +398,29 @@ def test_node_kill_during_cross_node_workflow_loses_no_log(galera_cluster, gdb):
     )
 
 
+def test_causal_read_sees_every_call_another_node_acknowledged(gdb):
+    """What Workflow._settle and the node-kill count rely on: with ``wsrep_sync_wait = 1`` a
+    read on node 1 sees every call node 2 acknowledged before it. Without it, node 1 missed
+    292 of 1,500 replies read right after node 2 acknowledged them (docs/scaling.md)."""
+    c1 = connect(gdb[0])
+    with c1.cursor() as cur:
+        cur.execute("SET SESSION wsrep_sync_wait = 1")
+    t = _tickets(c1, 1)[0]
+    c2 = connect(gdb[1])
+    wf = Workflow(c2)
+    seen = 0
+    for k in range(300):
+        wf.reply(t, 7, f"causal {k}")
+        seen += scalar(
+            c1,
+            "SELECT COUNT(*) FROM ticket_logs WHERE ticket_id = %s AND note = %s",
+            (t, f"causal {k}"),
+        )
+    c1.close()
+    c2.close()
+    assert seen == 300
+
+
 def _lease(conn: Any, name: str) -> tuple[str | None, Any, int]:
     rows = _rows(conn, "SELECT owner, acquired_at, wins FROM ticketdb_leases WHERE name = %s",
                  (name,))  # fmt: skip
