@@ -29,7 +29,7 @@ import pymysql
 
 from ticketdb.db import connect, sql_error
 from ticketdb.dsn import DSN
-from ticketdb.errors import SqlError
+from ticketdb.errors import ConnectionFailed, SqlError
 from ticketdb.failover import NODE_LOST, connect_ready, is_multi_host
 
 T = TypeVar("T")
@@ -169,6 +169,9 @@ class Workflow:
     #: renew the session key after this many distinct tickets / seconds (bounds the counts)
     KEY_MAX_TICKETS = 10_000
     KEY_MAX_AGE = 3600.0
+    #: after losing its node, look this long for a usable one: a cluster that lost a member can
+    #: be without any Primary node for a few seconds while it installs the new view
+    RECONNECT_TIMEOUT = 20.0
 
     def __init__(
         self,
@@ -200,7 +203,8 @@ class Workflow:
             wf.conn.close()
 
     def _reconnect(self) -> None:
-        """The node is gone or refuses (1047): connect to another one (this one tried last)."""
+        """The node is gone or refuses (1047): connect to another one (this one tried last),
+        waiting up to ``RECONNECT_TIMEOUT`` for one to be usable."""
         lost = (getattr(self.conn, "host", None), getattr(self.conn, "port", None))
         try:
             self.conn.close()
@@ -209,7 +213,19 @@ class Workflow:
         assert self.dsn is not None
         self._key = None
         self._acked = {}
-        self.conn = _connect(self.dsn, skip=(lost,))
+        deadline = time.monotonic() + self.RECONNECT_TIMEOUT
+        delay = 0.05
+        while True:
+            try:
+                self.conn = _connect(self.dsn, skip=(lost,))
+                return
+            except ConnectionFailed:
+                # no node usable right now (all non-Primary, or refusing connections): the
+                # call's outcome stays unknown only if none comes back in time
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _ensure_key(self) -> None:
         """Give this connection a fresh session key (on its first call, then when it is old)."""
