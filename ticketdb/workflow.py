@@ -137,7 +137,9 @@ class Workflow:
     Not thread-safe, like the connection under it: use one ``Workflow`` per thread.
 
     **Node loss and replay.** With a DSN (``Workflow.open``), a call whose connection is lost
-    (2013/2006, InterfaceError) or whose node refuses (1047) is retried on a new connection. Such
+    (2013/2006, InterfaceError) or whose node refuses (1047) is retried on a new connection (to
+    the next usable node, waiting up to ``RECONNECT_TIMEOUT`` for one: a cluster that lost a
+    member may have no Primary node for a few seconds). Such
     a call may have committed before the acknowledgement was lost, so it is not simply run
     again. Each connection gets a random 63-bit session key (``SET @ticketdb_request_key``, once
     per connection: no cost per call) that ``ticket_log_action`` stores in every log it writes
