@@ -33,7 +33,13 @@ class CuttingProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.mode: str | None = None
+        #: what in a client packet triggers the cut (a ticket CALL unless changed)
+        self.trigger = b"CALL ticket_"
         self.delay = 0.3
+        #: after a cut, close new connections at once for this long (no usable server)
+        self.refuse_for = 0.0
+        self._refuse_until = 0.0
+        self.refused = 0
         self.cuts = 0
         self.cut_done = threading.Event()
         self._lock = threading.Lock()
@@ -54,6 +60,10 @@ class CuttingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if time.monotonic() < self._refuse_until:
+                self.refused += 1
+                client.close()
+                continue
             server = socket.create_connection(self.target)
             state = {"cut": False, "drop_reply": False}
             threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
@@ -68,6 +78,7 @@ class CuttingProxy:
             s.close()
         with self._lock:
             self.cuts += 1
+        self._refuse_until = time.monotonic() + self.refuse_for
         self.mode = None
         self.cut_done.set()
 
@@ -76,7 +87,7 @@ class CuttingProxy:
         try:
             while data := client.recv(65536):
                 mode = self.mode
-                if mode and b"CALL ticket_" in data and not state["cut"]:
+                if mode and self.trigger in data and not state["cut"]:
                     state["cut"] = True
                     if mode == "request":
                         self._cut(client, server)
@@ -175,6 +186,22 @@ def test_a_lost_close_is_not_reported_as_rejected(conn, migrated_dsn, proxy):
     assert log_rows(conn, tid) == [("close", 3, None)]
 
 
+def test_no_usable_server_for_a_moment_is_waited_for_then_settled(conn, migrated_dsn, proxy):
+    """After the loss nothing accepts connections for 1.5 s (a cluster installing a new view
+    has no Primary node for a few seconds): the Workflow keeps looking instead of reporting an
+    unknown outcome, then settles the call (committed: not run again)."""
+    tid = new_ticket(conn)
+    stats = RetryStats()
+    proxy.refuse_for = 1.5
+    with Workflow.open(through(migrated_dsn, proxy), stats=stats) as wf:
+        proxy.arm("reply")
+        started = time.monotonic()
+        wf.reply(tid, 9, "waited")
+        assert time.monotonic() - started >= 1.4 and proxy.refused >= 1
+        assert (stats.found_committed, stats.rerun) == (1, 0)
+    assert log_rows(conn, tid) == [("reply", 9, "waited")]
+
+
 def test_call_lost_before_it_reached_the_server_is_run_again(conn, migrated_dsn, proxy):
     tid = new_ticket(conn)
     stats = RetryStats()
@@ -210,6 +237,52 @@ def test_call_still_running_on_the_server_is_waited_for_not_doubled(conn, migrat
     finally:
         blocker.close()
     assert log_rows(conn, tid) == [("reply", 5, "before"), ("reply", 5, "blocked")]
+
+
+@pytest.mark.parametrize("mode", ["request", "reply"])
+def test_connection_lost_while_setting_the_session_key_runs_the_call_once(
+    conn, migrated_dsn, proxy, mode
+):
+    """The key is set before the call: losing the connection there (the SET dropped, or run and
+    its answer dropped) leaves nothing to settle — the call runs once, under the new key."""
+    tid = new_ticket(conn)
+    stats = RetryStats()
+    proxy.trigger = b"SET @ticketdb_request_key"
+    with Workflow.open(through(migrated_dsn, proxy), stats=stats) as wf:
+        proxy.arm(mode)
+        wf.reply(tid, 6, "once")
+        assert proxy.cuts == 1 and (stats.found_committed, stats.rerun) == (0, 0)
+        key = scalar(wf.conn, "SELECT @ticketdb_request_key")
+    rows = _rows(conn, "SELECT note, request_key FROM ticket_logs WHERE ticket_id = %s", (tid,))
+    assert rows == [("once", key)]
+
+
+def test_lost_call_right_after_a_key_renewal_is_settled_under_the_new_key(
+    conn, migrated_dsn, proxy, monkeypatch
+):
+    """A renewal empties the acknowledged counts; a call lost under the new key is counted
+    against that key only (the old key's logs of the ticket must not make it look committed,
+    nor the new one look missing)."""
+    monkeypatch.setattr(Workflow, "KEY_MAX_TICKETS", 2)
+    tid, other = new_ticket(conn), new_ticket(conn)
+    stats = RetryStats()
+    with Workflow.open(through(migrated_dsn, proxy), stats=stats) as wf:
+        wf.reply(tid, 8, "old key 1")
+        wf.reply(tid, 8, "old key 2")  # the old key has 2 logs of tid, acknowledged
+        wf.reply(other, 8, "second ticket")  # two tickets: the next call renews the key first
+        proxy.arm("request")  # lost before it reached the server: must run again
+        wf.reply(tid, 8, "new key, not committed")
+        assert (stats.found_committed, stats.rerun) == (0, 1)
+        wf.reply(other, 8, "second ticket again")
+        proxy.arm("reply")  # committed, answer lost: must not run again
+        wf.reply(tid, 8, "new key, committed")
+        assert (stats.found_committed, stats.rerun) == (1, 1)
+    assert [r[2] for r in log_rows(conn, tid)] == [
+        "old key 1",
+        "old key 2",
+        "new key, not committed",
+        "new key, committed",
+    ]
 
 
 def test_session_key_costs_nothing_per_call_and_only_the_workflow_sets_it(conn, migrated_dsn):

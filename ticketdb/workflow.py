@@ -29,7 +29,7 @@ import pymysql
 
 from ticketdb.db import connect, sql_error
 from ticketdb.dsn import DSN
-from ticketdb.errors import SqlError
+from ticketdb.errors import ConnectionFailed, SqlError
 from ticketdb.failover import NODE_LOST, connect_ready, is_multi_host
 
 T = TypeVar("T")
@@ -137,7 +137,9 @@ class Workflow:
     Not thread-safe, like the connection under it: use one ``Workflow`` per thread.
 
     **Node loss and replay.** With a DSN (``Workflow.open``), a call whose connection is lost
-    (2013/2006, InterfaceError) or whose node refuses (1047) is retried on a new connection. Such
+    (2013/2006, InterfaceError) or whose node refuses (1047) is retried on a new connection (to
+    the next usable node, waiting up to ``RECONNECT_TIMEOUT`` for one: a cluster that lost a
+    member may have no Primary node for a few seconds). Such
     a call may have committed before the acknowledgement was lost, so it is not simply run
     again. Each connection gets a random 63-bit session key (``SET @ticketdb_request_key``, once
     per connection: no cost per call) that ``ticket_log_action`` stores in every log it writes
@@ -169,6 +171,9 @@ class Workflow:
     #: renew the session key after this many distinct tickets / seconds (bounds the counts)
     KEY_MAX_TICKETS = 10_000
     KEY_MAX_AGE = 3600.0
+    #: after losing its node, look this long for a usable one: a cluster that lost a member can
+    #: be without any Primary node for a few seconds while it installs the new view
+    RECONNECT_TIMEOUT = 20.0
 
     def __init__(
         self,
@@ -200,7 +205,8 @@ class Workflow:
             wf.conn.close()
 
     def _reconnect(self) -> None:
-        """The node is gone or refuses (1047): connect to another one (this one tried last)."""
+        """The node is gone or refuses (1047): connect to another one (this one tried last),
+        waiting up to ``RECONNECT_TIMEOUT`` for one to be usable."""
         lost = (getattr(self.conn, "host", None), getattr(self.conn, "port", None))
         try:
             self.conn.close()
@@ -209,7 +215,19 @@ class Workflow:
         assert self.dsn is not None
         self._key = None
         self._acked = {}
-        self.conn = _connect(self.dsn, skip=(lost,))
+        deadline = time.monotonic() + self.RECONNECT_TIMEOUT
+        delay = 0.05
+        while True:
+            try:
+                self.conn = _connect(self.dsn, skip=(lost,))
+                return
+            except ConnectionFailed:
+                # no node usable right now (all non-Primary, or refusing connections): the
+                # call's outcome stays unknown only if none comes back in time
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _ensure_key(self) -> None:
         """Give this connection a fresh session key (on its first call, then when it is old)."""
