@@ -105,13 +105,9 @@ BEGIN
             END chunk;
             TRUNCATE TABLE tmp_escalation_batch;  -- outside any transaction: commits nothing
             IF v_failed = 1 THEN
-                SET v_attempt = v_attempt + 1;
-                IF v_attempt >= 5 THEN
-                    SIGNAL SQLSTATE '40001'
-                        SET MESSAGE_TEXT = 'escalate_stale_tickets: chunk still deadlocked or timed out after 5 attempts',
-                            MYSQL_ERRNO = 1213;
-                END IF;
-                DO SLEEP(0.05 * v_attempt);
+                CALL conflict_backoff(
+                    'escalate_stale_tickets: chunk still deadlocked or timed out after 5 attempts',
+                    v_attempt);
                 ITERATE batches;
             END IF;
             SET v_attempt = 0;

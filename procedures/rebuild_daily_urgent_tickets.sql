@@ -64,13 +64,8 @@ BEGIN
         IF v_failed = 0 THEN
             LEAVE swap;
         END IF;
-        SET v_attempt = v_attempt + 1;
-        IF v_attempt >= 5 THEN
-            SIGNAL SQLSTATE '40001'
-                SET MESSAGE_TEXT = 'rebuild_daily_urgent_tickets: still conflicting after 5 attempts',
-                    MYSQL_ERRNO = 1213;
-        END IF;
-        DO SLEEP(0.05 * v_attempt);
+        CALL conflict_backoff('rebuild_daily_urgent_tickets: still conflicting after 5 attempts',
+                              v_attempt);
     END LOOP swap;
     CALL lease_release(v_lock);
 END

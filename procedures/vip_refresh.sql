@@ -52,13 +52,8 @@ BEGIN
             COMMIT;
         END chunk;
         IF v_failed = 1 THEN
-            SET v_attempt = v_attempt + 1;
-            IF v_attempt >= 5 THEN
-                SIGNAL SQLSTATE '40001'
-                    SET MESSAGE_TEXT = 'vip_refresh: chunk still conflicting after 5 attempts',
-                        MYSQL_ERRNO = 1213;
-            END IF;
-            DO SLEEP(0.05 * v_attempt);
+            CALL conflict_backoff('vip_refresh: chunk still conflicting after 5 attempts',
+                                  v_attempt);
             ITERATE chunks;
         END IF;
         SET v_attempt = 0;

@@ -203,3 +203,18 @@ def test_locked_chunk_is_retried_not_skipped(conn, migrated_dsn):
     assert time.monotonic() - started >= 1.0  # it did wait and retry
     got = rows(conn, "SELECT ticket_id, COUNT(*) AS n FROM ticket_logs GROUP BY ticket_id")
     assert {r["ticket_id"]: r["n"] for r in got} == {i: 1 for i in ids}
+
+
+def test_conflict_backoff_counts_sleeps_and_gives_up_at_the_fifth_attempt(conn) -> None:
+    """The retry step the chunked maintenance procedures share (procedures/conflict_backoff.sql)."""
+    with conn.cursor() as cur:
+        cur.execute("SET @attempt = 0")
+        started = time.monotonic()
+        cur.execute("CALL conflict_backoff('x: still conflicting', @attempt)")
+        assert time.monotonic() - started >= 0.04  # backed off (0.05 s at the first attempt)
+        cur.execute("SELECT @attempt")
+        assert cur.fetchone()[0] == 1
+        cur.execute("SET @attempt = 4")
+        with pytest.raises(pymysql.err.OperationalError) as err:
+            cur.execute("CALL conflict_backoff('x: still conflicting', @attempt)")
+    assert err.value.args == (1213, "x: still conflicting")
