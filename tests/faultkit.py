@@ -67,6 +67,18 @@ def kill(
     return proc.returncode, out, err
 
 
+def finish_all(procs: list[subprocess.Popen[bytes]], timeout: float) -> list[str]:
+    """Each process's stderr once it exits; any still running after ``timeout`` (or when the
+    wait fails) is killed, so a stuck worker never outlives the test."""
+    try:
+        return [p.communicate(timeout=timeout)[1].decode() for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
 def clean(res: subprocess.CompletedProcess[str] | tuple[int, str, str]) -> str:
     """All the output, asserting there is no traceback in it."""
     text = (

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
+from faultkit import finish_all
 
 from ticketdb import alerts as al
 from ticketdb.cli import cli
@@ -239,13 +240,7 @@ def test_two_parallel_workers_deliver_each_alert_once(conn, migrated_dsn, hook):
     cmd = worker_cmd(migrated_dsn, "--webhook", hook.url, "--batch", "3", "--timeout", "2")
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(2)]  # fmt: skip
-    try:
-        errs = [p.communicate(timeout=60)[1].decode() for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+    errs = finish_all(procs, 60)
     assert [p.returncode for p in procs] == [0, 0], errs
     got = hook.keys()
     assert set(got) == want and len(want) == 40

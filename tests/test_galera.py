@@ -14,6 +14,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from faultkit import finish_all
 from waiting import eventually
 
 from ticketdb import doctor, drift, galera
@@ -695,13 +696,7 @@ def test_alert_workers_on_two_nodes_deliver_each_alert_once(gdb):
             )
             for i in (1, 2)
         ]  # fmt: skip
-        try:
-            errs = [p.communicate(timeout=120)[1].decode() for p in procs]
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait(10)
+        errs = finish_all(procs, 120)
         assert [p.returncode for p in procs] == [0, 0], errs
         got = hook.keys()
         assert set(got) == want and len(want) == 40
