@@ -16,15 +16,12 @@ from typing import TypeVar
 
 import pymysql
 
+from ticketdb.db import error_code
+
 T = TypeVar("T")
 
 #: deadlock / certification failure, lock wait timeout
 CONFLICT_CODES = frozenset({1213, 1205})
-
-
-def error_code(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 def retry_conflicts(

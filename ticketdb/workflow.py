@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import pymysql
 
-from ticketdb.db import connect, sql_error
+from ticketdb.db import connect, error_code, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed, SqlError
 from ticketdb.failover import NODE_LOST, connect_ready, is_multi_host
@@ -124,11 +124,6 @@ def _connect(dsn: DSN, skip: tuple[Any, ...] = ()) -> pymysql.connections.Connec
     if is_multi_host(dsn):
         return connect_ready(dsn, skip=skip, autocommit=True)
     return connect(dsn, autocommit=True)
-
-
-def _code(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 class Workflow:
@@ -249,7 +244,7 @@ class Workflow:
                 cur.execute("SELECT @@session.wsrep_sync_wait")
                 sync_wait = cur.fetchone()[0]
             except pymysql.err.MySQLError as exc:
-                if _code(exc) != 1193:  # unknown variable: not MariaDB, no Galera
+                if error_code(exc) != 1193:  # unknown variable: not MariaDB, no Galera
                     raise
                 sync_wait = None
             if sync_wait is not None:
@@ -295,7 +290,7 @@ class Workflow:
                     self._acked[ticket_id] = self._acked.get(ticket_id, 0) + 1
                 return result
             except pymysql.err.MySQLError as exc:
-                code = _code(exc)
+                code = error_code(exc)
                 lost = self.dsn is not None and (
                     code in NODE_LOST or isinstance(exc, pymysql.err.InterfaceError)
                 )
