@@ -165,8 +165,9 @@ def test_commands_load_lazily_and_all_are_listed(project: Project, tmp_path: Pat
     sql.write_text("SELECT 1;\n")
     heavy = ("pymysql", "redis", "httpx", "yoyo", "rich", "ticketdb.cli.cmd_migrate")
     probe = (
-        "import sys\nfrom ticketdb.cli import main\nsys.argv = ['ticketdb', 'lint', sys.argv[1]]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        # cli.main, not main(): main() ends a lint process with os._exit (no teardown)
+        "import sys\nfrom ticketdb.cli import cli\n"
+        "cli.main(['lint', sys.argv[1]], prog_name='ticketdb', standalone_mode=False)\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
     )
     res = subprocess.run(

@@ -81,7 +81,9 @@ def test_pattern_without_possessive_quantifiers_lexes_the_same(monkeypatch, proj
     monkeypatch.setattr(sqlscript, "_POSSESSIVE", False)
     monkeypatch.setattr(sqlscript, "_PATTERNS", {})  # one pattern per delimiter, made again
     assert [tokenize(t, directives=True) for t in texts] == expected
-    assert set(sqlscript._PATTERNS) >= {";", ";;"}
+    assert {d for d, _ in sqlscript._PATTERNS} >= {";", ";;"}
+    lean = [[t for t in toks if t.kind != "ws"] for toks in expected]
+    assert [tokenize(t, directives=True, whitespace=False) for t in texts] == lean
     assert not any("++" in p.pattern for p in sqlscript._PATTERNS.values())
     assert len(files) > 20
     start = time.perf_counter()
@@ -122,3 +124,36 @@ def test_directive_only_where_a_line_starts() -> None:
     assert [(t.text, t.line) for t in toks if t.kind == "delim"] == [(";;", 2)]
     assert [t.line for t in toks if t.kind == "string"] == [6]
     assert toks[-1].line == 7 and toks[-1].text == "\n"
+
+
+def test_lexing_without_whitespace_tokens_gives_the_other_tokens_unchanged(project) -> None:
+    """lint lexes with ``whitespace=False`` (blanks folded into the next token's match): the
+    tokens must be exactly the significant ones of the full lexing, offsets, lines and columns
+    included, on every SQL file here (project, lint corpus and fixtures) and on blank forms
+    around DELIMITER lines."""
+    roots = [project.root / d for d in ("migrations", "procedures", "triggers", "events",
+                                        "queries", "grants")]  # fmt: skip
+    roots.append(project.root / "tests" / "lint")
+    files = sorted({p for r in roots for p in r.rglob("*.sql")})
+    texts = [f.read_text(encoding="utf-8", errors="replace") for f in files] + [SCRIPT]
+    texts += [
+        "\f\tDELIMITER ;;\nSELECT 1;;\n  \t delimiter ;\nSELECT\r\n2 ;  ",
+        "a\n\f \tDELIMITER //\nx//\n \f DELIMITER ;\n\tEND$$ trailing   ",
+        "SELECT 'a\nb', `c\nd` -- e\n/* f\n*/ x ;\n",
+    ]
+    checked = 0
+    for text in texts:
+        try:
+            full = [t for t in tokenize(text, directives=True) if t.kind != "ws"]
+        except SplitError as exc:
+            with pytest.raises(SplitError) as again:
+                tokenize(text, directives=True, whitespace=False)
+            assert (again.value.line, again.value.col) == (exc.line, exc.col)
+            continue
+        assert tokenize(text, directives=True, whitespace=False) == full
+        assert [t for t in tokenize(text) if t.kind != "ws"] == tokenize(text, whitespace=False)
+        checked += 1
+    assert len(files) > 40 and checked > 40
+    with pytest.raises(SplitError) as err:
+        tokenize("SELECT 1;\n   'open", whitespace=False)
+    assert (err.value.line, err.value.col) == (2, 4)

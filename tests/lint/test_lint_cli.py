@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,6 +48,30 @@ def test_text_output_is_compiler_style_and_exit_1_on_error(proj: Path) -> None:
     r = run(proj)
     assert r.exit_code == 1, r.output
     assert "procedures/close_ticket.sql:3:24: TDB002 error unknown column `stauts`" in r.output
+
+
+def test_process_ends_without_teardown_but_with_all_output_and_its_exit_code(proj: Path) -> None:
+    """The lint process skips the interpreter's teardown (freeing every parsed tree took a
+    quarter of a big run): what it printed must still all arrive through a pipe, with the exit
+    code; a reader that stops early (`| head`) gets no traceback."""
+    many = "".join(f"UPDATE tickets SET stauts_{n} = 1 WHERE id = {n};\n" for n in range(3000))
+    (proj / "many.sql").write_text(many)
+    args = [sys.executable, "-m", "ticketdb.cli", "--project", str(proj), "lint"]
+    done = subprocess.run([*args, "many.sql"], cwd=proj, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.count(" TDB002 error ") == 3000
+    assert done.stdout.endswith("\n") and "3000:" in done.stdout.splitlines()[-1]
+    assert done.stderr.strip().endswith("3000 error(s), 0 other finding(s)")
+    fine = subprocess.run([*args, "--format", "json", "procedures"], cwd=proj, capture_output=True,
+                          text=True)  # fmt: skip
+    assert fine.returncode == 1 and json.loads(fine.stdout)
+    head = subprocess.Popen([*args, "many.sql"], cwd=proj, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    assert head.stdout is not None
+    head.stdout.readline()
+    head.stdout.close()  # like `| head -1`
+    _, err = head.communicate(timeout=120)
+    assert b"Traceback" not in err and head.returncode in (0, 1, 120), err
 
 
 def test_json_output_shape(proj: Path) -> None:

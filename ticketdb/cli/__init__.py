@@ -11,6 +11,7 @@ for a failed operation or check, 2 for bad usage.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import signal
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 import click
 
 from ticketdb import __version__
-from ticketdb.cli.common import Context, dsn_option, project_option
+from ticketdb.cli.common import Context, dsn_option, project_option, teardown_skipped
 from ticketdb.errors import Terminated, TicketdbError
 
 #: ``ticketdb.cli.cmd_<name>`` defines the command ``<name>``.
@@ -137,3 +138,20 @@ def main() -> None:
         cli.main(prog_name="ticketdb")
     except BrokenPipeError:  # `ticketdb … | head`
         sys.exit(0)
+    except SystemExit as exc:
+        if teardown_skipped():
+            _exit_now(exc.code)
+        raise
+
+
+def _exit_now(code: object) -> None:
+    """End the process as ``sys.exit(code)`` would, minus the teardown (see skip_teardown)."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 0
+    os._exit(code or 0)

@@ -5,6 +5,7 @@ configured severities.
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -289,7 +290,28 @@ def lint(
     only: set[Path] | None = None,
 ) -> LintResult:
     """Lint ``paths`` (default: the project's SQL folders). ``only`` narrows the files linted
-    (``--diff``); the schema is always built from every migration."""
+    (``--diff``); the schema is always built from every migration.
+
+    The cyclic garbage collector is paused meanwhile: a run allocates a million objects that
+    all stay alive until it ends (tokens, trees), so each automatic collection walked a growing
+    heap for nothing (a sixth of a routine-heavy run); the few cycles made are freed after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint(project, paths, levels=levels, diff=diff, only=only)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _lint(
+    project: Project,
+    paths: list[Path] | None = None,
+    *,
+    levels: dict[str, str] | None = None,
+    diff: DiffInfo | None = None,
+    only: set[Path] | None = None,
+) -> LintResult:
     rules = load_rules()
     targets = expand_paths(paths if paths is not None else default_paths(project))
     if only is not None:

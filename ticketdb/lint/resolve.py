@@ -54,7 +54,8 @@ def _inside(node: exp.Expression, kinds: tuple[type[exp.Expression], ...]) -> bo
 def _not_table_refs(unit: Unit) -> set[int]:
     """ids of exp.Table nodes that name something other than an existing table."""
     skip: set[int] = set()
-    for node in unit.nodes:
+    kinds = (exp.Create, exp.Drop, exp.AlterRename, exp.Into, exp.Reference, exp.Delete)
+    for node in unit.find_all(*kinds):
         if isinstance(node, exp.Create):
             kind = (node.args.get("kind") or "").upper()
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this

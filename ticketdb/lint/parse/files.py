@@ -77,7 +77,7 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
         text = blank_bulk_rows(text)
         text, notes, uses, sources = strip_client_commands(text)
         expanded = expand_version_comments(text)
-        tokens = tokenize(expanded, directives=True)
+        tokens = tokenize(expanded, directives=True, whitespace=False)
         statements = split(expanded, tokens)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))

@@ -15,6 +15,9 @@ from sqlglot import exp
 
 from ticketdb.sqlscript import ObjectHeader, Statement, Token
 
+#: (class, types) -> issubclass(class, types): find_all asks the same few thousand times
+_SUBCLASS: dict[tuple[type, tuple[type, ...]], bool] = {}
+
 
 @dataclass
 class Unit:
@@ -32,6 +35,7 @@ class Unit:
     expression: bool = False
 
     _nodes: list[exp.Expression] | None = field(default=None, repr=False)
+    _by_class: dict[type, list[exp.Expression]] | None = field(default=None, repr=False)
 
     @property
     def nodes(self) -> list[exp.Expression]:
@@ -41,7 +45,31 @@ class Unit:
         return self._nodes
 
     def find_all(self, *types: type[exp.Expression]) -> list[exp.Expression]:
-        return [n for n in self.nodes if isinstance(n, types)]
+        """The nodes of these types (or subclasses), in walk order. Rules ask each unit about
+        a dozen types; a unit holds a few distinct classes, so the nodes are grouped by class
+        once and a question only looks at the classes that match."""
+        by_class = self._by_class
+        if by_class is None:
+            by_class = self._by_class = {}
+            for n in self.nodes:
+                group = by_class.get(type(n))
+                if group is None:
+                    by_class[type(n)] = [n]
+                else:
+                    group.append(n)
+        found = []
+        for cls, group in by_class.items():
+            match = _SUBCLASS.get((cls, types))
+            if match is None:
+                match = _SUBCLASS[cls, types] = issubclass(cls, types)
+            if match:
+                found.append(group)
+        if not found:
+            return []
+        if len(found) == 1:
+            return list(found[0])
+        wanted = {type(group[0]) for group in found}
+        return [n for n in self.nodes if type(n) in wanted]
 
     def offset_of(self, node: exp.Expression) -> int:
         """File offset of a node: its own position, else its leftmost positioned descendant
