@@ -133,13 +133,23 @@ def make_routines(path: Path, count: int) -> None:
     path.write_text(TABLES + audit + "".join(ROUTINE.format(n=n) for n in range(count)))
 
 
-def lint_child(path: Path, project: Path) -> dict[str, object]:
+def child_env(pycache: Path) -> dict[str, str]:
+    """The child runs as an installed ticketdb does: from cached bytecode (pip compiles a
+    package when it installs it). A PYTHONDONTWRITEBYTECODE=1 in the caller's environment (CI
+    images set it) would make every start compile ticketdb's modules from source again; the
+    cache goes to a private directory instead of the source tree."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def lint_child(path: Path, project: Path, env: dict[str, str] | None = None) -> dict[str, object]:
     """Lint in a fresh interpreter; wall time and that child's own peak RSS (wait4)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ticketdb.cli", "--project", str(project), "lint", str(path)],
-            stdout=out, stderr=err, cwd=project,
+            stdout=out, stderr=err, cwd=project, env=env,
         )  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -159,9 +169,9 @@ def lint_child(path: Path, project: Path) -> dict[str, object]:
     }
 
 
-def best_of(path: Path, project: Path, repeat: int) -> dict[str, object]:
+def best_of(path: Path, project: Path, repeat: int, env: dict[str, str]) -> dict[str, object]:
     """The run with the least CPU time of ``repeat`` runs (other processes only ever add)."""
-    runs = [lint_child(path, project) for _ in range(repeat)]
+    runs = [lint_child(path, project, env) for _ in range(repeat)]
     return {**min(runs, key=lambda r: r["cpu_seconds"]), "runs": repeat}
 
 
@@ -186,9 +196,11 @@ def main() -> int:
         lib_lines = lib.read_text().count("\n")
         tiny = root / "one_statement.sql"
         tiny.write_text("SELECT 1;\n")
-        d = best_of(dump, root, args.repeat)
-        r = best_of(lib, root, args.repeat)
-        start = best_of(tiny, root, args.repeat)  # interpreter and CLI start-up, no SQL
+        env = child_env(Path(tmp) / "pycache")
+        lint_child(tiny, root, env)  # writes the bytecode cache; not measured
+        d = best_of(dump, root, args.repeat, env)
+        r = best_of(lib, root, args.repeat, env)
+        start = best_of(tiny, root, args.repeat, env)  # interpreter and CLI start-up, no SQL
     result = {
         "machine": {
             "python": platform.python_version(),

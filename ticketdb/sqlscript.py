@@ -146,6 +146,8 @@ def tokenize(
                 m = _DELIMITER_LINE.match(text, after) if after > at else None
             return m
 
+    text_upper = str.upper
+    first = True  # no token yet on this line
     while pos < n:
         if blank and directives:
             m = directive_at(sql, pos)
@@ -159,14 +161,15 @@ def tokenize(
         custom = delimiter != ";"
         for m in _pattern(delimiter, whitespace).finditer(sql, pos):
             kind = m.lastgroup
-            pos, end = m.span() if whitespace else (m.start(kind), m.end())
+            pos, end = m.span(kind if not whitespace else 0)
             col = pos - line_start + 1
             if kind == "nl":
                 if whitespace:
                     append(new(Token, ("ws", "\n", pos, line, col)))
                 line += 1
                 line_start = end
-                if directives and directive_at(sql, end):
+                first = True
+                if directives and whitespace and directive_at(sql, end):
                     break  # pos, below, is the directive's line; blank: nothing on it yet
                 continue
             if kind == "ws":
@@ -184,6 +187,13 @@ def tokenize(
                     raise SplitError("unterminated /* comment", line, col)
             elif kind == "semi":
                 kind = "punct" if custom else "delim"
+            elif first and directives and kind == "word" and not whitespace:
+                # without whitespace tokens a directive is looked for only where a line's
+                # first token is the word DELIMITER, not after every newline
+                if text_upper(sql[pos:end]) == "DELIMITER" and directive_at(sql, line_start):
+                    end = line_start
+                    break
+            first = False
             append(new(Token, (kind, sql[pos:end], pos, line, col)))
             if kind in _MULTILINE_KINDS:
                 nl = sql.count("\n", pos, end)

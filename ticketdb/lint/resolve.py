@@ -226,8 +226,9 @@ def _columns(
     # the sources an unqualified name may come from (the scope is complete by now)
     sources = {k: v for k, v in scope.sources.items() if k not in ("new", "old")}
     lenient = not sources or any(t is None or t.opaque for t in sources.values())
+    into = bool(unit.find_all(exp.Into))  # SELECT … INTO targets are variables
     for col in unit.find_all(exp.Column):
-        if col.is_star or _inside(col, (exp.Into,)):
+        if col.is_star or into and _inside(col, (exp.Into,)):
             continue
         if isinstance(col.parent, _NOT_COLUMN_PARENTS):
             continue  # COLLATE utf8mb4_bin, CHARACTER SET x: names, not columns

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +16,41 @@ from sqlglot import exp
 
 from ticketdb.sqlscript import ObjectHeader, Statement, Token
 
-#: (class, types) -> issubclass(class, types): find_all asks the same few thousand times
-_SUBCLASS: dict[tuple[type, tuple[type, ...]], bool] = {}
+
+def _walk(root: exp.Expr) -> list[exp.Expr]:
+    """``list(root.walk())`` (breadth first, children in argument order) without a generator
+    per node: rules look at every node of every unit."""
+    out = [root]
+    append = out.append
+    for node in out:  # grows while it is read: a queue
+        for value in node.args.values():
+            if type(value) is list:
+                for v in value:
+                    if isinstance(v, exp.Expr):
+                        append(v)
+            elif isinstance(value, exp.Expr):
+                append(value)
+    return out
+
+
+#: types -> every node class seen so far that is one of them (find_all asks the same few
+#: questions thousands of times); _SEEN: the classes those sets were made from
+_SUBCLASSES: dict[tuple[type, ...], set[type]] = {}
+_SEEN: set[type] = set()
+
+
+def _register(classes: Iterable[type]) -> None:
+    new = [c for c in classes if c not in _SEEN]
+    _SEEN.update(new)
+    for asked, found in _SUBCLASSES.items():
+        found.update(c for c in new if issubclass(c, asked))
+
+
+def _subclasses(types: tuple[type, ...]) -> set[type]:
+    found = _SUBCLASSES.get(types)
+    if found is None:
+        found = _SUBCLASSES[types] = {c for c in _SEEN if issubclass(c, types)}
+    return found
 
 
 @dataclass
@@ -41,7 +75,7 @@ class Unit:
     def nodes(self) -> list[exp.Expression]:
         """Every node of the tree, walked once (each rule used to walk it again)."""
         if self._nodes is None:
-            self._nodes = list(self.tree.walk()) if self.tree is not None else []
+            self._nodes = _walk(self.tree) if self.tree is not None else []
         return self._nodes
 
     def find_all(self, *types: type[exp.Expression]) -> list[exp.Expression]:
@@ -57,18 +91,13 @@ class Unit:
                     by_class[type(n)] = [n]
                 else:
                     group.append(n)
-        found = []
-        for cls, group in by_class.items():
-            match = _SUBCLASS.get((cls, types))
-            if match is None:
-                match = _SUBCLASS[cls, types] = issubclass(cls, types)
-            if match:
-                found.append(group)
-        if not found:
+            if not _SEEN.issuperset(by_class):
+                _register(by_class)
+        wanted = by_class.keys() & _subclasses(types)
+        if not wanted:
             return []
-        if len(found) == 1:
-            return list(found[0])
-        wanted = {type(group[0]) for group in found}
+        if len(wanted) == 1:
+            return list(by_class[wanted.pop()])
         return [n for n in self.nodes if type(n) in wanted]
 
     def offset_of(self, node: exp.Expression) -> int:

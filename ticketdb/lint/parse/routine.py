@@ -10,7 +10,9 @@ IF/ELSEIF/WHILE/UNTIL/CASE/WHEN and RETURN values become expression units; every
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
 from ticketdb.lint.parse.model import ParsedStatement, Routine, Unit
 from ticketdb.lint.parse.unit import ident, parse_unit
@@ -40,17 +42,22 @@ class _Walker:
         self.ps = ps
         self.parse_statement = parse_statement
         self.base = ps.offset
-        self.toks = ps.tokens
+        self.toks = toks = ps.tokens
         self.routine = routine
         self.units: list[Unit] = []
         self.errors: list[tuple[int, str]] = []
         self.nested: list[ParsedStatement] = []
+        # made once per body, as the walk asks for them token by token: upper-case words
+        # ("" for other tokens), where the delimiters are, and the parenthesis depth before
+        # each token
+        self.words = [u if t.kind == "word" else "" for t, u in zip(toks, ps.uppers, strict=True)]
+        self.delims = [k for k, t in enumerate(toks) if t.kind == "delim"]
+        steps = [1 if t.text == "(" else -1 if t.text == ")" else 0 for t in toks]
+        self.depth = [0, *accumulate(steps)]
 
     # -- helpers ---------------------------------------------------------------------------
     def word(self, i: int) -> str:
-        if 0 <= i < len(self.toks) and self.toks[i].kind == "word":
-            return self.toks[i].upper
-        return ""
+        return self.words[i] if 0 <= i < len(self.words) else ""
 
     def text(self, a: int, b: int) -> str:
         """Source text of tokens a..b-1."""
@@ -58,17 +65,16 @@ class _Walker:
         return self.ps.text[first.offset - self.base : last.offset - self.base + len(last.text)]
 
     def next_delim(self, i: int) -> int:
-        depth = 0
-        while i < len(self.toks):
-            t = self.toks[i]
-            if t.text == "(":
-                depth += 1
-            elif t.text == ")":
-                depth -= 1
-            elif t.kind == "delim" and depth <= 0:
-                return i
-            i += 1
-        return i
+        """Index of the first delimiter from i on that is not inside parentheses opened
+        after i (the end of the tokens if there is none)."""
+        if i >= len(self.toks):
+            return i
+        depth, delims = self.depth, self.delims
+        for k in range(bisect_left(delims, i), len(delims)):
+            j = delims[k]
+            if depth[j] <= depth[i]:
+                return j
+        return len(self.toks)
 
     def until(self, i: int, stops: set[str]) -> int:
         """Index of the first stop word at depth 0 (CASE … END and parentheses nest)."""

@@ -94,17 +94,13 @@ class Portability(Rule):
             return
         alter_table = words[:2] == ["ALTER", "TABLE"] or words[:3] == ["ALTER", "IGNORE", "TABLE"]
         ups = st.uppers
-        depth = 0
-        for i, t in enumerate(toks):
-            if t.text == "(":
-                depth += 1
-            elif t.text == ")":
-                depth -= 1
+        triggers = _TRIGGERS
+        # most words start none of the forms below: only those that may are looked at
+        for i in [k for k, u in enumerate(ups) if u in triggers]:
+            t = toks[i]
             if t.kind != "word":
                 continue
             w = ups[i]
-            if w not in _TRIGGERS:
-                continue  # most words start none of the forms below
             nxt = ups[i + 1 : i + 4]
             if w == "CREATE" and nxt[:2] == ["OR", "REPLACE"] and i == 0:
                 kind = st.header.kind if st.header else ""
@@ -132,7 +128,7 @@ class Portability(Rule):
                 yield t.offset, f"{MARIADB}: BEGIN NOT ATOMIC (anonymous compound statement)"
             elif (
                 w == "RETURNING"
-                and depth == 0
+                and ups[:i].count("(") == ups[:i].count(")")
                 and words[:1] in (["INSERT"], ["DELETE"], ["REPLACE"])
             ):
                 yield t.offset, f"{MARIADB}: {words[0]} … RETURNING"
