@@ -28,6 +28,9 @@ _NOT_COLUMN_PARENTS = (
     exp.CharacterSet,
 )
 
+#: parents under which a Column node may be no column reference (checked one by one below)
+_SPECIAL_PARENTS = (*_NOT_COLUMN_PARENTS, exp.Anonymous, exp.RenameColumn, exp.Drop)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -228,19 +231,22 @@ def _columns(
     lenient = not sources or any(t is None or t.opaque for t in sources.values())
     into = bool(unit.find_all(exp.Into))  # SELECT … INTO targets are variables
     for col in unit.find_all(exp.Column):
-        if col.is_star or into and _inside(col, (exp.Into,)):
+        this = col.args.get("this")
+        if isinstance(this, exp.Star) or into and _inside(col, (exp.Into,)):
             continue
-        if isinstance(col.parent, _NOT_COLUMN_PARENTS):
-            continue  # COLLATE utf8mb4_bin, CHARACTER SET x: names, not columns
-        if col.name.upper() == "DEFAULT" and not col.this.args.get("quoted"):
+        parent = col.parent
+        if isinstance(parent, _SPECIAL_PARENTS):
+            if isinstance(parent, _NOT_COLUMN_PARENTS):
+                continue  # COLLATE utf8mb4_bin, CHARACTER SET x: names, not columns
+            if isinstance(parent, exp.Anonymous) and parent.name.upper() == "GET_FORMAT":
+                continue  # GET_FORMAT(DATE, 'ISO')
+            if isinstance(parent, exp.RenameColumn) and col.arg_key == "to":
+                continue
+            if isinstance(parent, exp.Drop) and parent.args.get("exists"):
+                continue
+        name = this.this if type(this) is exp.Identifier else col.name
+        if name.upper() == "DEFAULT" and not this.args.get("quoted"):
             continue  # SET c = DEFAULT
-        if isinstance(col.parent, exp.Anonymous) and col.parent.name.upper() == "GET_FORMAT":
-            continue  # GET_FORMAT(DATE, 'ISO')
-        if isinstance(col.parent, exp.RenameColumn) and col.arg_key == "to":
-            continue
-        if isinstance(col.parent, exp.Drop) and col.parent.args.get("exists"):
-            continue
-        name = col.name
         if not name:
             continue
         qualifier = col.table

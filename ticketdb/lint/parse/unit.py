@@ -95,6 +95,8 @@ def blank(chars: list[str], start: int, end: int) -> None:
 def normalise(text: str, base: int, toks: list[Token]) -> str:
     """Blank what sqlglot's MySQL dialect rejects in valid MySQL/MariaDB, keeping offsets.
     ``toks`` are the significant tokens of ``text`` with file offsets (``base`` = text[0])."""
+    if not _may_need_blanking(text, toks):
+        return text  # most statements: nothing below applies (checked on the text at C speed)
     chars = list(text)
     ups = [t.text.upper() for t in toks]  # Token.upper would upper-case anew on each access
     words = [u for t, u in zip(toks, ups, strict=True) if t.kind == "word"]
@@ -141,6 +143,22 @@ def normalise(text: str, base: int, toks: list[Token]) -> str:
     if words[:1] in (["SELECT"], ["WITH"]):
         _blank_select_into(chars, base, toks)
     return "".join(chars)
+
+
+def _may_need_blanking(text: str, toks: list[Token]) -> bool:
+    """False when :func:`normalise` would change nothing: none of the words it looks for is in
+    the text (a hit in a string or a name only means the full look)."""
+    if ":" in text:
+        return True
+    up = text.upper()
+    if "UNSIGNED" in up or "ZEROFILL" in up or "IGNORED" in up:
+        return True
+    first = next((t.text.upper() for t in toks if t.kind == "word"), "")
+    if first in ("SELECT", "WITH"):
+        return "INTO" in up
+    if first in ("UPDATE", "DELETE", "INSERT", "REPLACE"):
+        return first == "REPLACE" or any(t.text.upper() in _DML_MODIFIERS for t in toks[1:4])
+    return False
 
 
 def is_ignored_flag(toks: list[Token], i: int) -> bool:
