@@ -44,7 +44,9 @@ def reference(sql: str) -> exp.Expression | None:
         trees = _MYSQL.parse(sql)
     except (SqlglotError, RecursionError):
         return None
-    except AttributeError:  # sqlglot's own crash: a builder that returns None (DATE_ADD(x))
+    except (AttributeError, TypeError):
+        # sqlglot's own crash on a builder that returns None (DATE_ADD(x)); its compiled
+        # build (sqlglotc) fails there with a TypeError instead
         return None
     return trees[0] if len(trees) == 1 else None
 
