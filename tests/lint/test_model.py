@@ -3,12 +3,14 @@ here (project, lint corpus, fixtures), node for node and in the same order."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from sqlglot import exp
 
 from ticketdb import PROJECT_ROOT
+from ticketdb.lint.parse import client
 from ticketdb.lint.parse.files import load
 
 QUESTIONS: list[tuple[type[exp.Expression], ...]] = [
@@ -69,3 +71,18 @@ def test_normalise_shortcut_is_taken_only_where_normalise_would_change_nothing(
         skipped += fast is text
         changed += full != text
     assert skipped > 200 and changed >= len(extra)
+
+
+#: the client-command pre-check as one MULTILINE pattern (slow: tried at every character)
+_ONE_PATTERN = re.compile(
+    r"\\[A-Za-z.]|^[ \t]*source[ \t]|^[ \t]*use[ \t]+[^;\s]+[ \t\r]*$", re.I | re.M
+)
+
+
+@pytest.mark.parametrize("text", [
+    "x\\G", "SELECT 1;\nsource a.sql\n", "source a.sql", "  SOURCE  x", "use db\n", "use db",
+    "use db;\n", "x\n  use `d b`\r\nSELECT", "abc\\.x", "no\\ cmd", "user x\n", "sourcex\n",
+    "x\nuse db ; \n", "x\n\tuse db \t\r\n", "use\tdb\t", "SELECT 1;\r\nUSE shop\r\n",
+])  # fmt: skip
+def test_client_command_precheck_says_what_the_one_pattern_says(text: str) -> None:
+    assert client._may_hold_commands(text) == bool(_ONE_PATTERN.search(text))

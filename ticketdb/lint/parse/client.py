@@ -17,10 +17,24 @@ from ticketdb.sqlscript import tokenize
 
 BOM = "\ufeff"
 _SOURCE_WORDS = {"SOURCE"}
-#: cheap pre-check before lexing the file: a backslash command or a line starting with source
-_MAYBE = re.compile(
-    r"\\[A-Za-z.]|^[ \t]*source[ \t]|^[ \t]*use[ \t]+[^;\s]+[ \t\r]*$", re.IGNORECASE | re.MULTILINE
-)
+#: cheap pre-check before lexing the file: a backslash command, or a line starting with
+#: source, or a `use db` line without a delimiter. Three patterns, not one with ^/$ in
+#: MULTILINE mode: that one was tried at every character (18 ms for 600 kB, 57 ms for a 3 MB
+#: dump); these start from a literal (backslash, newline) the regex engine scans for
+_BACKSLASH_COMMAND = re.compile(r"\\[A-Za-z.]")
+_LINE_COMMAND = r"[ \t]*(?:source[ \t]|use[ \t]+[^;\s]+[ \t\r]*(?:\n|\Z))"
+_FIRST_LINE_COMMAND = re.compile(_LINE_COMMAND, re.IGNORECASE)
+_NEXT_LINE_COMMAND = re.compile("\n" + _LINE_COMMAND, re.IGNORECASE)
+
+
+def _may_hold_commands(text: str) -> bool:
+    return bool(
+        ("\\" in text and _BACKSLASH_COMMAND.search(text))
+        or _FIRST_LINE_COMMAND.match(text)
+        or _NEXT_LINE_COMMAND.search(text)
+    )
+
+
 _USE_LINE = re.compile(r"use[ \t]+(`[^`]+`|[A-Za-z0-9_$]+)[ \t\r]*$", re.IGNORECASE)
 
 
@@ -50,7 +64,7 @@ def strip_client_commands(text: str) -> ClientCommands:
     sources: list[tuple[int, str]] = []
     if text.startswith(BOM):
         text = " " + text[1:]
-    if not _MAYBE.search(text):
+    if not _may_hold_commands(text):
         return ClientCommands(text, notes, uses, sources)
     chars: list[str] | None = None
     at_start = True
