@@ -10,6 +10,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from sqlglot import exp
@@ -33,6 +34,7 @@ def _walk(root: exp.Expr) -> list[exp.Expr]:
     return out
 
 
+_TEXT = itemgetter(1)  # Token.text
 #: types -> every node class seen so far that is one of them (find_all asks the same few
 #: questions thousands of times); _SEEN: the classes those sets were made from
 _SUBCLASSES: dict[tuple[type, ...], set[type]] = {}
@@ -158,7 +160,10 @@ class ParsedStatement:
         """``tokens[i].upper`` for every token, made once: rules scan every token of every
         statement, and ``Token.upper`` upper-cases the text anew on each access."""
         if self._uppers is None:
-            self._uppers = [t.text.upper() for t in self.tokens]
+            # one upper() over all texts joined (upper-casing is context-free), split again
+            texts = list(map(_TEXT, self.tokens))
+            ups = "\x1f".join(texts).upper().split("\x1f")
+            self._uppers = ups if len(ups) == len(texts) else [t.upper() for t in texts]
         return self._uppers
 
     @property

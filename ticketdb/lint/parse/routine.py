@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import itemgetter
 
 from ticketdb.lint.parse.model import ParsedStatement, Routine, Unit
 from ticketdb.lint.parse.unit import ident, parse_unit
@@ -21,6 +22,7 @@ from ticketdb.sqlscript import Statement, Token
 
 ParseStatement = Callable[[Statement], ParsedStatement]
 
+_PAREN_STEP = {"(": 1, ")": -1}
 _INNER_OPAQUE = OPAQUE_STARTS - {"SET", "CALL"} | {"DO"}
 _DDL = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 _END_SUFFIX = {"IF", "CASE", "LOOP", "REPEAT", "WHILE"}
@@ -50,9 +52,10 @@ class _Walker:
         # made once per body, as the walk asks for them token by token: upper-case words
         # ("" for other tokens), where the delimiters are, and the parenthesis depth before
         # each token
-        self.words = [u if t.kind == "word" else "" for t, u in zip(toks, ps.uppers, strict=True)]
-        self.delims = [k for k, t in enumerate(toks) if t.kind == "delim"]
-        steps = [1 if t.text == "(" else -1 if t.text == ")" else 0 for t in toks]
+        kinds = list(map(itemgetter(0), toks))
+        self.words = [u if k == "word" else "" for k, u in zip(kinds, ps.uppers, strict=True)]
+        self.delims = [k for k, kind in enumerate(kinds) if kind == "delim"]
+        steps = map(_PAREN_STEP.get, map(itemgetter(1), toks), repeat(0))
         self.depth = [0, *accumulate(steps)]
 
     # -- helpers ---------------------------------------------------------------------------
