@@ -17,6 +17,7 @@ from lint_helpers import git, make_project
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.cli import cli
+from ticketdb.lint import engine as engine_module
 from ticketdb.lint.engine import lint
 from ticketdb.lint.registry import load_rules
 from ticketdb.project import Project
@@ -308,3 +309,28 @@ def test_sarif_paths_are_relative_to_the_project_root_and_help_is_markdown(
         assert ".. code-block" not in json.dumps(rule), rule["id"]
         assert "```sql" in rule["help"]["markdown"], rule["id"]
         assert "``" not in rule["fullDescription"]["text"], rule["id"]
+
+
+def test_lint_pauses_the_garbage_collector_only_while_it_runs(proj: Path) -> None:
+    """engine.lint runs with automatic collection off (a run's objects all live to its end)
+    and gives the collector back as it found it, also when it was off already."""
+    import gc
+
+    seen: list[bool] = []
+    real_load = engine_module.load
+
+    def load(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return real_load(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(engine_module, "load", load)
+        assert gc.isenabled()
+        lint(Project(proj))
+        assert gc.isenabled() and seen and not any(seen)
+        gc.disable()
+        try:
+            lint(Project(proj), [proj / "procedures" / "close_ticket.sql"])
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

@@ -603,7 +603,9 @@ class _Parser:
                 raise _Bail
         return table
 
-    def table_parts_fast(self) -> exp.Table | None:
+    def dotted_parts(self, stop: frozenset[T]) -> list[exp.Identifier] | None:
+        """``a.b.c`` as sqlglot's ``_parse_*_parts_fast`` read it; None, and nothing consumed,
+        where a dot is not followed by a name or the last name by a token of ``stop``."""
         ty = self.ty
         start = self.i
         parts: list[exp.Identifier] = []
@@ -616,12 +618,18 @@ class _Parser:
                 if ty[self.i] not in _IDENT:
                     self.i = start
                     return None
-            elif ty[self.i] in _TABLE_POSTFIX:
+            elif ty[self.i] in stop:
                 self.i = start
                 return None
             parts.append(self.ident(k))
             if not dot:
                 break
+        return parts
+
+    def table_parts_fast(self) -> exp.Table | None:
+        parts = self.dotted_parts(_TABLE_POSTFIX)
+        if parts is None:
+            return None
         n = len(parts)
         if n == 1:
             return exp.Table(this=parts[0])
@@ -1117,7 +1125,7 @@ class _Parser:
 
     def column_parts_fast(self) -> exp.Expression | None:
         ty = self.ty
-        start = k = self.i
+        k = self.i
         t = ty[k + 1]
         if ty[k] is not T.VAR and ty[k] is not T.IDENTIFIER:
             return None
@@ -1128,25 +1136,10 @@ class _Parser:
                 return None
             self.i = k + 1
             return exp.Column(this=self.ident(k))
-        parts: list[exp.Identifier] = []
-        while ty[self.i] is T.VAR or ty[self.i] is T.IDENTIFIER:
-            k = self.i
-            self.i += 1
-            dot = ty[self.i] is T.DOT
-            if dot:
-                self.i += 1
-                if ty[self.i] is not T.VAR and ty[self.i] is not T.IDENTIFIER:
-                    self.i = start
-                    return None
-            elif ty[self.i] in _COLUMN_OPS:
-                self.i = start
-                return None
-            parts.append(self.ident(k))
-            if not dot:
-                break
-        n = len(parts)
-        if n == 0:
+        parts = self.dotted_parts(_COLUMN_OPS)
+        if not parts:
             return None
+        n = len(parts)
         if n == 1:
             return exp.Column(this=parts[0])
         if n == 2:
