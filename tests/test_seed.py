@@ -242,6 +242,32 @@ def test_failure_while_preparing_still_restores_triggers(migrated_dsn, project, 
     assert n == sum(1 for o in load_objects(project) if o.kind == "TRIGGER")
 
 
+def test_clean_up_after_a_query_cut_off_mid_packet_uses_a_new_connection(
+    migrated_dsn, project, conn, anchor, monkeypatch
+):
+    """A signal that lands while PyMySQL writes a packet leaves the connection open with part
+    of a query sent: the clean-up must not ping or query on it (the server would read the ping
+    as the rest of the packet, and a reply would belong to another query). Here the cut is
+    made by hand: a packet header announcing 100 bytes, 6 of them sent, then the failure."""
+    import ticketdb.seed.runner as runner
+
+    real_ensure = runner.ensure_months
+
+    def cut_off(c, *args, **kwargs):
+        real_ensure(c, *args, **kwargs)
+        c._sock.sendall(b"\x64\x00\x00\x00\x03SELEC")  # COM_QUERY, 5 of its 99 bytes
+        raise KeyboardInterrupt  # what the SIGTERM handler raises (Terminated)
+
+    monkeypatch.setattr(runner, "ensure_months", cut_off)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        seed(migrated_dsn, project, SeedSpec(tickets=100, months=1, now=anchor))
+    assert time.monotonic() - t0 < 30  # not a ping waiting out the read timeout
+    n = _rows(conn, "SELECT COUNT(*) FROM information_schema.triggers "
+                    "WHERE trigger_schema = DATABASE()")[0][0]  # fmt: skip
+    assert n == sum(1 for o in load_objects(project) if o.kind == "TRIGGER")
+
+
 def test_the_tickets_the_generator_counts_as_due_are_the_warning_query_rows(
     migrated_dsn, project, conn
 ):

@@ -92,10 +92,11 @@ class CuttingProxy:
                     if mode == "request":
                         self._cut(client, server)
                         return
+                    # before the CALL goes out: a quick server answered it before the flag was
+                    # set, and the answer got through (the cut then never happened)
+                    state["drop_reply"] = mode == "reply"
                     server.sendall(data)
-                    if mode == "reply":
-                        state["drop_reply"] = True
-                    else:  # delay: the server keeps running the CALL, the client is gone
+                    if mode != "reply":  # delay: the server runs the CALL, the client is gone
                         time.sleep(self.delay)
                         self._cut(client)
                     continue

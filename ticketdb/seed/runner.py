@@ -236,9 +236,9 @@ def _seed_locked(
         keys = {}  # every index is back
         completed = True
     finally:
-        # Whatever failed above: put back any index still missing, then the triggers. A signal
-        # that interrupted a query left PyMySQL's connection closed (the lock is on its own).
-        conn = _usable(dsn, conn, say, job)
+        # Whatever failed above: put back any index still missing, then the triggers, on a
+        # connection known to be in step with the server (the lock is on its own).
+        conn = _usable(dsn, conn, say, job, trusted=completed)
         if conn is not None:
             if any(keys.values()):
                 with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
@@ -270,15 +270,29 @@ def _seed_locked(
     return result
 
 
-def _usable(dsn: DSN, conn: Any, say: Callable[[str], None], job: JobLock) -> Any:
-    """``conn`` if it still works, else a new one; None when the seed lock was lost meanwhile
-    (another seed may be running: its start restores what the ledger lists)."""
-    try:
-        if conn.open:
-            conn.ping(reconnect=False)
-            return conn
-    except Exception:  # noqa: BLE001 - any failure means "reconnect"
-        pass
+def _usable(
+    dsn: DSN, conn: Any, say: Callable[[str], None], job: JobLock, *, trusted: bool
+) -> Any:
+    """``conn`` if it still works and nothing cut it off (``trusted``), else a new one; None
+    when the seed lock was lost meanwhile (another seed may be running: its start restores
+    what the ledger lists).
+
+    After a failure the old connection is never reused: a signal that lands while PyMySQL
+    writes a packet leaves the connection open but out of step (part of a query sent), so a
+    ping may pass and the next query read another one's reply (seen: a SIGTERM during the
+    load, then "not enough values to unpack" from the trigger list in the clean-up)."""
+    if trusted:
+        try:
+            if conn.open:
+                conn.ping(reconnect=False)
+                return conn
+        except Exception:  # noqa: BLE001 - any failure means "reconnect"
+            pass
+    else:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - out of step or gone: only its socket matters
+            pass
     if job.lost:
         say(f"{job.lost}: the next seed or `migrate up` restores what this one took apart")
         return None
