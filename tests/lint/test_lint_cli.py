@@ -334,3 +334,23 @@ def test_lint_pauses_the_garbage_collector_only_while_it_runs(proj: Path) -> Non
             assert not gc.isenabled()
         finally:
             gc.enable()
+
+
+def test_main_in_process_after_a_lint_through_clirunner_does_not_end_the_process(
+    proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lint asks for an exit without teardown; that request is the lint process's own: a
+    later ``main()`` in the same process (another command) ends with a plain SystemExit."""
+    from ticketdb import cli as cli_pkg
+
+    assert run(proj).exit_code == 1  # through CliRunner: sets the request
+    ended: list[object] = []
+    monkeypatch.setattr(cli_pkg.os, "_exit", ended.append)
+    monkeypatch.setattr(sys, "argv", ["ticketdb", "--version"])
+    with pytest.raises(SystemExit) as done:
+        cli_pkg.main()
+    assert done.value.code == 0 and ended == []
+    monkeypatch.setattr(sys, "argv", ["ticketdb", "--project", str(proj), "lint"])
+    with pytest.raises(SystemExit):  # os._exit recorded, not done: main() goes on
+        cli_pkg.main()  # lint itself: the exit without teardown
+    assert ended == [1]

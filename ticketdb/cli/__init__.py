@@ -20,7 +20,13 @@ from typing import Any
 import click
 
 from ticketdb import __version__
-from ticketdb.cli.common import Context, dsn_option, project_option, teardown_skipped
+from ticketdb.cli.common import (
+    Context,
+    dsn_option,
+    project_option,
+    reset_teardown,
+    teardown_skipped,
+)
 from ticketdb.errors import Terminated, TicketdbError
 
 #: ``ticketdb.cli.cmd_<name>`` defines the command ``<name>``.
@@ -134,6 +140,7 @@ def _on_sigterm(_signum: int, _frame: Any) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    reset_teardown()
     try:
         cli.main(prog_name="ticketdb")
     except BrokenPipeError:  # `ticketdb … | head`

@@ -39,6 +39,13 @@ def teardown_skipped() -> bool:
     return _skip_teardown
 
 
+def reset_teardown() -> None:
+    """At the start of ``main``: a flag left by an earlier in-process invocation (tests run
+    commands through CliRunner) must not end a later one's process."""
+    global _skip_teardown
+    _skip_teardown = False
+
+
 #: Line width when the output is not a terminal and COLUMNS is not set: rich would assume 80
 #: columns and fold table cells ("process|ing", a date over two lines) in pipes, files and CI logs.
 PIPE_WIDTH = 1000
