@@ -52,9 +52,9 @@ def test_normalise_shortcut_is_taken_only_where_normalise_would_change_nothing(
     extra = ["REPLACE INTO t VALUES (1)", "UPDATE LOW_PRIORITY t SET a = 1",
              "SELECT a INTO @x FROM t", "SELECT :id", "CREATE TABLE t (f FLOAT UNSIGNED)",
              "ALTER TABLE t ALTER INDEX k IGNORED", "DELETE QUICK FROM t"]  # fmt: skip
-    texts = [st.text for path in _sql_files() for st in load(path, str(path)).statements]
-    texts += [u.text for path in _sql_files() for st in load(path, str(path)).statements
-              for u in st.units if not u.prefix]  # fmt: skip
+    statements = [st for path in _sql_files() for st in load(path, str(path)).statements]
+    texts = [st.text for st in statements]
+    texts += [u.text for st in statements for u in st.units if not u.prefix]
     skipped = changed = 0
     for text in [*texts, *extra]:
         try:

@@ -58,8 +58,6 @@ _DIALECT, _TRACKS_STUCK = _lint_dialect()
 _COMPILED = sqlglot_parser.__file__.endswith((".so", ".pyd"))
 _RECURSION_LIMIT = (4_000 if _COMPILED else 30_000) if sys.version_info >= (3, 11) else 0
 
-#: the statements quick_parse may know (others go to sqlglot without a look)
-_QUICK_FIRST = {"SELECT", "UPDATE", "DELETE", "INSERT", "SET"}
 _DML_MODIFIERS = {"LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "QUICK", "IGNORE"}
 _SELECT_INTO_STOP = {
     "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "FOR", "LOCK", "UNION", "WINDOW",
@@ -279,9 +277,7 @@ def _quick(
 ) -> exp.Expression | None:
     """:func:`quick_parse` on what sqlglot would get (``prefix + norm``): the tokens are the
     statement's own, less those :func:`normalise` blanked; one it rewrote sends the statement
-    to sqlglot."""
-    if not toks or toks[0].upper not in _QUICK_FIRST and not prefix:
-        return None
+    to sqlglot (which statements it knows, quick_parse decides from the first token)."""
     if norm is not text and norm != text:
         kept = []
         for t in toks:
