@@ -318,14 +318,7 @@ class JobLock:
                 )
             )
             self.say(f"took over the {self.what} lease of {prev.owner}: its connection is gone")
-        won = retry_conflicts(
-            lambda: _call_out(
-                self.conn,
-                "CALL lease_acquire(%s, %s, 0, @ticketdb_won)",
-                (self.lease_name, self.ttl),
-                "@ticketdb_won",
-            )
-        )
+        won = retry_conflicts(lambda: self._lease_acquire(renew=False))
         if won != 1:
             now = read_lease(self.conn, self.lease_name)
             return now.describe() if now is not None else "someone (lease just released)"
@@ -397,14 +390,18 @@ class JobLock:
                     self.say(self.lost)
                     return
 
-    def renew(self) -> None:
-        """One renewal (the heartbeat's; call it only with the mutex held or no heartbeat)."""
-        won = _call_out(
+    def _lease_acquire(self, *, renew: bool) -> Any:
+        """procedures/lease_acquire.sql for this lease: 1 when this connection holds it now."""
+        return _call_out(
             self.conn,
-            "CALL lease_acquire(%s, %s, 1, @ticketdb_won)",
-            (self.lease_name, self.ttl),
+            "CALL lease_acquire(%s, %s, %s, @ticketdb_won)",
+            (self.lease_name, self.ttl, int(renew)),
             "@ticketdb_won",
         )
+
+    def renew(self) -> None:
+        """One renewal (the heartbeat's; call it only with the mutex held or no heartbeat)."""
+        won = self._lease_acquire(renew=True)
         if won != 1:
             now = read_lease(self.conn, self.lease_name)
             holder = now.describe() if now is not None else "nobody"
