@@ -22,7 +22,7 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
-from ticketdb.sandbox import Sandbox, free_port
+from ticketdb.server.sandbox import Sandbox, free_port
 
 REPO = PROJECT_ROOT
 
@@ -209,12 +209,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def galera_cluster() -> Iterator[object]:
-    """A 3-node Galera cluster on loopback (ticketdb.cluster), killed at the end even on failure;
+    """A 3-node Galera cluster on loopback (ticketdb.server.cluster), killed at the end even on
+    failure;
     skipped with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
     import tempfile
 
-    from ticketdb.cluster import Cluster, galera_provider
     from ticketdb.errors import TicketdbError
+    from ticketdb.server.cluster import Cluster, galera_provider
 
     if galera_provider() is None:
         pytest.skip("galera-4 is not installed (scripts/system-deps.sh installs it)")

@@ -144,7 +144,7 @@ def replay_problems(conn: object) -> list[str]:
 
 def schema_shape(conn: object) -> dict[str, object]:
     """Triggers and secondary indexes of the two seeded tables: what a seed takes apart."""
-    from ticketdb.seed.restore import secondary_keys
+    from ticketdb.migrate.ledger import secondary_keys
 
     shape: dict[str, object] = {}
     with conn.cursor() as cur:  # type: ignore[attr-defined]

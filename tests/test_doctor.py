@@ -15,7 +15,7 @@ import pytest
 from ticketdb.db import connect
 from ticketdb.doctor import REQUIRED_PRIVILEGES
 from ticketdb.dsn import DSN
-from ticketdb.sandbox import Sandbox
+from ticketdb.server.sandbox import Sandbox
 
 
 def doctor(dsn: DSN, *args: str) -> subprocess.CompletedProcess[str]:

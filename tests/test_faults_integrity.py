@@ -17,9 +17,9 @@ import pytest
 
 from ticketdb import PROJECT_ROOT
 from ticketdb import grants as gr
+from ticketdb.app.workflow import Workflow
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
-from ticketdb.workflow import Workflow
 
 HOST = "127.0.0.1"
 

@@ -22,8 +22,8 @@ from ticketdb import partitions as parts
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
+from ticketdb.migrate.ledger import record
 from ticketdb.project import Project
-from ticketdb.seed.restore import record
 
 ELSEWHERE = "other-node.example:3307:77:4242"  # a lease_owner() of "another Galera node"
 

@@ -19,10 +19,10 @@ from typing import Any, NamedTuple
 import pymysql
 import pymysql.cursors
 
-from ticketdb import galera
 from ticketdb.db import connection, quote_ident, scalar, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
+from ticketdb.server import galera
 
 #: The column of each ``SHOW CREATE <kind>`` result that holds the statement.
 SHOW_CREATE_COLUMN = {

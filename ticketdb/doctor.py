@@ -11,9 +11,9 @@ from dataclasses import asdict
 
 from ticketdb.catalog import database_exists, table_exists
 from ticketdb.db import connect, flavor
-from ticketdb.doctor_types import Check
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
+from ticketdb.server.checks import Check
 
 #: What `migrate up`, the seed and the maintenance events need on the target schema.
 REQUIRED_PRIVILEGES = (
@@ -42,16 +42,16 @@ def run_checks(dsn: DSN) -> list[Check]:
             )
         )
         if fl.is_mariadb:
-            from ticketdb import galera, galera_doctor
+            from ticketdb.server import galera, galera_checks
 
             if galera.is_galera(conn):
-                node = galera_doctor.node_checks(conn)
+                node = galera_checks.node_checks(conn)
                 checks.extend(node)
                 if any(c.status == "fail" for c in node):
                     return checks  # every further query would fail with ERROR 1047
                 exists = database_exists(conn, dsn.database)
                 checks.extend(
-                    galera_doctor.cluster_checks(conn, dsn, dsn.database if exists else None)
+                    galera_checks.cluster_checks(conn, dsn, dsn.database if exists else None)
                 )
         with conn.cursor() as cur:
             cur.execute("SELECT @@GLOBAL.event_scheduler, @@GLOBAL.sql_mode, @@GLOBAL.local_infile")
@@ -140,8 +140,8 @@ def _privileges(conn, database: str) -> Check:  # type: ignore[no-untyped-def]
 def _interrupted_work(dsn: DSN) -> list[Check]:
     """What a killed migrate or seed left for the next run, with the command that recovers."""
     from ticketdb.locks import live_holder
+    from ticketdb.migrate.ledger import pending
     from ticketdb.migrate.progress import PROGRESS_TABLE, read_interrupted
-    from ticketdb.seed.restore import pending
 
     out: list[Check] = []
     conn = connect(dsn)

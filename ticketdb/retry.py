@@ -4,7 +4,7 @@ On Galera a conflicting write from another node arrives as ERROR 1213 at COMMIT 
 statement of a transaction that was brute-force aborted), and a procedure's own handler does
 not always see it: every caller that runs a job (partitions, VIP cache, alerts worker, reports)
 retries the unit of work here. ERROR 1047 (node not ready/Primary) is not retried on the same
-connection: it means "use another node" (ticketdb.failover).
+connection: it means "use another node" (ticketdb.server.failover).
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from typing import Any
 
 import pymysql
 
+from ticketdb.app.queries import Query, load_query
 from ticketdb.db import Flavor
 from ticketdb.dsn import DSN
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
-from ticketdb.queries import Query, load_query
 
 
 @dataclass

@@ -6,7 +6,7 @@ priority change on one life in three), resolve, close. Each operation is one tra
 measured call. The two drivers do the same writes with the same validation:
 
 * :class:`ProcedureDriver` — ``INSERT`` of the ticket (the cache trigger fires), then
-  ``ticketdb.workflow.Workflow``: one ``CALL ticket_*`` per action; the procedure locks the
+  ``ticketdb.app.workflow.Workflow``: one ``CALL ticket_*`` per action; the procedure locks the
   ticket, inserts the log, and the log's triggers check the transition and move the ticket.
 * :class:`PlainDriver` — what an application without procedures or triggers would send, in a
   scratch copy of the two tables with no trigger on them: per action one transaction of a guarded
@@ -23,10 +23,10 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ticketdb.app.queries import load_query
+from ticketdb.app.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
 from ticketdb.db import quote_ident
 from ticketdb.project import Project
-from ticketdb.queries import load_query
-from ticketdb.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
 
 #: The operations of one life, in order (what ``ops_per_s`` counts).
 STEPS = ("create", "assign", "reply", "reply", "transfer", "resolve", "close")

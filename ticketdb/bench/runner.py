@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ticketdb import galera
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.metrics import percentile, speedup
 from ticketdb.bench.registry import Scenario, scenarios
@@ -28,6 +27,7 @@ from ticketdb.project import Project
 from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
 from ticketdb.seed.runner import Reporter
+from ticketdb.server import galera
 
 Log = Callable[[str], None]
 

@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from ticketdb import alerts as al
+from ticketdb.app import alerts as al
 from ticketdb.cli.common import (
     Context,
     dsn_option,

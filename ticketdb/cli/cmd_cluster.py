@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ticketdb.cli.common import err_console, folder_option, json_option, print_json, yes_option
-from ticketdb.cluster import DEFAULT_CLUSTER_DIR, ENV_CLUSTER_DIR, Cluster, cluster_dir
+from ticketdb.server.cluster import DEFAULT_CLUSTER_DIR, ENV_CLUSTER_DIR, Cluster, cluster_dir
 
 _dir_option = folder_option("Cluster", DEFAULT_CLUSTER_DIR, ENV_CLUSTER_DIR)
 _nodes_option = click.option(

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ticketdb import reports
+from ticketdb.app import reports
 from ticketdb.cli.common import (
     Context,
     console,

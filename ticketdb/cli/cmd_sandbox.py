@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ticketdb.cli.common import err_console, folder_option, json_option, print_json, yes_option
-from ticketdb.sandbox import DEFAULT_SANDBOX_DIR, ENV_SANDBOX_DIR, Sandbox, sandbox_dir
+from ticketdb.server.sandbox import DEFAULT_SANDBOX_DIR, ENV_SANDBOX_DIR, Sandbox, sandbox_dir
 
 _dir_option = folder_option("Sandbox", DEFAULT_SANDBOX_DIR, ENV_SANDBOX_DIR)
 _port_option = click.option(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ticketdb import cache
+from ticketdb.app import cache
 from ticketdb.cli.common import Context, dsn_option, err_console, json_option, pass_ctx, print_json
 
 _redis_option = click.option(

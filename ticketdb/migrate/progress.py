@@ -32,6 +32,9 @@ from yoyo.migrations import Migration
 from ticketdb.db import sql_error
 from ticketdb.errors import SqlError, TicketdbError
 
+#: yoyo's record of applied migrations
+MIGRATION_TABLE = "_yoyo_migration"
+
 PROGRESS_TABLE = "ticketdb_migration_progress"
 REPAIR_HINT = (
     "run `ticketdb migrate repair` to finish it, "

@@ -29,10 +29,11 @@ from typing import Any
 
 import pymysql
 
-from ticketdb import catalog, galera
+from ticketdb import catalog
 from ticketdb.db import quote_ident, sql_error
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.project import Project, read_sql_file
+from ticketdb.server import galera
 from ticketdb.sqlscript import SplitError, Statement, create_header, split
 
 TRACK_TABLE = "ticketdb_repeatable"

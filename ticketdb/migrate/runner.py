@@ -20,18 +20,17 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb import galera
 from ticketdb.catalog import database_exists, ensure_database, table_exists
 from ticketdb.db import connect, connection, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
+from ticketdb.migrate import ledger, repeatable
 from ticketdb.migrate import progress as journal
-from ticketdb.migrate import repeatable
-from ticketdb.migrate.progress import real_error
+from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
 from ticketdb.project import Project, check_migration_files, read_sql_file
+from ticketdb.server import galera
 
-MIGRATION_TABLE = "_yoyo_migration"
 Progress = Callable[[str], None]
 
 
@@ -117,12 +116,22 @@ def _locked(
         job.close()  # releases the GET_LOCK and the lease
 
 
+def restore_taken_apart(dsn: DSN, project: Project, conn: Any, say: Progress) -> list[str]:
+    """Put back the triggers and indexes a killed seed took apart (:mod:`ledger`), reading
+    the repo's index definitions from a scratch database this module migrates."""
+
+    def build(ref: DSN, to: str | None) -> None:
+        up(ref, project, to=to)
+
+    return ledger.restore(dsn, project, conn, say, build)
+
+
 @contextmanager
 def _hold_seed_lock(dsn: DSN, timeout: float, say: Progress) -> Iterator[JobLock]:
     """A running seed has dropped triggers and indexes on purpose: re-creating them under its
     load would corrupt it, so ``up`` waits (up to the lock timeout) for a seed running on any
     node and lets none start meanwhile."""
-    lock = JobLock.open(dsn, "seed", say=say)  # the seed's own: ticketdb.seed.restore
+    lock = JobLock.open(dsn, "seed", say=say)  # the seed's own: ticketdb.seed.leftovers
     try:
         lock.acquire(timeout)
     except LockBusy as exc:
@@ -232,9 +241,7 @@ def up(
                 for change in applied:
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
-                from ticketdb.seed import restore as seed_restore
-
-                for what in seed_restore.restore(dsn, project, conn, say):
+                for what in restore_taken_apart(dsn, project, conn, say):
                     say(f"restored {what} taken apart by an interrupted seed")
             for lock in (job, seed_lock):  # the lease procedures exist now (first run)
                 lock.ensure_lease()

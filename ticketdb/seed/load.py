@@ -32,7 +32,7 @@ from ticketdb.db import connect, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.seed.generate import GenStats, SeedSpec, generate
-from ticketdb.seed.restore import fifo_folder
+from ticketdb.seed.leftovers import fifo_folder
 
 _F_SETPIPE_SZ = 1031  # Linux: grow the pipe buffer so the writer blocks less often
 _PIPE_BYTES = 1 << 20

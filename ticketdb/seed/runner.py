@@ -29,18 +29,15 @@ from ticketdb.db import connect, connection, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock
-from ticketdb.migrate.repeatable import (
-    apply_changes,
-    load_objects,
-    plan_changes,
-    server_objects,
-)
+from ticketdb.migrate import ledger
+from ticketdb.migrate.ledger import restore_triggers, secondary_keys
+from ticketdb.migrate.repeatable import load_objects, server_objects
+from ticketdb.migrate.runner import restore_taken_apart
 from ticketdb.partitions import ensure_months
 from ticketdb.project import Project
-from ticketdb.seed import restore
+from ticketdb.seed import leftovers
 from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
 from ticketdb.seed.load import Target, stream_load
-from ticketdb.seed.restore import secondary_keys
 from ticketdb.seed.wslimits import check_write_set_limits
 
 TICKETS, LOGS = "service_tickets", "ticket_logs"
@@ -125,17 +122,6 @@ def _trigger_tables(conn: Any) -> list[tuple[str, str]]:
     )
 
 
-def restore_triggers(conn: Any, project: Project, names: set[str]) -> list[str]:
-    """Re-create dropped triggers from their files: the repeatable-object machinery sees them
-    missing on the server and creates them (never a copy of their SQL here)."""
-    changes = [
-        c
-        for c in plan_changes(conn, load_objects(project))
-        if c.kind == "TRIGGER" and c.name in names and c.action == "create"
-    ]
-    return [c.name for c in apply_changes(conn, changes)]
-
-
 @contextmanager
 def _phase(
     result: SeedResult, reporter: Reporter, name: str, total: int | None = None
@@ -166,13 +152,13 @@ def seed(
     """Replace the contents of service_tickets and ticket_logs with ``spec``'s generated data.
 
     One seed per database at a time (the loser fails at once, or queues with ``wait``); what a
-    killed earlier run left taken apart is put back first (ticketdb.seed.restore).
+    killed earlier run left taken apart is put back first (ticketdb.migrate.ledger).
     """
     reporter = reporter or Reporter()
     say = progress or (lambda _msg: None)
     # cluster-wide (GET_LOCK + lease with heartbeat) on a connection of its own, so a signal
     # that kills a query on the seed's connections never lets a second seed in
-    job = restore.take_lock(dsn, wait=wait, say=say)
+    job = leftovers.take_lock(dsn, wait=wait, say=say)
     try:
         return _seed_locked(
             dsn, project, spec, job, reporter, say, replace, defer_indexes, vip_threshold
@@ -196,9 +182,9 @@ def _seed_locked(
     t_all = time.perf_counter()
     conn = connect(dsn, local_infile=True)
     try:
-        for path in restore.remove_stale_fifo_folders():
+        for path in leftovers.remove_stale_fifo_folders():
             say(f"removed {path} left by a killed seed")
-        for what in restore.restore(dsn, project, conn, say):
+        for what in restore_taken_apart(dsn, project, conn, say):
             say(f"restored {what} taken apart by an interrupted seed")
     except BaseException:
         conn.close()
@@ -247,7 +233,7 @@ def _seed_locked(
             if dropped:
                 with _phase(result, reporter, "triggers") as ph:
                     ph.rows = len(restore_triggers(conn, project, dropped))
-            restore.clear_present(conn)
+            ledger.clear_present(conn)
             if not completed:
                 conn.close()
     try:
@@ -327,7 +313,7 @@ def _prepare(
         )
     with conn.cursor() as cur:
         for name, table in present:
-            restore.record(conn, "TRIGGER", table, name)  # committed before the DROP
+            ledger.record(conn, "TRIGGER", table, name)  # committed before the DROP
             dropped.add(name)
             cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
         cur.execute(f"TRUNCATE TABLE {LOGS}")
@@ -345,7 +331,7 @@ def _prepare(
         for table in (TICKETS, LOGS):
             keys[table] = secondary_keys(show_create(conn, table))
             for name, _definition in keys[table]:
-                restore.record(conn, "INDEX", table, name)  # committed before the DROP
+                ledger.record(conn, "INDEX", table, name)  # committed before the DROP
             drop_keys(conn, quote_ident(table), keys[table])
 
 

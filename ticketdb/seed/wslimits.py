@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ticketdb import galera
 from ticketdb.errors import TicketdbError
 from ticketdb.seed.generate import SeedSpec
+from ticketdb.server import galera
 
 #: bytes per row in a write set, measured on MariaDB 10.11 + galera 26.4 (logs 70 MB / 1.5M
 #: rows ≈ 47 B), rounded up with headroom; tickets carry a title and more columns

@@ -23,8 +23,7 @@ from typing import Any
 
 import redis
 
-from ticketdb.bench.registry import Scenario, register
-from ticketdb.cache import (
+from ticketdb.app.cache import (
     CacheStats,
     VipCache,
     redis_url_from_env,
@@ -32,6 +31,7 @@ from ticketdb.cache import (
     set_key,
     version_key,
 )
+from ticketdb.bench.registry import Scenario, register
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
