@@ -89,7 +89,7 @@ class Context:
 
     def dsn(self, database: str | None = None) -> DSN:
         """A multi-host DSN (h1:p1,h2:p2,…) is narrowed to its first ready+Primary+Synced node."""
-        from ticketdb import failover  # PyMySQL: only for the commands that connect
+        from ticketdb.server import failover  # PyMySQL: only for the commands that connect
         from ticketdb.server.sandbox import resolve_dsn
 
         return failover.pick(resolve_dsn(self.dsn_text, database))
