@@ -248,9 +248,7 @@ def test_release_without_the_release_procedure_leaves_no_live_lease(migrated_dsn
         assert again.took_over is None and not said, said
 
 
-def test_a_reporter_squatting_the_named_lock_gives_a_bounded_wait_naming_it(
-    migrated_dsn, root
-):
+def test_a_reporter_squatting_the_named_lock_gives_a_bounded_wait_naming_it(migrated_dsn, root):
     """GET_LOCK needs no privilege (docs/operations.md): any account, the reporter included,
     can take ``ticketdb.seed.<db>``. What that costs: a seed/migrate waits at most its --wait
     and then fails with one line naming the squatter's connection and account."""
