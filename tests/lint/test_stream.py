@@ -48,6 +48,11 @@ SELECT * FROM nowhere WHERE id = 11;
 CREATE TABLE later_table (id INT PRIMARY KEY);
 SELECT id FROM later_table WHERE id = 12;
 SELECT FROM WHERE;
+CREATE TABLE d2 (id INT PRIMARY KEY, `c1` INT, c2 INT);
+UPDATE d2 SET `c1` = 1 WHERE id = 1;
+UPDATE d2 SET `c3` = 1 WHERE id = 1;
+UPDATE d2 SET c2 = 1 WHERE id = 1;
+UPDATE d2 SET c4 = 1 WHERE id = 1;
 """
 
 
@@ -71,7 +76,8 @@ def test_streamed_findings_equal_whole_file_findings(tmp_path, monkeypatch, sour
     if source is None:
         assert src is not None and src.streamed
         codes = [code for _, _, code, _ in whole]
-        assert codes.count("TDB002") >= 3 and "TDB000" in codes  # the input has findings
+        assert codes.count("TDB002") >= 5 and "TDB000" in codes  # the input has findings
+        assert [m for *_, m in whole if "`c3`" in m or "`c4`" in m]  # names differ by a digit
 
 
 def test_big_dump_of_one_line_statements_is_streamed_and_read_once_per_shape(tmp_path):

@@ -40,9 +40,13 @@ _SIMPLE = re.compile(
     re.IGNORECASE,
 )
 _SHAPE = re.compile(r"(`[^`]*`)|'[^']*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+#: the same without the names, for the usual line (no quoted name holds a digit): a fixed
+#: replacement is 3x faster than a callback per literal
+_SHAPE_FAST = re.compile(r"'[^']*'|(?<![\w.`])\d+(?:\.\d+)?(?![\w.`])")
+_NAME_WITH_DIGIT = re.compile(r"`[^`]*\d[^`]*`")
 _DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)", re.IGNORECASE)
 #: words without which a region changes no table, only routines (read from their headers)
-_TABLE_WORDS = re.compile(r"TABLE|VIEW|INDEX|RENAME", re.IGNORECASE)
+_TABLE_WORDS = ("TABLE", "VIEW", "INDEX", "RENAME")
 _LONG_LINE = 20_000  # mysqldump's extended INSERTs: read as a region (bulk rows blanked)
 #: the engine pauses the cyclic garbage collector, and parse trees are cycles (parent links):
 #: what a walk parsed is collected every this many characters (the young generations only)
@@ -51,6 +55,13 @@ _COLLECT_EVERY = 1 << 19
 
 def _name_or_blank(m: re.Match[str]) -> str:
     return m.group(1) or "?"
+
+
+def _shape(line: str) -> str:
+    """``line`` with its numbers and strings blanked, quoted names kept."""
+    if "`" in line and _NAME_WITH_DIGIT.search(line):
+        return _SHAPE.sub(_name_or_blank, line.strip())
+    return _SHAPE_FAST.sub("?", line.strip())
 
 
 def load_streamed(path: Path, display: str, role: str) -> SourceFile | None:
@@ -120,13 +131,14 @@ class _Walk:
         collected = pos
         while pos < n:
             if region < 0:
-                m = _SIMPLE.match(text, pos)
-                if m is not None and m.end() - pos < _LONG_LINE and "TABLE" not in m[0].upper():
+                eol = text.find("\n", pos, pos + _LONG_LINE)
+                m = _SIMPLE.match(text, pos, n if eol < 0 else eol + 1) if eol >= 0 else None
+                if m is not None and "TABLE" not in m[0].upper():
                     end = m.end()
-                    if skip is None and self.cache is None:
+                    if skip is None and not self._keeping():
                         pos = end
                         continue
-                    shape = _SHAPE.sub(_name_or_blank, m[0].strip())
+                    shape = _shape(m[0])
                     if skip is None or skip(shape):
                         self._keep([(shape, pos, end)], end)
                     else:
@@ -176,7 +188,9 @@ def _region(
     ``light``: for a pass that only builds the schema; a region that names no table is read
     only as far as the schema needs (routine headers), not parsed."""
     text = src.text[start:end]
-    light = light and _TABLE_WORDS.search(text) is None
+    if light:  # (substring tests: a regex alternation crawls over a 1 MB INSERT line)
+        upper = text.upper()
+        light = not any(word in upper for word in _TABLE_WORDS)
     try:
         _, tokens, pieces, commands = lex_sql(text)
     except SplitError as exc:
