@@ -270,3 +270,38 @@ def _try_switches(app, conn, variables: list[str], value: str) -> None:
         assert code_of(app, log, (tid,)) == 1142
     finally:
         app.close()
+
+
+def test_what_the_reporter_can_still_do(accounts, conn):
+    """docs/operations.md "What a read-only account can still do": on MariaDB SELECT is enough
+    for a locking read, and GET_LOCK needs no privilege. The workflow then waits for the lock
+    wait timeout and fails with 1205; a direct write stays refused."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO service_tickets (customer_id, title, priority) VALUES (7401, 'r', 'low')"
+        )
+        tid = cur.lastrowid
+    rep = connect(accounts["ticketdb_reporter"], autocommit=False)
+    app = connect(accounts["ticketdb_app"])
+    try:
+        with rep.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            if "MariaDB" not in cur.fetchone()[0]:
+                pytest.skip("MySQL 8.0.22+ refuses FOR UPDATE without UPDATE/DELETE/LOCK TABLES")
+            cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE", (tid,))
+            assert cur.fetchall() == ((tid,),)
+            cur.execute("SELECT GET_LOCK('ticketdb.seed.reporter-probe', 0)")
+            assert cur.fetchone() == (1,)
+        with app.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) == 1205  # stalled, bounded
+        assert code_of(rep, "UPDATE service_tickets SET title = 'x'") == 1142
+    finally:
+        rep.rollback()
+        rep.close()
+        app.close()
+    app = connect(accounts["ticketdb_app"])
+    try:  # the reporter's session is gone: the ticket moves again
+        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) is None
+    finally:
+        app.close()
