@@ -146,3 +146,15 @@ def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
     res = migrate(migrated_dsn, "up")
     assert res.returncode == 0 and "up to date" in res.stderr
     assert migrate(migrated_dsn, "break-lock").returncode == 0  # no lock: still fine
+
+
+def test_plain_down_then_up_says_nothing_alarming(db_dsn: DSN) -> None:
+    """`migrate down` drops the repeatable objects, lease_release included, while it holds the
+    migrate lease; the next `up` used to print "took over the migrate lease of …: its
+    connection is gone" although nothing was killed (issue 20)."""
+    assert migrate(db_dsn, "up").returncode == 0
+    res = migrate(db_dsn, "down")
+    assert res.returncode == 0, res.stderr
+    res = migrate(db_dsn, "up")
+    assert res.returncode == 0, res.stderr
+    assert "took over" not in res.stderr and "connection is gone" not in res.stderr, res.stderr
