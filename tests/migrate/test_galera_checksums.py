@@ -46,6 +46,17 @@ def gdsns(galera_cluster: Any) -> Iterator[list[DSN]]:
         break
 
 
+def _sync(dsn: DSN) -> None:
+    """Wait until ``dsn``'s node has applied every write set it has received (a causal read)."""
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION wsrep_sync_wait = 15")
+            cur.execute("SELECT COUNT(*) FROM information_schema.tables")
+    finally:
+        conn.close()
+
+
 def _recorded(dsn: DSN) -> dict[str, str]:
     conn = connect(dsn)
     try:
@@ -66,17 +77,21 @@ def test_checksums_recorded_on_one_node_are_verified_on_the_others(
     path = project.migrations / "0001_ga.sql"
     path.write_text(path.read_text().replace("VARCHAR(20)", "VARCHAR(30)"))
     for dsn in gdsns[1:]:
+        _sync(dsn)
         with pytest.raises(TicketdbError, match=r"0001_ga\.sql: applied"):
             mig.status(dsn, project)
     with pytest.raises(TicketdbError, match=r"0001_ga\.sql: applied"):
         mig.down(gdsns[1], project)
     assert mig.repair(gdsns[1], project, accept_checksums=["0001"])
     assert _recorded(gdsns[2])["0001_ga"] == "accepted"
+    _sync(gdsns[0])
+    assert mig.status(gdsns[0], project)["pending"] == []
     # a guarded rollback through node 3: rows in gb → refused, then allowed
     conn = connect(gdsns[0])
     with conn.cursor() as cur:
         cur.execute("INSERT INTO gb (id) VALUES (1)")
     conn.close()
+    _sync(gdsns[2])
     with pytest.raises(TicketdbError, match=r"drop table gb \(1 row"):
         mig.down(gdsns[2], project)
     assert mig.down(gdsns[2], project, allow_data_loss=True).rolled_back == ["0002_gb"]
@@ -94,8 +109,11 @@ def test_baseline_through_one_node_is_seen_by_all(gdsns: list[DSN], tmp_path: Pa
         cur.execute(f"USE {quote_ident(gdsns[0].database)}")
         cur.execute("CREATE TABLE ga (id INT PRIMARY KEY, note VARCHAR(20))")
     conn.close()
+    _sync(gdsns[1])
     res = baseline(gdsns[1], project, to="0001")
     assert res.matched and res.recorded == ["0001_ga"]
     assert _recorded(gdsns[2]) == {"0001_ga": "baseline"}
+    _sync(gdsns[2])
     assert mig.up(gdsns[2], project).applied == ["0002_gb"]
+    _sync(gdsns[0])
     assert mig.status(gdsns[0], project)["pending"] == []
