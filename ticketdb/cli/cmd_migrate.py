@@ -206,6 +206,13 @@ def status(ctx: Context, as_json: bool) -> None:
     for mid in st["applied_unknown"]:
         table.add_row(mid, "[red]applied, file missing[/]", "")
     console.print(table)
+    unrecorded = st["checksums"]["unrecorded"]
+    if unrecorded:
+        console.print(
+            f"{len(unrecorded)} applied migration(s) have no recorded checksum yet (applied by an "
+            "older ticketdb): the next `migrate up` or `down` records them",
+            highlight=False,
+        )
     for row in st["interrupted"]:
         verb = "apply" if row["direction"] == "apply" else "rollback"
         console.print(
