@@ -7,7 +7,6 @@ import sys
 
 import click
 from rich.syntax import Syntax
-from rich.table import Table
 
 from ticketdb import migrate as mig
 from ticketdb.cli.common import (
@@ -20,7 +19,12 @@ from ticketdb.cli.common import (
     print_json,
     project_option,
 )
-from ticketdb.cli.migrate_view import print_baseline, print_down_summary, print_plan_down
+from ticketdb.cli.migrate_view import (
+    print_baseline,
+    print_down_summary,
+    print_plan_down,
+    print_status,
+)
 
 
 def _finite_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
@@ -196,39 +200,7 @@ def status(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(st)
         return
-    table = Table(title=f"migrations in {st['database']}")
-    table.add_column("migration")
-    table.add_column("state")
-    table.add_column("applied at (UTC)")
-    for row in st["migrations"]:
-        state = "[green]applied[/]" if row["applied"] else "[yellow]pending[/]"
-        table.add_row(row["id"], state, row["applied_at_utc"] or "")
-    for mid in st["applied_unknown"]:
-        table.add_row(mid, "[red]applied, file missing[/]", "")
-    console.print(table)
-    unrecorded = st["checksums"]["unrecorded"]
-    if unrecorded:
-        console.print(
-            f"{len(unrecorded)} applied migration(s) have no recorded checksum yet (applied by an "
-            "older ticketdb): the next `migrate up` or `down` records them",
-            highlight=False,
-        )
-    for row in st["interrupted"]:
-        verb = "apply" if row["direction"] == "apply" else "rollback"
-        console.print(
-            f"[red]interrupted[/] {verb} of {row['migration_id']} after {row['steps_done']} of "
-            f"{row['steps_total']} step(s): run `ticketdb migrate repair` (or `--undo`)",
-            highlight=False,
-        )
-    if st["object_changes"]:
-        objs = Table(title="repeatable objects to apply")
-        for col in ("action", "kind", "name", "reason"):
-            objs.add_column(col)
-        for c in st["object_changes"]:
-            objs.add_row(c["action"], c["kind"], c["name"], c["reason"])
-        console.print(objs)
-    else:
-        console.print(f"{len(st['objects'])} repeatable object(s), all current")
+    print_status(st)
 
 
 @command.command()

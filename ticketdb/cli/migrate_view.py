@@ -1,9 +1,12 @@
-"""What `migrate down`, `plan --down` and `baseline` print for people (JSON is printed by
+"""What `migrate status`, `down`, `plan --down` and `baseline` print for people (JSON is printed by
 cmd_migrate)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.syntax import Syntax
+from rich.table import Table
 
 from ticketdb.cli.common import console, err_console
 from ticketdb.drift.baseline import BaselineResult
@@ -65,3 +68,40 @@ def print_baseline(res: BaselineResult, force: bool) -> None:
             f"applied up to {res.to}" + (f", tracked {tracked} object(s)" if tracked else ""),
             highlight=False,
         )
+
+
+def print_status(st: dict[str, Any]) -> None:
+    """Migrations applied/pending, checksums not recorded yet, interrupted runs, objects."""
+    table = Table(title=f"migrations in {st['database']}")
+    table.add_column("migration")
+    table.add_column("state")
+    table.add_column("applied at (UTC)")
+    for row in st["migrations"]:
+        state = "[green]applied[/]" if row["applied"] else "[yellow]pending[/]"
+        table.add_row(row["id"], state, row["applied_at_utc"] or "")
+    for mid in st["applied_unknown"]:
+        table.add_row(mid, "[red]applied, file missing[/]", "")
+    console.print(table)
+    unrecorded = st["checksums"]["unrecorded"]
+    if unrecorded:
+        console.print(
+            f"{len(unrecorded)} applied migration(s) have no recorded checksum yet (applied by an "
+            "older ticketdb): the next `migrate up` or `down` records them",
+            highlight=False,
+        )
+    for row in st["interrupted"]:
+        verb = "apply" if row["direction"] == "apply" else "rollback"
+        console.print(
+            f"[red]interrupted[/] {verb} of {row['migration_id']} after {row['steps_done']} of "
+            f"{row['steps_total']} step(s): run `ticketdb migrate repair` (or `--undo`)",
+            highlight=False,
+        )
+    if st["object_changes"]:
+        objs = Table(title="repeatable objects to apply")
+        for col in ("action", "kind", "name", "reason"):
+            objs.add_column(col)
+        for c in st["object_changes"]:
+            objs.add_row(c["action"], c["kind"], c["name"], c["reason"])
+        console.print(objs)
+    else:
+        console.print(f"{len(st['objects'])} repeatable object(s), all current")
