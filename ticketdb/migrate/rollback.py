@@ -108,7 +108,8 @@ def rollback_statements(m: Migration) -> tuple[list[str], list[str]]:
                 sql.append(undo.strip().rstrip(";"))
             elif undo is not None:
                 name = getattr(undo, "__name__", repr(undo))
-                notes.append(f"Python function {name}() in {Path(m.path).name}")
+                label = "a lambda" if name == "<lambda>" else f"{name}()"
+                notes.append(f"Python step ({label}) in {Path(m.path).name}")
     return sql, notes
 
 
