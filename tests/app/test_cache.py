@@ -173,11 +173,11 @@ def test_reader_racing_a_writer_cannot_put_a_stale_set_back(conn, migrated_dsn, 
     ids = add_tickets(conn, 21, 2)
     cache.refresh_vip(migrated_dsn, 1)
     # a reader loads the set from the database ...
-    version, old_ids = rcache._load(21)
+    _vip, version, old_ids = rcache._load(21)
     # ... a writer commits a change in between ...
     new_id = add_tickets(conn, 21, 1)[0]
     # ... and the slow reader stores what it loaded, after the writer's commit
-    token = f"{version[0]}.{version[1]}.{len(old_ids)}"
+    token = f"|{version[0]}.{version[1]}.{len(old_ids)}"
     assert rcache._store(keys=[rcache.set_key(21), rcache.version_key(21)],
                          args=[token, 60, *old_ids]) == 1  # fmt: skip
     got = rcache.open_tickets(21)

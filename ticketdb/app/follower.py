@@ -1,0 +1,323 @@
+"""``ticketdb vip follow``: push the database's committed cache versions to Redis, so that VIP
+cache hits need no database query while staleness stays under a bound (default 250 ms).
+
+Each poll (every ``interval`` ms) reads, in one consistent statement, the global epoch and the
+version of every VIP customer (queries/vip_follower_versions.sql), plus the version triggers'
+creation times (queries/vip_follower_triggers.sql), and publishes in ONE atomic Lua call:
+
+* the changed versions into the hash ``vip_tickets:<db>:_follower`` (field ``v:<id>``), the
+  epoch, the generation ``gen`` (a new one = every cached set is flushed) and its position;
+* the heartbeat ``vip_tickets:<db>:_heartbeat`` with a TTL of ``bound - (now - snapshot)``: it
+  exists only while the snapshot it vouches for is younger than the bound. Readers
+  (app/cache.py) serve Redis alone only while it exists.
+
+Why re-read every VIP's version instead of "changes since a position": the triggers bump
+versions in the writers' transactions, which commit in an order no column records (an
+AUTO_INCREMENT or timestamp is taken before commit, and Galera interleaves AUTO_INCREMENT across
+nodes), so a position could skip a transaction that committed late. The whole VIP set read from
+one snapshot cannot miss anything; it costs O(VIP customers) per poll (docs/operations.md).
+
+One active follower per database: a :class:`~ticketdb.locks.JobLock` (``vip-follow.<db>``, a
+cluster-wide lease on Galera, taken over from a dead holder). Others wait as standbys. Redis is
+fenced too: a publish is refused unless the hash's ``owner`` is this follower, so a follower
+that lost its lease while paused cannot publish an old snapshot over its successor's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+import redis
+
+from ticketdb import PROJECT_ROOT
+from ticketdb.app.cache import follower_keys, redis_client, version_field
+from ticketdb.app.queries import load_query
+from ticketdb.db import connect, error_code
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.locks import JobLock, LockBusy, leases_available
+from ticketdb.project import Project
+from ticketdb.server.galera import is_galera
+
+log = logging.getLogger("ticketdb.app.follower")
+
+JOB = "vip-follow"
+DEFAULT_BOUND_MS = 250.0
+DEFAULT_LEASE_TTL = 5
+_DENIED = (1142, 1143, 1044, 1370)  # table / column / database / routine access denied
+_CACHE_TRIGGERS = 3
+
+# KEYS: hash, heartbeat, blind. ARGV: owner, claim, reset, gen, epoch, triggers, position,
+# heartbeat ms, blind ms, number of fields set, then field/value pairs, then fields to delete.
+# Returns 1 = published, 0 = the hash belongs to another follower, -1 = the hash is gone.
+_PUBLISH_LUA = """
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if ARGV[2] ~= '1' then
+  if not owner then return -1 end
+  if owner ~= ARGV[1] then return 0 end
+end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'gen', ARGV[4], 'epoch', ARGV[5],
+           'triggers', ARGV[6], 'position', ARGV[7])
+local i = 11
+for _ = 1, tonumber(ARGV[10]) do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+while i <= #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+if tonumber(ARGV[9]) > 0 then
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[9]); redis.call('DEL', KEYS[2])
+else
+  redis.call('DEL', KEYS[3])
+  if tonumber(ARGV[8]) > 0 then redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8]) end
+end
+return 1
+"""
+# KEYS: hash, heartbeat. ARGV: owner. A clean stop: readers fall back at once, not at expiry.
+_RESIGN_LUA = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+  redis.call('DEL', KEYS[2]); redis.call('HDEL', KEYS[1], 'owner')
+end
+return 1
+"""
+
+
+class LostLeadership(TicketdbError):
+    """Another follower holds the lease or the Redis hash now: back to standby."""
+
+
+def check_bound(bound_ms: float, interval_ms: float | None = None) -> float:
+    """The poll interval for ``bound_ms``; UsageError (exit 2) for 0, negative, NaN, inf."""
+    if not isinstance(bound_ms, (int, float)) or not math.isfinite(bound_ms) or bound_ms <= 0:
+        raise UsageError(f"--bound-ms must be a finite number of milliseconds > 0, not {bound_ms}")
+    interval = min(25.0, bound_ms / 5) if interval_ms is None else interval_ms
+    if not math.isfinite(interval) or interval <= 0 or interval >= bound_ms:
+        raise UsageError(f"--interval-ms must be > 0 and below the bound ({bound_ms:g} ms)")
+    return float(interval)
+
+
+def missing_privileges(conn: Any) -> list[str]:
+    """What this account lacks to follow: probed with the statements the follower runs."""
+    missing: list[str] = []
+    for table in ("customers", "cache_customer_version"):
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT 1 FROM {table} LIMIT 0")
+        except pymysql.err.MySQLError as exc:
+            if error_code(exc) not in _DENIED:
+                raise
+            missing.append(f"SELECT on {table}")
+    try:  # without TRIGGER on the table, information_schema.triggers shows nothing
+        with conn.cursor() as cur:
+            cur.execute("SHOW CREATE TRIGGER cache_tickets_after_update")
+            cur.fetchall()
+    except pymysql.err.MySQLError as exc:
+        if error_code(exc) in _DENIED:
+            missing.append("TRIGGER on service_tickets")
+        elif error_code(exc) != 1360:  # no such trigger: the follower reports it blind
+            raise
+    if not leases_available(conn):
+        missing.append("SELECT on ticketdb_leases and EXECUTE on lease_acquire, lease_release, "
+                       "lease_owner (migration 0040)")  # fmt: skip
+    return missing
+
+
+@dataclass
+class FollowerStats:
+    polls: int = 0
+    publishes: int = 0  # polls that changed at least one version, the epoch or the generation
+    flushes: int = 0  # new generations (start without proof, trigger swap, Redis lost)
+    redis_errors: int = 0
+    db_errors: int = 0
+    max_lag_ms: float = 0.0
+    active_since: float | None = None
+
+
+@dataclass
+class Follower:
+    """One follower process's loop; :meth:`run` until ``stop`` is set."""
+
+    dsn: DSN
+    redis_url: str
+    bound_ms: float = DEFAULT_BOUND_MS
+    interval_ms: float | None = None
+    lease_ttl: int = DEFAULT_LEASE_TTL
+    say: Callable[[str], None] = log.info
+    project: Project | None = None
+    stats: FollowerStats = field(default_factory=FollowerStats)
+
+    def __post_init__(self) -> None:
+        self.interval_ms = check_bound(self.bound_ms, self.interval_ms)
+        project = self.project or Project(PROJECT_ROOT)
+        self._versions_sql = load_query(project, "vip_follower_versions").pyformat
+        self._triggers_sql = load_query(project, "vip_follower_triggers").pyformat
+        self.namespace = self.dsn.database or ""
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{time.time_ns()}"
+        self._redis = redis_client(self.redis_url, min(1.0, max(self.bound_ms / 1000, 0.05)))
+        self._publish = self._redis.register_script(_PUBLISH_LUA)
+        self._resign = self._redis.register_script(_RESIGN_LUA)
+        self._reset_state()
+        self._redis_warned = False
+
+    def _reset_state(self) -> None:
+        self.gen = ""
+        self.published: dict[int, int] = {}
+        self.epoch: int | None = None
+        self.triggers: str | None = None
+        self.claimed = False
+        self.reset = False  # the next publish replaces the hash (a new generation)
+        self.cycle = 0
+
+    # -- running -------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """One line naming every missing privilege (TicketdbError → exit 1)."""
+        conn = connect(self.dsn, read_timeout=10)
+        try:
+            missing = missing_privileges(conn)
+        finally:
+            conn.close()
+        if missing:
+            raise TicketdbError(f"the follower's account lacks: {'; '.join(missing)}")
+
+    def run(self, stop: threading.Event) -> None:
+        """Standby until the lease is ours, follow until stopped or superseded, repeat."""
+        self.preflight()
+        waiting_said = False
+        while not stop.is_set():
+            lock = JobLock.open(self.dsn, JOB, ttl=self.lease_ttl, say=self.say)
+            try:
+                try:
+                    lock.acquire(wait=0.5)
+                except LockBusy as busy:
+                    if not waiting_said:
+                        self.say(f"standby: the follower of {self.namespace} is {busy.holder}")
+                        waiting_said = True
+                    continue
+                waiting_said = False
+                self.say(f"active: following {self.namespace} (bound {self.bound_ms:g} ms, "
+                         f"poll every {self.interval_ms:g} ms)")  # fmt: skip
+                self.stats.active_since = time.time()
+                try:
+                    self._follow(lock, stop)
+                except LostLeadership as exc:
+                    self.say(f"standby again: {exc}")
+            finally:
+                lock.close()
+            stop.wait(0.2)
+
+    def _connect(self) -> Any:
+        conn = connect(self.dsn, read_timeout=max(5.0, self.bound_ms / 1000))
+        if is_galera(conn):  # read only after every write set certified before the read
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION wsrep_sync_wait = 1")
+        return conn
+
+    def _follow(self, lock: JobLock, stop: threading.Event) -> None:
+        self._reset_state()
+        conn = None
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                if lock.lost:
+                    raise LostLeadership(lock.lost)
+                try:
+                    if conn is None or not conn.open:
+                        conn = self._connect()
+                    self.poll(conn)
+                except pymysql.err.MySQLError as exc:
+                    self.stats.db_errors += 1
+                    self.say(f"database error, retrying: {exc}")
+                    conn = None
+                except (redis.RedisError, OSError) as exc:
+                    self.stats.redis_errors += 1
+                    if not self._redis_warned:
+                        self.say(f"redis unavailable, retrying every poll: {exc}")
+                        self._redis_warned = True
+                interval = float(self.interval_ms or DEFAULT_BOUND_MS / 10) / 1000
+                stop.wait(max(interval - (time.monotonic() - started), 0.001))
+        finally:
+            if conn is not None:
+                conn.close()
+            try:
+                heartbeat, hash_key, _blind = follower_keys(self.namespace)
+                self._resign(keys=[hash_key, heartbeat], args=[self.owner])
+            except (redis.RedisError, OSError):
+                pass
+
+    # -- one poll ------------------------------------------------------------------------------
+    def poll(self, conn: Any) -> None:
+        """Read the committed versions, publish what changed plus a heartbeat bounded by the
+        snapshot's age. Raises LostLeadership when Redis says another follower owns it."""
+        t0 = time.monotonic()
+        snapshot_ms = int(time.time() * 1000)
+        with conn.cursor() as cur:
+            cur.execute(self._versions_sql)
+            rows = cur.fetchall()
+            cur.execute(self._triggers_sql)
+            trig = cur.fetchall()
+        self.stats.polls += 1
+        self.cycle += 1
+        current = {int(c): int(v) for c, v in rows}
+        epoch = current.pop(0, 0)
+        complete = len(trig) == _CACHE_TRIGGERS
+        triggers = ";".join(f"{n}@{t}.{c}" for n, t, c in trig)
+        heartbeat, hash_key, blind = follower_keys(self.namespace)
+        if not self.claimed:
+            self._claim(triggers)
+        if complete and triggers != self.triggers:
+            self.gen = f"{snapshot_ms}-{self.cycle}"  # flush: writes during a swap bumped nothing
+            self.stats.flushes += 1
+            self.triggers = triggers
+        sets = {c: v for c, v in current.items() if self.published.get(c) != v}
+        dels = [c for c in self.published if c not in current]
+        if sets or dels or epoch != self.epoch:
+            self.stats.publishes += 1
+        lag_ms = (time.monotonic() - t0) * 1000
+        self.stats.max_lag_ms = max(self.stats.max_lag_ms, lag_ms)
+        position = json.dumps({
+            "owner": self.owner, "cycle": self.cycle, "epoch": epoch, "bound_ms": self.bound_ms,
+            "snapshot_unix_ms": snapshot_ms, "lag_ms": round(lag_ms, 2), "vips": len(current),
+        })  # fmt: skip
+        hb_ms = int(self.bound_ms - (time.monotonic() - t0) * 1000)
+        blind_ms = 0 if complete else int(max(4 * self.bound_ms, 1000))
+        args: list[Any] = [self.owner, int(not self.claimed), int(self.reset), self.gen,
+                           epoch, self.triggers or "", position, max(hb_ms, 0), blind_ms,
+                           len(sets)]  # fmt: skip
+        for c, v in sets.items():
+            args += [version_field(c), v]
+        args += [version_field(c) for c in dels]
+        got = self._publish(keys=[hash_key, heartbeat, blind], args=args)
+        self._redis_warned = False
+        if got == 0:
+            raise LostLeadership("another follower owns the published versions in Redis")
+        if got == -1:  # Redis restarted, flushed or evicted the hash: start a new generation
+            self.say("the published versions are gone from Redis: republishing everything")
+            self._reset_state()
+            return
+        self.claimed, self.reset = True, False
+        self.published, self.epoch = current, epoch
+
+    def _claim(self, triggers: str) -> None:
+        """Resume the previous follower's generation when Redis still holds it and the version
+        triggers are the ones it saw; otherwise start a new one (every cached set flushed)."""
+        heartbeat, hash_key, _blind = follower_keys(self.namespace)
+        state = self._redis.hgetall(hash_key)
+        prev_gen = state.get(b"gen", b"").decode()
+        if prev_gen and state.get(b"triggers", b"").decode() == triggers:
+            self.gen, self.triggers = prev_gen, triggers
+            self.published = {int(k[2:]): int(v) for k, v in state.items()
+                              if k.startswith(b"v:")}  # fmt: skip
+            self.say(f"resuming generation {prev_gen} ({len(self.published)} published versions)")
+        else:
+            self.gen, self.triggers = f"{int(time.time() * 1000)}-0", triggers
+            self.stats.flushes += 1
+            self.published, self.reset = {}, True
+            self.say("starting a new generation: every cached set is flushed")
