@@ -53,7 +53,7 @@ log = logging.getLogger("ticketdb.app.follower")
 JOB = "vip-follow"
 DEFAULT_BOUND_MS = 250.0
 DEFAULT_LEASE_TTL = 5
-_DENIED = (1142, 1143, 1044, 1370)  # table / column / database / routine access denied
+_DENIED = (1142, 1143, 1044, 1227, 1370)  # access denied: table, column, db, privilege, routine
 _CACHE_TRIGGERS = 3
 
 # KEYS: hash, heartbeat, blind. ARGV: owner, claim, reset, gen, epoch, triggers, position,
