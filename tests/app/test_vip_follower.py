@@ -468,3 +468,32 @@ def test_missing_version_trigger_makes_the_cache_blind(conn, migrated_dsn, rurl)
         assert got.ticket_ids == [*ids, *new] and got.source == "database"
         assert c.stats.bypassed >= 1
         assert not fresh(rurl, migrated_dsn.database)
+
+
+def test_transaction_committing_after_the_overlap_is_caught_by_the_sweep(
+    conn, migrated_dsn, rurl
+):
+    """The version is bumped (changed_at stamped) 1.5 s before the commit, later than the
+    overlap the polls re-read: the periodic full sweep must still publish it."""
+    ids = add_tickets(conn, 6, 3)
+    cache.refresh_vip(migrated_dsn, 2)
+    slow = connect(migrated_dsn)
+    try:
+        with running(migrated_dsn, rurl) as f, VipCache(migrated_dsn, rurl) as c:
+            wait_fresh(rurl, migrated_dsn.database)
+            hit_by_follower(c, 6)
+            with slow.cursor() as cur:
+                cur.execute("BEGIN")
+                cur.execute("UPDATE service_tickets SET current_status = 'closed' WHERE id = %s",
+                            (ids[0],))  # fmt: skip
+                time.sleep(1.5)
+                cur.execute("COMMIT")
+            committed = time.monotonic()
+            want = db_open(conn, 6)
+            assert want == ids[1:]
+            faultkit.wait_for(lambda: c.open_tickets(6).ticket_ids == want,
+                              (f.sweep_ms + BOUND_MS) / 1000 + 0.5, "the sweep")  # fmt: skip
+            took = (time.monotonic() - committed) * 1000
+            assert took <= f.sweep_ms + BOUND_MS + 200, took
+    finally:
+        slow.close()

@@ -31,8 +31,10 @@ import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymysql
@@ -41,6 +43,7 @@ import redis
 from ticketdb import PROJECT_ROOT
 from ticketdb.app.cache import follower_keys, redis_client, version_field
 from ticketdb.app.queries import load_query
+from ticketdb.catalog import create_text, show_create_row
 from ticketdb.db import connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
@@ -54,7 +57,8 @@ JOB = "vip-follow"
 DEFAULT_BOUND_MS = 250.0
 DEFAULT_LEASE_TTL = 5
 _DENIED = (1142, 1143, 1044, 1227, 1370)  # access denied: table, column, db, privilege, routine
-_CACHE_TRIGGERS = 3
+_BUCKETS = 64  # of the full sweep's fingerprint
+_NEVER = datetime(9999, 1, 1)
 
 # KEYS: hash, heartbeat, blind. ARGV: owner, claim, reset, gen, epoch, triggers, position,
 # heartbeat ms, blind ms, number of fields set, then field/value pairs, then fields to delete.
@@ -150,6 +154,10 @@ class Follower:
     bound_ms: float = DEFAULT_BOUND_MS
     interval_ms: float | None = None
     lease_ttl: int = DEFAULT_LEASE_TTL
+    #: how late after its bump a transaction may commit and still be seen by the next poll
+    overlap_ms: float = 500.0
+    #: how often every VIP's version is fingerprinted (catches later commits)
+    sweep_ms: float = 1000.0
     say: Callable[[str], None] = log.info
     project: Project | None = None
     stats: FollowerStats = field(default_factory=FollowerStats)
@@ -157,8 +165,10 @@ class Follower:
     def __post_init__(self) -> None:
         self.interval_ms = check_bound(self.bound_ms, self.interval_ms)
         project = self.project or Project(PROJECT_ROOT)
-        self._versions_sql = load_query(project, "vip_follower_versions").pyformat
-        self._triggers_sql = load_query(project, "vip_follower_triggers").pyformat
+        self._sql = {n: load_query(project, n).pyformat for n in
+                     ("vip_follower_changes", "vip_follower_fingerprint", "vip_follower_versions")}
+        self._trigger_names = sorted(p.stem for p in (project.root / "triggers").glob(
+            "cache_tickets_after_*.sql"))  # fmt: skip
         self.namespace = self.dsn.database or ""
         self.owner = f"{os.uname().nodename}:{os.getpid()}:{time.time_ns()}"
         self._redis = redis_client(self.redis_url, min(1.0, max(self.bound_ms / 1000, 0.05)))
@@ -175,6 +185,9 @@ class Follower:
         self.claimed = False
         self.reset = False  # the next publish replaces the hash (a new generation)
         self.cycle = 0
+        self.read_at: datetime | None = None  # the position: server time of the last read
+        self.swept_at: datetime | None = None  # ... of the last full sweep
+        self.last_sweep = 0.0
 
     # -- running -------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -253,43 +266,113 @@ class Follower:
                 pass
 
     # -- one poll ------------------------------------------------------------------------------
+    def _changes(self, conn: Any) -> tuple[datetime, int | None, dict[int, int | None]]:
+        """Versions bumped since the last position minus the overlap: (new position, epoch if
+        bumped, {customer: version, or None = no longer VIP})."""
+        overlap = timedelta(milliseconds=self.overlap_ms)
+        since = self.read_at - overlap if self.read_at else datetime(1970, 1, 2)
+        swept = self.swept_at - overlap - timedelta(seconds=1) if self.swept_at else _NEVER
+        with conn.cursor() as cur:
+            cur.execute(self._sql["vip_follower_changes"], {"since": since, "swept": swept})
+            rows = cur.fetchall()
+        epoch: int | None = None
+        updates: dict[int, int | None] = {}
+        for cid, version, vip, _ in rows[1:]:
+            if int(cid) == 0:
+                epoch = int(version)
+            elif vip:
+                updates[int(cid)] = int(version)
+            elif int(cid) in self.published:
+                updates[int(cid)] = None
+        return rows[0][3], epoch, updates
+
+    def _sweep(self, conn: Any, published: dict[int, int]) -> tuple[int, dict[int, int | None]]:
+        """Every VIP's version, fingerprinted per bucket on the server and compared with what
+        is published; only differing buckets are read. Catches what the overlap missed."""
+        expected: dict[int, list[int]] = {}
+        for cid, version in published.items():
+            fp = expected.setdefault(cid % _BUCKETS, [0, 0, 0])
+            fp[0] += 1
+            fp[1] += version
+            fp[2] ^= zlib.crc32(f"{cid}:{version}".encode())
+        with conn.cursor() as cur:
+            cur.execute(self._sql["vip_follower_fingerprint"], {"buckets": _BUCKETS})
+            got = {int(b): [int(n), int(s), int(x)] for b, n, s, x in cur.fetchall()}
+        epoch = got.pop(-1)[1]
+        differ = sorted(b for b in set(got) | set(expected) if got.get(b) != expected.get(b))
+        updates: dict[int, int | None] = {c: None for c in published if c % _BUCKETS in differ}
+        if differ:
+            with conn.cursor() as cur:
+                cur.execute(self._sql["vip_follower_versions"],
+                            {"buckets": _BUCKETS, "changed": tuple(differ)})  # fmt: skip
+                updates.update({int(c): int(v) for c, v in cur.fetchall()})
+        return epoch, updates
+
+    def _triggers(self, conn: Any) -> str | None:
+        """Signature of the version triggers (name, creation time, text); None if one is gone."""
+        parts = []
+        for name in self._trigger_names:
+            try:
+                row = show_create_row(conn, "TRIGGER", name)
+            except pymysql.err.MySQLError as exc:
+                if error_code(exc) == 1360:  # no such trigger
+                    return None
+                raise
+            text = create_text(row, "TRIGGER") or ""
+            created = (row or {}).get("Created")
+            parts.append(f"{name}@{created}#{zlib.crc32(text.encode())}")
+        return ";".join(parts)
+
     def poll(self, conn: Any) -> None:
-        """Read the committed versions, publish what changed plus a heartbeat bounded by the
-        snapshot's age. Raises LostLeadership when Redis says another follower owns it."""
+        """Read what changed (and, every sweep interval, fingerprint everything), publish it
+        plus a heartbeat that expires ``bound`` after this poll began. Raises LostLeadership
+        when Redis says another follower owns the cache."""
         t0 = time.monotonic()
         snapshot_ms = int(time.time() * 1000)
-        with conn.cursor() as cur:
-            cur.execute(self._versions_sql)
-            rows = cur.fetchall()
-            cur.execute(self._triggers_sql)
-            trig = cur.fetchall()
+        read_at, epoch, updates = self._changes(conn)
+        published = dict(self.published)
+        for cid, version in updates.items():
+            if version is None:
+                published.pop(cid, None)
+            else:
+                published[cid] = version
+        swept = self.read_at is None or (t0 - self.last_sweep) * 1000 >= self.sweep_ms
+        if swept:
+            epoch, more = self._sweep(conn, published)
+            for cid, version in more.items():
+                updates[cid] = version
+                if version is None:
+                    published.pop(cid, None)
+                else:
+                    published[cid] = version
+        triggers = self._triggers(conn)
         self.stats.polls += 1
         self.cycle += 1
-        current = {int(c): int(v) for c, v in rows}
-        epoch = current.pop(0, 0)
-        complete = len(trig) == _CACHE_TRIGGERS
-        triggers = ";".join(f"{n}@{t}.{c}" for n, t, c in trig)
+        epoch = self.epoch if epoch is None else epoch
         heartbeat, hash_key, blind = follower_keys(self.namespace)
         if not self.claimed:
-            self._claim(triggers)
-        if complete and triggers != self.triggers:
+            self._claim(triggers or "")
+            updates = {c: v for c, v in published.items()}
+            updates.update({c: None for c in self.published if c not in published})
+        if triggers is not None and triggers != self.triggers:
             self.gen = f"{snapshot_ms}-{self.cycle}"  # flush: writes during a swap bumped nothing
             self.stats.flushes += 1
             self.triggers = triggers
-        sets = {c: v for c, v in current.items() if self.published.get(c) != v}
-        dels = [c for c in self.published if c not in current]
+        sets = {c: v for c, v in updates.items() if v is not None}
+        dels = [c for c, v in updates.items() if v is None]
         if sets or dels or epoch != self.epoch:
             self.stats.publishes += 1
         lag_ms = (time.monotonic() - t0) * 1000
         self.stats.max_lag_ms = max(self.stats.max_lag_ms, lag_ms)
         position = json.dumps({
             "owner": self.owner, "cycle": self.cycle, "epoch": epoch, "bound_ms": self.bound_ms,
-            "snapshot_unix_ms": snapshot_ms, "lag_ms": round(lag_ms, 2), "vips": len(current),
+            "position": read_at.isoformat(), "snapshot_unix_ms": snapshot_ms,
+            "lag_ms": round(lag_ms, 2), "vips": len(published),
         })  # fmt: skip
         hb_ms = int(self.bound_ms - (time.monotonic() - t0) * 1000)
-        blind_ms = 0 if complete else int(max(4 * self.bound_ms, 1000))
+        blind_ms = 0 if triggers is not None else int(max(4 * self.bound_ms, 1000))
         args: list[Any] = [self.owner, int(not self.claimed), int(self.reset), self.gen,
-                           epoch, self.triggers or "", position, max(hb_ms, 0), blind_ms,
+                           epoch or 0, self.triggers or "", position, max(hb_ms, 0), blind_ms,
                            len(sets)]  # fmt: skip
         for c, v in sets.items():
             args += [version_field(c), v]
@@ -303,7 +386,9 @@ class Follower:
             self._reset_state()
             return
         self.claimed, self.reset = True, False
-        self.published, self.epoch = current, epoch
+        self.published, self.epoch, self.read_at = published, epoch, read_at
+        if swept:
+            self.swept_at, self.last_sweep = read_at, t0
 
     def _claim(self, triggers: str) -> None:
         """Resume the previous follower's generation when Redis still holds it and the version
