@@ -197,6 +197,7 @@ class VipCache:
         self._conn: pymysql.connections.Connection | None = self.connection
         self._redis = redis_client(self.redis_url, self.socket_timeout)
         self._read = self._redis.register_script(_READ_LUA)
+        self._args: dict[int, tuple[str, ...]] = {}
         self._store = self._redis.register_script(_STORE_LUA)
         self._redis_down_until = 0.0
         self._last_warning: str | None = None
@@ -287,6 +288,22 @@ class VipCache:
         return [int(r[0]) for r in self._query("vip_open_ticket_ids", customer_id)]
 
     # -- the read ------------------------------------------------------------------------------
+    def _read_cached(self, customer_id: int) -> list[Any]:
+        """One EVALSHA of _READ_LUA (loaded on first use or after a Redis restart): the hit
+        path's only round trip, so it skips redis-py's Script wrapper and rebuilds no keys."""
+        args = self._args.get(customer_id)
+        if args is None:
+            heartbeat, follower, blind = follower_keys(self.ns)
+            args = self._args[customer_id] = (
+                heartbeat, follower, self.version_key(customer_id), self.set_key(customer_id),
+                blind, version_field(customer_id))  # fmt: skip
+            if len(self._args) > 100_000:
+                self._args.clear()
+        try:
+            return self._redis.evalsha(self._read.sha, 5, *args)
+        except redis.exceptions.NoScriptError:
+            return self._read(keys=list(args[:5]), args=[args[5]])
+
     def open_tickets(self, customer_id: int) -> OpenTickets:
         """Open ticket ids of a customer: Redis alone while the follower vouches for the cached
         set, Redis + a version check when it does not, else the database."""
@@ -294,12 +311,7 @@ class VipCache:
         reply: list[Any] = []
         if self._redis_usable():
             try:
-                heartbeat, follower, blind = follower_keys(self.ns)
-                reply = self._read(
-                    keys=[heartbeat, follower, self.version_key(customer_id),
-                          self.set_key(customer_id), blind],
-                    args=[version_field(customer_id)],
-                )  # fmt: skip
+                reply = self._read_cached(customer_id)
             except (redis.RedisError, OSError) as exc:
                 warning = self._redis_failed(exc)
         else:

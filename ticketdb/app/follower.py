@@ -188,6 +188,7 @@ class Follower:
         self.read_at: datetime | None = None  # the position: server time of the last read
         self.swept_at: datetime | None = None  # ... of the last full sweep
         self.last_sweep = 0.0
+        self._trigger_sig: dict[str, str] = {}
 
     # -- running -------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -309,19 +310,27 @@ class Follower:
         return epoch, updates
 
     def _triggers(self, conn: Any) -> str | None:
-        """Signature of the version triggers (name, creation time, text); None if one is gone."""
-        parts = []
-        for name in self._trigger_names:
+        """Signature of the version triggers (name, creation time, text); None if one is gone.
+
+        One ``SHOW CREATE TRIGGER`` per poll, in turn (0.1 ms each on the server, where
+        information_schema.triggers costs 6-14 ms), plus any seen missing: a swap is seen
+        within as many polls as there are version triggers, well inside the bound."""
+        names = self._trigger_names
+        missing = [n for n in names if n not in self._trigger_sig]
+        for name in dict.fromkeys([*missing, names[self.cycle % len(names)]]):
             try:
                 row = show_create_row(conn, "TRIGGER", name)
             except pymysql.err.MySQLError as exc:
-                if error_code(exc) == 1360:  # no such trigger
-                    return None
-                raise
+                if error_code(exc) != 1360:  # no such trigger
+                    raise
+                self._trigger_sig.pop(name, None)
+                continue
             text = create_text(row, "TRIGGER") or ""
-            created = (row or {}).get("Created")
-            parts.append(f"{name}@{created}#{zlib.crc32(text.encode())}")
-        return ";".join(parts)
+            self._trigger_sig[name] = (f"{name}@{(row or {}).get('Created')}"
+                                       f"#{zlib.crc32(text.encode())}")  # fmt: skip
+        if any(n not in self._trigger_sig for n in names):
+            return None
+        return ";".join(self._trigger_sig[n] for n in names)
 
     def poll(self, conn: Any) -> None:
         """Read what changed (and, every sweep interval, fingerprint everything), publish it
