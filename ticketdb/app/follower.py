@@ -189,6 +189,9 @@ class Follower:
         self.swept_at: datetime | None = None  # ... of the last full sweep
         self.last_sweep = 0.0
         self._trigger_sig: dict[str, str] = {}
+        self._trigger_state: str | None = None
+        self._later: dict[int, int | None] = {}  # the last sweep's findings, for the next poll
+        self._later_epoch: int | None = None
 
     # -- running -------------------------------------------------------------------------------
     def preflight(self) -> None:
@@ -333,33 +336,31 @@ class Follower:
         return ";".join(self._trigger_sig[n] for n in names)
 
     def poll(self, conn: Any) -> None:
-        """Read what changed (and, every sweep interval, fingerprint everything), publish it
-        plus a heartbeat that expires ``bound`` after this poll began. Raises LostLeadership
-        when Redis says another follower owns the cache."""
+        """Read what changed, publish it plus a heartbeat that expires ``bound`` after this
+        poll began; then (off the publish path, applied by the next poll) check one version
+        trigger and, every sweep interval, fingerprint everything. Raises LostLeadership when
+        Redis says another follower owns the cache."""
         t0 = time.monotonic()
         snapshot_ms = int(time.time() * 1000)
         read_at, epoch, updates = self._changes(conn)
+        first = not self.claimed
+        if first:  # everything known before the first heartbeat
+            self._after(conn, t0, read_at, {**self.published, **{
+                c: v for c, v in updates.items() if v is not None}})  # fmt: skip
+        later, self._later = self._later, {}
+        updates = {**later, **updates}
+        epoch = max(x for x in (epoch, self._later_epoch, self.epoch, 0) if x is not None)
         published = dict(self.published)
         for cid, version in updates.items():
             if version is None:
                 published.pop(cid, None)
             else:
                 published[cid] = version
-        swept = self.read_at is None or (t0 - self.last_sweep) * 1000 >= self.sweep_ms
-        if swept:
-            epoch, more = self._sweep(conn, published)
-            for cid, version in more.items():
-                updates[cid] = version
-                if version is None:
-                    published.pop(cid, None)
-                else:
-                    published[cid] = version
-        triggers = self._triggers(conn)
+        triggers = self._trigger_state
         self.stats.polls += 1
         self.cycle += 1
-        epoch = self.epoch if epoch is None else epoch
         heartbeat, hash_key, blind = follower_keys(self.namespace)
-        if not self.claimed:
+        if first:
             self._claim(triggers or "")
             updates = {c: v for c, v in published.items()}
             updates.update({c: None for c in self.published if c not in published})
@@ -380,8 +381,8 @@ class Follower:
         })  # fmt: skip
         hb_ms = int(self.bound_ms - (time.monotonic() - t0) * 1000)
         blind_ms = 0 if triggers is not None else int(max(4 * self.bound_ms, 1000))
-        args: list[Any] = [self.owner, int(not self.claimed), int(self.reset), self.gen,
-                           epoch or 0, self.triggers or "", position, max(hb_ms, 0), blind_ms,
+        args: list[Any] = [self.owner, int(first), int(self.reset), self.gen, epoch,
+                           self.triggers or "", position, max(hb_ms, 0), blind_ms,
                            len(sets)]  # fmt: skip
         for c, v in sets.items():
             args += [version_field(c), v]
@@ -396,7 +397,15 @@ class Follower:
             return
         self.claimed, self.reset = True, False
         self.published, self.epoch, self.read_at = published, epoch, read_at
-        if swept:
+        if not first:
+            self._after(conn, t0, read_at, published)
+
+    def _after(self, conn: Any, t0: float, read_at: datetime, published: dict[int, int]) -> None:
+        """The checks that need not delay a publish: one version trigger, and the full sweep
+        when due. Their findings go out with the next poll (or this one, before a claim)."""
+        self._trigger_state = self._triggers(conn)
+        if self.swept_at is None or (t0 - self.last_sweep) * 1000 >= self.sweep_ms:
+            self._later_epoch, self._later = self._sweep(conn, published)
             self.swept_at, self.last_sweep = read_at, t0
 
     def _claim(self, triggers: str) -> None:

@@ -128,7 +128,7 @@ def _start_follower(ctx: BenchContext, st: dict[str, Any]) -> subprocess.Popen[s
         [sys.executable, "-m", "ticketdb", "vip", "follow", "--dsn", ctx.dsn.url(),
          "--redis", st["url"]],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    st["follower"] = proc
+    st["follower"], st["follower_started"] = proc, time.monotonic()
     hb = follower_keys(ctx.dsn.database)[0]
     r = redis.Redis.from_url(st["url"], socket_timeout=1)
     deadline = time.monotonic() + 60
@@ -143,6 +143,10 @@ def _start_follower(ctx: BenchContext, st: dict[str, Any]) -> subprocess.Popen[s
 
 def _stop_follower(st: dict[str, Any]) -> str:
     proc = st.pop("follower")
+    cpu = process_cpu_seconds(proc.pid)
+    if cpu is not None:  # the follower's own CPU, per second it ran
+        ran = time.monotonic() - st.pop("follower_started")
+        st.setdefault("follower_cpu_ms_per_s", []).append(round(cpu * 1000 / ran, 1))
     proc.send_signal(signal.SIGTERM)
     try:
         _out, err = proc.communicate(timeout=30)
@@ -352,6 +356,7 @@ def _measure(ctx: BenchContext) -> dict[str, Any]:
         "checked_hits": reads["checked_hits"],
         "redis_errors": reads["redis_errors"],
         "follower": last,
+        "follower_cpu_ms_per_s": st.get("follower_cpu_ms_per_s"),
         "metrics": summary,
     }
 
