@@ -300,8 +300,8 @@ def _measure(ctx: BenchContext) -> dict[str, Any]:
     rounds = 2 if duration >= 5 else 1
     _start_follower(ctx, st)
     with VipCache(ctx.dsn, st["url"]) as vc:
+        buckets = [_bucket(ctx, st, vc, name, pid) for name, *_ in BUCKETS]  # before any flip
         reads = _reads(ctx, st, vc, pid)
-        buckets = [_bucket(ctx, st, vc, name, pid) for name, *_ in BUCKETS]
     _stop_follower(st)
     st["staleness"], st["probed_ops"] = [], []
     without: list[float] = []
