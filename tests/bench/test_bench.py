@@ -54,7 +54,8 @@ def test_json_shape(bench_doc, redis_url):
     by = {s["name"]: s for s in doc["scenarios"]}
     for name in ("timeout_warning", "escalation", "vip_open_tickets_cached"):
         s = by[name]
-        assert s["baseline_p50_ms"] > 0 and s["runs"] == s["baseline_runs"] == 3, name
+        runs = 5000 if name == "vip_open_tickets_cached" else 3  # a load test of its own
+        assert s["baseline_p50_ms"] > 0 and s["runs"] == s["baseline_runs"] == runs, name
         # speed-up is baseline ÷ run (from unrounded p50s, hence the tolerance)
         assert s["speedup"] == pytest.approx(s["baseline_p50_ms"] / s["p50_ms"], rel=0.02, abs=0.06)
     assert 0 < by["vip_open_tickets_cached"]["metrics"]["hit_rate"] <= 1

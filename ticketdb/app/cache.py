@@ -1,24 +1,24 @@
-"""Read-through Redis cache of VIP customers' open ticket ids (``vip_tickets:<db>:<customer_id>``).
+"""Redis cache of VIP customers' open ticket ids (``vip_tickets:<db>:<customer_id>``).
 
-Why versioned and checked on every read: the set can change through any code path that writes
-``service_tickets`` (the workflow procedures, the escalation event, a DBA's UPDATE), and the
-requirement is that no committed change is ever followed by a stale read. So invalidation lives
-in the database, not in Python:
+Two ways a cached set is proven current, chosen per read:
 
-* triggers ``cache_tickets_after_insert/update/delete`` bump ``cache_customer_version`` for the
-  customer(s) whose open set changed, in the writer's own transaction (cannot be bypassed except
-  by the explicit ``@ticketdb_bulk_load`` opt-out, which must end with
-  ``CALL cache_invalidate_all()``, the global epoch in row 0);
-* Redis holds the set plus ``vip_tickets:<id>:version`` = ``epoch.version.count`` it was built
-  from; a read first fetches the committed version (one primary-key lookup that also returns the
-  VIP tier) and serves Redis only when the tokens match and the set still has ``count`` members
-  (an evicted set is a miss, not an empty answer);
-* a miss loads version and ids in ONE statement (one read view) and stores them with a Lua
-  compare-and-set that never replaces a newer version by an older one. A reader that loaded just
-  before a writer committed can still put its set back, but tagged with the old version, so the
-  next read sees the mismatch and reloads: the race costs a miss, never a stale answer.
+* **follower fresh** (the fast path): ``ticketdb vip follow`` (app/follower.py) re-reads the
+  committed versions of every VIP customer each poll and publishes them to Redis with a
+  heartbeat that expires ``bound`` ms after the snapshot it published. While the heartbeat lives,
+  a set tagged with a version >= the published one (same epoch, same follower generation) is
+  served by ONE Redis call (Lua, atomic) and no database query: staleness <= the bound.
+* **follower gone** (heartbeat expired, Redis flushed, follower killed or lagging): the read falls
+  back to the strict check: one primary-key round trip for the committed tier + version, served
+  from Redis only when the tokens match. Never stale, one query per read.
 
-Redis down or slow: the read falls back to the database, logs a warning and skips Redis for
+Versions live in the database: triggers ``cache_tickets_after_insert/update/delete`` bump
+``cache_customer_version`` in the writer's own transaction; row 0 is the global epoch
+(``CALL cache_invalidate_all()``). A miss loads tier, versions and ids in ONE statement and stores
+them with a Lua compare-and-set that never replaces a newer version of the same generation by an
+older one, so a reader racing a writer costs a miss, never a stale answer. The follower marks the
+cache *blind* while a version trigger is missing (a trigger swap): reads go to the database.
+
+Redis down or slow: the read falls back to the database, logs one warning and skips Redis for
 ``retry_after`` seconds; it never raises. See docs/operations.md.
 """
 
@@ -33,8 +33,11 @@ from typing import Any
 import pymysql
 import redis
 
+from ticketdb import PROJECT_ROOT
+from ticketdb.app.queries import load_query
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
+from ticketdb.project import Project
 from ticketdb.retry import retry_conflicts
 
 log = logging.getLogger("ticketdb.app.cache")
@@ -42,37 +45,41 @@ log = logging.getLogger("ticketdb.app.cache")
 ENV_REDIS_URL = "TICKETDB_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 KEY_PREFIX = "vip_tickets"
+#: read modes returned by _READ_LUA
+HIT, MISS, CHECK, BYPASS = 1, 2, 0, 3
 
-# Committed state for one customer: its tier and the version token of its open set.
-_STATE_SQL = (
-    "SELECT (SELECT vip_tier FROM customers WHERE id = %s), "
-    "COALESCE((SELECT version FROM cache_customer_version WHERE customer_id = 0), 0), "
-    "COALESCE((SELECT version FROM cache_customer_version WHERE customer_id = %s), 0)"
-)
-# Versions and ids from one statement, so they come from one read view.
-_LOAD_SQL = (
-    "SELECT 0, COALESCE((SELECT version FROM cache_customer_version WHERE customer_id = 0), 0) "
-    "UNION ALL "
-    "SELECT 1, COALESCE((SELECT version FROM cache_customer_version WHERE customer_id = %s), 0) "
-    "UNION ALL "
-    "SELECT 2, id FROM service_tickets "
-    "WHERE customer_id = %s AND current_status IN ('pending', 'processing')"
-)
-_OPEN_SQL = (
-    "SELECT id FROM service_tickets "
-    "WHERE customer_id = %s AND current_status IN ('pending', 'processing') ORDER BY id"
-)
+# KEYS: heartbeat, follower hash, token, set, blind; ARGV[1] = the customer's hash field.
+# Token = "<gen>|<epoch>.<version>.<count>". HIT: follower fresh and the token proves the set;
+# MISS: follower fresh, no proof (load + store); CHECK: no fresh follower (token + members for
+# the strict database check); BYPASS: the follower says the triggers are incomplete.
+_READ_LUA = """
+if redis.call('EXISTS', KEYS[5]) == 1 then return {3} end
+local tok = redis.call('GET', KEYS[3])
+local st = redis.call('HMGET', KEYS[2], 'gen', 'epoch', ARGV[1])
+if st[1] and redis.call('EXISTS', KEYS[1]) == 1 then
+  if tok and st[3] then
+    local tg, te, tv, tc = string.match(tok, '^([^|]*)|(%d+)%.(%d+)%.(%d+)$')
+    if tg == st[1] and te == st[2] and tonumber(tv) >= tonumber(st[3]) then
+      local m = redis.call('SMEMBERS', KEYS[4])
+      if #m == tonumber(tc) then return {1, tok, m} end
+    end
+  end
+  return {2, st[1]}
+end
+if tok then return {0, st[1] or '', tok, redis.call('SMEMBERS', KEYS[4])} end
+return {0, st[1] or '', '', {}}
+"""
 
-# KEYS[1] = set, KEYS[2] = version key; ARGV[1] = 'epoch.version.count', ARGV[2] = ttl, ids...
-# Stores only when no newer (epoch, version) is already there.
+# KEYS[1] = set, KEYS[2] = token key; ARGV[1] = token, ARGV[2] = ttl, ids...
+# Stores unless a token of the same generation with a newer-or-equal (epoch, version) is there.
 _STORE_LUA = """
 local cur = redis.call('GET', KEYS[2])
-local ne, nv = string.match(ARGV[1], '^(%d+)%.(%d+)%.')
+local ng, ne, nv = string.match(ARGV[1], '^([^|]*)|(%d+)%.(%d+)%.')
 ne = tonumber(ne); nv = tonumber(nv)
 if cur then
-  local ce, cv = string.match(cur, '^(%d+)%.(%d+)%.')
+  local cg, ce, cv = string.match(cur, '^([^|]*)|(%d+)%.(%d+)%.')
   ce = tonumber(ce); cv = tonumber(cv)
-  if ce and (ce > ne or (ce == ne and cv >= nv)) then
+  if cg == ng and ce and (ce > ne or (ce == ne and cv >= nv)) then
     return 0
   end
 end
@@ -97,13 +104,43 @@ def version_key(customer_id: int, namespace: str = "") -> str:
     return f"{set_key(customer_id, namespace)}:version"
 
 
+def follower_keys(namespace: str) -> tuple[str, str, str]:
+    """(heartbeat, follower hash, blind flag) of one namespace: what the follower publishes."""
+    base = f"{KEY_PREFIX}:{namespace}:" if namespace else f"{KEY_PREFIX}:"
+    return f"{base}_heartbeat", f"{base}_follower", f"{base}_blind"
+
+
+def version_field(customer_id: int) -> str:
+    """The follower hash's field holding a customer's published version."""
+    return f"v:{customer_id}"
+
+
 def redis_url_from_env() -> str:
     return os.environ.get(ENV_REDIS_URL) or DEFAULT_REDIS_URL
 
 
+def redis_client(url: str, timeout: float) -> redis.Redis:
+    """Every Redis connection of the cache and the follower: bounded connect and reads."""
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+    )
+
+
+def parse_token(token: str) -> tuple[str, int, int, int] | None:
+    """``gen|epoch.version.count`` → its parts, or None for anything else (an older format)."""
+    gen, sep, rest = token.partition("|")
+    parts = rest.split(".")
+    if not sep or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    return gen, int(parts[0]), int(parts[1]), int(parts[2])
+
+
 @dataclass
 class OpenTickets:
-    """One answer: ids sorted ascending, where they came from, and why if Redis was skipped."""
+    """One answer: ids sorted ascending, where they came from, and why if Redis was skipped.
+
+    ``follower``: a cache answer proven current by the follower's heartbeat alone (no database
+    query); False for one the database vouched for."""
 
     customer_id: int
     ticket_ids: list[int]
@@ -111,6 +148,7 @@ class OpenTickets:
     vip: bool
     version: str | None = None
     warning: str | None = None
+    follower: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -119,8 +157,10 @@ class OpenTickets:
 @dataclass
 class CacheStats:
     hits: int = 0
+    checked_hits: int = 0  # hits the database vouched for (no fresh follower): one query each
     misses: int = 0
     not_vip: int = 0
+    bypassed: int = 0  # the follower said blind (a version trigger missing)
     redis_errors: int = 0
     stores_rejected: int = 0  # CAS refused: a newer version was already cached
 
@@ -147,20 +187,23 @@ class VipCache:
     connection: Any = None
     #: Key namespace; None = the connected database's name (see :func:`set_key`).
     namespace: str | None = None
+    project: Project | None = None
 
     def __post_init__(self) -> None:
         if (self.dsn is None) == (self.connection is None):
             raise ValueError("VipCache needs exactly one of dsn or connection")
+        if self.namespace is None and self.dsn is not None:
+            self.namespace = self.dsn.database or ""
         self._conn: pymysql.connections.Connection | None = self.connection
-        self._redis = redis.Redis.from_url(
-            self.redis_url,
-            socket_timeout=self.socket_timeout,
-            socket_connect_timeout=self.socket_timeout,
-            retry_on_timeout=False,
-        )
+        self._redis = redis_client(self.redis_url, self.socket_timeout)
+        self._read = self._redis.register_script(_READ_LUA)
+        self._args: dict[int, tuple[str, ...]] = {}
         self._store = self._redis.register_script(_STORE_LUA)
         self._redis_down_until = 0.0
         self._last_warning: str | None = None
+        project = self.project or Project(PROJECT_ROOT)
+        names = ("vip_cache_state", "vip_cache_load", "vip_open_ticket_ids")
+        self._q = {n: load_query(project, n).pyformat for n in names}
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -169,7 +212,7 @@ class VipCache:
             return self.connection
         if self._conn is None or not self._conn.open:
             assert self.dsn is not None
-            self._conn = connect(self.dsn)
+            self._conn = connect(self.dsn, read_timeout=30)
         return self._conn
 
     @property
@@ -216,64 +259,92 @@ class VipCache:
         return f"{kw.get('host', '?')}:{kw.get('port', '?')}"
 
     # -- database ------------------------------------------------------------------------------
-    def _state(self, customer_id: int) -> tuple[bool, tuple[int, int]]:
+    def _query(self, name: str, customer_id: int) -> list[tuple]:
         with self.conn.cursor() as cur:
-            cur.execute(_STATE_SQL, (customer_id, customer_id))
-            tier, epoch, version = cur.fetchone()
+            cur.execute(self._q[name], {"customer_id": customer_id})
+            return list(cur.fetchall())
+
+    def _state(self, customer_id: int) -> tuple[bool, tuple[int, int]]:
+        tier, epoch, version = self._query("vip_cache_state", customer_id)[0]
         return tier == "vip", (int(epoch), int(version))
 
-    def _load(self, customer_id: int) -> tuple[tuple[int, int], list[int]]:
-        with self.conn.cursor() as cur:
-            cur.execute(_LOAD_SQL, (customer_id, customer_id))
-            rows = cur.fetchall()
-        epoch = version = 0
+    def _load(self, customer_id: int) -> tuple[bool, tuple[int, int], list[int]]:
+        vip, epoch, version = False, 0, 0
         ids: list[int] = []
-        for kind, value in rows:
-            if kind == 0:
+        for kind, value in self._query("vip_cache_load", customer_id):
+            if kind == 2:
+                ids.append(int(value))
+            elif kind == 0:
                 epoch = int(value)
             elif kind == 1:
                 version = int(value)
             else:
-                ids.append(int(value))
+                vip = bool(value)
         ids.sort()
-        return (epoch, version), ids
+        return vip, (epoch, version), ids
 
     def open_tickets_db(self, customer_id: int) -> list[int]:
         """The uncached path (also what non-VIP customers get)."""
-        with self.conn.cursor() as cur:
-            cur.execute(_OPEN_SQL, (customer_id,))
-            return [int(r[0]) for r in cur.fetchall()]
+        return [int(r[0]) for r in self._query("vip_open_ticket_ids", customer_id)]
 
     # -- the read ------------------------------------------------------------------------------
+    def _read_cached(self, customer_id: int) -> list[Any]:
+        """One EVALSHA of _READ_LUA (loaded on first use or after a Redis restart): the hit
+        path's only round trip, so it skips redis-py's Script wrapper and rebuilds no keys."""
+        args = self._args.get(customer_id)
+        if args is None:
+            heartbeat, follower, blind = follower_keys(self.ns)
+            args = self._args[customer_id] = (
+                heartbeat, follower, self.version_key(customer_id), self.set_key(customer_id),
+                blind, version_field(customer_id))  # fmt: skip
+            if len(self._args) > 100_000:
+                self._args.clear()
+        try:
+            return self._redis.evalsha(self._read.sha, 5, *args)
+        except redis.exceptions.NoScriptError:
+            return self._read(keys=list(args[:5]), args=[args[5]])
+
     def open_tickets(self, customer_id: int) -> OpenTickets:
-        """Open ticket ids of a customer: Redis when its copy is current, else the database."""
-        vip, (epoch, version) = self._state(customer_id)
-        if not vip:
-            self.stats.not_vip += 1
-            return OpenTickets(customer_id, self.open_tickets_db(customer_id), "database", False)
-        token_prefix = f"{epoch}.{version}."
+        """Open ticket ids of a customer: Redis alone while the follower vouches for the cached
+        set, Redis + a version check when it does not, else the database."""
         warning: str | None = None
+        reply: list[Any] = []
         if self._redis_usable():
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.get(self.version_key(customer_id))
-                pipe.smembers(self.set_key(customer_id))
-                raw_token, members = pipe.execute()
-                if raw_token is not None:
-                    token = raw_token.decode()
-                    count = int(token.rsplit(".", 1)[1])
-                    if token.startswith(token_prefix) and len(members) == count:
-                        self.stats.hits += 1
-                        ids = sorted(map(int, members))
-                        return OpenTickets(customer_id, ids, "cache", True, token)
+                reply = self._read_cached(customer_id)
             except (redis.RedisError, OSError) as exc:
                 warning = self._redis_failed(exc)
         else:
             warning = self._last_warning
+        mode = int(reply[0]) if reply else None
+        if mode == HIT:
+            self.stats.hits += 1
+            ids = sorted(map(int, reply[2]))
+            return OpenTickets(customer_id, ids, "cache", True, reply[1].decode(), None, True)
+        if mode == BYPASS:
+            self.stats.bypassed += 1
+            vip, (epoch, version), ids = self._load(customer_id)
+            return OpenTickets(customer_id, ids, "database", vip, f"{epoch}.{version}")
+        gen = reply[1].decode() if mode in (MISS, CHECK) else ""
+        if mode == CHECK:
+            vip, (epoch, version) = self._state(customer_id)
+            if not vip:
+                self.stats.not_vip += 1
+                return OpenTickets(customer_id, self.open_tickets_db(customer_id), "database",
+                                   False)  # fmt: skip
+            tok = parse_token(reply[2].decode()) if reply[2] else None
+            if tok and tok[1:3] == (epoch, version) and len(reply[3]) == tok[3]:
+                self.stats.hits += 1
+                self.stats.checked_hits += 1
+                ids = sorted(map(int, reply[3]))
+                return OpenTickets(customer_id, ids, "cache", True, reply[2].decode())
+        vip, (epoch, version), ids = self._load(customer_id)
+        if not vip:
+            self.stats.not_vip += 1
+            return OpenTickets(customer_id, ids, "database", False)
         self.stats.misses += 1
-        (epoch, version), ids = self._load(customer_id)
-        token = f"{epoch}.{version}.{len(ids)}"
-        if warning is None and self._redis_usable():
+        token = f"{gen}|{epoch}.{version}.{len(ids)}"
+        if mode is not None and self._redis_usable():
             try:
                 stored = self._store(
                     keys=[self.set_key(customer_id), self.version_key(customer_id)],
@@ -286,8 +357,7 @@ class VipCache:
         return OpenTickets(customer_id, ids, "database", True, token, warning)
 
     def invalidate(self, *customer_ids: int) -> None:
-        """Drop cached sets eagerly (frees memory sooner); never needed for correctness, since
-        the version check already refuses a set whose customer changed."""
+        """Drop cached sets eagerly (frees memory sooner); never needed for correctness."""
         if not customer_ids or not self._redis_usable():
             return
         keys = [k for c in customer_ids for k in (self.set_key(c), self.version_key(c))]

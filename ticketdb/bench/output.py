@@ -142,6 +142,26 @@ def io_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def vip_table(doc: dict[str, Any]) -> list[str]:
+    """vip_open_tickets_cached per customer size: Redis alone vs the database."""
+    vip = _scenario(doc, "vip_open_tickets_cached")
+    if not vip or not vip.get("buckets"):
+        return []
+    lines = ["| open tickets | customers | cached p50 / p95 ms | database p50 / p95 ms | "
+             "cached ÷ database | server CPU µs/read cached / database |",
+             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for b in vip["buckets"]:
+        if not b.get("customers"):
+            continue
+        cpu = b.get("server_cpu_us_per_read") or {}
+        lines.append(
+            f"| {b['bucket']} ({', '.join(str(n) for n in b['open_tickets'])}) | "
+            f"{b['customers']} | {_num(b['cached_p50_ms'], 3)} / {_num(b['cached_p95_ms'], 3)} | "
+            f"{_num(b['db_p50_ms'], 3)} / {_num(b['db_p95_ms'], 3)} | {b['p50_ratio']} | "
+            f"{_num(cpu.get('cached'))} / {_num(cpu.get('db'))} |")  # fmt: skip
+    return lines
+
+
 def targets_table(doc: dict[str, Any]) -> list[str]:
     lines = ["| target | value | met |", "|---|---:|---|"]
     for t in doc.get("targets", []):
@@ -179,7 +199,8 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", *notes]
     for title, table in (("workflow_throughput: throughput per concurrency level", levels_table),
                          ("workflow_throughput: CPU per operation", cpu_table),
-                         ("escalation: I/O per run", io_table)):  # fmt: skip
+                         ("escalation: I/O per run", io_table),
+                         ("vip_open_tickets_cached: per customer size", vip_table)):  # fmt: skip
         rows = table(doc)
         if rows:
             lines += ["", f"**{title}**", "", *rows]

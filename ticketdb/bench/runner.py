@@ -42,6 +42,12 @@ TARGETS = (
     ("seed_load", "seconds", "<=", 60.0),
     ("seed_load", "ratio_to_raw", "<=", 1.3),
     ("escalation", "io.reduction_pct", ">=", 90.0),
+    ("vip_open_tickets_cached", "hit_rate", ">=", 0.9),
+    ("vip_open_tickets_cached", "db_queries_per_hit", "<=", 0.0),
+    ("vip_open_tickets_cached", "worst_bucket_p50_ratio", "<=", 0.5),
+    ("vip_open_tickets_cached", "staleness_p99_ms", "<=", 100.0),
+    ("vip_open_tickets_cached", "staleness_max_ms", "<=", 250.0),
+    ("vip_open_tickets_cached", "write_ops_ratio", ">=", 0.95),
 )
 #: Targets that only mean something on the durable server profile (the seed's I/O claim: with
 #: the redo log flushed once a second, fsyncs are not per commit).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 
 from ticketdb.app import cache
@@ -77,3 +80,43 @@ def invalidate_all(ctx: Context) -> None:
     """Expire every cached set (run after a bulk load that bypassed the triggers)."""
     cache.invalidate_all(ctx.dsn())
     err_console.print("cache epoch bumped: every cached VIP set is rebuilt on next read")
+
+
+@command.command()
+@click.option("--bound-ms", type=float, default=250.0, show_default=True,
+              help="Staleness bound: hits skip the database only while the follower's last "
+                   "snapshot is younger than this.")  # fmt: skip
+@click.option("--interval-ms", type=float, default=None,
+              help="Poll interval (default: min(25, bound/5)); must be below the bound.")
+@click.option("--lease-ttl", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Seconds before a standby on another Galera node takes over a dead follower.")
+@_redis_option
+@dsn_option
+@pass_ctx
+def follow(ctx: Context, bound_ms: float, interval_ms: float | None, lease_ttl: int,
+           redis_url: str | None) -> None:  # fmt: skip
+    """Push committed cache versions to Redis so VIP hits skip the database (runs until
+    SIGTERM/SIGINT; one active follower per database, the others wait as standbys)."""
+    from ticketdb.app import follower as fl  # redis + PyMySQL only for this command
+
+    fl.check_bound(bound_ms, interval_ms)  # UsageError (exit 2) before connecting
+    worker = fl.Follower(
+        ctx.dsn(),
+        redis_url or cache.redis_url_from_env(),
+        bound_ms=bound_ms,
+        interval_ms=interval_ms,
+        lease_ttl=lease_ttl,
+        say=lambda m: err_console.print(m, highlight=False, markup=False),
+    )
+    stop = threading.Event()
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stops}
+    try:
+        worker.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    st = worker.stats
+    err_console.print(f"follower stopped: {st.polls} polls, {st.publishes} with changes, "
+                      f"{st.flushes} flush(es), max lag {st.max_lag_ms:.1f} ms",
+                      highlight=False)  # fmt: skip

@@ -1,141 +1,57 @@
-"""Bench scenario ``vip_open_tickets_cached``: the VIP open-ticket cache vs the database path.
+"""Bench scenario ``vip_open_tickets_cached``: the VIP open-ticket cache with its follower
+(``ticketdb vip follow``) against the database path, and what the follower costs the writers.
 
-Registered on import like every module here; the runner skips it when Redis does not answer.
+One ``measure`` run, in this order:
 
-Access pattern: Zipf-like over VIP customers (rank r drawn with weight 1/r^s, the busiest
-customers first), cold cache at the start, and a small share of writes that change the open
-set of the customer just read (resolve / reopen one ticket, through the triggers like any
-write), so the hit rate includes real invalidations. The same access sequence is then replayed
-against the database path. Writes are undone at the end, so the dataset is left as found
-(apart from cache versions, which only ever grow).
+1. **Reads** (follower running, no other load): a Zipf sequence over VIP customers (rank r
+   drawn with weight 1/r^s, the busiest first), warmed, with 1 % writes that resolve / reopen a
+   ticket of the customer just read → ``hit_rate``, ``cached_p50_ms``/``p95``; the same sequence
+   through the database → ``db_p50_ms``; ``db_queries_per_hit`` from the reader session's
+   server-side ``Questions`` counter (minus the one query each miss makes); server CPU per read
+   (/proc of a local server, the follower's polls included on the cached side). The same again
+   per customer size: a few, tens, hundreds of open tickets (VIP customers are given synthetic
+   open tickets when the data set has none of that size; removed afterwards).
+2. **Writes**: ticket lives at 4 clients (lives.py, through the procedures) without the
+   follower, then with it → ``write_ops_ratio`` (ops/s with ÷ without), then with it while a
+   probe commits changes to VIP customers' open sets and polls the cache (every 1 ms) until it
+   shows each one → ``staleness_p99_ms``/``max`` (the probe's own polling is not charged to the
+   follower). Repeated twice when the duration allows, to average out noise.
 
-Two entry points: :func:`vip_open_tickets_cached` (standalone: DSN + Redis URL in, one dict with
-hit rate, p50/p95 and the DB path's out) and :func:`registry_scenario` (the same access pattern as
-a ``ticketdb.bench`` Scenario: one timed read per call, the DB path as its baseline).
+Everything the scenario wrote is undone at the end (tickets, logs, flipped statuses).
 """
 
 from __future__ import annotations
 
 import random
+import signal
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 
 import redis
 
-from ticketdb.app.cache import (
-    CacheStats,
-    VipCache,
-    redis_url_from_env,
-    refresh_vip,
-    set_key,
-    version_key,
-)
+from ticketdb.app.cache import CacheStats, VipCache, follower_keys, redis_url_from_env
+from ticketdb.bench.context import BenchContext
+from ticketdb.bench.load import run_level
+from ticketdb.bench.metrics import percentile
 from ticketdb.bench.registry import Scenario, register
-from ticketdb.db import connect
-from ticketdb.dsn import DSN
+from ticketdb.bench.serverio import process_cpu_seconds, server_pid
 from ticketdb.errors import TicketdbError
 
 NAME = "vip_open_tickets_cached"
+CLIENTS = 4
+#: (bucket, fewest open tickets, most, synthetic open tickets when the data set has none)
+BUCKETS = (("few", 1, 9, 4), ("tens", 10, 99, 40), ("hundreds", 100, 10**9, 300))
+PER_BUCKET = 3  # customers per bucket
+_OPEN = "current_status IN ('pending', 'processing')"
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
-
-
-def _zipf_sequence(n_items: int, count: int, s: float, rng: random.Random) -> list[int]:
-    weights = [1.0 / (r**s) for r in range(1, n_items + 1)]
-    return rng.choices(range(n_items), weights=weights, k=count)
-
-
-def vip_open_tickets_cached(
-    dsn: DSN,
-    redis_url: str,
-    *,
-    queries: int = 5000,
-    zipf_s: float = 1.1,
-    write_ratio: float = 0.01,
-    max_customers: int = 2000,
-    threshold: int | None = None,
-    seed: int = 42,
-) -> dict[str, Any]:
-    """Run the scenario; returns latencies in ms (cached path and DB path), hit rate, speedup."""
-    _ping(redis_url)
-    if threshold is not None:
-        refresh_vip(dsn, threshold)
-    conn = connect(dsn)
-    rng = random.Random(seed)
-    changed: dict[int, str] = {}  # ticket id -> original status, restored at the end
-    try:
-        vips = _vip_ids(conn, max_customers)
-        if not vips:
-            raise TicketdbError(
-                "no VIP customers: run `ticketdb vip refresh --threshold N` (or pass threshold)"
-            )
-        r = redis.Redis.from_url(redis_url)
-        keys = [k for c in vips for k in (set_key(c, dsn.database), version_key(c, dsn.database))]
-        for i in range(0, len(keys), 1000):
-            r.delete(*keys[i : i + 1000])  # cold start
-        r.close()
-        sequence = [vips[i] for i in _zipf_sequence(len(vips), queries, zipf_s, rng)]
-
-        cached_ms: list[float] = []
-        hit_ms: list[float] = []
-        miss_ms: list[float] = []
-        writes = 0
-        with VipCache(dsn, redis_url) as vc:
-            vc.open_tickets(vips[0])  # connections warm, not counted
-            vc.stats.hits = vc.stats.misses = 0
-            r2 = redis.Redis.from_url(redis_url)
-            r2.delete(vc.set_key(vips[0]), vc.version_key(vips[0]))
-            r2.close()
-            for cust in sequence:
-                t0 = time.perf_counter()
-                res = vc.open_tickets(cust)
-                ms = (time.perf_counter() - t0) * 1000
-                cached_ms.append(ms)
-                (hit_ms if res.source == "cache" else miss_ms).append(ms)
-                if write_ratio and rng.random() < write_ratio:
-                    writes += _flip_one(conn, cust, changed, rng)
-            stats = vc.stats
-            redis_errors = stats.redis_errors
-            hit_rate = stats.hit_rate
-
-            db_ms: list[float] = []
-            for cust in sequence:
-                t0 = time.perf_counter()
-                vc.open_tickets_db(cust)
-                db_ms.append((time.perf_counter() - t0) * 1000)
-    finally:
-        _restore(conn, changed)
-        conn.close()
-
-    p50 = statistics.median(cached_ms)
-    db_p50 = statistics.median(db_ms)
-    return {
-        "scenario": NAME,
-        "queries": queries,
-        "vip_customers": len(vips),
-        "zipf_s": zipf_s,
-        "write_ratio": write_ratio,
-        "writes": writes,
-        "hit_rate": round(hit_rate, 4),
-        "p50_ms": round(p50, 4),
-        "p95_ms": round(_pct(cached_ms, 95), 4),
-        "hit_p50_ms": round(_pct(hit_ms, 50), 4),
-        "miss_p50_ms": round(_pct(miss_ms, 50), 4),
-        "db_p50_ms": round(db_p50, 4),
-        "db_p95_ms": round(_pct(db_ms, 95), 4),
-        "speedup": round(db_p50 / p50, 3) if p50 else None,
-        # the mean is where the few customers with thousands of open tickets show up
-        "mean_ms": round(statistics.fmean(cached_ms), 4),
-        "db_mean_ms": round(statistics.fmean(db_ms), 4),
-        "speedup_mean": round(statistics.fmean(db_ms) / statistics.fmean(cached_ms), 3),
-        "redis_errors": redis_errors,
-    }
+def _opt(ctx: BenchContext, name: str, default: Any) -> Any:
+    value = ctx.options.get(name)
+    return default if value is None else value
 
 
 def _ping(redis_url: str) -> None:
@@ -148,97 +64,308 @@ def _ping(redis_url: str) -> None:
         probe.close()
 
 
-def _vip_ids(conn: Any, limit: int) -> list[int]:
+def _rows(ctx: BenchContext, sql: str, args: Any = None) -> list[tuple]:
+    with ctx.conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+
+def _prepare(ctx: BenchContext) -> None:
+    url = ctx.redis_url or redis_url_from_env()
+    _ping(url)
+    vips = _rows(ctx, "SELECT c.id, (SELECT COUNT(*) FROM service_tickets t WHERE t.customer_id = "
+                      f"c.id AND t.{_OPEN}) FROM customers c WHERE c.vip_tier = 'vip' "
+                      "ORDER BY c.ticket_count DESC, c.id LIMIT 2000")  # fmt: skip
+    if not vips:
+        raise TicketdbError(f"{NAME}: no VIP customers (run `ticketdb vip refresh`)")
+    st: dict[str, Any] = {"url": url, "vips": [int(c) for c, _ in vips], "added": [],
+                          "flipped": {}}  # fmt: skip
+    ctx.state[NAME] = st
+    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
+    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
+    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
+    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM "
+                                  "service_tickets") or 0) or 200  # fmt: skip
+    used: set[int] = set()
+    spare = [int(c) for c, n in sorted(vips, key=lambda r: r[1]) if n >= 1]
+    st["buckets"] = {}
+    for name, lo, hi, synthetic in BUCKETS:
+        have = [int(c) for c, n in vips if lo <= n <= hi and int(c) not in used][:PER_BUCKET]
+        while len(have) < PER_BUCKET and spare:  # give VIPs open tickets up to this size
+            cust = spare.pop(0)
+            if cust in used or cust in have:
+                continue
+            with ctx.conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO service_tickets (customer_id, title, priority) "
+                    "VALUES (%s, 'vip bench', 'low')", [(cust,)] * synthetic)  # fmt: skip
+            have.append(cust)
+        used.update(have)
+        st["buckets"][name] = have
+    st["probe"] = [int(c) for c, n in vips if n and int(c) not in used][:4] or st["buckets"]["few"]
+
+
+def _cleanup(ctx: BenchContext) -> None:
+    st = ctx.state.pop(NAME, {})
+    proc = st.get("follower")
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    with ctx.conn.cursor() as cur:
+        for tid, status in st.get("flipped", {}).items():
+            cur.execute("UPDATE service_tickets SET current_status = %s WHERE id = %s",
+                        (status, tid))  # fmt: skip
+        if "max_log_id" in st:
+            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
+            for table in ("alert_outbox", "daily_urgent_tickets"):
+                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
+            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
+
+
+def _start_follower(ctx: BenchContext, st: dict[str, Any]) -> subprocess.Popen[str]:
+    assert ctx.dsn is not None
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ticketdb", "vip", "follow", "--dsn", ctx.dsn.url(),
+         "--redis", st["url"]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    st["follower"], st["follower_started"] = proc, time.monotonic()
+    hb = follower_keys(ctx.dsn.database)[0]
+    r = redis.Redis.from_url(st["url"], socket_timeout=1)
+    deadline = time.monotonic() + 60
+    while not r.exists(hb):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise TicketdbError(f"{NAME}: the follower did not start: {proc.communicate()[1]}")
+        time.sleep(0.05)
+    r.close()
+    return proc
+
+
+def _stop_follower(st: dict[str, Any]) -> str:
+    proc = st.pop("follower")
+    cpu = process_cpu_seconds(proc.pid)
+    if cpu is not None:  # the follower's own CPU, per second it ran
+        ran = time.monotonic() - st.pop("follower_started")
+        st.setdefault("follower_cpu_ms_per_s", []).append(round(cpu * 1000 / ran, 1))
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate(timeout=10)
+    return (err or "").strip().splitlines()[-1] if err and err.strip() else ""
+
+
+def _flip(conn: Any, st: dict[str, Any], cust: int,
+          rng: random.Random) -> tuple[int, bool] | None:  # fmt: skip
+    """Resolve one open ticket of ``cust`` or reopen one this bench resolved: (id, now open),
+    None when it has neither."""
     with conn.cursor() as cur:
-        cur.execute(
-            "SELECT id FROM customers WHERE vip_tier = 'vip' "
-            "ORDER BY ticket_count DESC, id LIMIT %s",
-            (limit,),
-        )
-        return [int(r[0]) for r in cur.fetchall()]
-
-
-def registry_scenario(
-    redis_url: str | None = None,
-    *,
-    zipf_s: float = 1.1,
-    warm_reads: int = 1000,
-    max_customers: int = 2000,
-    seed: int = 42,
-) -> Scenario:
-    """This scenario as a ``ticketdb.bench.registry.Scenario`` (read-only: no writes).
-
-    ``run`` = one cached read, ``baseline`` = the same customer through the DB path (ids only,
-    same shape), both walking one Zipf sequence over VIP customers. ``prepare`` pings Redis
-    (TicketdbError → the runner skips the scenario) and warms the cache with ``warm_reads``
-    untimed reads, so the timed reads see the steady-state hit rate, which ``cleanup`` leaves in
-    ``ctx.state["vip_open_tickets_cached.hit_rate"]``. The Redis URL is ``redis_url``, else the
-    bench's (``ctx.redis_url``), else $TICKETDB_REDIS_URL — resolved per run, not at import.
-    """
-
-    def prepare(ctx: Any) -> None:
-        url = redis_url or ctx.redis_url or redis_url_from_env()
-        _ping(url)
-        vips = _vip_ids(ctx.conn, max_customers)
-        if not vips:
-            raise TicketdbError(f"{NAME}: no VIP customers (run `ticketdb vip refresh`)")
-        rng = random.Random(seed)
-        seq = [vips[i] for i in _zipf_sequence(len(vips), warm_reads + 10_000, zipf_s, rng)]
-        vc = VipCache(redis_url=url, connection=ctx.conn)
-        for cust in seq[:warm_reads]:
-            vc.open_tickets(cust)
-        vc.stats = CacheStats()
-        ctx.state[NAME] = {"cache": vc, "seq": seq[warm_reads:], "run": 0, "base": 0}
-
-    def step(ctx: Any, which: str) -> int:
-        st = ctx.state[NAME]
-        cust = st["seq"][st[which] % len(st["seq"])]
-        st[which] += 1
-        return cust
-
-    def cleanup(ctx: Any) -> None:
-        st = ctx.state.pop(NAME, None)
-        if st:
-            ctx.state[f"{NAME}.hit_rate"] = round(st["cache"].stats.hit_rate, 4)
-            st["cache"].close()
-
-    return Scenario(
-        NAME,
-        "VIP open tickets via the Redis cache (version checked per read), Zipf over VIPs",
-        run=lambda ctx: ctx.state[NAME]["cache"].open_tickets(step(ctx, "run")),
-        baseline=lambda ctx: ctx.state[NAME]["cache"].open_tickets_db(step(ctx, "base")),
-        baseline_label="database path (same customers, ids only)",
-        prepare=prepare,
-        cleanup=cleanup,
-    )
-
-
-def _flip_one(conn: Any, customer: int, changed: dict[int, str], rng: random.Random) -> int:
-    """Resolve one open ticket of the customer, or reopen one resolved by this bench."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT id, current_status FROM service_tickets WHERE customer_id = %s "
-            "AND current_status IN ('pending', 'processing', 'resolved') LIMIT 20",
-            (customer,),
-        )
+        cur.execute("SELECT id, current_status FROM service_tickets WHERE customer_id = %s "
+                    "AND current_status IN ('pending', 'processing', 'resolved') "
+                    "ORDER BY id LIMIT 20", (cust,))  # fmt: skip
         rows = cur.fetchall()
-        if not rows:
-            return 0
-        tid, status = rng.choice(rows)
-        changed.setdefault(int(tid), status)
-        new = "processing" if status == "resolved" else "resolved"
-        cur.execute("UPDATE service_tickets SET current_status = %s WHERE id = %s", (new, tid))
-    return 1
-
-
-def _restore(conn: Any, changed: dict[int, str]) -> None:
-    if not conn.open:
-        return
+    if not rows:
+        return None
+    tid, status = rng.choice(rows)
+    st["flipped"].setdefault(int(tid), status)
+    new = "processing" if status == "resolved" else "resolved"
     with conn.cursor() as cur:
-        for tid, status in changed.items():
-            cur.execute(
-                "UPDATE service_tickets SET current_status = %s WHERE id = %s", (status, tid)
-            )
+        cur.execute("UPDATE service_tickets SET current_status = %s WHERE id = %s", (new, tid))
+    return int(tid), new != "resolved"
 
 
-register(registry_scenario())
+def _timed(fn: Any, customers: list[int]) -> list[float]:
+    out = []
+    for cust in customers:
+        t0 = time.perf_counter()
+        fn(cust)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _questions(vc: VipCache) -> int:
+    with vc.conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Questions'")
+        return int(cur.fetchone()[1])
+
+
+def _reads(ctx: BenchContext, st: dict[str, Any], vc: VipCache, pid: int | None) -> dict:
+    rng = random.Random(42)
+    reads = int(_opt(ctx, "vip_reads", 5000))
+    vips = st["vips"]
+    weights = [1.0 / (r**1.1) for r in range(1, len(vips) + 1)]
+    seq = rng.choices(vips, weights=weights, k=reads)
+    for cust in seq[: max(reads // 5, 200)]:  # warm
+        vc.open_tickets(cust)
+    vc.stats = CacheStats()
+    cpu0, q0 = process_cpu_seconds(pid) if pid else None, _questions(vc)
+    cached: list[float] = []
+    for cust in seq:
+        t0 = time.perf_counter()
+        vc.open_tickets(cust)
+        cached.append((time.perf_counter() - t0) * 1000)
+        if rng.random() < 0.01:
+            _flip(ctx.conn, st, cust, rng)
+    cpu1, q1 = process_cpu_seconds(pid) if pid else None, _questions(vc)
+    stats = vc.stats
+    db = _timed(vc.open_tickets_db, seq)
+    cpu2 = process_cpu_seconds(pid) if pid else None
+    # every miss makes exactly one query (the load); the SHOW itself is one more
+    per_hit = (q1 - q0 - 1 - stats.misses) / stats.hits if stats.hits else None
+
+    def us(a: float | None, b: float | None) -> float | None:
+        return round((b - a) * 1e6 / reads, 1) if a is not None and b is not None else None
+
+    return {"hit_rate": round(stats.hit_rate, 4), "cached": cached, "db": db,
+            "db_queries_per_hit": None if per_hit is None else round(per_hit, 4),
+            "checked_hits": stats.checked_hits, "redis_errors": stats.redis_errors,
+            "cpu_cached": us(cpu0, cpu1), "cpu_db": us(cpu1, cpu2)}  # fmt: skip
+
+
+def _bucket(ctx: BenchContext, st: dict, vc: VipCache, name: str, pid: int | None) -> dict:
+    custs = st["buckets"][name]
+    if not custs:
+        return {"bucket": name, "customers": 0}
+    seq = custs * max(1, int(_opt(ctx, "vip_bucket_reads", 300)) // len(custs))
+    for cust in custs:
+        vc.open_tickets(cust)
+    cpu0 = process_cpu_seconds(pid) if pid else None
+    cached = _timed(vc.open_tickets, seq)
+    cpu1 = process_cpu_seconds(pid) if pid else None
+    db = _timed(vc.open_tickets_db, seq)
+    cpu2 = process_cpu_seconds(pid) if pid else None
+    sizes = [len(vc.open_tickets_db(c)) for c in custs]
+    c50, d50 = statistics.median(cached), statistics.median(db)
+
+    def us(a: float | None, b: float | None) -> float | None:
+        return round((b - a) * 1e6 / len(seq), 1) if a is not None and b is not None else None
+
+    return {"bucket": name, "customers": len(custs), "open_tickets": sizes,
+            "cached_p50_ms": round(c50, 4), "cached_p95_ms": round(percentile(cached, 95), 4),
+            "db_p50_ms": round(d50, 4), "db_p95_ms": round(percentile(db, 95), 4),
+            "p50_ratio": round(c50 / d50, 3) if d50 else None,
+            "server_cpu_us_per_read": {"cached": us(cpu0, cpu1), "db": us(cpu1, cpu2)}}  # fmt: skip
+
+
+def _probe(ctx: BenchContext, st: dict, stop: threading.Event, out: list[float]) -> None:
+    """Commit a change to a VIP's open set, poll the cache until it shows it; repeat."""
+    rng = random.Random(7)
+    assert ctx.dsn is not None
+    with VipCache(ctx.dsn, st["url"]) as vc:
+        for cust in st["probe"]:
+            vc.open_tickets(cust)
+        i = 0
+        while not stop.is_set():
+            cust = st["probe"][i % len(st["probe"])]
+            i += 1
+            flipped = _flip(vc.conn, st, cust, rng)
+            if flipped is None:
+                continue
+            tid, now_open = flipped
+            committed = time.perf_counter()
+            deadline = committed + 5
+            while (tid in vc.open_tickets(cust).ticket_ids) != now_open:
+                if time.perf_counter() > deadline:
+                    break
+                time.sleep(0.001)
+            out.append((time.perf_counter() - committed) * 1000)
+            stop.wait(rng.uniform(0.02, 0.08))
+
+
+def _writes(ctx: BenchContext, st: dict, probing: bool, seed: int, duration: float) -> float:
+    assert ctx.dsn is not None
+    stop = threading.Event()
+    probe: threading.Thread | None = None
+    if probing:
+        probe = threading.Thread(target=_probe, args=(ctx, st, stop, st["staleness"]),
+                                 daemon=True)  # fmt: skip
+        probe.start()
+    try:
+        level = run_level(ctx.dsn, ctx.project.root, "procedures", CLIENTS, duration, seed=seed,
+                          customers=st["customers"], agents=st["agents"])  # fmt: skip
+    finally:
+        stop.set()
+        if probe is not None:
+            probe.join(30)
+            assert not probe.is_alive(), "the staleness probe did not stop"
+    return level.ops_per_s
+
+
+def _measure(ctx: BenchContext) -> dict[str, Any]:
+    assert ctx.dsn is not None, f"{NAME} needs the bench DSN"
+    st = ctx.state[NAME]
+    pid = server_pid(ctx.conn)
+    duration = float(_opt(ctx, "duration", 10.0))
+    rounds = 2 if duration >= 5 else 1
+    _start_follower(ctx, st)
+    with VipCache(ctx.dsn, st["url"]) as vc:
+        buckets = [_bucket(ctx, st, vc, name, pid) for name, *_ in BUCKETS]  # before any flip
+        reads = _reads(ctx, st, vc, pid)
+    _stop_follower(st)
+    st["staleness"], st["probed_ops"] = [], []
+    without: list[float] = []
+    with_f: list[float] = []
+    last = ""
+    for r in range(rounds):
+        ctx.log(f"{NAME}: write path at {CLIENTS} clients, {duration:g} s: without the "
+                "follower, with it, with it and the staleness probe")  # fmt: skip
+        without.append(_writes(ctx, st, False, 100 + r, duration))
+        _start_follower(ctx, st)
+        try:
+            with_f.append(_writes(ctx, st, False, 200 + r, duration))
+            st["probed_ops"].append(_writes(ctx, st, True, 300 + r, duration))
+        finally:
+            last = _stop_follower(st)
+    stale = st["staleness"]
+    probed = st["probed_ops"]
+    c, d = reads["cached"], reads["db"]
+    c50, d50 = statistics.median(c), statistics.median(d)
+    ratios = [b["p50_ratio"] for b in buckets if b.get("p50_ratio") is not None]
+    wo, wf = statistics.fmean(without), statistics.fmean(with_f)
+    summary = {
+        "hit_rate": reads["hit_rate"],
+        "cached_p50_ms": round(c50, 4),
+        "cached_p95_ms": round(percentile(c, 95), 4),
+        "db_p50_ms": round(d50, 4),
+        "db_queries_per_hit": reads["db_queries_per_hit"],
+        "staleness_p99_ms": round(percentile(stale, 99), 2) if stale else None,
+        "staleness_max_ms": round(max(stale), 2) if stale else None,
+        "worst_bucket_p50_ratio": max(ratios) if ratios else None,
+        "write_ops_ratio": round(wf / wo, 4) if wo else None,
+    }
+    return {
+        "p50_ms": summary["cached_p50_ms"],
+        "p95_ms": summary["cached_p95_ms"],
+        "runs": len(c),
+        "baseline": "database path (same customers, ids only)",
+        "baseline_p50_ms": summary["db_p50_ms"],
+        "baseline_p95_ms": round(percentile(d, 95), 4),
+        "baseline_runs": len(d),
+        "speedup": round(d50 / c50, 3) if c50 else None,
+        **summary,
+        "db_p95_ms": round(percentile(d, 95), 4),
+        "staleness_p50_ms": round(statistics.median(stale), 2) if stale else None,
+        "staleness_samples": len(stale),
+        "server_cpu_us_per_read": {"cached": reads["cpu_cached"], "db": reads["cpu_db"]},
+        "buckets": buckets,
+        "write_ops_per_s": {"without_follower": [round(x, 1) for x in without],
+                            "with_follower": [round(x, 1) for x in with_f],
+                            "with_follower_and_probe": [round(x, 1) for x in probed],
+                            "clients": CLIENTS, "seconds_each": duration},  # fmt: skip
+        "checked_hits": reads["checked_hits"],
+        "redis_errors": reads["redis_errors"],
+        "follower": last,
+        "follower_cpu_ms_per_s": st.get("follower_cpu_ms_per_s"),
+        "metrics": summary,
+    }
+
+
+register(Scenario(
+    NAME,
+    "VIP open tickets via Redis with the follower (hits touch only Redis), Zipf over VIPs, "
+    "vs the database path; staleness probed under the 4-client write path",
+    measure=_measure,
+    prepare=_prepare,
+    cleanup=_cleanup,
+))  # fmt: skip

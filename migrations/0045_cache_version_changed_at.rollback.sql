@@ -1,0 +1,3 @@
+ALTER TABLE cache_customer_version
+    DROP KEY idx_cache_version_changed,
+    DROP COLUMN changed_at;

@@ -1,0 +1,426 @@
+"""``ticketdb vip follow``: push the database's committed cache versions to Redis, so that VIP
+cache hits need no database query while staleness stays under a bound (default 250 ms).
+
+Each poll (every ``interval`` ms) reads, in one consistent statement, the global epoch and the
+version of every VIP customer (queries/vip_follower_versions.sql), plus the version triggers'
+creation times (queries/vip_follower_triggers.sql), and publishes in ONE atomic Lua call:
+
+* the changed versions into the hash ``vip_tickets:<db>:_follower`` (field ``v:<id>``), the
+  epoch, the generation ``gen`` (a new one = every cached set is flushed) and its position;
+* the heartbeat ``vip_tickets:<db>:_heartbeat`` with a TTL of ``bound - (now - snapshot)``: it
+  exists only while the snapshot it vouches for is younger than the bound. Readers
+  (app/cache.py) serve Redis alone only while it exists.
+
+Why re-read every VIP's version instead of "changes since a position": the triggers bump
+versions in the writers' transactions, which commit in an order no column records (an
+AUTO_INCREMENT or timestamp is taken before commit, and Galera interleaves AUTO_INCREMENT across
+nodes), so a position could skip a transaction that committed late. The whole VIP set read from
+one snapshot cannot miss anything; it costs O(VIP customers) per poll (docs/operations.md).
+
+One active follower per database: a :class:`~ticketdb.locks.JobLock` (``vip-follow.<db>``, a
+cluster-wide lease on Galera, taken over from a dead holder). Others wait as standbys. Redis is
+fenced too: a publish is refused unless the hash's ``owner`` is this follower, so a follower
+that lost its lease while paused cannot publish an old snapshot over its successor's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pymysql
+import redis
+
+from ticketdb import PROJECT_ROOT
+from ticketdb.app.cache import follower_keys, redis_client, version_field
+from ticketdb.app.queries import load_query
+from ticketdb.catalog import create_text, show_create_row
+from ticketdb.db import connect, error_code
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.locks import JobLock, LockBusy, leases_available
+from ticketdb.project import Project
+from ticketdb.server.galera import is_galera
+
+log = logging.getLogger("ticketdb.app.follower")
+
+JOB = "vip-follow"
+DEFAULT_BOUND_MS = 250.0
+DEFAULT_LEASE_TTL = 5
+_DENIED = (1142, 1143, 1044, 1227, 1370)  # access denied: table, column, db, privilege, routine
+_BUCKETS = 64  # of the full sweep's fingerprint
+_NEVER = datetime(9999, 1, 1)
+
+# KEYS: hash, heartbeat, blind. ARGV: owner, claim, reset, gen, epoch, triggers, position,
+# heartbeat ms, blind ms, number of fields set, then field/value pairs, then fields to delete.
+# Returns 1 = published, 0 = the hash belongs to another follower, -1 = the hash is gone.
+_PUBLISH_LUA = """
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if ARGV[2] ~= '1' then
+  if not owner then return -1 end
+  if owner ~= ARGV[1] then return 0 end
+end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'gen', ARGV[4], 'epoch', ARGV[5],
+           'triggers', ARGV[6], 'position', ARGV[7])
+local i = 11
+for _ = 1, tonumber(ARGV[10]) do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2
+end
+while i <= #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
+if tonumber(ARGV[9]) > 0 then
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[9]); redis.call('DEL', KEYS[2])
+else
+  redis.call('DEL', KEYS[3])
+  if tonumber(ARGV[8]) > 0 then redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8]) end
+end
+return 1
+"""
+# KEYS: hash, heartbeat. ARGV: owner. A clean stop: readers fall back at once, not at expiry.
+_RESIGN_LUA = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+  redis.call('DEL', KEYS[2]); redis.call('HDEL', KEYS[1], 'owner')
+end
+return 1
+"""
+
+
+class LostLeadership(TicketdbError):
+    """Another follower holds the lease or the Redis hash now: back to standby."""
+
+
+def check_bound(bound_ms: float, interval_ms: float | None = None) -> float:
+    """The poll interval for ``bound_ms``; UsageError (exit 2) for 0, negative, NaN, inf."""
+    if not isinstance(bound_ms, (int, float)) or not math.isfinite(bound_ms) or bound_ms <= 0:
+        raise UsageError(f"--bound-ms must be a finite number of milliseconds > 0, not {bound_ms}")
+    interval = min(25.0, bound_ms / 5) if interval_ms is None else interval_ms
+    if not math.isfinite(interval) or interval <= 0 or interval >= bound_ms:
+        raise UsageError(f"--interval-ms must be > 0 and below the bound ({bound_ms:g} ms)")
+    return float(interval)
+
+
+def missing_privileges(conn: Any) -> list[str]:
+    """What this account lacks to follow: probed with the statements the follower runs."""
+    missing: list[str] = []
+    for table in ("customers", "cache_customer_version"):
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT 1 FROM {table} LIMIT 0")
+        except pymysql.err.MySQLError as exc:
+            if error_code(exc) not in _DENIED:
+                raise
+            missing.append(f"SELECT on {table}")
+    try:  # without TRIGGER on the table, information_schema.triggers shows nothing
+        with conn.cursor() as cur:
+            cur.execute("SHOW CREATE TRIGGER cache_tickets_after_update")
+            cur.fetchall()
+    except pymysql.err.MySQLError as exc:
+        if error_code(exc) in _DENIED:
+            missing.append("TRIGGER on service_tickets")
+        elif error_code(exc) != 1360:  # no such trigger: the follower reports it blind
+            raise
+    if not leases_available(conn):
+        missing.append("SELECT on ticketdb_leases and EXECUTE on lease_acquire, lease_release, "
+                       "lease_owner (migration 0040)")  # fmt: skip
+    return missing
+
+
+@dataclass
+class FollowerStats:
+    polls: int = 0
+    publishes: int = 0  # polls that changed at least one version, the epoch or the generation
+    flushes: int = 0  # new generations (start without proof, trigger swap, Redis lost)
+    redis_errors: int = 0
+    db_errors: int = 0
+    max_lag_ms: float = 0.0
+    active_since: float | None = None
+
+
+@dataclass
+class Follower:
+    """One follower process's loop; :meth:`run` until ``stop`` is set."""
+
+    dsn: DSN
+    redis_url: str
+    bound_ms: float = DEFAULT_BOUND_MS
+    interval_ms: float | None = None
+    lease_ttl: int = DEFAULT_LEASE_TTL
+    #: how late after its bump a transaction may commit and still be seen by the next poll
+    overlap_ms: float = 500.0
+    #: how often every VIP's version is fingerprinted (catches later commits)
+    sweep_ms: float = 1000.0
+    say: Callable[[str], None] = log.info
+    project: Project | None = None
+    stats: FollowerStats = field(default_factory=FollowerStats)
+
+    def __post_init__(self) -> None:
+        self.interval_ms = check_bound(self.bound_ms, self.interval_ms)
+        project = self.project or Project(PROJECT_ROOT)
+        self._sql = {n: load_query(project, n).pyformat for n in
+                     ("vip_follower_changes", "vip_follower_fingerprint", "vip_follower_versions")}
+        self._trigger_names = sorted(p.stem for p in (project.root / "triggers").glob(
+            "cache_tickets_after_*.sql"))  # fmt: skip
+        self.namespace = self.dsn.database or ""
+        self.owner = f"{os.uname().nodename}:{os.getpid()}:{time.time_ns()}"
+        self._redis = redis_client(self.redis_url, min(1.0, max(self.bound_ms / 1000, 0.05)))
+        self._publish = self._redis.register_script(_PUBLISH_LUA)
+        self._resign = self._redis.register_script(_RESIGN_LUA)
+        self._reset_state()
+        self._redis_warned = False
+
+    def _reset_state(self) -> None:
+        self.gen = ""
+        self.published: dict[int, int] = {}
+        self.epoch: int | None = None
+        self.triggers: str | None = None
+        self.claimed = False
+        self.reset = False  # the next publish replaces the hash (a new generation)
+        self.cycle = 0
+        self.read_at: datetime | None = None  # the position: server time of the last read
+        self.swept_at: datetime | None = None  # ... of the last full sweep
+        self.last_sweep = 0.0
+        self._trigger_sig: dict[str, str] = {}
+        self._trigger_state: str | None = None
+        self._later: dict[int, int | None] = {}  # the last sweep's findings, for the next poll
+        self._later_epoch: int | None = None
+
+    # -- running -------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """One line naming every missing privilege (TicketdbError → exit 1)."""
+        conn = connect(self.dsn, read_timeout=10)
+        try:
+            missing = missing_privileges(conn)
+        finally:
+            conn.close()
+        if missing:
+            raise TicketdbError(f"the follower's account lacks: {'; '.join(missing)}")
+
+    def run(self, stop: threading.Event) -> None:
+        """Standby until the lease is ours, follow until stopped or superseded, repeat."""
+        self.preflight()
+        waiting_said = False
+        while not stop.is_set():
+            lock = JobLock.open(self.dsn, JOB, ttl=self.lease_ttl, say=self.say)
+            try:
+                try:
+                    lock.acquire(wait=0.5)
+                except LockBusy as busy:
+                    if not waiting_said:
+                        self.say(f"standby: the follower of {self.namespace} is {busy.holder}")
+                        waiting_said = True
+                    continue
+                waiting_said = False
+                self.say(f"active: following {self.namespace} (bound {self.bound_ms:g} ms, "
+                         f"poll every {self.interval_ms:g} ms)")  # fmt: skip
+                self.stats.active_since = time.time()
+                try:
+                    self._follow(lock, stop)
+                except LostLeadership as exc:
+                    self.say(f"standby again: {exc}")
+            finally:
+                lock.close()
+            stop.wait(0.2)
+
+    def _connect(self) -> Any:
+        conn = connect(self.dsn, read_timeout=max(5.0, self.bound_ms / 1000))
+        if is_galera(conn):  # read only after every write set certified before the read
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION wsrep_sync_wait = 1")
+        return conn
+
+    def _follow(self, lock: JobLock, stop: threading.Event) -> None:
+        self._reset_state()
+        conn = None
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                if lock.lost:
+                    raise LostLeadership(lock.lost)
+                try:
+                    if conn is None or not conn.open:
+                        conn = self._connect()
+                    self.poll(conn)
+                except pymysql.err.MySQLError as exc:
+                    self.stats.db_errors += 1
+                    self.say(f"database error, retrying: {exc}")
+                    conn = None
+                except (redis.RedisError, OSError) as exc:
+                    self.stats.redis_errors += 1
+                    if not self._redis_warned:
+                        self.say(f"redis unavailable, retrying every poll: {exc}")
+                        self._redis_warned = True
+                interval = float(self.interval_ms or DEFAULT_BOUND_MS / 10) / 1000
+                stop.wait(max(interval - (time.monotonic() - started), 0.001))
+        finally:
+            if conn is not None:
+                conn.close()
+            try:
+                heartbeat, hash_key, _blind = follower_keys(self.namespace)
+                self._resign(keys=[hash_key, heartbeat], args=[self.owner])
+            except (redis.RedisError, OSError):
+                pass
+
+    # -- one poll ------------------------------------------------------------------------------
+    def _changes(self, conn: Any) -> tuple[datetime, int | None, dict[int, int | None]]:
+        """Versions bumped since the last position minus the overlap: (new position, epoch if
+        bumped, {customer: version, or None = no longer VIP})."""
+        overlap = timedelta(milliseconds=self.overlap_ms)
+        since = self.read_at - overlap if self.read_at else datetime(1970, 1, 2)
+        swept = self.swept_at - overlap - timedelta(seconds=1) if self.swept_at else _NEVER
+        with conn.cursor() as cur:
+            cur.execute(self._sql["vip_follower_changes"], {"since": since, "swept": swept})
+            rows = cur.fetchall()
+        epoch: int | None = None
+        updates: dict[int, int | None] = {}
+        for cid, version, vip, _ in rows[1:]:
+            if int(cid) == 0:
+                epoch = int(version)
+            elif vip:
+                updates[int(cid)] = int(version)
+            elif int(cid) in self.published:
+                updates[int(cid)] = None
+        return rows[0][3], epoch, updates
+
+    def _sweep(self, conn: Any, published: dict[int, int]) -> tuple[int, dict[int, int | None]]:
+        """Every VIP's version, fingerprinted per bucket on the server and compared with what
+        is published; only differing buckets are read. Catches what the overlap missed."""
+        expected: dict[int, list[int]] = {}
+        for cid, version in published.items():
+            fp = expected.setdefault(cid % _BUCKETS, [0, 0, 0])
+            fp[0] += 1
+            fp[1] += version
+            fp[2] ^= zlib.crc32(f"{cid}:{version}".encode())
+        with conn.cursor() as cur:
+            cur.execute(self._sql["vip_follower_fingerprint"], {"buckets": _BUCKETS})
+            got = {int(b): [int(n), int(s), int(x)] for b, n, s, x in cur.fetchall()}
+        epoch = got.pop(-1)[1]
+        differ = sorted(b for b in set(got) | set(expected) if got.get(b) != expected.get(b))
+        updates: dict[int, int | None] = {c: None for c in published if c % _BUCKETS in differ}
+        if differ:
+            with conn.cursor() as cur:
+                cur.execute(self._sql["vip_follower_versions"],
+                            {"buckets": _BUCKETS, "changed": tuple(differ)})  # fmt: skip
+                updates.update({int(c): int(v) for c, v in cur.fetchall()})
+        return epoch, updates
+
+    def _triggers(self, conn: Any) -> str | None:
+        """Signature of the version triggers (name, creation time, text); None if one is gone.
+
+        One ``SHOW CREATE TRIGGER`` per poll, in turn (0.1 ms each on the server, where
+        information_schema.triggers costs 6-14 ms), plus any seen missing: a swap is seen
+        within as many polls as there are version triggers, well inside the bound."""
+        names = self._trigger_names
+        missing = [n for n in names if n not in self._trigger_sig]
+        for name in dict.fromkeys([*missing, names[self.cycle % len(names)]]):
+            try:
+                row = show_create_row(conn, "TRIGGER", name)
+            except pymysql.err.MySQLError as exc:
+                if error_code(exc) != 1360:  # no such trigger
+                    raise
+                self._trigger_sig.pop(name, None)
+                continue
+            text = create_text(row, "TRIGGER") or ""
+            self._trigger_sig[name] = (f"{name}@{(row or {}).get('Created')}"
+                                       f"#{zlib.crc32(text.encode())}")  # fmt: skip
+        if any(n not in self._trigger_sig for n in names):
+            return None
+        return ";".join(self._trigger_sig[n] for n in names)
+
+    def poll(self, conn: Any) -> None:
+        """Read what changed, publish it plus a heartbeat that expires ``bound`` after this
+        poll began; then (off the publish path, applied by the next poll) check one version
+        trigger and, every sweep interval, fingerprint everything. Raises LostLeadership when
+        Redis says another follower owns the cache."""
+        t0 = time.monotonic()
+        snapshot_ms = int(time.time() * 1000)
+        read_at, epoch, updates = self._changes(conn)
+        first = not self.claimed
+        if first:  # everything known before the first heartbeat
+            self._after(conn, t0, read_at, {**self.published, **{
+                c: v for c, v in updates.items() if v is not None}})  # fmt: skip
+        later, self._later = self._later, {}
+        updates = {**later, **updates}
+        epoch = max(x for x in (epoch, self._later_epoch, self.epoch, 0) if x is not None)
+        published = dict(self.published)
+        for cid, version in updates.items():
+            if version is None:
+                published.pop(cid, None)
+            else:
+                published[cid] = version
+        triggers = self._trigger_state
+        self.stats.polls += 1
+        self.cycle += 1
+        heartbeat, hash_key, blind = follower_keys(self.namespace)
+        if first:
+            self._claim(triggers or "")
+            updates = {c: v for c, v in published.items()}
+            updates.update({c: None for c in self.published if c not in published})
+        if triggers is not None and triggers != self.triggers:
+            self.gen = f"{snapshot_ms}-{self.cycle}"  # flush: writes during a swap bumped nothing
+            self.stats.flushes += 1
+            self.triggers = triggers
+        sets = {c: v for c, v in updates.items() if v is not None}
+        dels = [c for c, v in updates.items() if v is None]
+        if sets or dels or epoch != self.epoch:
+            self.stats.publishes += 1
+        lag_ms = (time.monotonic() - t0) * 1000
+        self.stats.max_lag_ms = max(self.stats.max_lag_ms, lag_ms)
+        position = json.dumps({
+            "owner": self.owner, "cycle": self.cycle, "epoch": epoch, "bound_ms": self.bound_ms,
+            "position": read_at.isoformat(), "snapshot_unix_ms": snapshot_ms,
+            "lag_ms": round(lag_ms, 2), "vips": len(published),
+        })  # fmt: skip
+        hb_ms = int(self.bound_ms - (time.monotonic() - t0) * 1000)
+        blind_ms = 0 if triggers is not None else int(max(4 * self.bound_ms, 1000))
+        args: list[Any] = [self.owner, int(first), int(self.reset), self.gen, epoch,
+                           self.triggers or "", position, max(hb_ms, 0), blind_ms,
+                           len(sets)]  # fmt: skip
+        for c, v in sets.items():
+            args += [version_field(c), v]
+        args += [version_field(c) for c in dels]
+        got = self._publish(keys=[hash_key, heartbeat, blind], args=args)
+        self._redis_warned = False
+        if got == 0:
+            raise LostLeadership("another follower owns the published versions in Redis")
+        if got == -1:  # Redis restarted, flushed or evicted the hash: start a new generation
+            self.say("the published versions are gone from Redis: republishing everything")
+            self._reset_state()
+            return
+        self.claimed, self.reset = True, False
+        self.published, self.epoch, self.read_at = published, epoch, read_at
+        if not first:
+            self._after(conn, t0, read_at, published)
+
+    def _after(self, conn: Any, t0: float, read_at: datetime, published: dict[int, int]) -> None:
+        """The checks that need not delay a publish: one version trigger, and the full sweep
+        when due. Their findings go out with the next poll (or this one, before a claim)."""
+        self._trigger_state = self._triggers(conn)
+        if self.swept_at is None or (t0 - self.last_sweep) * 1000 >= self.sweep_ms:
+            self._later_epoch, self._later = self._sweep(conn, published)
+            self.swept_at, self.last_sweep = read_at, t0
+
+    def _claim(self, triggers: str) -> None:
+        """Resume the previous follower's generation when Redis still holds it and the version
+        triggers are the ones it saw; otherwise start a new one (every cached set flushed)."""
+        heartbeat, hash_key, _blind = follower_keys(self.namespace)
+        state = self._redis.hgetall(hash_key)
+        prev_gen = state.get(b"gen", b"").decode()
+        if prev_gen and state.get(b"triggers", b"").decode() == triggers:
+            self.gen, self.triggers = prev_gen, triggers
+            self.published = {int(k[2:]): int(v) for k, v in state.items()
+                              if k.startswith(b"v:")}  # fmt: skip
+            self.say(f"resuming generation {prev_gen} ({len(self.published)} published versions)")
+        else:
+            self.gen, self.triggers = f"{int(time.time() * 1000)}-0", triggers
+            self.stats.flushes += 1
+            self.published, self.reset = {}, True
+            self.say("starting a new generation: every cached set is flushed")
