@@ -21,6 +21,7 @@ TOOL_TABLES = {
     "yoyo_lock",
     "ticketdb_repeatable",
     "ticketdb_migration_progress",  # the step journal (ticketdb.migrate.progress)
+    "ticketdb_migration_checksum",  # checksums of applied files (ticketdb.migrate.checksums)
 }
 
 

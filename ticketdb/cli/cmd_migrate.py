@@ -230,12 +230,27 @@ def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
     is_flag=True,
     help="Revert the steps that took effect instead of finishing the migration.",
 )
+@click.option(
+    "--accept-checksums",
+    is_flag=True,
+    help="Record the current checksums of applied migrations whose files changed (all of them, "
+    "or the IDs given), instead of repairing an interrupted run; a renamed file takes over "
+    "its old name's record, a deleted one stays recorded as applied.",
+)
+@click.argument("ids", nargs=-1, metavar="[ID]...")
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def repair(ctx: Context, undo: bool, lock_timeout: float, as_json: bool) -> None:
+def repair(
+    ctx: Context,
+    undo: bool,
+    accept_checksums: bool,
+    ids: tuple[str, ...],
+    lock_timeout: float,
+    as_json: bool,
+) -> None:
     """Recover a migration whose run was killed between its steps and its record.
 
     Every migration run is journaled step by step in ticketdb_migration_progress. After a kill
@@ -244,19 +259,29 @@ def repair(ctx: Context, undo: bool, lock_timeout: float, as_json: bool) -> None
     exists" errors (its DDL may have committed just before the kill), and it is recorded as
     applied. With --undo the steps that took effect are reverted with the migration's own
     rollback steps, newest first, and it stays pending. Nothing to repair: exit 0.
+
+    With --accept-checksums [ID]... it records instead the current checksums of applied
+    migrations edited, renamed or deleted since they were applied (which `up`, `down`, `plan`
+    and `status` refuse), and says what it accepted.
     """
+    if ids and not accept_checksums:
+        raise click.UsageError("migration IDs are only taken with --accept-checksums")
+    if undo and accept_checksums:
+        raise click.UsageError("use either --undo or --accept-checksums, not both")
     dsn = ctx.dsn()
     done = mig.repair(
         dsn,
         ctx.project(),
         undo=undo,
+        accept_checksums=list(ids) if accept_checksums else None,
         lock_timeout=lock_timeout,
         progress=None if as_json else err_console.print,
     )
     if as_json:
         print_json({"database": dsn.database, "repaired": done})
     elif not done:
-        err_console.print(f"{dsn.database}: no interrupted migration")
+        what = "no changed migration file" if accept_checksums else "no interrupted migration"
+        err_console.print(f"{dsn.database}: {what}")
 
 
 @command.command("break-lock")
