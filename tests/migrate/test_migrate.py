@@ -55,7 +55,7 @@ def test_up_down_up_round_trip(any_db_dsn: DSN, project: Project) -> None:
 
     assert mig.up(any_db_dsn, project).applied == []  # idempotent
 
-    down = mig.down(any_db_dsn, project, all_=True)
+    down = mig.down(any_db_dsn, project, all_=True, allow_data_loss=True)  # seeded settings
     assert down.rolled_back == list(reversed(ids))
     assert _tables(any_db_dsn) == set(), "rollback to zero must leave no project table"
     assert (
@@ -79,7 +79,7 @@ def test_down_one_and_to(db_dsn: DSN, project: Project) -> None:
     last = mig.down(db_dsn, project)
     assert last.rolled_back == [ids[-1]]
     mig.up(db_dsn, project)
-    res = mig.down(db_dsn, project, to="0001")
+    res = mig.down(db_dsn, project, to="0001", allow_data_loss=True)
     assert res.rolled_back == list(reversed(ids[1:]))
     assert _tables(db_dsn) == {"service_tickets"}
     assert mig.status(db_dsn, project)["pending"] == ids[1:]

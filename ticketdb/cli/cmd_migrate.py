@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
 import click
 from rich.syntax import Syntax
@@ -112,30 +114,91 @@ def up(
     help="Roll back every migration after this one.",
 )
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
+)
+@click.option(
+    "--allow-data-loss",
+    is_flag=True,
+    help="Also when a table or column to drop holds rows (refused otherwise).",
+)
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def down(ctx: Context, to: str | None, all_: bool, lock_timeout: float, as_json: bool) -> None:
-    """Roll back the last migration (or to --to ID, or --all).
+def down(
+    ctx: Context,
+    to: str | None,
+    all_: bool,
+    yes: bool,
+    allow_data_loss: bool,
+    lock_timeout: float,
+    as_json: bool,
+) -> None:
+    """Roll back the last migration (or to --to ID, or --all), after saying what it undoes.
 
-    Repeatable objects are dropped first: they are defined against the latest schema and come
-    back with the next `migrate up`.
+    It first prints the migrations it will undo and the tables and columns their rollbacks drop,
+    with the rows they hold now (`migrate plan --down` also shows the SQL). On a terminal it
+    asks for confirmation; without one it needs --yes. Dropping a table or column that holds
+    rows also needs --allow-data-loss. Answering no changes nothing (exit 1).
+
+    Repeatable objects are dropped before the rollback; every one that still compiles against
+    the rolled-back schema is re-created right after it. The others are listed: `ticketdb
+    doctor` fails while they are missing, and `migrate up` to head brings them back.
     """
     dsn = ctx.dsn()
+    project = ctx.project()
+    say = err_console.print
+    preview = mig.plan_down(dsn, project, to=to, all_=all_)
+    if not preview.migrations:
+        if as_json:
+            print_json(mig.MigrateResult().__dict__)
+        else:
+            say(f"{dsn.database}: nothing to roll back")
+        return
+    _print_down_summary(preview)
+    if preview.data_loss and not allow_data_loss:
+        from ticketdb.migrate.rollback import refuse_data_loss
+
+        refuse_data_loss(preview)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "`migrate down` asks for confirmation and there is no terminal: "
+                "pass --yes to roll back without asking"
+            )
+        if not click.confirm(f"roll back {len(preview.migrations)} migration(s)?", err=True):
+            say("nothing was changed")
+            raise SystemExit(1)
     result = mig.down(
         dsn,
-        ctx.project(),
+        project,
         to=to,
         all_=all_,
+        allow_data_loss=allow_data_loss,
+        expect=preview.ids,
         lock_timeout=lock_timeout,
-        progress=None if as_json else err_console.print,
+        progress=None if as_json else say,
     )
     if as_json:
         print_json(result.__dict__)
-    elif not result.rolled_back:
-        err_console.print(f"{dsn.database}: nothing to roll back")
+
+
+def _print_down_summary(preview: Any) -> None:
+    """What a rollback undoes and drops, on stderr (stdout stays for --json)."""
+    say = err_console.print
+    say(f"{preview.database}: will roll back {len(preview.migrations)} migration(s): "
+        f"{', '.join(preview.ids)}", highlight=False)  # fmt: skip
+    for d in preview.drops:
+        mark = "[red]data loss[/] " if d.rows else ""
+        say(f"  {mark}{d.describe()} ({d.migration})", highlight=False)
+    for m in preview.migrations:
+        for note in m["python"]:
+            say(f"  {m['id']} runs a {note}: what it drops is not known in advance")
+    if preview.objects:
+        say(f"  {len(preview.objects)} repeatable object(s) dropped first; those that still "
+            "compile are re-created after", highlight=False)  # fmt: skip
 
 
 @command.command()
@@ -179,8 +242,20 @@ def status(ctx: Context, as_json: bool) -> None:
 
 @command.command()
 @click.option(
-    "--to", "to", metavar="ID", callback=_migration_id, help="Plan only up to this migration."
+    "--to",
+    "to",
+    metavar="ID",
+    callback=_migration_id,
+    help="Plan only up to this migration (with --down: roll back every migration after it).",
 )
+@click.option(
+    "--down",
+    "down_",
+    is_flag=True,
+    help="Print the rollback SQL `migrate down` would run (the last migration, --to ID or "
+    "--all) and the tables/columns it drops with their rows, without running it.",
+)
+@click.option("--all", "all_", is_flag=True, help="With --down: roll back every migration.")
 @click.option(
     "--check-ddl", is_flag=True,
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
@@ -191,8 +266,17 @@ def status(ctx: Context, as_json: bool) -> None:
 @project_option
 @json_option
 @pass_ctx
-def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
-    """Print what `migrate up` would run, without running it."""
+def plan(
+    ctx: Context, to: str | None, down_: bool, all_: bool, check_ddl: bool, as_json: bool
+) -> None:
+    """Print what `migrate up` (or with --down, `migrate down`) would run, without running it."""
+    if all_ and not down_:
+        raise click.UsageError("--all goes with --down")
+    if down_:
+        if check_ddl:
+            raise click.UsageError("--check-ddl checks what `up` runs; not with --down")
+        _plan_down(ctx, to, all_, as_json)
+        return
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
     probes = []
     if check_ddl:
@@ -222,6 +306,26 @@ def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
         console.print(ddl_table(probes))
     if failed:
         raise SystemExit(1)
+
+
+def _plan_down(ctx: Context, to: str | None, all_: bool, as_json: bool) -> None:
+    p = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
+    if as_json:
+        print_json(p.as_dict())
+        return
+    if not p.migrations:
+        console.print(f"-- {p.database}: nothing to roll back")
+    for m in p.migrations:
+        console.print(f"-- rollback of {m['id']} ({m['path']})", highlight=False)
+        for note in m["python"]:
+            console.print(f"-- runs a {note}", highlight=False)
+        if m["sql"]:
+            console.print(Syntax(m["sql"], "sql", theme="ansi_dark"))
+    for d in p.drops:
+        loss = "  -- needs --allow-data-loss" if d.rows else ""
+        console.print(f"-- {d.describe()}{loss}", highlight=False)
+    for name in p.objects:
+        console.print(f"-- drop {name}, re-created after if it still compiles", highlight=False)
 
 
 @command.command()
@@ -282,6 +386,31 @@ def repair(
     elif not done:
         what = "no changed migration file" if accept_checksums else "no interrupted migration"
         err_console.print(f"{dsn.database}: {what}")
+
+
+@command.command("new")
+@click.argument("name")
+@project_option
+@json_option
+@pass_ctx
+def new(ctx: Context, name: str, as_json: bool) -> None:
+    """Write the next migration NNNN_NAME.sql and its NNNN_NAME.rollback.sql.
+
+    The number follows the highest one in migrations/, the `-- depends:` header names the
+    current last migration, and both files get a short template to fill in. A NAME already used
+    by a migration, or one that is not an identifier (letters, digits, _), is refused (exit 2).
+    Nothing is applied: edit the files, `ticketdb lint`, then `ticketdb migrate plan`/`up`.
+    """
+    from ticketdb.migrate.newfile import new_migration
+
+    made = new_migration(ctx.project(), name)
+    if as_json:
+        print_json(made.as_dict())
+        return
+    console.print(str(made.path), highlight=False)
+    console.print(str(made.rollback), highlight=False)
+    after = f" (depends on {made.depends})" if made.depends else ""
+    err_console.print(f"new migration {made.id}{after}: fill in both files", highlight=False)
 
 
 @command.command("break-lock")

@@ -184,6 +184,8 @@ class MigrateResult:
     objects: list[dict[str, str]] = field(default_factory=list)
     database_created: bool = False
     at_head: bool = False
+    #: after a rollback: repeatable objects that do not compile against the schema now
+    missing_objects: list[dict[str, str]] = field(default_factory=list)
 
 
 def _through(migrations: MigrationList, target: str | None) -> set[str]:
@@ -253,55 +255,6 @@ def up(
                     say(f"enabled {len(names)} event(s) on {node} (Galera: one runner per period)")
         elif objects:
             say("not at head: repeatable objects are applied once every migration is")
-    return result
-
-
-def down(
-    dsn: DSN,
-    project: Project,
-    *,
-    to: str | None = None,
-    all_: bool = False,
-    lock_timeout: float = 120,
-    progress: Progress | None = None,
-) -> MigrateResult:
-    """Roll back the last migration, everything after ``to``, or everything (``all_``).
-
-    Repeatable objects are written against the head schema, so any rollback drops them first;
-    the next ``up`` to head re-creates them.
-    """
-    say = progress or (lambda _msg: None)
-    _check_to(to)
-    if to is not None and all_:
-        raise UsageError("use either --to or --all, not both")
-    migrations = load_migrations(project)
-    target = resolve_id(migrations, to) if to is not None else None
-    objects = repeatable.load_objects(project)
-    result = MigrateResult()
-    with _locked(dsn, lock_timeout, say) as (backend, _job):
-        checksums.check(backend.connection, migrations, say)
-        journal.refuse_if_interrupted(backend)
-        applied = list(backend.to_rollback(migrations))  # newest first
-        if target is not None:
-            if target not in applied:
-                raise UsageError(f"migration {target.id} is not applied; nothing to roll back to")
-            chosen = applied[: applied.index(target)]
-        elif all_:
-            chosen = applied
-        else:
-            chosen = applied[:1]
-        if chosen:
-            with connection(dsn) as conn:
-                for kind, name in repeatable.drop_all(conn, objects):
-                    result.objects.append(
-                        {"action": "drop", "kind": kind, "name": name, "reason": "rollback"}
-                    )
-                    say(f"drop {kind.lower()} {name}")
-        for m in chosen:
-            started = time.perf_counter()
-            journal.run(backend, m, "rollback", say)
-            result.rolled_back.append(m.id)
-            say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
     return result
 
 
@@ -424,7 +377,6 @@ def break_lock(dsn: DSN) -> None:
 __all__ = [
     "MigrateResult",
     "break_lock",
-    "down",
     "plan",
     "real_error",
     "repair",
