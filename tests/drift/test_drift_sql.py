@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,32 @@ def test_alter_table_from_two_texts(src: str, dst: str, expect: list[str]) -> No
         assert part in text, text
     assert not any(s.data_loss for s in steps)
     assert sql.alter_table("t", dst, dst) == []
+
+
+@pytest.mark.galera
+@pytest.mark.timeout(900)
+def test_capture_and_sql_on_a_cluster(galera_cluster, project_copy: Project) -> None:
+    """A hotfix made on node 2, captured through node 1, is recorded cluster-wide (node 3's
+    drift is clean); --sql computed on node 2 and run there fixes node 3 too."""
+    name = f"g_{uuid.uuid4().hex[:8]}"
+    n1, n2, n3 = galera_cluster.dsns(name)
+    project = project_copy
+    mig.up(n1, project)
+    try:
+        hand(n2, "ALTER TABLE service_tickets ADD KEY idx_hotfix (customer_id, created_at)")
+        code, out, err = run("--dsn", n1.url(), "--project", str(project.root), "drift",
+                             "--write-migration", "hotfix_on_cluster", "--json")  # fmt: skip
+        assert code == 0, err
+        mid = json.loads(out)["migration"]
+        assert mid in {r["id"] for r in mig.status(n3, project)["migrations"] if r["applied"]}
+        assert drift_doc(n3, project)["clean"] is True
+
+        hand(n1, "ALTER TABLE service_tickets MODIFY title VARCHAR(300) NOT NULL")
+        code, script, err = run("--dsn", n2.url(), "--project", str(project.root), "drift",
+                                "--sql")  # fmt: skip
+        assert code == 1 and "MODIFY COLUMN `title` varchar(200)" in script, err
+        client_run(n2, script)
+        assert drift_doc(n3, project)["clean"] is True
+    finally:
+        with connection(n1, database=False) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

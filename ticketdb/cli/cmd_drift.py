@@ -18,6 +18,7 @@ from ticketdb.cli.common import (
 )
 from ticketdb.drift import capture
 from ticketdb.errors import UsageError
+from ticketdb.migrate import newfile
 
 _STATE_STYLE = {
     "changed": "yellow",
@@ -129,7 +130,7 @@ def command(
     if as_sql and migration_name is not None:
         raise UsageError("use either --sql or --write-migration, not both")
     if migration_name is not None:
-        capture.check_name(migration_name)
+        newfile.check_name(migration_name)
         _write_migration(ctx, migration_name, ignore, as_json)
         return
     progress = None if as_json else err_console.print

@@ -4,7 +4,6 @@ migration plus its rollback, recorded as applied on that server, which already h
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,16 +13,14 @@ from ticketdb.drift import sql
 from ticketdb.drift.model import Difference, DriftReport, Progress
 from ticketdb.drift.run import compare_with_repo
 from ticketdb.dsn import DSN
-from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.migrate import checksums, repeatable
+from ticketdb.errors import TicketdbError
+from ticketdb.migrate import checksums, newfile, repeatable
 from ticketdb.migrate.runner import _locked, load_migrations
 from ticketdb.project import Project
 
 #: what a migration captures; procedures, functions, triggers and events live in their own
 #: files (procedures/, triggers/, events/) and are re-created from them by `migrate up`
 SCHEMA_KINDS = ("table", "view", "sequence")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_NUMBERED = re.compile(r"^(\d+)_\w+?\.(sql|py)$")
 LOCK_WAIT_TIMEOUT = 10
 
 
@@ -68,30 +65,6 @@ class Captured:
         }
 
 
-def check_name(name: str) -> str:
-    """The NAME of ``--write-migration`` (checked before anything runs)."""
-    if not _NAME.fullmatch(name):
-        raise UsageError(f"migration name {name!r} is not an identifier (letters, digits, _; "
-                         "at most 64 characters), e.g. hotfix_customer_index")  # fmt: skip
-    return name
-
-
-def _next_migration(project: Project, name: str) -> tuple[str, str | None]:
-    """``(NNNN_name, depends)``: one more than the highest number, depending on the head.
-
-    TODO(lead): h-miga's ``migrate new`` (ticketdb/migrate/newfile.py) numbers files the same
-    way; once merged, call its numbering here so there is one."""
-    ids = sorted(
-        (int(m.group(1)), p.name.rsplit(".", 1)[0], len(m.group(1)))
-        for p in project.migrations.iterdir()
-        if (m := _NUMBERED.match(p.name)) and ".rollback." not in p.name
-    )
-    if any(mid.split("_", 1)[1].lower() == name.lower() for _n, mid, _w in ids):
-        raise UsageError(f"a migration named {name} exists already in {project.migrations}")
-    number, width = (ids[-1][0] + 1, ids[-1][2]) if ids else (1, 4)
-    return f"{number:0{width}d}_{name}", ids[-1][1] if ids else None
-
-
 def _script(steps: Sequence[sql.Step], header: list[str]) -> str:
     lines = [*header]
     if any(s.alters_existing for s in steps):
@@ -129,7 +102,7 @@ def write_migration(
     """Capture the tables, views and sequences that differ as migration ``NNNN_name`` (the
     server's state) and its rollback (the repo's), and record it applied on ``dsn``."""
     say = progress or (lambda _msg: None)
-    check_name(name)
+    newfile.check_name(name)
     report, live, ref = compare_with_repo(dsn, project, ignore=ignore, progress=progress)
     stale = [d.name for d in report.differences if d.kind == "migration"]
     if stale:
@@ -143,31 +116,23 @@ def write_migration(
         return out
     forward = sql.plan(captured, ref, live)
     backward = sql.plan(list(reversed(captured)), live, ref)
-    mid, depends = _next_migration(project, name)
-    path = project.migrations / f"{mid}.sql"
-    rollback = project.migrations / f"{mid}.rollback.sql"
+    new = newfile.new_migration(project, name)  # numbering, depends, exclusive create
+    mid, path, rollback = new.id, new.path, new.rollback
     what = ", ".join(f"{d.kind} {d.name}" for d in captured)
     header = [
-        *([f"-- depends: {depends}"] if depends else []),
+        *([f"-- depends: {new.depends}"] if new.depends else []),
         f"-- {mid}: captured by `ticketdb drift --write-migration` from {dsn.database} on "
         f"{dsn.address}",
         f"-- (changed there by hand: {what}); recorded as applied there. Review before merging.",
     ]
-    written: list[Path] = []
     try:
-        for p, text in ((path, _script(forward, header)),
-                        (rollback, _script(backward, [f"-- undo of {path.name}"]))):  # fmt: skip
-            with p.open("x", encoding="utf-8") as f:
-                written.append(p)
-                f.write(text)
+        path.write_text(_script(forward, header), encoding="utf-8")
+        rollback.write_text(_script(backward, [f"-- undo of {path.name}"]), encoding="utf-8")
         _record_applied(dsn, project, mid, say)
-    except FileExistsError as exc:
-        for p in written:
-            p.unlink(missing_ok=True)
-        raise UsageError(f"{exc.filename} exists already; nothing written") from None
     except BaseException:
-        for p in written:  # generated text only: nothing is lost, and nothing half-recorded
-            p.unlink(missing_ok=True)
+        # generated text only: nothing is lost, and nothing is left half-recorded
+        path.unlink(missing_ok=True)
+        rollback.unlink(missing_ok=True)
         raise
     out.migration_id, out.path, out.rollback, out.steps = mid, path, rollback, forward
     return out
