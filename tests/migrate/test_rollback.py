@@ -93,6 +93,8 @@ def test_down_refuses_to_drop_rows_without_allow_data_loss(db_dsn: DSN, tiny: Pr
     assert applied(db_dsn) == ["0001_fa", "0002_note"]
     with pytest.raises(TicketdbError, match=r"drop column fa\.note \(1 row"):
         mig.down(db_dsn, tiny)  # the Python API refuses the same way
+    with pytest.raises(TicketdbError, match="changed since it was shown"):
+        mig.down(db_dsn, tiny, allow_data_loss=True, expect=["0001_fa"])  # a stale preview
     res = cli("migrate", "down", "--yes", "--allow-data-loss", "--dsn", db_dsn.url(), project=tiny)
     assert res.returncode == 0, res.stderr
     assert applied(db_dsn) == ["0001_fa"]

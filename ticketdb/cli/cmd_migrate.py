@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
 
 import click
 from rich.syntax import Syntax
@@ -21,6 +20,7 @@ from ticketdb.cli.common import (
     print_json,
     project_option,
 )
+from ticketdb.cli.migrate_view import print_baseline, print_down_summary, print_plan_down
 
 
 def _finite_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
@@ -157,7 +157,7 @@ def down(
         else:
             say(f"{dsn.database}: nothing to roll back")
         return
-    _print_down_summary(preview)
+    print_down_summary(preview)
     if preview.data_loss and not allow_data_loss:
         from ticketdb.migrate.rollback import refuse_data_loss
 
@@ -183,22 +183,6 @@ def down(
     )
     if as_json:
         print_json(result.__dict__)
-
-
-def _print_down_summary(preview: Any) -> None:
-    """What a rollback undoes and drops, on stderr (stdout stays for --json)."""
-    say = err_console.print
-    say(f"{preview.database}: will roll back {len(preview.migrations)} migration(s): "
-        f"{', '.join(preview.ids)}", highlight=False)  # fmt: skip
-    for d in preview.drops:
-        mark = "[red]data loss[/] " if d.rows else ""
-        say(f"  {mark}{d.describe()} ({d.migration})", highlight=False)
-    for m in preview.migrations:
-        for note in m["python"]:
-            say(f"  {m['id']} runs a {note}: what it drops is not known in advance")
-    if preview.objects:
-        say(f"  {len(preview.objects)} repeatable object(s) dropped first; those that still "
-            "compile are re-created after", highlight=False)  # fmt: skip
 
 
 @command.command()
@@ -275,7 +259,11 @@ def plan(
     if down_:
         if check_ddl:
             raise click.UsageError("--check-ddl checks what `up` runs; not with --down")
-        _plan_down(ctx, to, all_, as_json)
+        p = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
+        if as_json:
+            print_json(p.as_dict())
+        else:
+            print_plan_down(p)
         return
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
     probes = []
@@ -306,26 +294,6 @@ def plan(
         console.print(ddl_table(probes))
     if failed:
         raise SystemExit(1)
-
-
-def _plan_down(ctx: Context, to: str | None, all_: bool, as_json: bool) -> None:
-    p = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
-    if as_json:
-        print_json(p.as_dict())
-        return
-    if not p.migrations:
-        console.print(f"-- {p.database}: nothing to roll back")
-    for m in p.migrations:
-        console.print(f"-- rollback of {m['id']} ({m['path']})", highlight=False)
-        for note in m["python"]:
-            console.print(f"-- runs a {note}", highlight=False)
-        if m["sql"]:
-            console.print(Syntax(m["sql"], "sql", theme="ansi_dark"))
-    for d in p.drops:
-        loss = "  -- needs --allow-data-loss" if d.rows else ""
-        console.print(f"-- {d.describe()}{loss}", highlight=False)
-    for name in p.objects:
-        console.print(f"-- drop {name}, re-created after if it still compiles", highlight=False)
 
 
 @command.command()
@@ -386,6 +354,54 @@ def repair(
     elif not done:
         what = "no changed migration file" if accept_checksums else "no interrupted migration"
         err_console.print(f"{dsn.database}: {what}")
+
+
+@command.command("baseline")
+@click.option(
+    "--to",
+    "to",
+    metavar="ID",
+    required=True,
+    callback=_migration_id,
+    help="The last migration the database already has (id or unique prefix).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record the migrations even when the schema differs (the differences are printed).",
+)
+@_lock_option
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def baseline(ctx: Context, to: str, force: bool, lock_timeout: float, as_json: bool) -> None:
+    """Adopt a database that already has the schema: record migrations up to ID as applied.
+
+    The migrations up to ID are applied to a scratch database on the same server and compared
+    with the live one by drift's comparison (tables, views, sequences). Only when they match are
+    they recorded as applied, with their checksums, without running them; otherwise the
+    differences are printed and nothing changes (exit 1). --force records anyway and prints the
+    differences. Procedures, triggers and events are not migrations: `migrate up` to head
+    creates them from their files (those that already match are tracked as current).
+    """
+    from ticketdb.drift.baseline import baseline as run_baseline
+
+    dsn = ctx.dsn()
+    res = run_baseline(
+        dsn,
+        ctx.project(),
+        to=to,
+        force=force,
+        lock_timeout=lock_timeout,
+        progress=None if as_json else err_console.print,
+    )
+    if as_json:
+        print_json(res.as_dict())
+    else:
+        print_baseline(res, force)
+    if res.differences and not force:
+        raise SystemExit(1)
 
 
 @command.command("new")

@@ -243,7 +243,7 @@ def down(
         checksums.check(backend.connection, migrations, say)
         journal.refuse_if_interrupted(backend)
         chosen = _choose(migrations, list(backend.to_rollback(migrations)), to, all_)
-        if expect is not None and [m.id for m in chosen] != list(expect):
+        if expect is not None and {m.id for m in chosen} != set(expect):
             now = ", ".join(m.id for m in chosen) or "nothing"
             raise TicketdbError(
                 f"the rollback changed since it was shown (now: {now}); nothing was done: "
