@@ -66,8 +66,10 @@ def shared_db(server_dsn: DSN, select_project: Project) -> Iterator[DSN]:
 # name → (extra arguments, database: "fresh" (none yet), "own" (migrated) or "shared")
 CASES: dict[str, tuple[list[str], str]] = {
     "migrate up": ([], "fresh"),
-    "migrate down": ([], "own"),
+    "migrate down": (["--yes"], "own"),
     "migrate plan": ([], "fresh"),
+    "migrate baseline": (["--to", SELECT_MIGRATION], "own"),
+    "migrate new": (["json_probe"], "shared"),
     "migrate status": ([], "shared"),
     "migrate repair": ([], "shared"),
     "drift": ([], "shared"),
@@ -133,6 +135,9 @@ def test_stdout_is_only_json(
     dsn = shared_db if where == "shared" else db_dsn
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETDB_")}
     env["TICKETDB_PROJECT"] = str(select_project.root)
+    if name == "migrate new":  # writes files: into a copy of the migrations only
+        shutil.copytree(select_project.migrations, tmp_path / "new" / "migrations")
+        env["TICKETDB_PROJECT"] = str(tmp_path / "new")
     if name == "grants apply":
         env["TICKETDB_REPORTER_PASSWORD"] = "json-probe-only"
     if name in ("vip refresh", "vip open"):

@@ -14,8 +14,8 @@ from ticketdb.drift.model import Difference, DriftReport, Progress
 from ticketdb.drift.run import compare_with_repo
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
-from ticketdb.migrate import checksums, newfile, repeatable
-from ticketdb.migrate.runner import _locked, load_migrations
+from ticketdb.migrate import newfile, repeatable
+from ticketdb.migrate.baseline import mark_applied
 from ticketdb.project import Project
 
 #: what a migration captures; procedures, functions, triggers and events live in their own
@@ -73,24 +73,6 @@ def _script(steps: Sequence[sql.Step], header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record_applied(dsn: DSN, project: Project, migration_id: str, say: Progress) -> None:
-    """Mark the captured migration applied (with its checksums) under the migrate lock: the
-    server has its change already.
-
-    SWITCH(lead): the single call site to replace by h-miga's public "record as applied"
-    (used by ``migrate baseline``) once both are merged; ``_locked`` is runner's own lock."""
-    migrations = load_migrations(project)
-    m = next(x for x in migrations if x.id == migration_id)
-    with _locked(dsn, 120, say) as (backend, _job):
-        if m.id in {x.id for x in backend.to_rollback(migrations)}:
-            return
-        checksums.ensure_table(backend.connection)
-        with backend.transaction():
-            backend.mark_one(m, log=False)
-            backend.log_migration(m, "mark")
-            checksums.record_applied(backend.connection, m.id, project, how="captured")
-
-
 def write_migration(
     dsn: DSN,
     project: Project,
@@ -128,7 +110,7 @@ def write_migration(
     try:
         path.write_text(_script(forward, header), encoding="utf-8")
         rollback.write_text(_script(backward, [f"-- undo of {path.name}"]), encoding="utf-8")
-        _record_applied(dsn, project, mid, say)
+        mark_applied(dsn, project, [mid], how="captured", progress=say)
     except BaseException:
         # generated text only: nothing is lost, and nothing is left half-recorded
         path.unlink(missing_ok=True)
