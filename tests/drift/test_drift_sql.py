@@ -248,3 +248,31 @@ def test_capture_and_sql_on_a_cluster(galera_cluster, project_copy: Project) -> 
     finally:
         with connection(n1, database=False) as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+_RANGED = ("CREATE TABLE `l` (\n  `id` int NOT NULL,\n  `t` datetime NOT NULL,\n"
+           "  PRIMARY KEY (`id`,`t`)\n) ENGINE=InnoDB\n"
+           " PARTITION BY RANGE (to_days(`t`))\n(PARTITION `p202611` VALUES LESS THAN (740316) "
+           "ENGINE = InnoDB{extra})")  # fmt: skip
+_CATCH_ALL = ",\n PARTITION `p_future` VALUES LESS THAN MAXVALUE ENGINE = InnoDB"
+
+
+def test_partition_steps_from_two_texts() -> None:
+    with_catch_all, without = _RANGED.format(extra=_CATCH_ALL), _RANGED.format(extra="")
+    # only the catch-all is missing: added, month partitions left to maintenance
+    (step,) = sql.alter_table("l", without, with_catch_all)
+    assert step.sql == ("ALTER TABLE `l` ADD PARTITION (PARTITION `p_future` VALUES LESS THAN "
+                        "MAXVALUE ENGINE = InnoDB)") and not step.data_loss  # fmt: skip
+    # the other way the catch-all's rows would go: data loss
+    (step,) = sql.alter_table("l", with_catch_all, without)
+    assert step.sql == "ALTER TABLE `l` DROP PARTITION `p_future`" and step.data_loss
+    # different month partitions are not a difference
+    other_months = with_catch_all.replace("p202611", "p202612").replace("740316", "740347")
+    assert sql.alter_table("l", with_catch_all, other_months) == []
+    # no partitioning on one side
+    plain = with_catch_all.split("\n PARTITION BY")[0]
+    (step,) = sql.alter_table("l", with_catch_all, plain)
+    assert step.sql == "ALTER TABLE `l` REMOVE PARTITIONING"
+    (step,) = sql.alter_table("l", plain, with_catch_all)
+    assert step.sql.startswith("ALTER TABLE `l` PARTITION BY RANGE (to_days(`t`))")
+    assert "`p_future` VALUES LESS THAN MAXVALUE" in step.sql
