@@ -1,5 +1,6 @@
 """Which server and which project a command uses, as the README promises:
-`--dsn` > `TICKETDB_DSN` > the running sandbox (else a message saying how to start one), and
+`--dsn` > `TICKETDB_DSN` > the running sandbox (else a message saying how to start one) — named
+environments are in tests/server/test_environments.py — and
 `--project` > `TICKETDB_PROJECT` > the current directory when it has migrations/ > the checkout.
 
 Two real servers tell the levels apart: the session's server and a sandbox of this module's
@@ -20,7 +21,9 @@ from ticketdb import PROJECT_ROOT
 from ticketdb.dsn import DSN
 from ticketdb.server.sandbox import Sandbox
 
-NO_SERVER = "no database: pass --dsn, set TICKETDB_DSN, or run `ticketdb sandbox start`"
+NO_SERVER = (
+    "no database: pass --dsn or --env, set TICKETDB_DSN, or run `ticketdb sandbox start`"
+)
 
 
 def ticketdb(*args: str, cwd: Path, env: dict[str, str] | None = None):

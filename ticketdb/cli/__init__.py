@@ -118,8 +118,10 @@ class _Root(click.Group):
 def cli(ctx: click.Context) -> None:
     """Schema-as-code for a MySQL/MariaDB customer-service ticket database.
 
-    The database is chosen in this order: --dsn, the TICKETDB_DSN environment variable, then the
-    running sandbox (`ticketdb sandbox start`). SQL comes from the project folder (--project,
+    The database is chosen in this order: --dsn or --env NAME (a named environment of the
+    project: [tool.ticketdb.environments.NAME] in pyproject.toml, or ticketdb.toml), the
+    TICKETDB_DSN environment variable, TICKETDB_ENV, then the running sandbox (`ticketdb
+    sandbox start`). SQL comes from the project folder (--project,
     TICKETDB_PROJECT, or the current directory when it has migrations/).
     """
     ctx.ensure_object(Context)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ticketdb.dsn import DSN
-from ticketdb.project import Project
+from ticketdb.project import ENV_NAME, Project
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -86,13 +86,17 @@ def __getattr__(name: str) -> Any:
 class Context:
     dsn_text: str | None = None
     project_path: str | None = None
+    env_name: str | None = None
 
     def dsn(self, database: str | None = None) -> DSN:
         """A multi-host DSN (h1:p1,h2:p2,…) is narrowed to its first ready+Primary+Synced node."""
         from ticketdb.server import failover  # PyMySQL: only for the commands that connect
         from ticketdb.server.sandbox import resolve_dsn
 
-        return failover.pick(resolve_dsn(self.dsn_text, database))
+        root = self.project().root if self.env_name or os.environ.get(ENV_NAME) else None
+        return failover.pick(
+            resolve_dsn(self.dsn_text, database, env=self.env_name, project_root=root)
+        )
 
     def project(self) -> Project:
         return Project.locate(self.project_path)
@@ -117,6 +121,13 @@ def _set_dsn(ctx: click.Context, _param: click.Parameter, value: str | None) -> 
         _ctx_obj(ctx).dsn_text = value
 
 
+def _set_env(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        if not value.strip():
+            raise click.BadParameter("empty value (expected an environment name)")
+        _ctx_obj(ctx).env_name = value
+
+
 def _set_project(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
         if not value.strip():
@@ -125,13 +136,22 @@ def _set_project(ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def dsn_option(f: F) -> F:
-    """``--dsn`` accepted both before and after the sub-command name."""
+    """``--dsn`` and ``--env``, accepted both before and after the sub-command name."""
+    f = click.option(
+        "--env",
+        metavar="NAME",
+        expose_value=False,
+        callback=_set_env,
+        help="A named environment of the project ([tool.ticketdb.environments.NAME] in "
+        "pyproject.toml or ticketdb.toml; default: $TICKETDB_ENV when TICKETDB_DSN is unset).",
+    )(f)
     return click.option(
         "--dsn",
         metavar="URL",
         expose_value=False,
         callback=_set_dsn,
-        help="mysql://user:pass@host:port/db (default: $TICKETDB_DSN, then the running sandbox).",
+        help="mysql://user:pass@host:port/db (default: --env, $TICKETDB_DSN, $TICKETDB_ENV, "
+        "then the running sandbox).",
     )(f)
 
 

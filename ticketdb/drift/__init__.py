@@ -15,7 +15,9 @@ compared; the month partitions themselves are reported as information.
 
 Modules: ``model`` (what is read and reported), ``normalise`` (pure text, no connection),
 ``read`` (a snapshot of one database, through ``ticketdb.catalog``), ``diff`` (comparing two
-snapshots), ``run`` (the scratch reference database and :func:`check`).
+snapshots), ``run`` (the scratch reference database and :func:`check`), ``sql`` (statements
+that turn one snapshot into the other) and ``capture`` (``drift --sql`` and
+``drift --write-migration``).
 """
 
 from ticketdb.drift.diff import TOOL_PREFIX, compare, coverage_warnings, unified

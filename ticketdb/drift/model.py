@@ -21,6 +21,7 @@ class Definition:
     partitions: tuple[tuple[str, str], ...] = ()  # (name, description) of RANGE partitions
     partition_expr: str | None = None  # RANGE partitioning only
     sql_mode: str | None = None  # routines, triggers, events: the mode they run with
+    raw: str | None = None  # tables: SHOW CREATE TABLE as printed (minus db qualifiers)
 
     @property
     def key(self) -> tuple[str, str]:

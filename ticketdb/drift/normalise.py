@@ -133,7 +133,9 @@ def _layout_event(text: str) -> str:
     return "\n    ".join(pieces)
 
 
-def _split_partitioning(text: str) -> tuple[str, str]:
+def split_partitioning(text: str) -> tuple[str, str]:
+    """SHOW CREATE TABLE → (the table without partitioning, ``PARTITION BY …`` unwrapped from
+    its ``/*!50100 … */`` or "")."""
     m = re.search(r"\n\s*(?:/\*!\d+\s*)?PARTITION\s+BY\b", text, re.IGNORECASE)
     if not m:
         return text, ""
@@ -174,7 +176,7 @@ def normalise_table(
     other index and constraint lines are sorted. ``partitions`` are ``(name, method,
     description)`` rows from information_schema.partitions.
     """
-    head, partitioning = _split_partitioning(text)
+    head, partitioning = split_partitioning(text)
     head = _VERSIONED.sub(r"\1", head)
     lines = head.split("\n")
     close = max((i for i, ln in enumerate(lines) if ln.startswith(")")), default=len(lines))

@@ -96,7 +96,7 @@ def snapshot(
             row = _show(conn, "TABLE", name)
             text = strip_database(_create_text(row, "TABLE", name), database)
             norm, ranges = normalise_table(text, parts.get(name, ()))
-            add("table", name, norm, partitions=ranges, partition_expr=exprs.get(name))
+            add("table", name, norm, partitions=ranges, partition_expr=exprs.get(name), raw=text)
     for what, name in catalog.objects(conn, database):
         kind = what.lower()
         if what not in ("PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"):

@@ -10,7 +10,7 @@ from ticketdb import catalog
 from ticketdb import migrate as mig
 from ticketdb.db import connection
 from ticketdb.drift.diff import compare, coverage_warnings
-from ticketdb.drift.model import Difference, DriftReport, Info, Progress, order
+from ticketdb.drift.model import Definition, Difference, DriftReport, Info, Progress, order
 from ticketdb.drift.normalise import starts_at_fixed_time
 from ticketdb.drift.read import snapshot
 from ticketdb.dsn import DSN
@@ -54,6 +54,9 @@ def stale_scratch_databases(conn: Any, database: str) -> list[str]:
     return catalog.scratch_databases(conn, database, SCRATCH_PURPOSE)
 
 
+Snapshot = dict[tuple[str, str], Definition]
+
+
 def check(
     dsn: DSN,
     project: Project,
@@ -62,6 +65,17 @@ def check(
     progress: Progress | None = None,
 ) -> DriftReport:
     """Compare ``dsn``'s database with the repo's head; pending migrations count as drift."""
+    return compare_with_repo(dsn, project, ignore=ignore, progress=progress)[0]
+
+
+def compare_with_repo(
+    dsn: DSN,
+    project: Project,
+    *,
+    ignore: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> tuple[DriftReport, Snapshot, Snapshot]:
+    """:func:`check`, plus both snapshots (live, reference) for ``--sql`` and capture."""
     st = mig.status(dsn, project)
     if not st["database_exists"]:
         raise TicketdbError(
@@ -126,4 +140,4 @@ def check(
     )
     state = "the repo's head" if not report.pending else f"{len(report.pending)} pending"
     report.info.insert(0, Info("database", dsn.database, f"{version} ({state})"))
-    return report
+    return report, live, ref

@@ -19,9 +19,11 @@ mean "already done" (or, undoing, "already undone").
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,11 +134,18 @@ def _inverse(direction: str) -> str:
     return "rollback" if direction == "apply" else "apply"
 
 
+def _call(step: Any, op: str, mb: Any) -> None:
+    """yoyo prints the rows of a SELECT step to sys.stdout; stdout carries only the command's
+    own output (JSON with --json), so they go to stderr with the progress."""
+    with contextlib.redirect_stdout(sys.stderr):
+        getattr(step, op)(mb)
+
+
 def _run_step(mb: Any, step: Any, op: str, *, tolerate: frozenset[int] = frozenset()) -> bool:
     """One step in its own transaction; False when a tolerated 'already so' error said skip."""
     try:
         with mb.transaction():
-            getattr(step, op)(mb)
+            _call(step, op, mb)
     except pymysql.err.MySQLError as exc:
         err = real_error(exc)
         code = err.args[0] if err.args and isinstance(err.args[0], int) else None
@@ -214,7 +223,7 @@ def run(backend: Any, m: Migration, direction: str, say: Say) -> None:
         for i, step in enumerate(steps):
             try:
                 with mb.transaction():
-                    getattr(step, direction)(mb)
+                    _call(step, direction, mb)
                     mb.execute(
                         f"UPDATE {PROGRESS_TABLE} SET steps_done = :n, updated_at = NOW() "
                         "WHERE migration_id = :id",

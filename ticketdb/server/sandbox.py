@@ -1,5 +1,6 @@
 """The embedded throwaway server (``ticketdb sandbox``), and which database a command talks to:
-``--dsn``, else ``TICKETDB_DSN``, else the running sandbox (:func:`resolve_dsn`)."""
+``--dsn`` or ``--env``, else ``TICKETDB_DSN``, else ``TICKETDB_ENV``, else the running sandbox
+(:func:`resolve_dsn`)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from pathlib import Path
 import pymysql
 
 from ticketdb.db import STRICT_SQL_MODE
-from ticketdb.dsn import DSN, dsn_from_env
+from ticketdb.dsn import DSN, ENV_DSN, dsn_from_env, redact
 from ticketdb.errors import ConnectionFailed, TicketdbError, UsageError
+from ticketdb.project import ENV_NAME, environment
 
 DEFAULT_SANDBOX_DIR = Path(".ticketdb")
 ENV_SANDBOX_DIR = "TICKETDB_SANDBOX_DIR"
@@ -358,17 +360,46 @@ def sandbox_dir() -> Path:
     return Path(os.environ.get(ENV_SANDBOX_DIR) or DEFAULT_SANDBOX_DIR)
 
 
-def resolve_dsn(dsn_text: str | None, database: str | None = None) -> DSN:
-    """``--dsn`` beats ``TICKETDB_DSN`` beats the running sandbox; none → say how to start one."""
+def resolve_dsn(
+    dsn_text: str | None,
+    database: str | None = None,
+    *,
+    env: str | None = None,
+    project_root: Path | None = None,
+) -> DSN:
+    """``--dsn`` or ``--env`` (not both) beat ``TICKETDB_DSN``, which beats ``TICKETDB_ENV``,
+    which beats the running sandbox; none → say how to start one.
+
+    Environments are read from ``project_root`` (pyproject.toml / ticketdb.toml)."""
+    if dsn_text and env:
+        raise UsageError("use either --dsn or --env, not both")
+    if not dsn_text and not env and not os.environ.get(ENV_DSN):
+        env = os.environ.get(ENV_NAME) or None
     if dsn_text:
         dsn = DSN.parse(dsn_text)
+    elif env:
+        dsn = _environment_dsn(env, project_root or Path.cwd())
     else:
         dsn = dsn_from_env()
         if dsn is None:
             box = Sandbox(sandbox_dir())
             if not box.is_running():
                 raise ConnectionFailed(
-                    "no database: pass --dsn, set TICKETDB_DSN, or run `ticketdb sandbox start`"
+                    "no database: pass --dsn or --env, set TICKETDB_DSN, "
+                    "or run `ticketdb sandbox start`"
                 )
             dsn = box.dsn()
     return dsn.with_database(database) if database else dsn
+
+
+def _environment_dsn(name: str, root: Path) -> DSN:
+    """The environment's DSN; a malformed one is reported with the template as written (minus
+    its credentials), never with the expanded text, which may hold a secret anywhere."""
+    chosen = environment(root, name)
+    try:
+        return DSN._parse(chosen.expand().strip())  # the reason alone: DSN.parse echoes the text
+    except ValueError as exc:
+        raise UsageError(
+            f"environment {name!r} ({chosen.source}): "
+            f"malformed DSN {redact(chosen.template)!r}: {exc}"
+        ) from None
