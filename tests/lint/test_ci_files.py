@@ -118,8 +118,10 @@ def test_environment_of_the_recipe_is_one_ticketdb_reads(tmp_path: Path) -> None
     (tmp_path / "pyproject.toml").write_text(toml)
     env = environment(tmp_path, "staging")
     assert "${TICKETDB_STAGING_PASSWORD}" in env.template
-    dsn = DSN.parse(env.expand({"TICKETDB_STAGING_PASSWORD": "s3cret/@x"}))
+    secrets = {"TICKETDB_STAGING_PASSWORD": "s3cret/@x", "TICKETDB_STAGING_HOST": "127.0.0.1"}
+    dsn = DSN.parse(env.expand(secrets))
     assert dsn.password == "s3cret/@x" and dsn.database == "ticketdb"
+    assert dsn.host == "127.0.0.1"
 
 
 def test_this_repository_s_pre_commit_config_is_the_documented_one() -> None:
