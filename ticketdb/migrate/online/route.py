@@ -155,6 +155,7 @@ class Executor:
             getattr(step, direction)(mb)
             return
         path = self.run(conn, alt, where)
+        self.say(f"{alt.table}: {path} ({where[0]} step {where[1] + 1})")
         self.paths.append({"migration": where[0], "step": where[1] + 1, "table": alt.table,
                            "path": path})  # fmt: skip
 
