@@ -131,7 +131,9 @@ def _leftovers(dsn: DSN) -> list[str]:
         if r[0].startswith("_") and r[0].endswith(("_new", "_old"))
     ]
     trig = [n for n in _triggers(dsn) if n.startswith(("pt_osc_", "tdb_osc_guard_"))]
-    return tables + trig + [r[0] for r in _q(dsn, f"SELECT table_name FROM {journal.TABLE}")]
+    rows = _q(dsn, "SHOW TABLES LIKE %s", (journal.TABLE,))
+    copies = [r[0] for r in _q(dsn, f"SELECT table_name FROM {journal.TABLE}")] if rows else []
+    return tables + trig + copies
 
 
 def violations(dsn: DSN, tickets: list[int], table: str = "ticket_logs") -> list[tuple]:
@@ -284,7 +286,7 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
         "\n".join(
             [
                 "ALTER TABLE ticket_logs ADD COLUMN osc_y INT NULL;",
-                "ALTER TABLE osc_nopk MODIFY b VARCHAR(300);",
+                "ALTER TABLE osc_nopk MODIFY a BIGINT;",
             ]
         ),
         "ALTER TABLE ticket_logs DROP COLUMN osc_y;\nSELECT 1;",
@@ -293,7 +295,7 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
     out = clean(res)
     assert res.returncode == 1, out
     assert "refused before any change" in out and "osc_nopk has no primary or unique key" in out
-    assert "--allow-blocking" in out and "3,000 rows" in out.replace("3000", "3,000")
+    assert "--allow-blocking" in out and " rows, " in out and "locks it ~" in out
     assert _q(
         dsn,
         "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
@@ -309,10 +311,6 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
     )
     res = run("migrate", "up", "--dsn", dsn.url(), "--project", str(project.root))
     assert res.returncode == 1 and "duplicate rows" in clean(res)
-    res = run(
-        "migrate", "up", "--allow-blocking", "--dsn", dsn.url(), "--project", str(project.root)
-    )
-    assert res.returncode == 1 and "Duplicate entry" in clean(res)  # the server's own error
     assert _leftovers(dsn) == []
 
 

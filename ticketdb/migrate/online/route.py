@@ -225,24 +225,24 @@ def preflight(
                 probe.algorithm == "INSTANT"
                 or (not on_galera and probe.algorithm == "INPLACE" and probe.lock == "NONE")
             )
-            if online:
-                continue
+            cols = _unique_columns(alt.actions)
             why = None
-            if ptosc.available() is None:
-                why = (f"{ptosc.TOOL} is not installed (Debian package {ptosc.PACKAGE}; "
-                       "scripts/system-deps.sh installs it)")  # fmt: skip
+            if cols and _duplicates(conn, alt.table, cols):  # whatever the path: it would fail
+                why = f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows"
+            elif online:
+                continue
+            elif ptosc.available() is None:
+                why = (
+                    f"the online copy needs {ptosc.TOOL} (Debian package {ptosc.PACKAGE}; "
+                    "scripts/system-deps.sh installs it)"
+                )
             else:
                 why = engine.why_not_copyable(conn, alt.table)
-                cols = _unique_columns(alt.actions)
-                if why is None and cols and _duplicates(conn, alt.table, cols):
-                    why = (
-                        f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows in {alt.table}"
-                    )
             if why:
                 refusals.append(
-                    f"{m.id} step {i + 1} `{alt.first_line}`: blocking on {alt.table} "
-                    f"({rows or 0:,} rows, {human_bytes(size)}; a direct copy locks it "
-                    f"{lock_estimate(rows)}) and the online copy is not possible: {why}"
+                    f"{m.id} step {i + 1} `{alt.first_line}` on {alt.table} "
+                    f"({rows or 0:,} rows, {human_bytes(size)}; a blocking ALTER locks it "
+                    f"{lock_estimate(rows)}): {why}"
                 )
         if refusals:
             raise TicketdbError(
