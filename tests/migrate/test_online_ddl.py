@@ -18,6 +18,7 @@ import re
 import shutil
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -481,3 +482,36 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
         drift = run("drift", "--dsn", drift_dsn, "--project", str(project.root))
         assert drift.returncode == 0, clean(drift)
     os.environ.pop(engine.PAUSE_ENV, None)
+
+
+@pytest.mark.galera
+@pytest.mark.timeout(900)
+def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
+    galera_cluster: object, project_copy: Project
+) -> None:
+    project = _project(project_copy)
+    name = f"g_osc_{uuid.uuid4().hex[:8]}"
+    dsns = galera_cluster.dsns(name)  # type: ignore[attr-defined]
+    try:
+        mig.up(dsns[0], project)
+        seed(dsns[0], project, SeedSpec(tickets=2000, months=3))
+        before = _triggers(dsns[0])
+        tickets = _open_tickets(dsns[1], 30)
+        said: list[str] = []
+        with Writers(dsns[1], tickets, n=2) as w:  # node 2 writes, node 1 migrates
+            time.sleep(0.3)
+            r = run_online_alter(dsns[0], "ticket_logs", "MODIFY note VARCHAR(450) NULL",
+                                 project=project, say=said.append)  # fmt: skip
+            time.sleep(0.3)
+        assert r.galera and r.checksum_ok, said
+        w.check(dsns[1])
+        for d in dsns:  # no node left on another schema, or with the copy's remains
+            assert _column(d, "ticket_logs", "note") == "varchar(450)"
+            assert _triggers(d) == before
+            assert _leftovers(d) == []
+        print(f"galera: {r.as_dict()}")
+    finally:
+        conn = connect(dsns[0], database=False)
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
