@@ -13,6 +13,7 @@ proves the check fails on the naive setup (pt-osc's own one-trigger-at-a-time mo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -239,6 +240,14 @@ def test_each_alter_takes_its_path_and_triggers_partitions_survive(
             ]
         ),
     )
+    res = run("migrate", "plan", "--check-ddl", "--json", "--dsn", dsn.url(), "--project",
+              str(project.root))  # fmt: skip
+    paths = {(c["table"], " ".join(c["statement"].split()[3:5])): c["path"]
+             for c in json.loads(res.stdout)["ddl_checks"]}  # fmt: skip
+    assert paths[("ticket_logs", "ADD COLUMN")] == "INSTANT"
+    assert paths[("ticket_logs", "ADD INDEX")] == "INPLACE LOCK=NONE"
+    assert paths[("service_tickets", "MODIFY title")].startswith("online copy through")
+    assert paths[("ticket_logs", "MODIFY note")].startswith("online copy through")
     said: list[str] = []
     mig.up(dsn, project, progress=said.append)
     text = "\n".join(said)
@@ -292,6 +301,11 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
         ),
         "ALTER TABLE ticket_logs DROP COLUMN osc_y;\nSELECT 1;",
     )
+    res = run("migrate", "plan", "--check-ddl", "--json", "--dsn", dsn.url(), "--project",
+              str(project.root))  # fmt: skip
+    paths = [c["path"] for c in json.loads(res.stdout)["ddl_checks"]]
+    assert paths[0] == "INSTANT"
+    assert paths[1].startswith("refused without --allow-blocking: osc_nopk has no primary")
     res = run("migrate", "up", "--dsn", dsn.url(), "--project", str(project.root))
     out = clean(res)
     assert res.returncode == 1, out

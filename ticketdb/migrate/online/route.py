@@ -250,3 +250,34 @@ def preflight(
                 + ". Run it off-peak with --allow-blocking to take the lock on purpose"
             )  # fmt: skip
     return [p.as_dict() for p in probes]
+
+
+def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
+    """Set each probe's ``path``: what ``migrate up`` would do with the statement, and why."""
+    config = Config.of(project)
+    with connection(dsn) as conn:
+        on_galera = galera.is_galera(conn)
+        for p in probes:
+            if p.algorithm is None:
+                p.path = "fails on the server" if p.note.startswith("fails") else "as written"
+            elif p.algorithm == "INSTANT":
+                p.path = "INSTANT"
+            elif p.algorithm == "INPLACE" and p.lock == "NONE" and not on_galera:
+                p.path = "INPLACE LOCK=NONE"
+            elif p.rows is None or not config.big(p.rows, p.bytes):
+                p.path = (f"blocking, run directly: small table (below {config.online_min_rows:,} "
+                          f"rows and {human_bytes(config.online_min_bytes)})")  # fmt: skip
+            else:
+                why = (
+                    f"{ptosc.TOOL} is not installed (Debian package {ptosc.PACKAGE})"
+                    if ptosc.available() is None
+                    else engine.why_not_copyable(conn, p.table)
+                )
+                galera_note = " (on Galera an in-place rebuild is a cluster-wide TOI stall)"
+                p.path = (
+                    f"refused without --allow-blocking: {why}"
+                    if why
+                    else f"online copy through {ptosc.TOOL}: ~{p.rows:,} rows to copy, "
+                    "checksum, swap"
+                    + (galera_note if on_galera and p.algorithm == "INPLACE" else "")
+                )
