@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -529,3 +530,36 @@ def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
+
+
+def test_sigterm_during_the_copy_stops_it_cleanly_and_says_how_to_resume(
+    seeded: tuple[DSN, Project], tmp_path: Path
+) -> None:
+    dsn, project = seeded
+    _migration(
+        project,
+        "0050_title",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;",
+    )
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: "copying", engine.PAUSE_FILE_ENV: str(pause)}
+    args = ["--dsn", dsn.url(), "--project", str(project.root)]
+    proc = start("migrate", "up", *args, env=env)
+    try:
+        wait_for(pause.exists, 120, "migrate up to pause while copying", proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, out + err  # 128 + SIGTERM, as every ticketdb command
+    assert "Traceback" not in err and "migrate repair" in err
+    assert _leftovers(dsn) == []  # pt-osc stopped, its triggers and the copy removed
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    res = run("migrate", "up", *args)
+    assert res.returncode == 1 and "migrate repair" in clean(res)
+    res = run("migrate", "repair", *args)  # resumes: runs the copy again
+    assert res.returncode == 0, clean(res)
+    assert _column(dsn, "service_tickets", "title") == "varchar(190)"
+    assert _leftovers(dsn) == []
