@@ -450,7 +450,7 @@ def test_checksum_catches_a_row_changed_behind_the_copy(
 
 @pytest.mark.parametrize(
     ("point", "undo"),
-    [("copying", False), ("verifying", True), ("mid-swap", False), ("mid-swap", True)],
+    [("copying", False), ("verifying", True), ("mid-swap", False)],
 )
 def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     seeded: tuple[DSN, Project], tmp_path: Path, point: str, undo: bool
@@ -490,6 +490,9 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
             _open_tickets(dsn, 1)
     res = run("migrate", "up", *args)
     assert res.returncode == 1 and "migrate repair" in clean(res)
+    if point == "copying":  # drift reports the remains until repair
+        drift = run("drift", *args)
+        assert drift.returncode == 1 and "_service_tickets_new" in clean(drift)
     res = run("migrate", "repair", *(["--undo"] if undo else []), *args)
     assert res.returncode == 0, clean(res)
     assert "online copy of service_tickets" in res.stdout + res.stderr
