@@ -218,16 +218,28 @@ def run_online_alter(
 
 
 def _reopen_everywhere(dsn: DSN, conn: Any, table: str, say: Say) -> None:
-    """Galera: make every node reopen ``table`` before the first chunk is copied. Measured: a
-    node whose writers had the table open before pt-osc's CREATE TRIGGER (TOI) sometimes kept
-    writing without the copy triggers (1 run in 5; the checksum caught the missing rows), as
-    shared/NOTES.md once saw a node serve a stale trigger until FLUSH LOCAL TABLES."""
+    """Galera: before the first chunk, every node reopens ``table`` and this node catches up.
+    Measured without it: in 1 run in 5 writes another node made around pt-osc's CREATE TRIGGER
+    (TOI) were missing from the copy (the checksum caught them): that node's writers can keep a
+    trigger list without the copy triggers (shared/NOTES.md once saw a node serve a stale
+    trigger until FLUSH LOCAL TABLES), and their rows may not be applied here yet when pt-osc
+    reads the chunk that should hold them."""
     for node in galera.peer_dsns(dsn, conn):  # every member, this one included
         try:
             with connection(node) as c, c.cursor() as cur:
                 cur.execute(f"FLUSH LOCAL TABLES {quote_ident(table)}")
         except Exception as exc:  # noqa: BLE001 - the checksum still catches what this misses
             say(f"could not make {node.address} reopen {table} ({exc}); the checksum decides")
+    # then wait until this node has applied every write set certified so far (Galera applies
+    # asynchronously): rows another node wrote without the copy triggers must be visible here
+    # before pt-osc reads its first chunk, or its chunks miss them
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION wsrep_sync_wait = 1")
+        try:
+            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)} WHERE 1 = 0")
+            cur.fetchall()
+        finally:
+            cur.execute("SET SESSION wsrep_sync_wait = 0")
 
 
 def _abandon(
