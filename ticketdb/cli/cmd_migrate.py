@@ -79,13 +79,26 @@ command.name = "migrate"
     "existing triggers may be re-created (refused otherwise: DROP and CREATE replicate "
     "separately). On one server triggers are swapped under LOCK TABLES without it.",
 )
+@click.option(
+    "--allow-blocking",
+    is_flag=True,
+    help="Run ALTERs the server can only do blocking (a table copy, LOCK=SHARED) directly, "
+    "even on big tables. Without it they run as an online copy (pt-online-schema-change, "
+    "checksum, swap: docs/online-ddl.md), or are refused before anything changes when that "
+    "is not possible.",
+)
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
 def up(
-    ctx: Context, to: str | None, writes_stopped: bool, lock_timeout: float, as_json: bool
+    ctx: Context,
+    to: str | None,
+    writes_stopped: bool,
+    allow_blocking: bool,
+    lock_timeout: float,
+    as_json: bool,
 ) -> None:
     """Create the database if needed and apply pending migrations and objects."""
     dsn = ctx.dsn()
@@ -96,6 +109,7 @@ def up(
         lock_timeout=lock_timeout,
         progress=None if as_json else err_console.print,
         writes_stopped=writes_stopped,
+        allow_blocking=allow_blocking,
     )
     if as_json:
         print_json(result.__dict__)
@@ -223,7 +237,9 @@ def status(ctx: Context, as_json: bool) -> None:
     "--check-ddl", is_flag=True,
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
     "scratch database (ALGORITHM=INSTANT, then INPLACE, then COPY) and show the algorithm and "
-    "lock the server accepts, with the live table's rows and size. Exit 1 if one fails.",
+    "lock the server accepts, with the live table's rows and size, and the path `migrate up` "
+    "takes (INSTANT, INPLACE LOCK=NONE, online copy, small direct, refused). Exit 1 if one "
+    "fails.",
 )  # fmt: skip
 @dsn_option
 @project_option
@@ -248,8 +264,10 @@ def plan(
     probes = []
     if check_ddl:
         from ticketdb.migrate.ddlcheck import check_ddl as run_check
+        from ticketdb.migrate.online.route import annotate
 
         probes = run_check(ctx.dsn(), p["migrations"])
+        annotate(ctx.dsn(), ctx.project(), probes)
         p["ddl_checks"] = [x.as_dict() for x in probes]
     failed = any(x.note.startswith("fails on the server") for x in probes)
     if as_json:
