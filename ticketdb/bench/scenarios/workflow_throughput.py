@@ -41,24 +41,36 @@ def _option(ctx: BenchContext, name: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _prepare(ctx: BenchContext) -> None:
-    st = ctx.state[NAME] = {}
+def writer_state(ctx: BenchContext) -> dict[str, Any]:
+    """What a scenario writing ticket lives needs: the highest ids now (to remove its tickets
+    afterwards), how many customers and agents to draw from, the server's pid (CPU time)."""
+    st: dict[str, Any] = {}
     st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
     st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
     st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
     st["server_pid"] = server_pid(ctx.conn)
     st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
                        or 0) or 200  # fmt: skip
+    return st
 
 
-def _cleanup(ctx: BenchContext) -> None:
-    st = ctx.state.pop(NAME, {})
+def _prepare(ctx: BenchContext) -> None:
+    ctx.state[NAME] = writer_state(ctx)
+
+
+def remove_lives(ctx: BenchContext, st: dict[str, Any]) -> None:
+    """Delete the tickets and logs written since :func:`writer_state` (``st``), and what the
+    events derived from them: a reused data set is left as found."""
     with ctx.conn.cursor() as cur:
         if "max_log_id" in st:
             cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
             for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
                 cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
             cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
+
+
+def _cleanup(ctx: BenchContext) -> None:
+    remove_lives(ctx, ctx.state.pop(NAME, {}))
 
 
 def _measure(ctx: BenchContext) -> dict[str, Any]:
