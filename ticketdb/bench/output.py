@@ -142,9 +142,43 @@ def io_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def targets_table(doc: dict[str, Any]) -> list[str]:
+def alter_table(doc: dict[str, Any]) -> list[str]:
+    """online_alter: per table, the online copy next to the plain ALTER of the same run."""
+    oa = _scenario(doc, "online_alter")
+    if not oa:
+        return []
+    lines = [
+        "| table | way | ALTER s | rows/s | ops/s before | during | after | during ÷ before "
+        "| p99 ms during | longest stall s | lost calls | checksum |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for table in ("service_tickets", "ticket_logs"):
+        for way in ("online", "direct"):
+            r = (oa.get(table) or {}).get(way)
+            if r is None:
+                continue
+            label = "online copy" if way == "online" else "plain ALTER"
+            if r.get("error"):
+                lines.append(f"| {table} | {label} | failed: {r['error']} |  |  |  |  |  |  |  | "
+                             f"{r.get('lost_ops', '')} |  |")  # fmt: skip
+                continue
+            ops = r["ops_per_s"]
+            check = {True: "equal", False: "**differs**", None: "—"}[r.get("checksum_ok")]
+            lines.append(
+                f"| {table} | {label} | {_num(r['seconds'], 2)} | {_num(r['rows_per_s'], 0)} | "
+                f"{_num(ops['before'], 0)} | {_num(ops['during'], 0)} | {_num(ops['after'], 0)} "
+                f"| {_num(r['during_ratio'], 2)} | {_num(r['p99_ms_during'], 1)} | "
+                f"{_num(r['stall_s'], 3)} | {r['lost_ops']} | {check} |"
+            )
+    return lines
+
+
+def targets_table(doc: dict[str, Any], scenario: str | None = None) -> list[str]:
+    """Every target of the run (or only ``scenario``'s) with its value and verdict."""
     lines = ["| target | value | met |", "|---|---:|---|"]
     for t in doc.get("targets", []):
+        if scenario is not None and t["scenario"] != scenario:
+            continue
         met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
         if not t["at_target_scale"] and t["met"] is not None:
             met += " (below 1M tickets: not the target scale)"
@@ -179,7 +213,9 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", *notes]
     for title, table in (("workflow_throughput: throughput per concurrency level", levels_table),
                          ("workflow_throughput: CPU per operation", cpu_table),
-                         ("escalation: I/O per run", io_table)):  # fmt: skip
+                         ("escalation: I/O per run", io_table),
+                         ("online_alter: copy-only ALTER under 4 workflow clients",
+                          alter_table)):  # fmt: skip
         rows = table(doc)
         if rows:
             lines += ["", f"**{title}**", "", *rows]

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ticketdb import migrate as mig
 from ticketdb.bench import run_bench
-from ticketdb.bench.output import markdown, plot
+from ticketdb.bench.output import alter_table, markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
 from ticketdb.cli.common import (
     Context,
@@ -45,7 +45,7 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--repeat", type=click.IntRange(1), default=20, show_default=True,
               help="Timed runs per scenario (after warm-up; slow ones stop earlier).")  # fmt: skip
 @click.option("--scenario", "only", multiple=True, metavar="NAME",
-              help="Run only these scenarios (repeatable).")  # fmt: skip
+              help="Run only these scenarios (repeatable); online_alter runs only when named.")
 @click.option(
     "--database",
     metavar="NAME",
@@ -58,7 +58,8 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--clients", callback=_clients, metavar="N,N,…",
               help="workflow_throughput: client processes per level [default: 1,4,16].")
 @click.option("--duration", type=click.FloatRange(0.5), metavar="SECONDS",
-              help="workflow_throughput: seconds per level and contender [default: 10].")
+              help="workflow_throughput: seconds per level and contender; online_alter: "
+                   "seconds of workflow before and after each ALTER [default: 10].")  # fmt: skip
 @click.option("--sysbench-table-size", type=click.IntRange(100), metavar="ROWS",
               help="workflow_throughput: rows in each of sysbench's 4 tables "
                    "[default: 100000].")  # fmt: skip
@@ -99,6 +100,8 @@ def command(
     measured in the same run and the speed-up reported, with the issue's targets met or missed.
     workflow_throughput runs ticket lives from --clients concurrent processes for --duration
     seconds per level, next to sysbench oltp_write_only and plain SQL on the same server.
+    online_alter (only with --scenario online_alter) runs a copy-only ALTER of each big table
+    online and as a plain ALTER while 4 clients run the workflow, and reports the stall.
     The bench database's tickets are replaced unless --reuse.
     """
     base = ctx.dsn()
@@ -140,8 +143,8 @@ def command(
             continue
         table.add_row(
             r["name"],
-            f"{r['p50_ms']:,.3f}",
-            f"{r['p95_ms']:,.3f}",
+            f"{r['p50_ms']:,.3f}" if r.get("p50_ms") is not None else "",
+            f"{r['p95_ms']:,.3f}" if r.get("p95_ms") is not None else "",
             f"{r['baseline_p50_ms']:,.3f}" if r.get("baseline_p50_ms") else "",
             f"{r['speedup']}×" if r.get("speedup") is not None else "",
             (r.get("explain") or {}).get("index") or "",
@@ -158,6 +161,10 @@ def command(
                 "clients", "ops_per_s", "p99_ms", "retries", "errors", "sysbench_tps",
                 "ratio_to_sysbench", "plain_sql_ops_per_s", "plain_sql_cost")))  # fmt: skip
         console.print(lt)
+    alter = alter_table(doc)
+    if alter:
+        console.print("online_alter (longest stall = longest time no workflow call completed):")
+        console.print("\n".join(alter), markup=False, highlight=False)
     for t in doc["targets"]:
         if t["met"] is None:
             continue
