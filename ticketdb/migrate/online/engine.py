@@ -1,0 +1,235 @@
+"""``run_online_alter``: copy with pt-online-schema-change, verify, swap — journaled.
+
+1. ``ticketdb_online_copy`` gets its row (with the own triggers' CREATE statements) before
+   anything changes; for a partitioned table the partition-maintenance lease is held until the
+   end, so a daily REORGANIZE cannot race the copy.
+2. pt-osc (ticketdb.migrate.online.ptosc) creates ``_t_new``, applies the ALTER to it, adds its
+   copy triggers, copies the rows in chunks (throttled) and stops in its ``before_swap_tables``
+   hook; its copy triggers keep ``_t_new`` in sync meanwhile.
+3. The checksum (ticketdb.migrate.online.checksum): a differing chunk aborts — pt-osc's own
+   cleanup and then ours remove the copy, the original was never touched.
+4. The swap (ticketdb.migrate.online.swap), then ``_t_old`` is dropped and the row deleted.
+
+Any exception or signal (Ctrl-C, SIGTERM) before the swap stops pt-osc and removes the copy;
+a kill -9 leaves the row for ``migrate repair`` (ticketdb.migrate.online.repair).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ticketdb import catalog, partitions
+from ticketdb.db import connect
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
+from ticketdb.migrate.online import checksum, journal, ptosc, swap
+from ticketdb.project import Project
+from ticketdb.server import failover, galera
+
+Say = Callable[[str], None]
+#: tests: pause at this point (copying | verifying | mid-swap) until PAUSE_FILE is removed
+PAUSE_ENV, PAUSE_FILE_ENV = "TICKETDB_OSC_PAUSE", "TICKETDB_OSC_PAUSE_FILE"
+RESUME_HINT = (
+    "the original table is in service and unchanged; run `ticketdb migrate up` to start the "
+    "copy again, or `ticketdb migrate repair --undo` to give up the migration"
+)
+
+
+@dataclass
+class OnlineResult:
+    """What one online copy did, for ``migrate up``'s output and the bench JSON."""
+
+    table: str
+    alter: str
+    rows_copied: int = 0
+    copy_seconds: float = 0.0
+    checksum_seconds: float = 0.0
+    swap_seconds: float = 0.0
+    total_seconds: float = 0.0
+    chunks: int = 0
+    checksum_ok: bool = False
+    galera: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pause_point(name: str, say: Say) -> None:
+    """A deterministic stop for the kill tests: with TICKETDB_OSC_PAUSE=name, create the pause
+    file and wait (at most 300 s) until the test removes it (or kills us)."""
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    path = Path(os.environ[PAUSE_FILE_ENV])
+    path.write_text(str(os.getpid()))
+    say(f"paused at {name} ({path})")
+    deadline = time.monotonic() + 300
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def why_not_copyable(conn: Any, table: str) -> str | None:
+    """What pt-osc cannot do for this table (None: it can)."""
+    keys = catalog.rows(
+        conn,
+        "SELECT COUNT(*) FROM information_schema.table_constraints WHERE table_schema = "
+        "DATABASE() AND table_name = %s AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        (table,),
+    )
+    if not keys[0][0]:
+        return f"{table} has no primary or unique key (the copy is chunked and replayed by key)"
+    children = catalog.rows(
+        conn,
+        "SELECT DISTINCT table_name FROM information_schema.referential_constraints WHERE "
+        "constraint_schema = DATABASE() AND referenced_table_name = %s AND table_name <> %s",
+        (table, table),
+    )
+    if children:
+        names = ", ".join(str(r[0]) for r in children)
+        return (
+            f"{table} is referenced by foreign keys of {names} (the swap would leave them "
+            "pointing at the old table)"
+        )
+    return None
+
+
+def leftovers(conn: Any, table: str) -> list[str]:
+    """A copy's remains from an earlier run (tables, pt-osc triggers, guards)."""
+    exists = {n.lower() for n, _ in catalog.tables(conn)}
+    found = [n for n in (journal.new_name(table), journal.old_name(table)) if n.lower() in exists]
+    return found + swap.copy_triggers(conn, table) + swap.guards(conn, table)
+
+
+def _partitioned(conn: Any, table: str) -> bool:
+    return bool(
+        catalog.rows(
+            conn,
+            "SELECT 1 FROM information_schema.partitions WHERE table_schema = DATABASE() "
+            "AND table_name = %s AND partition_name IS NOT NULL LIMIT 1",
+            (table,),
+        )
+    )
+
+
+def run_online_alter(
+    dsn: DSN,
+    table: str,
+    alter: str,
+    *,
+    project: Project,
+    say: Say = lambda _msg: None,
+    max_threads_running: int = 25,
+    chunk_time: float = 0.5,
+    migration_id: str | None = None,
+    step: int | None = None,
+) -> OnlineResult:
+    """Run ``ALTER TABLE <table> <alter>`` (``alter``: the part after the table name) as a
+    verified online copy; raises TicketdbError (original untouched) when it cannot."""
+    started = time.perf_counter()
+    dsn = failover.pick(dsn)
+    result = OnlineResult(table, alter)
+    new, old = journal.new_name(table), journal.old_name(table)
+    with ExitStack() as stack:
+        jconn = connect(dsn)  # the journal's own connection (never under LOCK TABLES)
+        stack.callback(jconn.close)
+        work = connect(dsn, read_timeout=3600)
+        stack.callback(work.close)
+        result.galera = galera.is_galera(work)
+        found = [c for c in journal.read(jconn) if c.table == table]
+        if found:
+            raise TicketdbError(f"{found[0].describe()}; run `ticketdb migrate repair` first")
+        left = leftovers(work, table)
+        if left:
+            raise TicketdbError(
+                f"leftovers of an earlier online copy of {table}: {', '.join(left)}; "
+                "remove them (`ticketdb drift` lists them) before running it again"
+            )
+        reason = why_not_copyable(work, table)
+        if reason:
+            raise TicketdbError(f"cannot copy {table} online: {reason}")
+        argv = ptosc.command(
+            dsn,
+            table,
+            alter,
+            ptosc.Options(max_threads_running, chunk_time, galera=result.galera,
+                          add_unique="UNIQUE" in alter.upper()),  # fmt: skip
+        )
+        own = swap.own_triggers(work, table, project)
+        if _partitioned(work, table):  # no REORGANIZE PARTITION while rows are copied
+            lconn = connect(dsn)
+            stack.callback(lconn.close)
+            stack.enter_context(partitions.maintenance_lock(lconn, table))
+        journal.begin(jconn, table, alter, [asdict(t) for t in own], migration_id, step)
+        child = ptosc.Child.start(argv, dsn.password, say)
+        in_service_swapped = False
+        try:
+            copy_started = time.perf_counter()
+            child.wait_for("copying", lambda _e: None)
+            say(f"copying {table} into {new} (pt-online-schema-change, pid {child.proc.pid})")
+            pause_point("copying", say)
+            child.wait_for("waiting", lambda _e: None)
+            result.copy_seconds = time.perf_counter() - copy_started
+            journal.phase(jconn, table, "verifying")
+            pause_point("verifying", say)
+            check = checksum.compare(work, table, new)
+            result.checksum_seconds, result.chunks = check.seconds, check.chunks
+            result.rows_copied, result.checksum_ok = check.rows_new, check.ok
+            if not check.ok:
+                raise TicketdbError(
+                    f"the copy of {table} differs from the original in {check.mismatch}; "
+                    f"nothing was swapped, {table} is unchanged"
+                )
+            say(f"checksum equal: {check.rows_new} rows in {check.chunks} chunk(s), "
+                f"{check.seconds:.2f}s")  # fmt: skip
+            journal.phase(jconn, table, "swapping")
+            pause_point("swapping", say)
+            fence = swap.swap_by_name if result.galera else swap.swap_locked
+            result.swap_seconds = fence(
+                work, table, new, old, own, lambda: pause_point("mid-swap", say)
+            )
+            in_service_swapped = True
+            journal.phase(jconn, table, "swapped")
+            child.tell("swapped")
+            child.finish()
+        except BaseException:
+            if not in_service_swapped:
+                _abandon(child, work, jconn, table, own, say)
+            raise
+        swap.drop_old(work, old)
+        journal.end(jconn, table)
+    result.total_seconds = time.perf_counter() - started
+    say(
+        f"online copy of {table}: {result.rows_copied} rows, copy {result.copy_seconds:.1f}s, "
+        f"checksum {result.checksum_seconds:.2f}s, writers held {result.swap_seconds * 1000:.0f} ms"
+    )
+    return result
+
+
+def _abandon(
+    child: ptosc.Child, work: Any, jconn: Any, table: str, own: list[swap.OwnTrigger], say: Say
+) -> None:
+    """Before the swap finished: stop pt-osc (the plugin dies on "abort"; a signal for one
+    still copying) and put the original back exactly as it was."""
+    if child.proc.poll() is None:
+        child.tell("abort")
+        try:
+            child.proc.wait(5)
+        except Exception:  # noqa: BLE001 - still copying: it does not read stdin then
+            child.stop()
+    try:
+        work.ping(reconnect=True)
+        jconn.ping(reconnect=True)
+        for what in swap.restore(
+            work, table, journal.new_name(table), journal.old_name(table), own
+        ):
+            say(what)
+        journal.end(jconn, table)
+    except Exception as exc:  # noqa: BLE001 - the journal row stays for `migrate repair`
+        say(f"could not clean up the online copy of {table} ({exc}): run `ticketdb migrate repair`")
+        return
+    say(RESUME_HINT)
