@@ -249,9 +249,7 @@ def run_bench(
             "vip_customer_id": ctx.vip_customer_id,
             "seed": seeded.as_dict() if seeded else None,
         }
-        for name, sc in registry.items():
-            if (only and name not in only) or (not only and sc.on_request):
-                continue
+        for name, sc in selected(registry, only).items():
             log(f"{name}: {sc.description}")
             try:
                 results.append(_run_scenario(ctx, sc, repeat, budget_s))
@@ -267,6 +265,13 @@ def run_bench(
         return doc
     finally:
         conn.close()
+
+
+def selected(registry: dict[str, Scenario], only: list[str] | None) -> dict[str, Scenario]:
+    """The scenarios a run times: those named, or every one not reserved for when it is named
+    (``on_request``)."""
+    return {name: sc for name, sc in registry.items()
+            if (name in only if only else not sc.on_request)}  # fmt: skip
 
 
 def _run_scenario(ctx: BenchContext, sc: Scenario, repeat: int, budget_s: float) -> dict:
