@@ -36,6 +36,13 @@ T = TypeVar("T")
 
 #: Errors after which the whole transaction was (or must be) rolled back and may be retried.
 RETRYABLE = {1213: "deadlock", 1205: "lock wait timeout"}
+#: ER_NO_SUCH_TABLE on one of the workflow's own tables: an online schema change on Galera
+#: renames the table away for the milliseconds of its swap (docs/online-ddl.md); the call
+#: (rolled back by the procedure's handler) is run again for up to this many seconds.
+SWAP_WAIT_SECONDS = 5.0
+_OWN_TABLES = re.compile(r"\.?\W?(service_tickets|ticket_logs)\W? doesn't exist")
+#: the guard triggers of a swap on one server (only left behind by a killed migrate)
+_SWAP_GUARD = "is being swapped by an online schema change"
 #: ER_SIGNAL_EXCEPTION: what an unhandled SIGNAL SQLSTATE '45000' arrives as.
 SIGNAL_ERRNO = 1644
 #: Set to 1 in a session to load historical logs without validating or moving tickets.
@@ -65,6 +72,12 @@ class TicketNotFound(TransitionRejected):
 
 class RetriesExhausted(WorkflowError):
     """Still deadlocking / timing out after the last attempt."""
+
+
+def _in_swap(exc: SqlError) -> bool:
+    """1146 on the workflow's own tables, or a swap's guard trigger: a swap in progress."""
+    text = str(exc)
+    return (exc.code == 1146 and bool(_OWN_TABLES.search(text))) or _SWAP_GUARD in text
 
 
 def map_error(exc: BaseException) -> SqlError:
@@ -278,6 +291,22 @@ class Workflow:
         return self._retrying(fn, None)
 
     def _retrying(self, fn: Callable[[], T], ticket_id: int | None) -> T | None:
+        swap_deadline: float | None = None
+        while True:
+            try:
+                return self._retrying_once(fn, ticket_id)
+            except WorkflowError as exc:
+                if not _in_swap(exc):
+                    raise
+                now = time.monotonic()
+                swap_deadline = swap_deadline or now + SWAP_WAIT_SECONDS
+                if now >= swap_deadline:
+                    raise
+                self.stats.add(exc.code or 0)
+                self._rollback_quietly()
+                time.sleep(0.02)
+
+    def _retrying_once(self, fn: Callable[[], T], ticket_id: int | None) -> T | None:
         lost_sessions: list[tuple[int, int]] = []
         for attempt in range(self.retry.attempts):
             try:

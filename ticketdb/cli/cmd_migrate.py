@@ -73,13 +73,26 @@ command.name = "migrate"
     "existing triggers may be re-created (refused otherwise: DROP and CREATE replicate "
     "separately). On one server triggers are swapped under LOCK TABLES without it.",
 )
+@click.option(
+    "--allow-blocking",
+    is_flag=True,
+    help="Run ALTERs the server can only do blocking (a table copy, LOCK=SHARED) directly, "
+    "even on big tables. Without it they run as an online copy (pt-online-schema-change, "
+    "checksum, swap: docs/online-ddl.md), or are refused before anything changes when that "
+    "is not possible.",
+)
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
 def up(
-    ctx: Context, to: str | None, writes_stopped: bool, lock_timeout: float, as_json: bool
+    ctx: Context,
+    to: str | None,
+    writes_stopped: bool,
+    allow_blocking: bool,
+    lock_timeout: float,
+    as_json: bool,
 ) -> None:
     """Create the database if needed and apply pending migrations and objects."""
     dsn = ctx.dsn()
@@ -90,6 +103,7 @@ def up(
         lock_timeout=lock_timeout,
         progress=None if as_json else err_console.print,
         writes_stopped=writes_stopped,
+        allow_blocking=allow_blocking,
     )
     if as_json:
         print_json(result.__dict__)

@@ -47,6 +47,13 @@ ALREADY_DONE = frozenset({1007, 1022, 1050, 1060, 1061, 1068, 1304, 1359, 1517, 
 ALREADY_UNDONE = frozenset({1008, 1051, 1054, 1091, 1146, 1176, 1305, 1360, 1507, 1539, 3940})
 
 Say = Callable[[str], None]
+#: runs one step: (step, direction, backend, (migration id, step index)); the default calls
+#: yoyo's step itself (``migrate up`` routes ALTERs: ticketdb.migrate.online.route)
+Execute = Callable[[Any, str, Any, tuple[str, int]], None]
+
+
+def _by_yoyo(step: Any, direction: str, mb: Any, _where: tuple[str, int]) -> None:
+    getattr(step, direction)(mb)
 
 _CREATE = (
     f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} ("
@@ -131,11 +138,19 @@ def _inverse(direction: str) -> str:
     return "rollback" if direction == "apply" else "apply"
 
 
-def _run_step(mb: Any, step: Any, op: str, *, tolerate: frozenset[int] = frozenset()) -> bool:
+def _run_step(
+    mb: Any,
+    step: Any,
+    op: str,
+    *,
+    tolerate: frozenset[int] = frozenset(),
+    execute: Execute = _by_yoyo,
+    where: tuple[str, int] = ("", 0),
+) -> bool:
     """One step in its own transaction; False when a tolerated 'already so' error said skip."""
     try:
         with mb.transaction():
-            getattr(step, op)(mb)
+            execute(step, op, mb, where)
     except pymysql.err.MySQLError as exc:
         err = real_error(exc)
         code = err.args[0] if err.args and isinstance(err.args[0], int) else None
@@ -189,7 +204,9 @@ def _where(m: Migration, direction: str, index: int, total: int) -> str:
     return f"{verb} {m.id} (step {index + 1} of {total})"
 
 
-def run(backend: Any, m: Migration, direction: str, say: Say) -> None:
+def run(
+    backend: Any, m: Migration, direction: str, say: Say, execute: Execute = _by_yoyo
+) -> None:
     """Apply or roll back ``m`` step by step, journaled; on a failing step undo what took
     effect (or leave the journal and name ``migrate repair`` when even that fails)."""
     steps = _steps(m, direction)
@@ -211,7 +228,7 @@ def run(backend: Any, m: Migration, direction: str, say: Say) -> None:
         for i, step in enumerate(steps):
             try:
                 with mb.transaction():
-                    getattr(step, direction)(mb)
+                    execute(step, direction, mb, (m.id, i))
                     mb.execute(
                         f"UPDATE {PROGRESS_TABLE} SET steps_done = :n, updated_at = NOW() "
                         "WHERE migration_id = :id",
@@ -253,7 +270,14 @@ def _undo_after_failure(
     raise err
 
 
-def repair(backend: Any, migrations: Sequence[Migration], *, undo: bool, say: Say) -> list[str]:
+def repair(
+    backend: Any,
+    migrations: Sequence[Migration],
+    *,
+    undo: bool,
+    say: Say,
+    execute: Execute = _by_yoyo,
+) -> list[str]:
     """Finish (or with ``undo`` revert) every interrupted run; returns what was done."""
     by_id = {m.id: m for m in migrations}
     done: list[str] = []
@@ -273,7 +297,7 @@ def repair(backend: Any, migrations: Sequence[Migration], *, undo: bool, say: Sa
                 "as it was when the run started, then repair"
             )
         try:
-            action = _repair_one(backend, m, row, steps, undo=undo, say=say)
+            action = _repair_one(backend, m, row, steps, undo=undo, say=say, execute=execute)
         except pymysql.err.MySQLError as exc:
             raise TicketdbError(
                 f"repair of {m.id}: {sql_error(real_error(exc))}; the journal still says where "
@@ -285,7 +309,14 @@ def repair(backend: Any, migrations: Sequence[Migration], *, undo: bool, say: Sa
 
 
 def _repair_one(
-    backend: Any, m: Migration, row: Interrupted, steps: list[Any], *, undo: bool, say: Say
+    backend: Any,
+    m: Migration,
+    row: Interrupted,
+    steps: list[Any],
+    *,
+    undo: bool,
+    say: Say,
+    execute: Execute = _by_yoyo,
 ) -> str:
     k = row.steps_done
     with backend.copy() as mb:
@@ -303,7 +334,12 @@ def _repair_one(
             tolerate = ALREADY_DONE if row.direction == "apply" else ALREADY_UNDONE
             for j in range(k, len(steps)):
                 ran = _run_step(
-                    mb, steps[j], row.direction, tolerate=tolerate if j == k else frozenset()
+                    mb,
+                    steps[j],
+                    row.direction,
+                    tolerate=tolerate if j == k else frozenset(),
+                    execute=execute,
+                    where=(m.id, j),
                 )
                 if not ran:
                     say(f"{m.id}: step {j + 1} had already taken effect")

@@ -27,6 +27,8 @@ from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
 from ticketdb.migrate import ledger, repeatable
 from ticketdb.migrate import progress as journal
+from ticketdb.migrate.online import repair as online_repair
+from ticketdb.migrate.online import route as online_route
 from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
 from ticketdb.project import Project, check_migration_files, read_sql_file
 from ticketdb.server import galera
@@ -202,8 +204,13 @@ def up(
     lock_timeout: float = 120,
     progress: Progress | None = None,
     writes_stopped: bool = False,
+    allow_blocking: bool = False,
 ) -> MigrateResult:
     """Apply pending migrations (up to ``to``), then repeatable objects when at head.
+
+    Each ALTER of an existing table runs by its path (ticketdb.migrate.online.route: INSTANT,
+    INPLACE LOCK=NONE, online copy, small-table direct); ``allow_blocking`` runs blocking ones
+    directly on purpose. Refusals are made before the first migration runs.
 
     ``writes_stopped``: the caller has stopped writes on every node, so existing triggers may be
     re-created on Galera (refused otherwise, before any migration runs; see
@@ -220,6 +227,8 @@ def up(
     ):
         journal.refuse_if_interrupted(backend)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
+        online_route.preflight(dsn, project, pending, allow_blocking)
+        execute = online_route.Executor(dsn, project, allow_blocking, say)
         if not writes_stopped:  # the refusal apply_changes makes, asked before any migration
             with connection(dsn) as conn:
                 if table_exists(conn, repeatable.TRACK_TABLE):
@@ -228,7 +237,7 @@ def up(
         for m in pending:
             job.check()  # the lease was renewed: no other run can have taken over
             started = time.perf_counter()
-            journal.run(backend, m, "apply", say)
+            journal.run(backend, m, "apply", say, execute)
             for lock in (job, seed_lock):  # 0040 just created the lease table: hold it too
                 lock.ensure_lease()
             result.applied.append(m.id)
@@ -382,7 +391,10 @@ def repair(
     say = progress or (lambda _msg: None)
     migrations = load_migrations(project)
     with _locked(dsn, lock_timeout, say) as (backend, _job):
-        return journal.repair(backend, migrations, undo=undo, say=say)
+        with connection(dsn) as conn:  # an online copy first: it says which table is in service
+            done = online_repair.repair(conn, say)
+        execute = online_route.Executor(dsn, project, False, say)
+        return done + journal.repair(backend, migrations, undo=undo, say=say, execute=execute)
 
 
 def break_lock(dsn: DSN) -> None:

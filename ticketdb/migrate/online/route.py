@@ -1,0 +1,251 @@
+"""Which way ``migrate up`` runs each ALTER of an existing table, and the refusals made first.
+
+Per ALTER step (the statement as written, its own ALGORITHM=/LOCK= removed):
+
+1. ``ALGORITHM=INSTANT`` appended: the server refuses at once when it cannot (1845/1846; no
+   LOCK clause, MySQL 8 accepts only LOCK=DEFAULT with INSTANT);
+2. on one server, ``ALGORITHM=INPLACE, LOCK=NONE`` (refused at once as well). On Galera an
+   in-place rebuild still runs as one TOI operation that stalls every node for its duration, so
+   there only INSTANT counts as online;
+3. otherwise it is blocking: a table at or above ``online_min_rows`` rows or ``online_min_bytes``
+   bytes (``[tool.ticketdb.migrate]`` in pyproject.toml; defaults 10,000 and 64 MiB, the
+   server's estimates) is altered by an online copy (ticketdb.migrate.online.engine), a
+   smaller one directly (as written), and ``--allow-blocking`` runs it directly on purpose.
+
+:func:`preflight` runs before the first migration: it proves each pending ALTER's algorithm on an
+empty copy (ticketdb.migrate.ddlcheck) and refuses — before anything changes — the blocking
+ALTERs of big tables that the online copy cannot do.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from ticketdb import catalog
+from ticketdb.db import connection, error_code
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
+from ticketdb.lint.online import alter_table
+from ticketdb.lint.parse.files import load
+from ticketdb.lint.parse.model import ParsedStatement
+from ticketdb.migrate import ddlcheck
+from ticketdb.migrate.ddlcheck import REFUSED, _rewrite, human_bytes
+from ticketdb.migrate.online import engine, ptosc
+from ticketdb.project import Project
+from ticketdb.server import galera
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: a direct table copy measured here (shared/NOTES.md: 300k tickets in 1.36 s)
+DIRECT_COPY_ROWS_PER_S = 200_000
+_PARTITION_WORDS = {"PARTITION", "PARTITIONING", "REORGANIZE", "COALESCE", "EXCHANGE"}
+
+
+@dataclass(frozen=True)
+class Config:
+    online_min_rows: int = 10_000
+    online_min_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def of(cls, project: Project) -> Config:
+        path = project.root / "pyproject.toml"
+        if not path.is_file():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise TicketdbError(f"{path}: {exc}") from None
+        section = data.get("tool", {}).get("ticketdb", {}).get("migrate", {})
+        return cls(
+            int(section.get("online_min_rows", cls.online_min_rows)),
+            int(section.get("online_min_bytes", cls.online_min_bytes)),
+        )
+
+    def big(self, rows: int | None, size: int | None) -> bool:
+        return (rows or 0) >= self.online_min_rows or (size or 0) >= self.online_min_bytes
+
+
+@dataclass(frozen=True)
+class Alter:
+    """One ALTER TABLE statement: its table and actions (without ALGORITHM=/LOCK=)."""
+
+    statement: ParsedStatement
+    table: str
+    actions: str
+
+    @property
+    def touches_partitions(self) -> bool:
+        return bool(_PARTITION_WORDS & set(self.statement.words))
+
+    @property
+    def first_line(self) -> str:
+        return self.statement.text.strip().splitlines()[0]
+
+
+def parse_alter(sql: str) -> Alter | None:
+    """The step as an ALTER TABLE of one (unqualified) table, else None."""
+    src = load(Path("step.sql"), "step", text=sql)
+    if len(src.statements) != 1:
+        return None
+    st = src.statements[0]
+    alt = alter_table(st)
+    if alt is None or not alt.actions or ddlcheck._qualified(st):
+        return None
+    base, text = st.offset, st.text
+    parts = [
+        text[a.offset - base : a.tokens[-1].offset - base + len(a.tokens[-1].text)]
+        for a in alt.actions
+    ]
+    return Alter(st, alt.table, ", ".join(parts))
+
+
+def step_sql(step: Any, direction: str) -> str | None:
+    """The SQL text of a yoyo step (None for a Python step)."""
+    inner = getattr(step, "step", step)
+    sql = getattr(inner, "_apply" if direction == "apply" else "_rollback", None)
+    return sql if isinstance(sql, str) else None
+
+
+def table_size(conn: Any, table: str) -> tuple[int | None, int | None]:
+    """The server's estimates: rows, data + index bytes."""
+    return ddlcheck._size(conn, str(catalog.rows(conn, "SELECT DATABASE()")[0][0]), table)
+
+
+def lock_estimate(rows: int | None) -> str:
+    secs = max((rows or 0) / DIRECT_COPY_ROWS_PER_S, 0.1)
+    return f"~{secs:.1f}s at {DIRECT_COPY_ROWS_PER_S:,} rows/s"
+
+
+def _try(cur: Any, sql: str) -> bool:
+    """Run it; False when the server refuses the requested ALGORITHM/LOCK (nothing ran)."""
+    try:
+        cur.execute(sql)
+    except pymysql.err.MySQLError as exc:
+        if error_code(exc) in REFUSED:
+            return False
+        raise
+    return True
+
+
+class Executor:
+    """Runs yoyo steps for ``progress.run``: ALTERs of existing tables by their path."""
+
+    def __init__(self, dsn: DSN, project: Project, allow_blocking: bool, say: Any) -> None:
+        self.dsn, self.project, self.allow_blocking, self.say = dsn, project, allow_blocking, say
+        self.config = Config.of(project)
+        self.paths: list[dict[str, Any]] = []
+
+    def __call__(self, step: Any, direction: str, mb: Any, where: tuple[str, int]) -> None:
+        sql = step_sql(step, direction)
+        alt = parse_alter(sql) if sql and direction == "apply" else None
+        if alt is None or alt.touches_partitions:
+            getattr(step, direction)(mb)
+            return
+        conn = mb.connection
+        if not catalog.table_exists(conn, alt.table):
+            getattr(step, direction)(mb)
+            return
+        path = self.run(conn, alt, where)
+        self.paths.append({"migration": where[0], "step": where[1] + 1, "table": alt.table,
+                           "path": path})  # fmt: skip
+
+    def run(self, conn: Any, alt: Alter, where: tuple[str, int]) -> str:
+        with conn.cursor() as cur:
+            if _try(cur, _rewrite(alt.statement, "INSTANT", None)):
+                return "INSTANT"
+            if not galera.is_galera(conn) and _try(cur, _rewrite(alt.statement, "INPLACE", "NONE")):
+                return "INPLACE LOCK=NONE"
+            rows, size = table_size(conn, alt.table)
+            if self.allow_blocking or not self.config.big(rows, size):
+                cur.execute(alt.statement.text)
+                why = "--allow-blocking" if self.allow_blocking else "small table"
+                self.say(f"{alt.table}: blocking ALTER run directly ({why}, {rows} rows)")
+                return "blocking direct"
+        conn.commit()
+        engine.run_online_alter(
+            self.dsn, alt.table, alt.actions, project=self.project, say=self.say,
+            migration_id=where[0], step=where[1],
+        )  # fmt: skip
+        return "online copy"
+
+
+def _unique_columns(actions: str) -> list[str] | None:
+    m = re.search(r"\bADD\s+(?:CONSTRAINT\s+\S+\s+)?UNIQUE\b[^(]*\(([^)]*)\)", actions, re.I)
+    if not m:
+        return None
+    return [c.strip().strip("`").split("(")[0].strip() for c in m.group(1).split(",")]
+
+
+def _duplicates(conn: Any, table: str, cols: list[str]) -> bool:
+    q = ", ".join(f"`{c}`" for c in cols)
+    return bool(catalog.rows(
+        conn, f"SELECT 1 FROM `{table}` GROUP BY {q} HAVING COUNT(*) > 1 LIMIT 1"
+    ))  # fmt: skip
+
+
+def preflight(
+    dsn: DSN, project: Project, migrations: list[Any], allow_blocking: bool
+) -> list[dict[str, Any]]:
+    """Refuse (TicketdbError, nothing changed) a pending blocking ALTER of a big table that the
+    online copy cannot do; returns the probes of the big tables' ALTERs."""
+    config = Config.of(project)
+    with connection(dsn) as conn:
+        existing = {n.lower() for n, _ in catalog.tables(conn)}
+        candidates = []
+        for m in migrations:
+            m.load()
+            for i, step in enumerate(m.steps or []):
+                sql = step_sql(step, "apply")
+                alt = parse_alter(sql) if sql else None
+                if alt is None or alt.touches_partitions or alt.table.lower() not in existing:
+                    continue
+                rows, size = table_size(conn, alt.table)
+                if config.big(rows, size):
+                    candidates.append((m, i, alt, rows, size))
+        if not candidates or allow_blocking:
+            return []
+        on_galera = galera.is_galera(conn)
+        files = {c[0].id: {"id": c[0].id, "path": c[0].path} for c in candidates}
+        probes = ddlcheck.check_ddl(dsn, list(files.values()))
+        refusals = []
+        for m, i, alt, rows, size in candidates:
+            probe = next((p for p in probes if p.migration == m.id and p.table == alt.table
+                          and p.statement == alt.statement.text.splitlines()[0]), None)  # fmt: skip
+            online = probe is not None and (
+                probe.algorithm == "INSTANT"
+                or (not on_galera and probe.algorithm == "INPLACE" and probe.lock == "NONE")
+            )
+            if online:
+                continue
+            why = None
+            if ptosc.available() is None:
+                why = (f"{ptosc.TOOL} is not installed (Debian package {ptosc.PACKAGE}; "
+                       "scripts/system-deps.sh installs it)")  # fmt: skip
+            else:
+                why = engine.why_not_copyable(conn, alt.table)
+                cols = _unique_columns(alt.actions)
+                if why is None and cols and _duplicates(conn, alt.table, cols):
+                    why = (
+                        f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows in {alt.table}"
+                    )
+            if why:
+                refusals.append(
+                    f"{m.id} step {i + 1} `{alt.first_line}`: blocking on {alt.table} "
+                    f"({rows or 0:,} rows, {human_bytes(size)}; a direct copy locks it "
+                    f"{lock_estimate(rows)}) and the online copy is not possible: {why}"
+                )
+        if refusals:
+            raise TicketdbError(
+                "refused before any change: " + "; ".join(refusals)
+                + ". Run it off-peak with --allow-blocking to take the lock on purpose"
+            )  # fmt: skip
+    return [p.as_dict() for p in probes]
