@@ -149,8 +149,8 @@ def alter_table(doc: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "| table | way | ALTER s | rows/s | ops/s before | during | after | during ÷ before "
-        "| p99 ms during | longest stall s | lost calls | checksum |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| p99 ms during | longest stall s | lost calls | failed calls | checksum |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for table in ("service_tickets", "ticket_logs"):
         for way in ("online", "direct"):
@@ -160,7 +160,7 @@ def alter_table(doc: dict[str, Any]) -> list[str]:
             label = "online copy" if way == "online" else "plain ALTER"
             if r.get("error"):
                 lines.append(f"| {table} | {label} | failed: {r['error']} |  |  |  |  |  |  |  | "
-                             f"{r.get('lost_ops', '')} |  |")  # fmt: skip
+                             f"{r.get('lost_ops', '')} | {r.get('errors', '')} |  |")  # fmt: skip
                 continue
             ops = r["ops_per_s"]
             check = {True: "equal", False: "**differs**", None: "—"}[r.get("checksum_ok")]
@@ -168,7 +168,7 @@ def alter_table(doc: dict[str, Any]) -> list[str]:
                 f"| {table} | {label} | {_num(r['seconds'], 2)} | {_num(r['rows_per_s'], 0)} | "
                 f"{_num(ops['before'], 0)} | {_num(ops['during'], 0)} | {_num(ops['after'], 0)} "
                 f"| {_num(r['during_ratio'], 2)} | {_num(r['p99_ms_during'], 1)} | "
-                f"{_num(r['stall_s'], 3)} | {r['lost_ops']} | {check} |"
+                f"{_num(r['stall_s'], 3)} | {r['lost_ops']} | {r['errors']} | {check} |"
             )
     return lines
 
