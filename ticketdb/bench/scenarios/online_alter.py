@@ -31,10 +31,10 @@ import pymysql
 from ticketdb.bench import acks
 from ticketdb.bench.background import Background
 from ticketdb.bench.context import BenchContext
+from ticketdb.bench.lives import remove_lives, writer_state
 from ticketdb.bench.load import WorkerResult
 from ticketdb.bench.metrics import longest_gap, percentile, rate
 from ticketdb.bench.registry import Scenario, register
-from ticketdb.bench.scenarios.workflow_throughput import remove_lives, writer_state
 from ticketdb.catalog import show_create
 from ticketdb.db import quote_ident
 from ticketdb.errors import TicketdbError

@@ -21,11 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from ticketdb.bench.context import BenchContext
-from ticketdb.bench.lives import create_plain_copy
+from ticketdb.bench.lives import create_plain_copy, remove_lives, writer_state
 from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
-from ticketdb.bench.serverio import server_pid
 from ticketdb.bench.sysbench import Sysbench
 from ticketdb.catalog import scratch_database
 
@@ -41,32 +40,8 @@ def _option(ctx: BenchContext, name: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def writer_state(ctx: BenchContext) -> dict[str, Any]:
-    """What a scenario writing ticket lives needs: the highest ids now (to remove its tickets
-    afterwards), how many customers and agents to draw from, the server's pid (CPU time)."""
-    st: dict[str, Any] = {}
-    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
-    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
-    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
-    st["server_pid"] = server_pid(ctx.conn)
-    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
-                       or 0) or 200  # fmt: skip
-    return st
-
-
 def _prepare(ctx: BenchContext) -> None:
     ctx.state[NAME] = writer_state(ctx)
-
-
-def remove_lives(ctx: BenchContext, st: dict[str, Any]) -> None:
-    """Delete the tickets and logs written since :func:`writer_state` (``st``), and what the
-    events derived from them: a reused data set is left as found."""
-    with ctx.conn.cursor() as cur:
-        if "max_log_id" in st:
-            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
-            for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
-                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
-            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
 
 
 def _cleanup(ctx: BenchContext) -> None:
