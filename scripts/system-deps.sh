@@ -2,7 +2,8 @@
 # Install the system packages ticketdb's tests and demo need, only when missing:
 # mariadbd (the sandbox server), redis-server (cache tests), sysbench (the write-path baseline of
 # `ticketdb bench`'s workflow_throughput scenario), galera-4 + rsync (the local Galera cluster of
-# `ticketdb cluster` and the galera tests). Safe to re-run.
+# `ticketdb cluster` and the galera tests), percona-toolkit (pt-online-schema-change: the online
+# copy `migrate up` runs for a blocking ALTER of a big table, docs/online-ddl.md). Safe to re-run.
 set -euo pipefail
 
 missing=()
@@ -14,6 +15,7 @@ have sysbench || missing+=(sysbench)
 [ -e /usr/lib/galera/libgalera_smm.so ] || [ -e /usr/lib/galera-4/libgalera_smm.so ] \
     || missing+=(galera-4)
 have rsync || missing+=(rsync)
+have pt-online-schema-change || missing+=(percona-toolkit)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

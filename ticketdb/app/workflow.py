@@ -36,11 +36,13 @@ T = TypeVar("T")
 
 #: Errors after which the whole transaction was (or must be) rolled back and may be retried.
 RETRYABLE = {1213: "deadlock", 1205: "lock wait timeout"}
-#: ER_NO_SUCH_TABLE on one of the workflow's own tables: an online schema change on Galera
-#: renames the table away for the milliseconds of its swap (docs/online-ddl.md); the call
-#: (rolled back by the procedure's handler) is run again for up to this many seconds.
+#: ER_NO_SUCH_TABLE on one of the workflow's own tables or an online copy of one: an online
+#: schema change on Galera renames the table away for the milliseconds of its swap, and on one
+#: server a statement that opened the table's copy trigger before the swap's lock can find the
+#: copy renamed when it gets the lock (docs/online-ddl.md). The statement failed before doing
+#: anything and the procedure's handler rolled back: the call is run again, for up to this long.
 SWAP_WAIT_SECONDS = 5.0
-_OWN_TABLES = re.compile(r"\.?\W?(service_tickets|ticket_logs)\W? doesn't exist")
+_OWN_TABLES = re.compile(r"\b_?(service_tickets|ticket_logs)(_new|_old)?' doesn't exist")
 #: the guard triggers of a swap on one server (only left behind by a killed migrate)
 _SWAP_GUARD = "is being swapped by an online schema change"
 #: ER_SIGNAL_EXCEPTION: what an unhandled SIGNAL SQLSTATE '45000' arrives as.

@@ -199,7 +199,9 @@ def status(ctx: Context, as_json: bool) -> None:
     "--check-ddl", is_flag=True,
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
     "scratch database (ALGORITHM=INSTANT, then INPLACE, then COPY) and show the algorithm and "
-    "lock the server accepts, with the live table's rows and size. Exit 1 if one fails.",
+    "lock the server accepts, with the live table's rows and size, and the path `migrate up` "
+    "takes (INSTANT, INPLACE LOCK=NONE, online copy, small direct, refused). Exit 1 if one "
+    "fails.",
 )  # fmt: skip
 @dsn_option
 @project_option
@@ -211,8 +213,10 @@ def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
     probes = []
     if check_ddl:
         from ticketdb.migrate.ddlcheck import check_ddl as run_check
+        from ticketdb.migrate.online.route import annotate
 
         probes = run_check(ctx.dsn(), p["migrations"])
+        annotate(ctx.dsn(), ctx.project(), probes)
         p["ddl_checks"] = [x.as_dict() for x in probes]
     failed = any(x.note.startswith("fails on the server") for x in probes)
     if as_json:

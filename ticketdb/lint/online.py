@@ -15,6 +15,12 @@ from ticketdb.lint.parse.unit import ident
 from ticketdb.lint.schema import Schema, Table
 from ticketdb.sqlscript import Token
 
+#: what ``migrate up`` does with a blocking ALTER (ticketdb.migrate.online.route), for messages
+MIGRATE_UP_DOES = (
+    "`migrate up` runs it online through pt-online-schema-change above the size threshold "
+    "(directly below it), refused without --allow-blocking when the copy is impossible"
+)
+
 DDL_STARTS = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 DML_STARTS = {"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"}
 TRANSACTION_WORDS = {"COMMIT", "ROLLBACK", "START", "BEGIN", "XA"}

@@ -48,6 +48,7 @@ class Probe:
     rows: int | None = None  # the live table's TABLE_ROWS (an estimate for InnoDB)
     bytes: int | None = None  # data + indexes
     note: str = ""  # why not better (the server's refusal), or why not probed
+    path: str = ""  # what `migrate up` does with it (ticketdb.migrate.online.route.annotate)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from ticketdb.lint.context import StatementContext
-from ticketdb.lint.online import alter_table, existing_in
+from ticketdb.lint.online import MIGRATE_UP_DOES, alter_table, existing_in
 from ticketdb.lint.registry import Rule, register
 from ticketdb.lint.schema import Column, column_from_def
 from ticketdb.lint.typeinfo import rebuild_reason
@@ -19,8 +19,11 @@ class TableRebuildingColumnChange(Rule):
     crossing the 255-byte length boundary (one → two length bytes; MySQL 8 copies, MariaDB 10.11
     extends it in place unless ROW_FORMAT=REDUNDANT), to or from BLOB/TEXT, and NULL→NOT NULL
     all rewrite every row: hours on a big table, with replicas lagging behind.
-    ``ticketdb migrate plan --check-ddl`` shows what the live server will actually do.
-    Plan it (pt-online-schema-change, gh-ost, a new column and a backfill) instead.
+    ``ticketdb migrate plan --check-ddl`` shows what the live server will actually do and which
+    path ``migrate up`` takes: on a table above ``[tool.ticketdb.migrate]``'s size threshold it
+    runs the change online through pt-online-schema-change (copy, checksum, swap;
+    docs/online-ddl.md), on a small one directly, and it refuses it before any change, without
+    ``--allow-blocking``, when the copy is impossible (no primary/unique key, foreign keys).
 
     **Anti-pattern**
 
@@ -53,7 +56,10 @@ class TableRebuildingColumnChange(Rule):
             if a.has("CONVERT", "TO"):
                 yield (
                     a.offset,
-                    (f"CONVERT TO CHARACTER SET rewrites every row of `{table.name}` (table copy)"),
+                    (
+                        f"CONVERT TO CHARACTER SET rewrites every row of `{table.name}` "
+                        f"(table copy); {MIGRATE_UP_DOES}"
+                    ),
                 )
         tree = st.tree
         if not isinstance(tree, exp.Alter):
@@ -72,7 +78,7 @@ class TableRebuildingColumnChange(Rule):
             why = _why(old, new)
             if why:
                 at = unit.offset_of(action) if unit is not None else st.offset
-                yield at, f"{table.name}.{old.name}: {why} rebuilds the table"
+                yield at, f"{table.name}.{old.name}: {why} rebuilds the table; {MIGRATE_UP_DOES}"
 
 
 def _why(old: Column, new: Column) -> str | None:

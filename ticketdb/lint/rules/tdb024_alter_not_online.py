@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.online import (
+    MIGRATE_UP_DOES,
     Action,
     alter_table,
     existing_in,
@@ -20,9 +21,15 @@ class AlterNotOnline(Rule):
     On MariaDB 10.11 and MySQL 8 a primary key change, an engine change, (re)partitioning,
     adding a STORED generated or an AUTO_INCREMENT column, CONVERT TO CHARACTER SET and moving
     a column with FIRST/AFTER in MODIFY/CHANGE need a table copy that blocks writes
-    (no ``ALGORITHM=INSTANT|INPLACE, LOCK=NONE``). Any other ALTER (and CREATE/DROP INDEX) of
-    an existing table should state ``ALGORITHM=`` and ``LOCK=``: the server then refuses a plan
-    that would copy or lock, instead of silently choosing it.
+    (no ``ALGORITHM=INSTANT|INPLACE, LOCK=NONE``). ``migrate up`` runs such an ALTER online
+    through pt-online-schema-change when the table is above ``[tool.ticketdb.migrate]``'s size
+    threshold (copy, checksum, swap with the table's triggers moved inside one fence:
+    docs/online-ddl.md), directly when it is small, and refuses it before any change, without
+    ``--allow-blocking``, when the copy is impossible (no primary/unique key, referenced by
+    foreign keys, pt-online-schema-change missing). A partitioning change is not copied: it runs
+    directly. Any other ALTER (and CREATE/DROP INDEX) of an existing table should state
+    ``ALGORITHM=`` and ``LOCK=``: the server then refuses a plan that would copy or lock, instead
+    of silently choosing it (``migrate up`` adds them itself when they are missing).
 
     **Anti-pattern**
 
@@ -55,7 +62,8 @@ class AlterNotOnline(Rule):
                     st.offset,
                     (
                         f"ALTER of `{table}` copies the table and blocks writes "
-                        f"(no INSTANT/INPLACE with LOCK=NONE): {'; '.join(reasons)}"
+                        f"(no INSTANT/INPLACE with LOCK=NONE): {'; '.join(reasons)}; "
+                        f"{MIGRATE_UP_DOES}"
                     ),
                 )
                 return

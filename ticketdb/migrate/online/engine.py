@@ -36,8 +36,8 @@ Say = Callable[[str], None]
 #: tests: pause at this point (copying | verifying | mid-swap) until PAUSE_FILE is removed
 PAUSE_ENV, PAUSE_FILE_ENV = "TICKETDB_OSC_PAUSE", "TICKETDB_OSC_PAUSE_FILE"
 RESUME_HINT = (
-    "the original table is in service and unchanged; run `ticketdb migrate up` to start the "
-    "copy again, or `ticketdb migrate repair --undo` to give up the migration"
+    "the original table is in service and unchanged; `ticketdb migrate repair` runs the copy "
+    "again, `ticketdb migrate repair --undo` gives the migration up"
 )
 
 
@@ -156,8 +156,12 @@ def run_online_alter(
             dsn,
             table,
             alter,
-            ptosc.Options(max_threads_running, chunk_time, galera=result.galera,
-                          add_unique="UNIQUE" in alter.upper()),  # fmt: skip
+            ptosc.Options(
+                max_threads_running,
+                chunk_time,
+                galera=result.galera,
+                add_unique="UNIQUE" in alter.upper(),
+            ),  # fmt: skip
         )
         own = swap.own_triggers(work, table, project)
         if _partitioned(work, table):  # no REORGANIZE PARTITION while rows are copied
@@ -198,7 +202,7 @@ def run_online_alter(
             child.finish()
         except BaseException:
             if not in_service_swapped:
-                _abandon(child, work, jconn, table, own, say)
+                _abandon(child, work, jconn, table, own, say, migration_id is not None)
             raise
         swap.drop_old(work, old)
         journal.end(jconn, table)
@@ -211,7 +215,13 @@ def run_online_alter(
 
 
 def _abandon(
-    child: ptosc.Child, work: Any, jconn: Any, table: str, own: list[swap.OwnTrigger], say: Say
+    child: ptosc.Child,
+    work: Any,
+    jconn: Any,
+    table: str,
+    own: list[swap.OwnTrigger],
+    say: Say,
+    in_migration: bool,
 ) -> None:
     """Before the swap finished: stop pt-osc (the plugin dies on "abort"; a signal for one
     still copying) and put the original back exactly as it was."""
@@ -232,4 +242,4 @@ def _abandon(
     except Exception as exc:  # noqa: BLE001 - the journal row stays for `migrate repair`
         say(f"could not clean up the online copy of {table} ({exc}): run `ticketdb migrate repair`")
         return
-    say(RESUME_HINT)
+    say(RESUME_HINT if in_migration else f"{table} is in service and unchanged; the copy is gone")

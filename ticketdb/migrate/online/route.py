@@ -155,6 +155,7 @@ class Executor:
             getattr(step, direction)(mb)
             return
         path = self.run(conn, alt, where)
+        self.say(f"{alt.table}: {path} ({where[0]} step {where[1] + 1})")
         self.paths.append({"migration": where[0], "step": where[1] + 1, "table": alt.table,
                            "path": path})  # fmt: skip
 
@@ -224,24 +225,24 @@ def preflight(
                 probe.algorithm == "INSTANT"
                 or (not on_galera and probe.algorithm == "INPLACE" and probe.lock == "NONE")
             )
-            if online:
-                continue
+            cols = _unique_columns(alt.actions)
             why = None
-            if ptosc.available() is None:
-                why = (f"{ptosc.TOOL} is not installed (Debian package {ptosc.PACKAGE}; "
-                       "scripts/system-deps.sh installs it)")  # fmt: skip
+            if cols and _duplicates(conn, alt.table, cols):  # whatever the path: it would fail
+                why = f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows"
+            elif online:
+                continue
+            elif ptosc.available() is None:
+                why = (
+                    f"the online copy needs {ptosc.TOOL} (Debian package {ptosc.PACKAGE}; "
+                    "scripts/system-deps.sh installs it)"
+                )
             else:
                 why = engine.why_not_copyable(conn, alt.table)
-                cols = _unique_columns(alt.actions)
-                if why is None and cols and _duplicates(conn, alt.table, cols):
-                    why = (
-                        f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows in {alt.table}"
-                    )
             if why:
                 refusals.append(
-                    f"{m.id} step {i + 1} `{alt.first_line}`: blocking on {alt.table} "
-                    f"({rows or 0:,} rows, {human_bytes(size)}; a direct copy locks it "
-                    f"{lock_estimate(rows)}) and the online copy is not possible: {why}"
+                    f"{m.id} step {i + 1} `{alt.first_line}` on {alt.table} "
+                    f"({rows or 0:,} rows, {human_bytes(size)}; a blocking ALTER locks it "
+                    f"{lock_estimate(rows)}): {why}"
                 )
         if refusals:
             raise TicketdbError(
@@ -249,3 +250,34 @@ def preflight(
                 + ". Run it off-peak with --allow-blocking to take the lock on purpose"
             )  # fmt: skip
     return [p.as_dict() for p in probes]
+
+
+def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
+    """Set each probe's ``path``: what ``migrate up`` would do with the statement, and why."""
+    config = Config.of(project)
+    with connection(dsn) as conn:
+        on_galera = galera.is_galera(conn)
+        for p in probes:
+            if p.algorithm is None:
+                p.path = "fails on the server" if p.note.startswith("fails") else "as written"
+            elif p.algorithm == "INSTANT":
+                p.path = "INSTANT"
+            elif p.algorithm == "INPLACE" and p.lock == "NONE" and not on_galera:
+                p.path = "INPLACE LOCK=NONE"
+            elif p.rows is None or not config.big(p.rows, p.bytes):
+                p.path = (f"blocking, run directly: small table (below {config.online_min_rows:,} "
+                          f"rows and {human_bytes(config.online_min_bytes)})")  # fmt: skip
+            else:
+                why = (
+                    f"{ptosc.TOOL} is not installed (Debian package {ptosc.PACKAGE})"
+                    if ptosc.available() is None
+                    else engine.why_not_copyable(conn, p.table)
+                )
+                galera_note = " (on Galera an in-place rebuild is a cluster-wide TOI stall)"
+                p.path = (
+                    f"refused without --allow-blocking: {why}"
+                    if why
+                    else f"online copy through {ptosc.TOOL}: ~{p.rows:,} rows to copy, "
+                    "checksum, swap"
+                    + (galera_note if on_galera and p.algorithm == "INPLACE" else "")
+                )

@@ -1,0 +1,565 @@
+"""Online schema change in ``migrate up`` (ticketdb.migrate.online), against a real server and
+a real pt-online-schema-change: the path each ALTER takes, refusals before any change, writers
+running through the copy and the swap with every trigger firing exactly once, the checksum,
+kill -9 at three points then ``migrate repair`` / ``--undo`` and ``drift`` clean.
+
+The exactly-once check (:func:`violations`) reads what the triggers leave behind: the BEFORE
+INSERT trigger numbers each ticket's logs 1..n from ``service_tickets.log_seq`` and the AFTER
+INSERT trigger stores the number back, so a trigger that fired twice (a copy-trigger write into
+a table where the own triggers already are) or not at all leaves a gap, a duplicate, a NULL or
+a ``log_seq`` that differs from the last number. ``test_checker_catches_the_naive_trigger_move``
+proves the check fails on the naive setup (pt-osc's own one-trigger-at-a-time move).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from faultkit import clean, run, start, wait_for
+
+from ticketdb import migrate as mig
+from ticketdb.app.workflow import Workflow
+from ticketdb.db import connect, scalar
+from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
+from ticketdb.migrate.online import engine, journal, run_online_alter
+from ticketdb.project import Project
+from ticketdb.seed.generate import SeedSpec
+from ticketdb.seed.runner import seed
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pt-online-schema-change") is None,
+    reason="pt-online-schema-change missing (scripts/system-deps.sh installs percona-toolkit)",
+)
+TICKETS = 3000
+_ON = re.compile(r"ON\s+`?(\w+)`?\s+FOR\s+EACH\s+ROW")
+
+
+def _project(project: Project, min_rows: int = 1000) -> Project:
+    (project.root / "pyproject.toml").write_text(
+        f"[tool.ticketdb.migrate]\nonline_min_rows = {min_rows}\nonline_min_bytes = 1073741824\n"
+    )
+    return project
+
+
+def _migration(project: Project, name: str, sql: str, rollback: str) -> None:
+    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
+    (project.migrations / f"{name}.sql").write_text(f"-- depends: {last[-1]}\n{sql}\n")
+    (project.migrations / f"{name}.rollback.sql").write_text(rollback + "\n")
+
+
+@pytest.fixture
+def seeded(db_dsn: DSN, project_copy: Project) -> tuple[DSN, Project]:
+    project = _project(project_copy)
+    mig.up(db_dsn, project)
+    seed(db_dsn, project, SeedSpec(tickets=TICKETS, months=3))
+    return db_dsn, project
+
+
+def _q(dsn: DSN, sql: str, args: object = None) -> list[tuple]:
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def _column(dsn: DSN, table: str, column: str) -> str:
+    return str(
+        _q(
+            dsn,
+            "SELECT column_type FROM information_schema.columns WHERE table_schema "
+            "= DATABASE() AND table_name = %s AND column_name = %s",
+            (table, column),
+        )[0][0]
+    )
+
+
+def _triggers(dsn: DSN) -> dict[str, tuple[str, str]]:
+    conn = connect(dsn)
+    try:
+        names = [
+            r[0]
+            for r in _q(
+                dsn,
+                "SELECT trigger_name FROM information_schema.triggers "
+                "WHERE trigger_schema = DATABASE()",
+            )
+        ]
+        out = {}
+        with conn.cursor() as cur:
+            for n in names:
+                cur.execute(f"SHOW CREATE TRIGGER `{n}`")
+                row = cur.fetchone()
+                table = _q(
+                    dsn,
+                    "SELECT event_object_table FROM information_schema.triggers "
+                    "WHERE trigger_schema = DATABASE() AND trigger_name = %s",
+                    (n,),
+                )[0][0]
+                # the server rewrites a renamed table's ON clause as ON `t` FOR EACH ROW
+                out[n] = (table, _ON.sub(r"ON \1 FOR EACH ROW", row[2]))
+        return out
+    finally:
+        conn.close()
+
+
+def _partitions(dsn: DSN) -> list[str]:
+    return [
+        r[0]
+        for r in _q(
+            dsn,
+            "SELECT partition_name FROM information_schema.partitions "
+            "WHERE table_schema = DATABASE() AND table_name = 'ticket_logs' "
+            "ORDER BY partition_ordinal_position",
+        )
+    ]
+
+
+def _leftovers(dsn: DSN) -> list[str]:
+    tables = [
+        r[0]
+        for r in _q(dsn, "SHOW TABLES")
+        if r[0].startswith("_") and r[0].endswith(("_new", "_old"))
+    ]
+    trig = [n for n in _triggers(dsn) if n.startswith(("pt_osc_", "tdb_osc_guard_"))]
+    rows = _q(dsn, "SHOW TABLES LIKE %s", (journal.TABLE,))
+    copies = [r[0] for r in _q(dsn, f"SELECT table_name FROM {journal.TABLE}")] if rows else []
+    return tables + trig + copies
+
+
+def violations(dsn: DSN, tickets: list[int], table: str = "ticket_logs") -> list[tuple]:
+    """Tickets whose logs are not numbered 1..n exactly once, or whose log_seq is not n."""
+    marks = ", ".join(["%s"] * len(tickets))
+    return _q(
+        dsn,
+        "SELECT l.ticket_id, COUNT(*), COUNT(l.ticket_seq), COUNT(DISTINCT l.ticket_seq), "
+        f"MAX(l.ticket_seq), t.log_seq FROM `{table}` l JOIN service_tickets t "
+        f"ON t.id = l.ticket_id WHERE l.ticket_id IN ({marks}) GROUP BY l.ticket_id, t.log_seq "
+        "HAVING NOT (COUNT(*) = COUNT(l.ticket_seq) AND COUNT(*) = COUNT(DISTINCT l.ticket_seq) "
+        "AND MAX(l.ticket_seq) = t.log_seq)",
+        tickets,
+    )
+
+
+def _open_tickets(dsn: DSN, n: int) -> list[int]:
+    conn = connect(dsn)
+    ids = []
+    with conn.cursor() as cur:
+        for _ in range(n):
+            cur.execute(
+                "INSERT INTO service_tickets (customer_id, title, priority, sla_started_at) "
+                "VALUES (1, 'osc', 'medium', NOW() - INTERVAL 1 HOUR)"
+            )
+            ids.append(cur.lastrowid)
+    conn.close()
+    return ids
+
+
+class Writers:
+    """Threads calling Workflow.reply with unique notes; every acknowledged call is recorded."""
+
+    def __init__(self, dsn: DSN, tickets: list[int], n: int = 3) -> None:
+        self.dsn, self.tickets = dsn, tickets
+        self.stop = threading.Event()
+        self.acked: list[str] = []
+        self.errors: list[BaseException] = []
+        self.threads = [threading.Thread(target=self._run, args=(k,)) for k in range(n)]
+
+    def _run(self, k: int) -> None:
+        with Workflow.open(self.dsn) as wf:
+            i = 0
+            while not self.stop.is_set():
+                note = f"w{k}-{i}"
+                try:
+                    wf.reply(self.tickets[(i * 7 + k) % len(self.tickets)], 7, note)
+                    self.acked.append(note)
+                except Exception as exc:  # noqa: BLE001 - every failure is a finding
+                    self.errors.append(exc)
+                    return
+                i += 1
+
+    def __enter__(self) -> Writers:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+        assert not any(t.is_alive() for t in self.threads), "a writer did not stop"
+
+    def check(self, dsn: DSN) -> None:
+        assert not self.errors, self.errors[:3]
+        assert len(self.acked) > 20, "the writers did not run through the copy"
+        notes = dict(
+            _q(dsn, "SELECT note, COUNT(*) FROM ticket_logs WHERE note LIKE 'w%%-%%' GROUP BY note")
+        )
+        assert sorted(notes) == sorted(self.acked)  # every acknowledged call, nothing else
+        assert set(notes.values()) == {1}  # exactly one log row each
+        assert violations(dsn, self.tickets) == []
+
+
+def test_each_alter_takes_its_path_and_triggers_partitions_survive(
+    seeded: tuple[DSN, Project],
+) -> None:
+    dsn, project = seeded
+    before_triggers, before_parts = _triggers(dsn), _partitions(dsn)
+    _migration(
+        project,
+        "0050_paths",
+        "\n".join(
+            [
+                "ALTER TABLE ticket_logs ADD COLUMN osc_x INT NULL;",  # INSTANT
+                "ALTER TABLE ticket_logs ADD INDEX idx_osc_agent (agent_id);",  # INPLACE, LOCK=NONE
+                "CREATE TABLE osc_tiny (id INT PRIMARY KEY, v VARCHAR(10));",
+                "ALTER TABLE osc_tiny MODIFY id BIGINT NOT NULL;",  # blocking, small: direct
+                "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;",  # online copy
+                "ALTER TABLE ticket_logs MODIFY note VARCHAR(400) NULL;",  # online, partitioned
+            ]
+        ),
+        "\n".join(
+            [
+                "ALTER TABLE ticket_logs DROP COLUMN osc_x;",
+                "ALTER TABLE ticket_logs DROP INDEX idx_osc_agent;",
+                "DROP TABLE osc_tiny;",
+                "SELECT 1;",
+                "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;",
+                "ALTER TABLE ticket_logs MODIFY note VARCHAR(500) NULL;",
+            ]
+        ),
+    )
+    res = run("migrate", "plan", "--check-ddl", "--json", "--dsn", dsn.url(), "--project",
+              str(project.root))  # fmt: skip
+    paths = {(c["table"], " ".join(c["statement"].split()[3:5])): c["path"]
+             for c in json.loads(res.stdout)["ddl_checks"]}  # fmt: skip
+    assert paths[("ticket_logs", "ADD COLUMN")] == "INSTANT"
+    assert paths[("ticket_logs", "ADD INDEX")] == "INPLACE LOCK=NONE"
+    assert paths[("service_tickets", "MODIFY title")].startswith("online copy through")
+    assert paths[("ticket_logs", "MODIFY note")].startswith("online copy through")
+    said: list[str] = []
+    mig.up(dsn, project, progress=said.append)
+    text = "\n".join(said)
+    assert "ticket_logs: INSTANT (0050_paths step 1)" in text
+    assert "ticket_logs: INPLACE LOCK=NONE (0050_paths step 2)" in text
+    assert "osc_tiny: blocking direct (0050_paths step 4)" in text
+    assert "service_tickets: online copy (0050_paths step 5)" in text
+    assert "ticket_logs: online copy (0050_paths step 6)" in text
+    assert _column(dsn, "service_tickets", "title") == "varchar(190)"
+    assert _column(dsn, "ticket_logs", "note") == "varchar(400)"
+    assert _triggers(dsn) == before_triggers  # same set, same bodies, same tables
+    assert _partitions(dsn) == before_parts
+    assert _leftovers(dsn) == []
+    assert int(scalar(connect(dsn), "SELECT COUNT(*) FROM service_tickets")) == TICKETS
+    # the moved triggers fire on the new tables: the state machine still refuses and numbers
+    ids = _open_tickets(dsn, 1)
+    with Workflow.open(dsn) as wf:
+        wf.assign(ids[0], 5)
+        wf.reply(ids[0], 5, "after")
+        with pytest.raises(TicketdbError, match="reopen rejected"):
+            wf.reopen(ids[0], 5)
+    assert _q(
+        dsn, "SELECT current_status, log_seq FROM service_tickets WHERE id = %s", (ids[0],)
+    ) == [("processing", 2)]
+    drift = run("drift", "--dsn", dsn.url(), "--project", str(project.root))
+    assert drift.returncode == 0, clean(drift)
+
+
+def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
+    dsn, project = seeded
+    _migration(
+        project,
+        "0050_nopk",
+        "\n".join(
+            [
+                "CREATE TABLE osc_nopk (a INT, b VARCHAR(10));",
+                "INSERT INTO osc_nopk SELECT id, 'x' FROM service_tickets;",
+            ]
+        ),
+        "DROP TABLE osc_nopk;\nSELECT 1;",
+    )
+    mig.up(dsn, project)
+    _migration(
+        project,
+        "0051_refused",
+        "\n".join(
+            [
+                "ALTER TABLE ticket_logs ADD COLUMN osc_y INT NULL;",
+                "ALTER TABLE osc_nopk MODIFY a BIGINT;",
+            ]
+        ),
+        "ALTER TABLE ticket_logs DROP COLUMN osc_y;\nSELECT 1;",
+    )
+    res = run("migrate", "plan", "--check-ddl", "--json", "--dsn", dsn.url(), "--project",
+              str(project.root))  # fmt: skip
+    paths = [c["path"] for c in json.loads(res.stdout)["ddl_checks"]]
+    assert paths[0] == "INSTANT"
+    assert paths[1].startswith("refused without --allow-blocking: osc_nopk has no primary")
+    res = run("migrate", "up", "--dsn", dsn.url(), "--project", str(project.root))
+    out = clean(res)
+    assert res.returncode == 1, out
+    assert "refused before any change" in out and "osc_nopk has no primary or unique key" in out
+    assert "--allow-blocking" in out and " rows, " in out and "locks it ~" in out
+    assert _q(
+        dsn,
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+        "DATABASE() AND column_name = 'osc_y'",
+    ) == [(0,)]
+    (project.migrations / "0051_refused.sql").unlink()
+    (project.migrations / "0051_refused.rollback.sql").unlink()
+    _migration(
+        project,
+        "0051_unique",
+        "ALTER TABLE service_tickets ADD UNIQUE KEY uq_osc (customer_id);",
+        "ALTER TABLE service_tickets DROP INDEX uq_osc;",
+    )
+    res = run("migrate", "up", "--dsn", dsn.url(), "--project", str(project.root))
+    assert res.returncode == 1 and "duplicate rows" in clean(res)
+    assert _leftovers(dsn) == []
+
+
+def test_writers_run_through_copy_and_swap_exactly_once(seeded: tuple[DSN, Project]) -> None:
+    dsn, project = seeded
+    tickets = _open_tickets(dsn, 40)
+    with Writers(dsn, tickets) as w:
+        time.sleep(0.3)
+        r1 = run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
+        r2 = run_online_alter(
+            dsn, "service_tickets", "MODIFY title VARCHAR(180) NOT NULL", project=project
+        )
+        time.sleep(0.3)
+    w.check(dsn)
+    for r in (r1, r2):
+        assert r.checksum_ok and r.rows_copied > 0 and r.swap_seconds < 5
+    assert _leftovers(dsn) == []
+
+
+def test_checker_catches_the_naive_trigger_move(
+    seeded: tuple[DSN, Project], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pt-osc's --preserve-triggers moves one trigger at a time while its copy trigger feeds the
+    new table: its first move, done here by hand at the point it would (after the copy), and one
+    workflow call in between fails (the AFTER trigger reads the number the moved BEFORE trigger
+    no longer sets) — a violation the writers' check reports. Our fence then moves every own
+    trigger by name (wherever it is) inside its lock, so the run still ends whole."""
+    dsn, project = seeded
+    tickets = _open_tickets(dsn, 1)
+    pause = tmp_path / "pause"
+    monkeypatch.setenv(engine.PAUSE_ENV, "verifying")
+    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
+    before = _triggers(dsn)
+    errors: list[BaseException] = []
+
+    def alter() -> None:
+        try:
+            run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    th = threading.Thread(target=alter)
+    th.start()
+    try:
+        wait_for(pause.exists, 120, "the copy to wait in its hook")
+        conn = connect(dsn)
+        with conn.cursor() as cur:  # what create_trigger_sql does for the first trigger
+            body = before["ticket_logs_before_insert"][1]
+            cur.execute("LOCK TABLES _ticket_logs_new WRITE, ticket_logs WRITE")
+            cur.execute("DROP TRIGGER ticket_logs_before_insert")
+            cur.execute(
+                body.replace("ON `ticket_logs`", "ON `_ticket_logs_new`").replace(
+                    "ON ticket_logs", "ON _ticket_logs_new"
+                )
+            )
+            cur.execute("UNLOCK TABLES")
+        conn.close()
+        failed: list[BaseException] = []
+        with Workflow.open(dsn) as wf:
+            try:  # the before trigger moved, the after trigger not: the call breaks
+                wf.reply(tickets[0], 7, "between two moves")
+            except TicketdbError as exc:
+                failed.append(exc)
+        # what Writers.check asserts (no failed call, numbering intact) catches it
+        assert failed or violations(dsn, tickets, "_ticket_logs_new") != []
+    finally:
+        pause.unlink(missing_ok=True)
+        th.join(120)
+    assert not th.is_alive()
+    # the fence drops each own trigger by name wherever it is and creates it on the copy: the
+    # hand-moved one is moved once more, the end state is whole
+    assert not errors, errors
+    assert _triggers(dsn) == before and _leftovers(dsn) == []
+    assert violations(dsn, tickets) == []
+
+
+def test_checksum_catches_a_row_changed_behind_the_copy(
+    seeded: tuple[DSN, Project], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dsn, project = seeded
+    pause = tmp_path / "pause"
+    monkeypatch.setenv(engine.PAUSE_ENV, "verifying")
+    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
+    errors: list[BaseException] = []
+    before = _q(dsn, "SELECT id, customer_id, title FROM service_tickets ORDER BY id")
+
+    def alter() -> None:
+        try:
+            run_online_alter(
+                dsn, "service_tickets", "MODIFY title VARCHAR(180) NOT NULL", project=project
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    th = threading.Thread(target=alter)
+    th.start()
+    try:
+        wait_for(pause.exists, 120, "the copy to wait in its hook")
+        _q(dsn, "UPDATE _service_tickets_new SET customer_id = customer_id + 1 WHERE id = 2500")
+    finally:
+        pause.unlink(missing_ok=True)
+        th.join(120)
+    assert not th.is_alive()
+    assert errors, "the swap went ahead"
+    assert "differs from the original in chunk 1 (id 1..3000)" in str(errors[0])
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    assert _q(dsn, "SELECT id, customer_id, title FROM service_tickets ORDER BY id") == before
+    assert _leftovers(dsn) == []
+
+
+@pytest.mark.parametrize(
+    ("point", "undo"),
+    [("copying", False), ("verifying", True), ("mid-swap", False), ("mid-swap", True)],
+)
+def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
+    seeded: tuple[DSN, Project], tmp_path: Path, point: str, undo: bool
+) -> None:
+    dsn, project = seeded
+    _migration(
+        project,
+        "0050_title",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;",
+    )
+    before = _triggers(dsn)
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: point, engine.PAUSE_FILE_ENV: str(pause)}
+    args = ["--dsn", dsn.url(), "--project", str(project.root)]
+    proc = start("migrate", "up", *args, env=env)
+    try:
+        wait_for(pause.exists, 120, f"migrate up to pause at {point}", proc)
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(
+        lambda: (
+            not _q(
+                dsn,
+                "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
+                "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()",
+            )
+        ),
+        30,
+        "pt-osc to die with its parent",
+    )
+    if point == "mid-swap":  # fail closed until repair: writes are refused, never run bare
+        with pytest.raises(Exception, match="being swapped"):
+            _open_tickets(dsn, 1)
+    res = run("migrate", "up", *args)
+    assert res.returncode == 1 and "migrate repair" in clean(res)
+    res = run("migrate", "repair", *(["--undo"] if undo else []), *args)
+    assert res.returncode == 0, clean(res)
+    assert "online copy of service_tickets" in res.stdout + res.stderr
+    assert _leftovers(dsn) == []
+    assert _triggers(dsn) == before
+    expected = "varchar(200)" if undo else "varchar(190)"
+    assert _column(dsn, "service_tickets", "title") == expected
+    res = run("migrate", "up", *args)
+    assert res.returncode == 0, clean(res)
+    ids = _open_tickets(dsn, 1)
+    with Workflow.open(dsn) as wf:
+        wf.assign(ids[0], 3)
+    assert violations(dsn, ids) == []
+    drift_dsn = dsn.url()
+    if not undo:
+        drift = run("drift", "--dsn", drift_dsn, "--project", str(project.root))
+        assert drift.returncode == 0, clean(drift)
+    os.environ.pop(engine.PAUSE_ENV, None)
+
+
+@pytest.mark.galera
+@pytest.mark.timeout(900)
+def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
+    galera_cluster: object, project_copy: Project
+) -> None:
+    project = _project(project_copy)
+    name = f"g_osc_{uuid.uuid4().hex[:8]}"
+    dsns = galera_cluster.dsns(name)  # type: ignore[attr-defined]
+    try:
+        mig.up(dsns[0], project)
+        seed(dsns[0], project, SeedSpec(tickets=2000, months=3))
+        before = _triggers(dsns[0])
+        tickets = _open_tickets(dsns[1], 30)
+        said: list[str] = []
+        with Writers(dsns[1], tickets, n=2) as w:  # node 2 writes, node 1 migrates
+            time.sleep(0.3)
+            r = run_online_alter(dsns[0], "ticket_logs", "MODIFY note VARCHAR(450) NULL",
+                                 project=project, say=said.append)  # fmt: skip
+            time.sleep(0.3)
+        assert r.galera and r.checksum_ok, said
+        w.check(dsns[1])
+        for d in dsns:  # no node left on another schema, or with the copy's remains
+            assert _column(d, "ticket_logs", "note") == "varchar(450)"
+            assert _triggers(d) == before
+            assert _leftovers(d) == []
+        print(f"galera: {r.as_dict()}")
+    finally:
+        conn = connect(dsns[0], database=False)
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+def test_sigterm_during_the_copy_stops_it_cleanly_and_says_how_to_resume(
+    seeded: tuple[DSN, Project], tmp_path: Path
+) -> None:
+    dsn, project = seeded
+    _migration(
+        project,
+        "0050_title",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;",
+    )
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: "copying", engine.PAUSE_FILE_ENV: str(pause)}
+    args = ["--dsn", dsn.url(), "--project", str(project.root)]
+    proc = start("migrate", "up", *args, env=env)
+    try:
+        wait_for(pause.exists, 120, "migrate up to pause while copying", proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, out + err  # 128 + SIGTERM, as every ticketdb command
+    assert "Traceback" not in err and "migrate repair" in err
+    assert _leftovers(dsn) == []  # pt-osc stopped, its triggers and the copy removed
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    res = run("migrate", "up", *args)
+    assert res.returncode == 1 and "migrate repair" in clean(res)
+    res = run("migrate", "repair", *args)  # resumes: runs the copy again
+    assert res.returncode == 0, clean(res)
+    assert _column(dsn, "service_tickets", "title") == "varchar(190)"
+    assert _leftovers(dsn) == []
