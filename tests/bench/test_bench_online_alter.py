@@ -225,6 +225,8 @@ def test_online_alter_json_shape(smoke) -> None:
             assert set(r["ops_per_s"]) == {"before", "during", "after"}
             assert r["ops_per_s"]["before"] > 0 and r["ops_per_s"]["after"] > 0, (table, way)
             assert r["seconds"] > 0 and r["rows"] > 0 and r["rows_per_s"] > 0
+        # each way started from the same rows (the previous run's lives removed)
+        assert per["online"]["rows"] == per["direct"]["rows"], table
         online = per["online"]["online"]
         assert online["rows_copied"] >= per["online"]["rows"] and online["copy_seconds"] > 0
         assert per["direct"]["checksum_ok"] is None

@@ -8,9 +8,9 @@ the lives go on for ``--duration`` seconds more, then stop. From every operation
 time: ops/s before / during / after, p99 of the operations the ALTER overlapped, and the
 longest time in which no operation completed (the stall; for the plain ALTER about the whole
 copy, since writers wait for it). Then every acknowledged call is checked against the rows
-(acks.py), and the column is put back with a plain ALTER while nothing runs (widening a
-VARCHAR whose length bytes stay the same is in place), so each run starts from the repo's
-schema. At the end ``drift`` must be clean.
+(acks.py), the lives' tickets are deleted and the column is put back with a plain ALTER
+while nothing runs (widening a VARCHAR whose length bytes stay the same is in place), so each
+run starts from the same rows and the repo's schema. At the end ``drift`` must be clean.
 
 Each ALTER is proven copy-only first: the server must refuse it with
 ``ALGORITHM=INPLACE, LOCK=NONE`` (a refusal changes nothing). Runs only when named
@@ -135,7 +135,8 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
         end = time.monotonic()
         results = bg.stop()
     check = acks.check(ctx.conn, results)
-    with ctx.conn.cursor() as cur:  # back to the repo's column, with nothing running
+    remove_lives(ctx, st)  # the next run starts from the same rows …
+    with ctx.conn.cursor() as cur:  # … and the repo's column, with nothing running
         cur.execute(f"ALTER TABLE {quote_ident(table)} MODIFY {quote_ident(col)} "
                     f"{st['columns'][table]}")  # fmt: skip
     out = timeline(results, begin, a, b, end)
