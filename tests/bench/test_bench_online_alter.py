@@ -22,7 +22,7 @@ from ticketdb.cli import cli
 from ticketdb.db import connect
 
 scenarios()  # every built-in registered in report order before one module is imported by name
-from ticketdb.bench.scenarios.online_alter import ALTERS, timeline  # noqa: E402
+from ticketdb.bench.scenarios.online_alter import ALTERS, series, timeline  # noqa: E402
 
 needs_ptosc = pytest.mark.skipif(
     shutil.which("pt-online-schema-change") is None,
@@ -31,7 +31,7 @@ needs_ptosc = pytest.mark.skipif(
 )
 WAY_KEYS = {"seconds", "ops", "ops_per_s", "during_ratio", "p99_ms_during", "max_ms_during",
             "stall_s", "stall_at_s", "stall_during_s", "rows", "rows_copied", "rows_per_s",
-            "checksum_ok", "lost_ops", "acks", "errors", "error_samples"}  # fmt: skip
+            "checksum_ok", "lost_ops", "acks", "errors", "error_samples", "series"}  # fmt: skip
 
 # -- the stall and throughput arithmetic ----------------------------------------------------------
 
@@ -73,6 +73,13 @@ def test_timeline_of_a_run_blocked_by_the_alter() -> None:
     assert t["during_ratio"] == 0.0
     assert t["p99_ms_during"] == 2000.0 and t["max_ms_during"] == 2000.0
     assert t["ops"] == 199 and t["seconds"] == 2.0
+
+
+def test_series_buckets_every_completion_once() -> None:
+    done = [0.1, 0.2, 0.3, 1.1, 2.0]
+    sr = series(done, 0.0, 1.0, 2.0, bucket=0.5)
+    assert sr == {"bucket_s": 0.5, "start_s": -1.0, "ops": [3, 0, 1, 0, 1]}
+    assert sum(sr["ops"]) == len(done)
 
 
 def test_timeline_of_a_run_that_keeps_going() -> None:
@@ -192,11 +199,11 @@ def smoke(server_dsn, tmp_path_factory):
         pytest.skip("pt-online-schema-change is not installed (Debian package percona-toolkit)")
     dsn = server_dsn.with_database("t_bench_online_alter")
     out = tmp_path_factory.mktemp("online_alter")
-    files = {k: out / f"bench.{k}" for k in ("json", "md")}
+    files = {k: out / f"bench.{k}" for k in ("json", "md", "png")}
     result = CliRunner().invoke(cli, [
         "bench", "--dsn", server_dsn.url(), "--database", dsn.database, "--tickets", "5000",
         "--scenario", "online_alter", "--duration", "1", "--no-raw-baseline",
-        "--json", str(files["json"]), "--markdown", str(files["md"]),
+        "--json", str(files["json"]), "--markdown", str(files["md"]), "--plot", str(files["png"]),
     ])  # fmt: skip
     try:
         assert result.exit_code == 0, result.output
@@ -288,3 +295,4 @@ def test_online_alter_leaves_the_bench_database_as_found(smoke) -> None:
     md = files["md"].read_text()
     assert "online_alter: copy-only ALTER under 4 workflow clients" in md
     assert "| service_tickets | online copy |" in md and "| ticket_logs | plain ALTER |" in md
+    assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -49,6 +49,7 @@ ALTERS = {
 WAYS = ("online", "direct")
 CLIENTS = 4
 DEFAULT_PHASE = 10.0
+SERIES_BUCKET = 0.25  # seconds per point of the recorded ops/s timeline
 REFUSED = {1845, 1846}  # the server refuses the requested ALGORITHM / LOCK
 
 
@@ -191,7 +192,19 @@ def timeline(results: list[WorkerResult], begin: float, a: float, b: float,
         "stall_s": round(gap, 3),
         "stall_at_s": round(at - a, 3),  # when it began, from the ALTER's start (< 0: before)
         "stall_during_s": round(gap_during, 3),
+        "series": series(done, begin, a, end),
     }
+
+
+def series(done: list[float], begin: float, a: float, end: float,
+           bucket: float = SERIES_BUCKET) -> dict[str, Any]:  # fmt: skip
+    """Operations completed per ``bucket`` seconds from ``begin`` to ``end``; ``start_s`` is
+    ``begin`` relative to the ALTER's start (for the plot's time axis)."""
+    counts = [0] * max(1, int((end - begin) / bucket) + 1)
+    for t in done:
+        if begin <= t <= end:
+            counts[int((t - begin) / bucket)] += 1
+    return {"bucket_s": bucket, "start_s": round(begin - a, 3), "ops": counts}
 
 
 def _peak_rss_mb() -> dict[str, float]:
