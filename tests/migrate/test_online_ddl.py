@@ -174,6 +174,8 @@ class Writers:
         self.dsn, self.tickets = dsn, tickets
         self.stop = threading.Event()
         self.acked: list[str] = []
+        self.acked_at: list[float] = []
+        self.retries: dict[int, int] = {}
         self.errors: list[BaseException] = []
         self.threads = [threading.Thread(target=self._run, args=(k,)) for k in range(n)]
 
@@ -185,10 +187,18 @@ class Writers:
                 try:
                     wf.reply(self.tickets[(i * 7 + k) % len(self.tickets)], 7, note)
                     self.acked.append(note)
+                    self.acked_at.append(time.monotonic())
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
                     self.errors.append(exc)
                     return
                 i += 1
+            for code, n in wf.stats.retries.items():
+                self.retries[code] = self.retries.get(code, 0) + n
+
+    def longest_gap(self) -> float:
+        """Longest time without any acknowledged call (the stall writers saw)."""
+        at = sorted(self.acked_at)
+        return max((b - a for a, b in zip(at, at[1:], strict=False)), default=0.0)
 
     def __enter__(self) -> Writers:
         for t in self.threads:
@@ -341,6 +351,7 @@ def test_writers_run_through_copy_and_swap_exactly_once(seeded: tuple[DSN, Proje
         )
         time.sleep(0.3)
     w.check(dsn)
+    print(f"one server: {r1.as_dict()} {r2.as_dict()} longest gap {w.longest_gap():.3f}s")
     for r in (r1, r2):
         assert r.checksum_ok and r.rows_copied > 0 and r.swap_seconds < 5
     assert _leftovers(dsn) == []
@@ -439,7 +450,7 @@ def test_checksum_catches_a_row_changed_behind_the_copy(
 
 @pytest.mark.parametrize(
     ("point", "undo"),
-    [("copying", False), ("verifying", True), ("mid-swap", False), ("mid-swap", True)],
+    [("copying", False), ("verifying", True), ("mid-swap", False)],
 )
 def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     seeded: tuple[DSN, Project], tmp_path: Path, point: str, undo: bool
@@ -479,6 +490,9 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
             _open_tickets(dsn, 1)
     res = run("migrate", "up", *args)
     assert res.returncode == 1 and "migrate repair" in clean(res)
+    if point == "copying":  # drift reports the remains until repair
+        drift = run("drift", *args)
+        assert drift.returncode == 1 and "_service_tickets_new" in clean(drift)
     res = run("migrate", "repair", *(["--undo"] if undo else []), *args)
     assert res.returncode == 0, clean(res)
     assert "online copy of service_tickets" in res.stdout + res.stderr
@@ -524,7 +538,7 @@ def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
             assert _column(d, "ticket_logs", "note") == "varchar(450)"
             assert _triggers(d) == before
             assert _leftovers(d) == []
-        print(f"galera: {r.as_dict()}")
+        print(f"galera: {r.as_dict()} longest gap {w.longest_gap():.3f}s retries {w.retries}")
     finally:
         conn = connect(dsns[0], database=False)
         with conn.cursor() as cur:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb import catalog, partitions
-from ticketdb.db import connect
+from ticketdb.db import connect, connection
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate.online import checksum, journal, ptosc, swap
@@ -202,7 +202,7 @@ def run_online_alter(
             child.finish()
         except BaseException:
             if not in_service_swapped:
-                _abandon(child, work, jconn, table, own, say, migration_id is not None)
+                _abandon(child, dsn, table, own, say, migration_id is not None)
             raise
         swap.drop_old(work, old)
         journal.end(jconn, table)
@@ -216,8 +216,7 @@ def run_online_alter(
 
 def _abandon(
     child: ptosc.Child,
-    work: Any,
-    jconn: Any,
+    dsn: DSN,
     table: str,
     own: list[swap.OwnTrigger],
     say: Say,
@@ -232,13 +231,13 @@ def _abandon(
         except Exception:  # noqa: BLE001 - still copying: it does not read stdin then
             child.stop()
     try:
-        work.ping(reconnect=True)
-        jconn.ping(reconnect=True)
-        for what in swap.restore(
-            work, table, journal.new_name(table), journal.old_name(table), own
-        ):
-            say(what)
-        journal.end(jconn, table)
+        # new connections: a signal may have cut the old ones in the middle of a statement
+        with connection(dsn) as conn:
+            for what in swap.restore(
+                conn, table, journal.new_name(table), journal.old_name(table), own
+            ):
+                say(what)
+            journal.end(conn, table)
     except Exception as exc:  # noqa: BLE001 - the journal row stays for `migrate repair`
         say(f"could not clean up the online copy of {table} ({exc}): run `ticketdb migrate repair`")
         return

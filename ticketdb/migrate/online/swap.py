@@ -41,8 +41,8 @@ _ON = re.compile(
     r"(\bON\s+)((?:`[^`]+`|\w+)(?:\s*\.\s*(?:`[^`]+`|\w+))?)(\s+FOR\s+EACH\s+ROW\b)", re.I
 )
 #: LOCK TABLES waits this long for running transactions before it gives up and tries again
-LOCK_WAIT = 3
-LOCK_TRIES = 10
+LOCK_WAIT = 1
+LOCK_TRIES = 30
 
 
 Pause = Callable[[], None]
@@ -123,11 +123,15 @@ def _drop_trigger(cur: Any, name: str) -> None:
     cur.execute(f"DROP TRIGGER IF EXISTS {quote_ident(name)}")
 
 
-def _lock(cur: Any, tables: list[str]) -> None:
+def _first(cur: Any, sql: str) -> None:
+    """The fence's first statement (LOCK TABLES, or the first RENAME on Galera): it waits for
+    running transactions on the table while every new writer queues behind it, so it gives up
+    after LOCK_WAIT seconds and tries again (as pt-osc does) instead of stalling writers for the
+    server's default lock_wait_timeout (a day on MariaDB)."""
     cur.execute(f"SET SESSION lock_wait_timeout = {LOCK_WAIT}")
     for attempt in range(LOCK_TRIES):
         try:
-            cur.execute("LOCK TABLES " + ", ".join(f"{quote_ident(t)} WRITE" for t in tables))
+            cur.execute(sql)
             return
         except pymysql.err.MySQLError as exc:
             if error_code(exc) != 1205 or attempt == LOCK_TRIES - 1:
@@ -141,7 +145,7 @@ def swap_locked(
     """One server: the fence is LOCK TABLES (see the module docstring); returns the seconds
     writers were held (from the lock granted to UNLOCK)."""
     with conn.cursor() as cur:
-        _lock(cur, [table, new])
+        _first(cur, "LOCK TABLES " + ", ".join(f"{quote_ident(t)} WRITE" for t in (table, new)))
         held = time.perf_counter()
         try:
             for event in _EVENTS:
@@ -169,7 +173,7 @@ def swap_by_name(
     """Galera: the fence is the table's name (see the module docstring); returns the seconds
     between the two renames (writers get 1146 meanwhile)."""
     with conn.cursor() as cur:
-        cur.execute(f"RENAME TABLE {quote_ident(table)} TO {quote_ident(old)}")
+        _first(cur, f"RENAME TABLE {quote_ident(table)} TO {quote_ident(old)}")
         gone = time.perf_counter()
         for t in own:
             _drop_trigger(cur, t.name)
