@@ -115,12 +115,16 @@ def test_online_alter_targets_are_judged_the_right_way_round() -> None:
     assert ok_by["service_tickets.online.during_ratio"]["met"] is False  # 0.4 < 0.5
     assert ok_by["service_tickets.online.checksum_ok"]["met"] is True
     assert ok_by["service_tickets.online.stall_s"]["at_target_scale"] is False
-    # an online way that did not run (error, no value): not measured, neither met nor missed
+    # an online way that failed (no pt-online-schema-change, a checksum mismatch): its targets
+    # are missed with the reason, not "not measured"; what it did not lose still counts
     broken = _entry(0.3, 0.6, 0, None)
-    broken["service_tickets"]["online"] = {"error": "no pt-online-schema-change", "lost_ops": 0}
+    broken["service_tickets"]["online"] = {"error": "the copy differs", "lost_ops": 0}
     by = {t["metric"]: t for t in check_targets([broken], 1_000_000)}
-    assert by["service_tickets.online.stall_s"]["met"] is None
-    assert by["service_tickets.online.checksum_ok"]["met"] is None
+    assert by["service_tickets.online.stall_s"]["met"] is False
+    assert by["service_tickets.online.checksum_ok"]["met"] is False
+    assert by["service_tickets.online.checksum_ok"]["error"] == "the copy differs"
+    assert by["service_tickets.online.lost_ops"]["met"] is True
+    assert by["ticket_logs.online.stall_s"]["met"] is True
 
 
 def test_online_alter_has_no_target_rows_when_it_did_not_run() -> None:

@@ -184,6 +184,8 @@ def targets_table(doc: dict[str, Any], scenario: str | None = None) -> list[str]
             met += " (below 1M tickets: not the target scale)"
         if not t.get("at_target_profile", True) and t["met"] is not None:
             met += " (not the durable profile the target is for)"
+        if t.get("error"):
+            met += f": {t['error']}"
         lines.append(f"| {t['scenario']} {t['metric']} {t['target']} | {t['value']} | {met} |")
     return lines
 
