@@ -31,7 +31,8 @@ needs_ptosc = pytest.mark.skipif(
 )
 WAY_KEYS = {"seconds", "ops", "ops_per_s", "during_ratio", "p99_ms_during", "max_ms_during",
             "stall_s", "stall_at_s", "stall_during_s", "rows", "rows_copied", "rows_per_s",
-            "checksum_ok", "lost_ops", "acks", "errors", "error_samples", "series"}  # fmt: skip
+            "checksum_ok", "lost_ops", "acks", "errors", "error_samples", "series",
+            "row_lock_waits", "row_lock_time_ms"}  # fmt: skip
 
 # -- the stall and throughput arithmetic ----------------------------------------------------------
 

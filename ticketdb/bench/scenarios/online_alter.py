@@ -35,6 +35,7 @@ from ticketdb.bench.lives import remove_lives, writer_state
 from ticketdb.bench.load import WorkerResult
 from ticketdb.bench.metrics import longest_gap, percentile, rate
 from ticketdb.bench.registry import Scenario, register
+from ticketdb.bench.serverio import row_lock_waits
 from ticketdb.catalog import show_create
 from ticketdb.db import quote_ident
 from ticketdb.errors import TicketdbError
@@ -123,6 +124,7 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
         begin = bg.start()
         time.sleep(phase)
         ctx.log(f"{NAME}: {table}, {way}: {change}")
+        locks0 = row_lock_waits(ctx.dsn)
         a = time.monotonic()
         try:
             if way == "online":
@@ -132,6 +134,7 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
         except (TicketdbError, ImportError) as exc:  # the lives still stop and are checked
             error = f"{type(exc).__name__}: {exc}" if isinstance(exc, ImportError) else str(exc)
         b = time.monotonic()
+        locks1 = row_lock_waits(ctx.dsn)
         time.sleep(phase)
         end = time.monotonic()
         results = bg.stop()
@@ -149,6 +152,10 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
         rows_copied=copied,
         rows_per_s=round(copied / copy_s) if copied is not None and copy_s else None,
         checksum_ok=(online or {}).get("checksum_ok") if way == "online" else None,
+        # server-wide InnoDB row lock waits over the ALTER: writers queued behind the copy's
+        # chunks (or its triggers) show here, a plain ALTER's table lock does not
+        row_lock_waits=locks1[0] - locks0[0],
+        row_lock_time_ms=locks1[1] - locks0[1],
         lost_ops=check.lost,
         acks=check.as_dict(),
         errors=sum(len(r.unknown) for r in results),
