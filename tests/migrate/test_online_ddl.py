@@ -184,8 +184,12 @@ class Writers:
             i = 0
             while not self.stop.is_set():
                 note = f"w{k}-{i}"
+                ticket = self.tickets[(i * 7 + k) % len(self.tickets)]
                 try:
-                    wf.reply(self.tickets[(i * 7 + k) % len(self.tickets)], 7, note)
+                    if i % 5 == 4:  # moves a pending ticket to processing: replayed below
+                        wf.assign(ticket, 7)
+                        self.acked.append(f"assign {ticket}")
+                    wf.reply(ticket, 7, note)
                     self.acked.append(note)
                     self.acked_at.append(time.monotonic())
                 except Exception as exc:  # noqa: BLE001 - every failure is a finding
@@ -213,13 +217,35 @@ class Writers:
 
     def check(self, dsn: DSN) -> None:
         assert not self.errors, self.errors[:3]
-        assert len(self.acked) > 20, "the writers did not run through the copy"
+        assigns = [a for a in self.acked if a.startswith("assign ")]
+        replies = [a for a in self.acked if not a.startswith("assign ")]
+        assert len(replies) > 20, "the writers did not run through the copy"
         notes = dict(
             _q(dsn, "SELECT note, COUNT(*) FROM ticket_logs WHERE note LIKE 'w%%-%%' GROUP BY note")
         )
-        assert sorted(notes) == sorted(self.acked)  # every acknowledged call, nothing else
+        assert sorted(notes) == sorted(replies)  # every acknowledged call, nothing else
         assert set(notes.values()) == {1}  # exactly one log row each
         assert violations(dsn, self.tickets) == []
+        ids = ", ".join(map(str, self.tickets))
+        logged = _q(
+            dsn,
+            "SELECT COUNT(*) FROM ticket_logs WHERE action_type = 'assign' "
+            f"AND ticket_id IN ({ids})",
+        )
+        assert logged[0][0] == len(assigns)  # every acknowledged assign logged exactly once
+        # replayed status = current status: pending until the first assign log, then processing
+        replayed = dict(
+            _q(
+                dsn,
+                "SELECT t.id, IF(SUM(l.action_type = 'assign') > 0, 'processing', 'pending') "
+                f"FROM service_tickets t LEFT JOIN ticket_logs l ON l.ticket_id = t.id "
+                f"WHERE t.id IN ({ids}) GROUP BY t.id",
+            )
+        )
+        current = dict(
+            _q(dsn, f"SELECT id, current_status FROM service_tickets WHERE id IN ({ids})")
+        )
+        assert replayed == current
 
 
 def test_each_alter_takes_its_path_and_triggers_partitions_survive(

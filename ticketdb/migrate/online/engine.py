@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb import catalog, partitions
-from ticketdb.db import connect, connection
+from ticketdb.db import connect, connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate.online import checksum, journal, ptosc, swap
@@ -173,7 +173,10 @@ def run_online_alter(
         in_service_swapped = False
         try:
             copy_started = time.perf_counter()
-            child.wait_for("copying", lambda _e: None)
+            child.wait_for("triggers", lambda _e: None)
+            if result.galera:
+                _reopen_everywhere(dsn, work, table, say)
+            child.tell("go", last=False)
             say(f"copying {table} into {new} (pt-online-schema-change, pid {child.proc.pid})")
             pause_point("copying", say)
             child.wait_for("waiting", lambda _e: None)
@@ -212,6 +215,31 @@ def run_online_alter(
         f"checksum {result.checksum_seconds:.2f}s, writers held {result.swap_seconds * 1000:.0f} ms"
     )
     return result
+
+
+def _reopen_everywhere(dsn: DSN, conn: Any, table: str, say: Say) -> None:
+    """Galera: before the first chunk, every node reopens ``table`` and this node catches up.
+    Measured without it: in 1 run in 5 writes another node made around pt-osc's CREATE TRIGGER
+    (TOI) were missing from the copy (the checksum caught them): that node's writers can keep a
+    trigger list without the copy triggers (shared/NOTES.md once saw a node serve a stale
+    trigger until FLUSH LOCAL TABLES), and their rows may not be applied here yet when pt-osc
+    reads the chunk that should hold them."""
+    for node in galera.peer_dsns(dsn, conn):  # every member, this one included
+        try:
+            with connection(node) as c, c.cursor() as cur:
+                cur.execute(f"FLUSH LOCAL TABLES {quote_ident(table)}")
+        except Exception as exc:  # noqa: BLE001 - the checksum still catches what this misses
+            say(f"could not make {node.address} reopen {table} ({exc}); the checksum decides")
+    # then wait until this node has applied every write set certified so far (Galera applies
+    # asynchronously): rows another node wrote without the copy triggers must be visible here
+    # before pt-osc reads its first chunk, or its chunks miss them
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION wsrep_sync_wait = 1")
+        try:
+            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)} WHERE 1 = 0")
+            cur.fetchall()
+        finally:
+            cur.execute("SET SESSION wsrep_sync_wait = 0")
 
 
 def _abandon(

@@ -141,7 +141,18 @@ def read(conn: Any) -> list[Copy]:
         f"client, started_at, own_triggers FROM {TABLE} ORDER BY started_at, table_name",
     )
     return [
-        Copy(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else int(r[5]), r[6], int(r[7]),
-             r[8], str(r[9]), json.loads(r[10] or "[]"))  # fmt: skip
+        Copy(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            None if r[5] is None else int(r[5]),
+            r[6],
+            int(r[7]),
+            r[8],
+            str(r[9]),
+            json.loads(r[10] or "[]"),
+        )  # fmt: skip
         for r in rows
     ]

@@ -168,13 +168,15 @@ class Child:
                 )
             on_event(event)
 
-    def tell(self, command: str) -> None:
-        """One command to the plugin waiting in ``before_swap_tables``."""
+    def tell(self, command: str, *, last: bool = True) -> None:
+        """One command to the plugin (``go`` after its triggers; ``swapped``/``abort`` in
+        ``before_swap_tables``, the ``last``: stdin is closed after it)."""
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(command + "\n")
             self.proc.stdin.flush()
-            self.proc.stdin.close()
+            if last:
+                self.proc.stdin.close()
         except (BrokenPipeError, ValueError):
             pass
 
