@@ -9,7 +9,7 @@ PORT    ?=
 CLIENTS ?=
 OUT    ?= benchmarks/out
 
-.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference
+.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference bench-online-alter
 
 deps:
 	@bash scripts/system-deps.sh
@@ -64,6 +64,10 @@ clean:
 ## bench-reference: the 1M reference run on both server profiles + README (quiet machine only)
 bench-reference: deps venv
 	bash scripts/bench-reference.sh
+
+## bench-online-alter: the online_alter scenario alone, 1M tickets, both profiles + README (quiet machine only)
+bench-online-alter: deps venv
+	SCENARIOS=online_alter NAME=online-alter-1m bash scripts/bench-reference.sh
 
 ## bench-readme: benchmarks/README.md from benchmarks/README.template.md and the recorded JSON files
 bench-readme: venv

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The reference run of benchmarks/README.md: TICKETS (default 1M) on both server profiles, each
 # in its own throwaway sandbox, then the README regenerated from the two JSON files.
-# PROFILES="durable" records one profile only. Needs a QUIET machine: refuses to start when the 1-minute load average is >= MAX_LOAD (1.5)
+# PROFILES="durable" records one profile only. SCENARIOS="online_alter" NAME=online-alter-1m
+# records only those scenarios (`--scenario`, no raw seed baseline) into $OUT/$NAME[-durable].json
+# (`make bench-online-alter`). Needs a QUIET machine: refuses to start when the 1-minute load average is >= MAX_LOAD (1.5)
 # unless FORCE=1, because numbers measured under load are not publishable.
 # ~10-15 min per profile at 1M tickets on 2 cores (seed + raw load + every scenario + 3 levels ×
 # 3 contenders × DURATION s).
@@ -13,6 +15,10 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-1,4,16}
 MAX_LOAD=${MAX_LOAD:-1.5}
 OUT=${OUT:-benchmarks}
+NAME=${NAME:-bench-1m}
+only=()
+for s in ${SCENARIOS:-}; do only+=(--scenario "$s"); done
+[ ${#only[@]} -eq 0 ] || only+=(--no-raw-baseline)
 ROOT=$(mktemp -d /tmp/ticketdb-reference.XXXXXX)
 
 load_high() { awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; }
@@ -45,8 +51,8 @@ for profile in ${PROFILES:-fast durable}; do
     if [ "$profile" = durable ]; then flag="--durable"; suffix="-durable"; fi
     dsn=$("$BIN/ticketdb" sandbox start --dir "$box" $flag)
     "$BIN/ticketdb" bench --dsn "$dsn" --tickets "$TICKETS" --repeat 20 --clients "$CLIENTS" \
-        --duration "$DURATION" --json "$OUT/bench-1m$suffix.json" \
-        --markdown "$OUT/bench-1m$suffix.md" --plot "$OUT/bench-1m$suffix.png"
+        --duration "$DURATION" ${only[@]+"${only[@]}"} --json "$OUT/$NAME$suffix.json" \
+        --markdown "$OUT/$NAME$suffix.md" --plot "$OUT/$NAME$suffix.png"
     "$BIN/ticketdb" sandbox destroy --yes --dir "$box" >/dev/null
     box=""
 done
@@ -54,4 +60,4 @@ done
 [ "$OUT/README.template.md" -ef benchmarks/README.template.md ] \
     || cp benchmarks/README.template.md "$OUT/README.template.md"
 "$BIN/python" -m ticketdb.bench.readme "$OUT"
-echo "bench-reference: $OUT/bench-1m.json, $OUT/bench-1m-durable.json and $OUT/README.md updated"
+echo "bench-reference: $OUT/$NAME.json, $OUT/$NAME-durable.json and $OUT/README.md updated"

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 
 from ticketdb.app.queries import load_query
 from ticketdb.app.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
+from ticketdb.bench.context import BenchContext
+from ticketdb.bench.serverio import server_pid
 from ticketdb.db import quote_ident
 from ticketdb.project import Project
 
@@ -46,6 +48,30 @@ def create_plain_copy(conn: Any, source: str, target: str) -> None:
             cur.execute(f"CREATE TABLE {dst}.{table} LIKE {src}.{table}")
         cur.execute(f"INSERT INTO {dst}.service_tickets ({_TICKET_COLUMNS}) "
                     f"SELECT {_TICKET_COLUMNS} FROM {src}.service_tickets")  # fmt: skip
+
+
+def writer_state(ctx: BenchContext) -> dict[str, Any]:
+    """What a scenario writing ticket lives needs: the highest ids now (to remove its tickets
+    afterwards), how many customers and agents to draw from, the server's pid (CPU time)."""
+    st: dict[str, Any] = {}
+    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
+    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
+    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
+    st["server_pid"] = server_pid(ctx.conn)
+    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
+                       or 0) or 200  # fmt: skip
+    return st
+
+
+def remove_lives(ctx: BenchContext, st: dict[str, Any]) -> None:
+    """Delete the tickets and logs written since :func:`writer_state` (``st``), and what the
+    events derived from them: a reused data set is left as found."""
+    with ctx.conn.cursor() as cur:
+        if "max_log_id" in st:
+            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
+            for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
+                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
+            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,10 @@ class WorkerSpec:
     seed: int
     customers: int
     agents: int
+    #: keep each operation's completion time and each acknowledged call (ticket id, step), for
+    #: a stall timeline and an after-the-fact check that nothing acknowledged was lost
+    record: bool = False
+    read_timeout: float | None = None
 
 
 @dataclass
@@ -51,10 +55,14 @@ class WorkerResult:
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     fatal: str | None = None  # the worker could not run at all (connect failed, …)
+    done_at: list[float] = field(default_factory=list)  # time.monotonic() per operation (record)
+    acked: list[tuple[int, str]] = field(default_factory=list)  # (ticket id, step) (record)
+    unknown: list[tuple[int | None, str]] = field(default_factory=list)  # failed calls (record)
 
 
-def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
-    """Connect, report ready, wait for the common start, run lives, report the result."""
+def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any, stop: Any = None) -> None:
+    """Connect, report ready, wait for the common start, run lives until the duration is over
+    (or ``stop``, an Event, is set), report the result."""
     out = WorkerResult()
     try:
         from ticketdb.bench.lives import DRIVERS, STEPS, plan_life
@@ -63,7 +71,7 @@ def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
         from ticketdb.errors import TicketdbError
         from ticketdb.project import Project
 
-        conn = connect(spec.dsn)
+        conn = connect(spec.dsn, read_timeout=spec.read_timeout)
         driver = DRIVERS[spec.driver](conn, Project(spec.project_root))
         rng = random.Random(spec.seed)
         messages.put((index, None))
@@ -74,24 +82,34 @@ def _worker(index: int, spec: WorkerSpec, start: Any, messages: Any) -> None:
             out.started = time.monotonic()
             deadline = out.started + spec.duration
             n = 0
-            while time.monotonic() < deadline:
+
+            def over() -> bool:
+                return time.monotonic() >= deadline or (stop is not None and stop.is_set())
+
+            while not over():
                 n += 1
                 life = plan_life(rng, spec.customers, spec.agents, n)
                 ticket_id: int | None = None
                 for step in STEPS:
-                    if time.monotonic() >= deadline:
+                    if over():
                         break
                     t0 = time.perf_counter()
                     try:
                         ticket_id = driver.step(step, life, ticket_id)
                     except TicketdbError as exc:  # rejected, retries exhausted, server error
                         out.errors += 1
+                        if spec.record:
+                            out.unknown.append((ticket_id, step))
                         if len(out.error_samples) < MAX_ERROR_SAMPLES:
                             out.error_samples.append(f"{step}: {exc}")
                         if not conn.open:
                             conn.ping(reconnect=True)
                         break  # abandon this life, start the next one
                     out.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                    if spec.record:
+                        assert ticket_id is not None
+                        out.done_at.append(time.monotonic())
+                        out.acked.append((ticket_id, step))
                 else:
                     out.lives += 1
             out.ended = time.monotonic()
@@ -154,7 +172,8 @@ class LevelResult:
         }
 
 
-def _collect(procs: list[Any], messages: Any, want: str, timeout: float) -> dict[int, Any]:
+def _collect(procs: list[Any], messages: Any, want: str, timeout: float,
+             name: str = "workflow_throughput") -> dict[int, Any]:  # fmt: skip
     """One message per worker (``want`` = "ready": None, "result": a WorkerResult); a worker
     that died without sending it, or the timeout, is an error rather than a hang."""
     from ticketdb.errors import TicketdbError
@@ -167,15 +186,15 @@ def _collect(procs: list[Any], messages: Any, want: str, timeout: float) -> dict
         except queue.Empty:
             dead = [i for i, p in enumerate(procs) if i not in got and not p.is_alive()]
             if dead:
-                raise TicketdbError(f"workflow_throughput: client process {dead[0]} exited "
+                raise TicketdbError(f"{name}: client process {dead[0]} exited "
                                     f"(code {procs[dead[0]].exitcode}) before it was {want}"
                                     ) from None  # fmt: skip
             if time.monotonic() > deadline:
-                raise TicketdbError(f"workflow_throughput: clients not {want} after "
+                raise TicketdbError(f"{name}: clients not {want} after "
                                     f"{timeout:.0f} s") from None  # fmt: skip
             continue
         if isinstance(payload, WorkerResult) and payload.fatal:
-            raise TicketdbError(f"workflow_throughput: a client failed: {payload.fatal}")
+            raise TicketdbError(f"{name}: a client failed: {payload.fatal}")
         if (payload is None) == (want == "ready"):
             got[index] = payload
     return got

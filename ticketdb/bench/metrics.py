@@ -3,6 +3,7 @@ percentiles and the ratios it reports."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 
@@ -30,3 +31,23 @@ def percentile(samples: list[float], p: float) -> float | None:
     s = sorted(samples)
     rank = math.ceil(p * len(s) / 100 - 1e-9)  # -1e-9: 95 * 20 / 100 may land a hair above 19
     return s[min(len(s), max(1, rank)) - 1]
+
+
+def longest_gap(done_at: list[float], start: float, end: float) -> tuple[float, float]:
+    """The longest time in [start, end] with no operation completing (the stall) and when it
+    began: gaps between consecutive completions, and from ``start`` to the first one and the
+    last one to ``end`` (writers blocked until the end of the window stalled that long too)."""
+    times = sorted(t for t in done_at if start <= t <= end)
+    edges = [start, *times, end]
+    gap, at = 0.0, start
+    for a, b in itertools.pairwise(edges):
+        if b - a > gap:
+            gap, at = b - a, a
+    return gap, at
+
+
+def rate(done_at: list[float], start: float, end: float) -> float | None:
+    """Operations completed per second in [start, end) (None for an empty window)."""
+    if end <= start:
+        return None
+    return sum(1 for t in done_at if start <= t < end) / (end - start)

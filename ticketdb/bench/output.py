@@ -162,14 +162,60 @@ def vip_table(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def targets_table(doc: dict[str, Any]) -> list[str]:
+ALTER_HEADERS = ["table", "way", "ALTER s", "rows/s", "ops/s before", "during", "after",
+                 "during ÷ before", "p99 ms during", "longest stall s", "lost calls",
+                 "failed calls", "checksum"]
+
+
+def alter_rows(doc: dict[str, Any]) -> list[list[str]]:
+    """online_alter: per table, the online copy next to the plain ALTER of the same run (one
+    row per way, cells in ALTER_HEADERS order; the markdown and the terminal table share them)."""
+    oa = _scenario(doc, "online_alter")
+    rows: list[list[str]] = []
+    for table in ("service_tickets", "ticket_logs"):
+        for way in ("online", "direct"):
+            r = ((oa or {}).get(table) or {}).get(way)
+            if r is None:
+                continue
+            label = "online copy" if way == "online" else "plain ALTER"
+            if r.get("error"):
+                rows.append([table, label, f"failed: {r['error']}", *[""] * 7,
+                             str(r.get("lost_ops", "")), str(r.get("errors", "")), ""])  # fmt: skip
+                continue
+            ops = r["ops_per_s"]
+            check = {True: "equal", False: "**differs**", None: "—"}[r.get("checksum_ok")]
+            rows.append([
+                table, label, _num(r["seconds"], 2), _num(r["rows_per_s"], 0),
+                _num(ops["before"], 0), _num(ops["during"], 0), _num(ops["after"], 0),
+                _num(r["during_ratio"], 2), _num(r["p99_ms_during"], 1),
+                _num(r["stall_s"], 3), str(r["lost_ops"]), str(r["errors"]), check,
+            ])  # fmt: skip
+    return rows
+
+
+def alter_table(doc: dict[str, Any]) -> list[str]:
+    """online_alter as markdown (see :func:`alter_rows`)."""
+    rows = alter_rows(doc)
+    if not rows:
+        return []
+    lines = ["| " + " | ".join(ALTER_HEADERS) + " |",
+             "|---|---|" + "---:|" * (len(ALTER_HEADERS) - 3) + "---|"]  # fmt: skip
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def targets_table(doc: dict[str, Any], scenario: str | None = None) -> list[str]:
+    """Every target of the run (or only ``scenario``'s) with its value and verdict."""
     lines = ["| target | value | met |", "|---|---:|---|"]
     for t in doc.get("targets", []):
+        if scenario is not None and t["scenario"] != scenario:
+            continue
         met = {True: "met", False: "**missed**", None: "not measured"}[t["met"]]
         if not t["at_target_scale"] and t["met"] is not None:
             met += " (below 1M tickets: not the target scale)"
         if not t.get("at_target_profile", True) and t["met"] is not None:
             met += " (not the durable profile the target is for)"
+        if t.get("error"):
+            met += f": {t['error']}"
         lines.append(f"| {t['scenario']} {t['metric']} {t['target']} | {t['value']} | {met} |")
     return lines
 
@@ -200,7 +246,9 @@ def markdown(doc: dict[str, Any]) -> str:
     for title, table in (("workflow_throughput: throughput per concurrency level", levels_table),
                          ("workflow_throughput: CPU per operation", cpu_table),
                          ("escalation: I/O per run", io_table),
-                         ("vip_open_tickets_cached: per customer size", vip_table)):  # fmt: skip
+                         ("vip_open_tickets_cached: per customer size", vip_table),
+                         ("online_alter: copy-only ALTER under 4 workflow clients",
+                          alter_table)):  # fmt: skip
         rows = table(doc)
         if rows:
             lines += ["", f"**{title}**", "", *rows]
@@ -217,13 +265,20 @@ def plot(doc: dict[str, Any], path: Path) -> None:
 
     rows = [r for r in doc["scenarios"] if r.get("p50_ms") and not r.get("levels")]
     wt = _scenario(doc, "workflow_throughput")
+    oa = _scenario(doc, "online_alter")
     height = 0.6 * len(rows) + 1.5
+    extra: list[tuple[float, Any]] = []  # (height, draw(ax)) of each panel below the bars
     if wt:
-        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, height + 4),
-                                      gridspec_kw={"height_ratios": [height, 4]})  # fmt: skip
-        _levels_plot(ax2, doc, wt)
-    else:
-        fig, ax = plt.subplots(figsize=(9, height))
+        extra.append((4, lambda a: _levels_plot(a, doc, wt)))
+    for table in ("service_tickets", "ticket_logs") if oa else ():
+        if any("series" in ((oa or {}).get(table) or {}).get(w, {}) for w in ("online", "direct")):
+            extra.append((3, lambda a, t=table: _alter_plot(a, oa, t)))
+    ratios = [height] + [h for h, _ in extra]
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(9, sum(ratios)), squeeze=False,
+                             gridspec_kw={"height_ratios": ratios})  # fmt: skip
+    ax = axes[0][0]
+    for (_, draw), row in zip(extra, axes[1:], strict=True):
+        draw(row[0])
     y = range(len(rows))
     ax.barh([i + 0.2 for i in y], [r["p50_ms"] for r in rows], height=0.4, label="p50")
     ax.barh([i - 0.2 for i in y], [r.get("baseline_p50_ms") or 0 for r in rows], height=0.4,
@@ -241,7 +296,7 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     ds = doc["dataset"]
     ax.set_title(f"ticketdb bench: {ds['tickets']:,} tickets, {doc['server']['version']}, "
                  f"{'durable' if doc['server'].get('durable') else 'fast'} profile")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if wt else -0.1), ncol=2,
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if extra else -0.1), ncol=2,
               frameon=False)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -267,6 +322,26 @@ def _levels_plot(ax: Any, doc: dict[str, Any], wt: dict[str, Any]) -> None:
     ax.set_ylabel("per second")
     ax.set_ylim(bottom=0)
     ax.set_title(f"workflow_throughput, {wt['duration_s']:g} s per level")
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _alter_plot(ax: Any, oa: dict[str, Any], table: str) -> None:
+    """Workflow ops/s against time from the ALTER's start, online and plain, ALTERs shaded."""
+    for way, label, color in (("online", "online copy", "tab:blue"),
+                              ("direct", "plain ALTER", "tab:red")):  # fmt: skip
+        r = (oa.get(table) or {}).get(way) or {}
+        sr = r.get("series")
+        if not sr:
+            continue
+        step = sr["bucket_s"]
+        x = [sr["start_s"] + (i + 0.5) * step for i in range(len(sr["ops"]))]
+        ax.plot(x, [n / step for n in sr["ops"]], color=color, linewidth=0.8,
+                label=f"{label}: longest stall {r['stall_s']:.2f} s")  # fmt: skip
+        ax.axvspan(0, r["seconds"], color=color, alpha=0.08)
+    ax.set_xlabel("seconds from the ALTER's start (shaded: the ALTER)")
+    ax.set_ylabel("ops/s")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"online_alter: workflow during the ALTER of {table}")
     ax.legend(fontsize=8, frameon=False)
 
 

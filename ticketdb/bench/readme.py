@@ -2,10 +2,12 @@
 
 ``benchmarks/README.template.md`` holds the analysis; every measured number in it is a
 placeholder filled from the JSON of a profile (``fast``: benchmarks/bench-1m.json, ``durable``:
-benchmarks/bench-1m-durable.json, optional until recorded):
+benchmarks/bench-1m-durable.json; ``online`` / ``online-durable``: online-alter-1m(-durable).json,
+the ``online_alter`` scenario recorded on its own; each optional until recorded):
 
 * ``{{table:NAME}}`` / ``{{table:NAME durable}}`` — a generated table: machine, results,
-  targets, seed_phases, levels and cpu (workflow_throughput), io (escalation);
+  targets, seed_phases, levels and cpu (workflow_throughput), io (escalation), online_alter
+  and online_alter_targets;
 * ``{{fast:PATH}}`` / ``{{fast:PATH|SPEC}}`` — one value; PATH starts with ``machine``,
   ``server``, ``dataset`` or a scenario name, then keys (a workflow level by its client count,
   a seed phase by its name: ``workflow_throughput.levels.16.p99_ms``,
@@ -28,7 +30,9 @@ from typing import Any
 
 from ticketdb.bench import output
 
-PROFILES = {"fast": "bench-1m.json", "durable": "bench-1m-durable.json"}
+PROFILES = {"fast": "bench-1m.json", "durable": "bench-1m-durable.json",
+            # the online_alter scenario, recorded on its own (`--scenario online_alter`)
+            "online": "online-alter-1m.json", "online-durable": "online-alter-1m-durable.json"}
 MISSING = "—"
 _PLACEHOLDER = re.compile(r"\{\{\s*(.+?)\s*\}\}")
 _OPERATOR = re.compile(r"\s+([/*-])\s+")
@@ -45,10 +49,10 @@ def load(directory: Path) -> dict[str, dict[str, Any] | None]:
         path = directory / file
         docs[name] = json.loads(path.read_text()) if path.is_file() else None
         doc = docs[name]
-        if doc is not None and bool(doc["server"].get("durable")) != (name == "durable"):
+        if doc is not None and bool(doc["server"].get("durable")) != name.endswith("durable"):
             actual = "durable" if doc["server"].get("durable") else "non-durable"
             raise ValueError(f"{path}: recorded on a {actual} server, but the file is for the "
-                             f"{name} profile")  # fmt: skip
+                             f"{name} recording")  # fmt: skip
     return docs
 
 
@@ -147,6 +151,8 @@ def table(name: str, doc: dict[str, Any] | None) -> str:
         "levels": output.levels_table,
         "cpu": output.cpu_table,
         "io": output.io_table,
+        "online_alter": output.alter_table,
+        "online_alter_targets": lambda d: output.targets_table(d, "online_alter"),
     }[name](doc)
     return "\n".join(rows) if rows else "_Not in this recording: see the reference command above._"
 

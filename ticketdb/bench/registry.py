@@ -41,6 +41,9 @@ class Scenario:
     A load test that is not a repeated call (``workflow_throughput``) gives ``measure`` instead
     of ``run``: called once between ``prepare`` and ``cleanup``, it returns the entry's fields
     itself (``p50_ms``, ``p95_ms``, ``runs`` and whatever else it measured).
+
+    ``on_request``: run only when named (``--scenario``), never in a run of everything: for a
+    scenario that rewrites the bench tables and takes minutes (``online_alter``).
     """
 
     name: str
@@ -56,6 +59,7 @@ class Scenario:
     warmup: int = 1
     extra: Callable[[BenchContext], dict[str, Any]] | None = None
     measure: Callable[[BenchContext], dict[str, Any]] | None = None
+    on_request: bool = False
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.measure is None):

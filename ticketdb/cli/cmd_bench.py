@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from ticketdb import migrate as mig
 from ticketdb.bench import run_bench
-from ticketdb.bench.output import markdown, plot
+from ticketdb.bench.output import ALTER_HEADERS, alter_rows, markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
 from ticketdb.cli.common import (
     Context,
@@ -47,7 +47,7 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--repeat", type=click.IntRange(1), default=20, show_default=True,
               help="Timed runs per scenario (after warm-up; slow ones stop earlier).")  # fmt: skip
 @click.option("--scenario", "only", multiple=True, metavar="NAME",
-              help="Run only these scenarios (repeatable).")  # fmt: skip
+              help="Run only these scenarios (repeatable); online_alter runs only when named.")
 @click.option(
     "--database",
     metavar="NAME",
@@ -60,7 +60,8 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 @click.option("--clients", callback=_clients, metavar="N,N,…",
               help="workflow_throughput: client processes per level [default: 1,4,16].")
 @click.option("--duration", type=click.FloatRange(0.5), metavar="SECONDS",
-              help="workflow_throughput: seconds per level and contender [default: 10].")
+              help="workflow_throughput: seconds per level and contender; online_alter: "
+                   "seconds of workflow before and after each ALTER [default: 10].")  # fmt: skip
 @click.option("--sysbench-table-size", type=click.IntRange(100), metavar="ROWS",
               help="workflow_throughput: rows in each of sysbench's 4 tables "
                    "[default: 100000].")  # fmt: skip
@@ -101,6 +102,8 @@ def command(
     measured in the same run and the speed-up reported, with the issue's targets met or missed.
     workflow_throughput runs ticket lives from --clients concurrent processes for --duration
     seconds per level, next to sysbench oltp_write_only and plain SQL on the same server.
+    online_alter (only with --scenario online_alter) runs a copy-only ALTER of each big table
+    online and as a plain ALTER while 4 clients run the workflow, and reports the stall.
     The bench database's tickets are replaced unless --reuse.
     """
     base = ctx.dsn()
@@ -173,4 +176,9 @@ def bench_tables(doc: dict[str, Any], on: Any) -> list[Any]:
         rows = [[escape(str(lv.get(k))) for k in keys] for lv in levels]
         out.append(fitted(on, headers, rows, title="workflow_throughput per level",
                           right=set(range(len(headers)))))  # fmt: skip
+    alter = alter_rows(doc)
+    if alter:
+        out.append(fitted(on, ALTER_HEADERS, [[escape(c) for c in r] for r in alter],
+                          title="online_alter (longest stall: no workflow call completed)",
+                          right=set(range(2, len(ALTER_HEADERS) - 1))))  # fmt: skip
     return out

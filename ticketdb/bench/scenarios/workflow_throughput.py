@@ -21,11 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from ticketdb.bench.context import BenchContext
-from ticketdb.bench.lives import create_plain_copy
+from ticketdb.bench.lives import create_plain_copy, remove_lives, writer_state
 from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
-from ticketdb.bench.serverio import server_pid
 from ticketdb.bench.sysbench import Sysbench
 from ticketdb.catalog import scratch_database
 
@@ -42,23 +41,11 @@ def _option(ctx: BenchContext, name: str, default: Any) -> Any:
 
 
 def _prepare(ctx: BenchContext) -> None:
-    st = ctx.state[NAME] = {}
-    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
-    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
-    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
-    st["server_pid"] = server_pid(ctx.conn)
-    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
-                       or 0) or 200  # fmt: skip
+    ctx.state[NAME] = writer_state(ctx)
 
 
 def _cleanup(ctx: BenchContext) -> None:
-    st = ctx.state.pop(NAME, {})
-    with ctx.conn.cursor() as cur:
-        if "max_log_id" in st:
-            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
-            for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
-                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
-            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
+    remove_lives(ctx, ctx.state.pop(NAME, {}))
 
 
 def _measure(ctx: BenchContext) -> dict[str, Any]:
