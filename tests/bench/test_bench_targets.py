@@ -123,7 +123,11 @@ def test_at_most_target_met_and_missed() -> None:
 
 @pytest.mark.parametrize("name,metric,op,limit", TARGETS)
 def test_every_target_compares_its_own_way(name: str, metric: str, op: str, limit: float) -> None:
-    better, worse = (limit * 0.5, limit * 2) if op == "<=" else (limit * 2, limit * 0.5)
+    spread = abs(limit) or 1.0  # a limit of 0 (e.g. db_queries_per_hit <= 0): 0 meets, 1 misses
+    better, worse = (limit - spread / 2, limit + spread) if op == "<=" else (
+        limit + spread, limit - spread / 2)
+    if op == "<=" and limit == 0:
+        better = 0.0
     for value, met in ((better, True), (worse, False)):
         t = _target(check_targets(_results(**{name: {metric: value}}), 10), name, metric)
         assert t["met"] is met, (name, metric, op, value)
