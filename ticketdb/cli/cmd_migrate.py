@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 from rich.syntax import Syntax
 from rich.table import Table
@@ -18,13 +16,8 @@ from ticketdb.cli.common import (
     pass_ctx,
     print_json,
     project_option,
+    seconds,
 )
-
-
-def _finite_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise click.BadParameter(f"{value} is not a number of seconds >= 0")
-    return value
 
 
 def _migration_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -36,8 +29,7 @@ def _migration_id(_ctx: click.Context, _param: click.Parameter, value: str | Non
 
 _lock_option = click.option(
     "--lock-timeout",
-    type=float,
-    callback=_finite_seconds,
+    type=seconds(zero=True),
     default=120,
     show_default=True,
     help="Seconds to wait for another live migrate run (a killed run's lock is freed at once).",
