@@ -278,12 +278,20 @@ def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+#: "table is full", "disk full", "temporary file write failure": on InnoDB with autoextending
+#: files these mean the server's disk (or its tmpdir) has no space left
+DISK_FULL_CODES = frozenset({1021, 1114, 1878})
+
+
 def sql_error(exc: BaseException, where: str | None = None) -> SqlError:
-    """Turn a PyMySQL error into our SqlError, keeping the server's code and text."""
+    """Turn a PyMySQL error into our SqlError, keeping the server's code and text (and saying
+    "disk full" where the server's words name only a table or a temporary file)."""
     args = getattr(exc, "args", ())
     code = args[0] if args and isinstance(args[0], int) else None
-    msg = args[1] if len(args) > 1 else str(exc)
-    return SqlError(str(msg), code, where)
+    msg = str(args[1] if len(args) > 1 else exc)
+    if code in DISK_FULL_CODES and "space" not in msg:
+        msg += " - the server's disk is probably full"
+    return SqlError(msg, code, where)
 
 
 @dataclass(frozen=True)
