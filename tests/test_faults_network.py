@@ -154,7 +154,7 @@ def test_sigterm_ends_migrate_stuck_on_a_silent_server(
     text = out + err
     assert "Traceback" not in text, text
     assert proc.returncode == 143, text
-    assert took < 45, text
+    assert took < 60, text
     assert len([ln for ln in err.splitlines() if ln.strip()]) <= 3, text
 
 

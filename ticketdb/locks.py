@@ -56,8 +56,9 @@ LEASE_TABLE = "ticketdb_leases"
 #: Seconds a job lease lives without a heartbeat (renewed every TTL/3).
 DEFAULT_TTL = 60
 #: A lock's statements are all short (GET_LOCK(…, 0), the lease procedures): its connection
-#: gives up on a silent server this fast, and so does giving the lock back.
-LOCK_READ_TIMEOUT = 20.0
+#: gives up on a silent server sooner than the lease (DEFAULT_TTL) runs out; giving the lock
+#: back gives up faster still (the GET_LOCK goes with the connection, the lease expires).
+LOCK_READ_TIMEOUT = 45.0
 RELEASE_TIMEOUT = 5.0
 _NO_SUCH_TABLE, _NO_SUCH_PROCEDURE = 1146, 1305
 Say = Callable[[str], None]

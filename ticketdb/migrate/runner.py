@@ -79,7 +79,7 @@ class _StrictMySQLBackend(MySQLBackend):
         """yoyo's clean-up, quick: after a lost server the row stays, and the next run (holding
         the migrate lock) removes it as stale."""
         try:
-            with read_timeout(self.connection, CLEANUP_TIMEOUT):
+            with read_timeout(self.connection, 2 * CLEANUP_TIMEOUT):
                 super()._delete_lock_row(pid)
         except pymysql.err.Error:
             pass

@@ -17,7 +17,6 @@ from ticketdb.db import (
     abort,
     connect,
     quote_ident,
-    read_timeout,
     scalar,
     sql_error,
 )
@@ -52,14 +51,13 @@ def empty_half_load(
     """A load cut off after one table committed: empty that table (and what was derived from
     it), so the database holds no tickets without logs nor logs without tickets."""
     try:
-        with read_timeout(conn, CLEANUP_TIMEOUT):
-            have = [bool(scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {t})")) for t in pair]
-            if have[0] == have[1]:
-                return []
-            half = pair[0] if have[0] else pair[1]
-            with conn.cursor() as cur:
-                for table in (half, *derived()):
-                    cur.execute(f"TRUNCATE TABLE {quote_ident(table)}")
+        have = [bool(scalar(conn, f"SELECT EXISTS (SELECT 1 FROM {t})")) for t in pair]
+        if have[0] == have[1]:
+            return []
+        half = pair[0] if have[0] else pair[1]
+        with conn.cursor() as cur:
+            for table in (half, *derived()):
+                cur.execute(f"TRUNCATE TABLE {quote_ident(table)}")
     except Exception as exc:  # noqa: BLE001 - doctor reports the mismatch
         return [f"emptying the half-loaded table: {error_text(exc)} (`ticketdb doctor` "
                 "reports tickets without logs)"]  # fmt: skip

@@ -26,11 +26,9 @@ from typing import Any
 
 from ticketdb import catalog
 from ticketdb.db import (
-    CLEANUP_TIMEOUT,
     connect,
     connection,
     quote_ident,
-    read_timeout,
     scalar,
     size_timeout,
     watched,
@@ -304,8 +302,7 @@ def _put_back(
     if dropped:
         with _phase(result, reporter, "triggers") as ph:
             try:
-                with read_timeout(conn, CLEANUP_TIMEOUT):
-                    ph.rows = len(restore_triggers(conn, project, dropped))
+                ph.rows = len(restore_triggers(conn, project, dropped))
             except Exception as exc:  # noqa: BLE001 - the next steps still run
                 problems.append(f"triggers: {cleanup.error_text(exc)}")
         cleanup.clear_ledger(conn, problems)
