@@ -197,6 +197,43 @@ def test_seed_fails_in_bounded_time_and_says_what_stays_taken_apart(
         root.close()
 
 
+def test_sigterm_ends_a_seed_stuck_on_a_silent_server(
+    migrated_dsn: DSN, proxy: FreezingProxy
+) -> None:
+    root = connect(migrated_dsn)
+    try:
+        proc = start("seed", "--dsn", proxy.dsn(migrated_dsn).url(), "--months", "2",
+                     "--tickets", "150000")  # fmt: skip
+        loading = (
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE db = %s AND "
+            "info LIKE 'LOAD DATA%%'"
+        )
+        wait_for(lambda: bool(scalar(root, loading, (migrated_dsn.database,))), 120,
+                 "LOAD DATA", proc)  # fmt: skip
+        proxy.freeze()
+        time.sleep(1)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        took = time.monotonic() - t0
+        print(f"seed, SIGTERM while loading through a dead peer: ended after {took:.1f}s")
+        text = out + err
+        assert "Traceback" not in text, text
+        assert proc.returncode == 143, text
+        assert took < 90, text
+        assert "could not put back" in text, text
+        proxy.close()
+        res = run("migrate", "up", "--dsn", migrated_dsn.url())
+        assert res.returncode == 0, clean(res)
+    finally:
+        root.close()
+
+
 def test_workflow_fails_over_when_its_node_goes_silent(
     migrated_dsn: DSN, proxy: FreezingProxy
 ) -> None:
