@@ -255,9 +255,10 @@ class Sandbox(ServerFiles):
 
     def _ping(self) -> bool:
         try:
-            conn = pymysql.connect(
-                unix_socket=str(self.socket), user="root", password="", connect_timeout=2
-            )
+            conn = pymysql.connect(  # the handshake too is bounded: a hung server is not up
+                unix_socket=str(self.socket), user="root", password="", connect_timeout=2,
+                read_timeout=5, write_timeout=5,
+            )  # fmt: skip
         except pymysql.err.MySQLError:
             return False
         conn.close()
