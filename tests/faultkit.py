@@ -163,3 +163,92 @@ def fifo_folders(pid: int) -> list[Path]:
     import tempfile
 
     return list(Path(tempfile.gettempdir()).glob(f"ticketdb-seed-{pid}-*"))
+
+
+# -- a network that goes silent -----------------------------------------------------------------
+class FreezingProxy:
+    """127.0.0.1:port → ``target``, forwarding both ways until :meth:`freeze`: from then on
+    it forwards nothing and closes nothing (a firewall or NAT dropping packets, as the client
+    sees it: no reset, no FIN), and new connections are accepted and left unanswered.
+    ``close()`` ends everything (use it in a ``finally``)."""
+
+    def __init__(self, target: tuple[str, int]):
+        import socket
+        import threading
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.frozen = threading.Event()
+        self._closed = threading.Event()
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def dsn(self, dsn: object) -> object:
+        """``dsn`` (a ticketdb DSN) reached through this proxy."""
+        return dsn.with_host("127.0.0.1", self.port)  # type: ignore[attr-defined]
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def close(self) -> None:
+        import socket
+
+        self._closed.set()
+        self.listener.close()
+        with self._lock:
+            for s in self._socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def _keep(self, *socks: object) -> None:
+        with self._lock:
+            self._socks.extend(socks)  # type: ignore[arg-type]
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self._keep(client)
+            if self.frozen.is_set():
+                continue  # accepted, never answered
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            self._keep(server)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: object, dst: object) -> None:
+        import select
+        import socket
+
+        while not self._closed.is_set():
+            if self.frozen.is_set():
+                self._closed.wait(0.2)  # hold the sockets open, move nothing
+                continue
+            try:
+                ready, _, _ = select.select([src], [], [], 0.1)
+                if not ready:
+                    continue
+                data = src.recv(65536)  # type: ignore[attr-defined]
+                if not data:
+                    dst.shutdown(socket.SHUT_WR)  # type: ignore[attr-defined]
+                    return
+                if self.frozen.is_set():
+                    continue  # read just as it froze: dropped, like a lost packet
+                dst.sendall(data)  # type: ignore[attr-defined]
+            except OSError:
+                return

@@ -15,6 +15,7 @@ import pytest
 from ticketdb.db import connect
 from ticketdb.doctor import REQUIRED_PRIVILEGES
 from ticketdb.dsn import DSN
+from ticketdb.project import Project
 from ticketdb.server.sandbox import Sandbox
 
 
@@ -143,3 +144,24 @@ def test_privileges_on_another_schema_do_not_count(users: dict[str, DSN]) -> Non
     code, got = checks(users["elsewhere"])
     assert code == 1 and got["privileges"]["status"] == "fail"
     assert "lacks SELECT, INSERT" in got["privileges"]["detail"]
+
+
+def test_tickets_without_logs_fail(migrated_dsn: DSN, project: Project) -> None:
+    """What a seed cut off between its two loads leaves (issue 20): doctor names it."""
+    from datetime import datetime
+
+    from ticketdb.seed import SeedSpec, seed
+
+    seed(migrated_dsn, project, SeedSpec(tickets=200, months=1, now=datetime(2026, 11, 20)))
+    code, got = checks(migrated_dsn)
+    assert got["tickets and logs"]["status"] == "ok", got
+    conn = connect(migrated_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE TABLE ticket_logs")  # no trigger sees it
+    finally:
+        conn.close()
+    code, got = checks(migrated_dsn)
+    assert code == 1
+    assert got["tickets and logs"]["status"] == "fail"
+    assert "without any log" in got["tickets and logs"]["detail"], got

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pymysql
 import pymysql.cursors
 
-from ticketdb.db import connection, quote_ident, scalar, sql_error
+from ticketdb.db import connection, quote_ident, scalar, sql_error, watched
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.server import galera
@@ -255,7 +255,9 @@ def drop_stale_scratch_databases(dsn: DSN, database: str, purpose: str) -> list[
 
 
 def drop_database(dsn: DSN, name: str) -> None:
-    with connection(dsn, database=False) as conn, conn.cursor() as cur:
+    """Removing many tables' files can take minutes on a busy disk; a silent server still
+    fails it early (ticketdb.db.watched)."""
+    with connection(dsn, database=False) as conn, watched(dsn, conn, 600), conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
 
 

@@ -108,6 +108,7 @@ def run_checks(dsn: DSN) -> list[Check]:
         )
         if exists:
             checks.extend(_interrupted_work(dsn))
+            checks.extend(_ticket_invariants(dsn))
     finally:
         conn.close()
     return checks
@@ -170,6 +171,48 @@ def _interrupted_work(dsn: DSN) -> list[Check]:
     finally:
         conn.close()
     return out
+
+
+#: tickets that left 'pending' were moved by a log row (assign, close, …): none may lack logs,
+#: and no log may point at a missing ticket (no FOREIGN KEY: partitioned). A seed cut off
+#: between its two loads, or a hand-made TRUNCATE, breaks this; LIMIT keeps a bad case short.
+_TICKETS_WITHOUT_LOGS = (
+    "SELECT COUNT(*) FROM (SELECT t.id FROM service_tickets AS t "
+    "WHERE t.current_status <> 'pending' AND NOT EXISTS "
+    "(SELECT 1 FROM ticket_logs AS l WHERE l.ticket_id = t.id) LIMIT 1000) AS x"
+)
+_LOGS_WITHOUT_TICKETS = (
+    "SELECT COUNT(*) FROM (SELECT l.id FROM ticket_logs AS l WHERE NOT EXISTS "
+    "(SELECT 1 FROM service_tickets AS t WHERE t.id = l.ticket_id) LIMIT 1000) AS x"
+)
+
+
+def _ticket_invariants(dsn: DSN) -> list[Check]:
+    """Tickets and their logs agree (what a failed seed or a hand-made TRUNCATE can break)."""
+    from ticketdb.db import scalar
+    from ticketdb.migrate.ledger import secondary_keys
+
+    conn = connect(dsn)
+    try:
+        if not (table_exists(conn, "service_tickets") and table_exists(conn, "ticket_logs")):
+            return []
+        with conn.cursor() as cur:
+            cur.execute("SHOW CREATE TABLE ticket_logs")
+            keys = {name for name, _ in secondary_keys(cur.fetchone()[1])}
+        if "idx_ticket_time" not in keys:  # without it each ticket would scan every log
+            return [Check("tickets and logs", "warn", "not checked: ticket_logs lacks "
+                          "idx_ticket_time (run `ticketdb migrate up`)")]  # fmt: skip
+        lonely = int(scalar(conn, _TICKETS_WITHOUT_LOGS))
+        orphans = int(scalar(conn, _LOGS_WITHOUT_TICKETS))
+    finally:
+        conn.close()
+    if not lonely and not orphans:
+        return [Check("tickets and logs", "ok", "every moved ticket has logs, every log a ticket")]
+    more = lambda n: f"{n}+" if n >= 1000 else str(n)  # noqa: E731
+    return [Check("tickets and logs", "fail",
+                  f"{more(lonely)} ticket(s) past 'pending' without any log, {more(orphans)} "
+                  "log(s) of missing tickets (an interrupted seed? run `ticketdb seed --replace` "
+                  "again)")]  # fmt: skip
 
 
 def as_dicts(checks: list[Check]) -> list[dict[str, str]]:

@@ -47,7 +47,7 @@ from typing import Any
 
 import pymysql
 
-from ticketdb.db import connect, scalar
+from ticketdb.db import abort, connect, read_timeout, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.retry import retry_conflicts
@@ -55,6 +55,11 @@ from ticketdb.retry import retry_conflicts
 LEASE_TABLE = "ticketdb_leases"
 #: Seconds a job lease lives without a heartbeat (renewed every TTL/3).
 DEFAULT_TTL = 60
+#: A lock's statements are all short (GET_LOCK(…, 0), the lease procedures): its connection
+#: gives up on a silent server sooner than the lease (DEFAULT_TTL) runs out; giving the lock
+#: back gives up faster still (the GET_LOCK goes with the connection, the lease expires).
+LOCK_READ_TIMEOUT = 45.0
+RELEASE_TIMEOUT = 5.0
 _NO_SUCH_TABLE, _NO_SUCH_PROCEDURE = 1146, 1305
 Say = Callable[[str], None]
 
@@ -280,7 +285,7 @@ class JobLock:
         own; :meth:`close` releases it and closes that connection."""
         database = database or dsn.database
         lock = cls(
-            connect(dsn),
+            connect(dsn, read_timeout=LOCK_READ_TIMEOUT),
             f"{job} on {database}",
             lease=lease_name(job, database),
             local=lock_name(job, database),
@@ -424,14 +429,19 @@ class JobLock:
         its GET_LOCK is gone with it and its lease expires."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.ttl + 5)
+            self._thread.join(timeout=RELEASE_TIMEOUT)
+            if self._thread.is_alive():  # stuck renewing on a silent server: wake it up
+                abort(self.conn)
+                self._thread.join(timeout=RELEASE_TIMEOUT)
+                assert not self._thread.is_alive(), "lease heartbeat still running"
             self._thread = None
         with self._mutex:
             try:
-                if self.has_lease:
-                    self.has_lease = False
-                    self._release_lease()
-                self._release_local()
+                with read_timeout(self.conn, RELEASE_TIMEOUT):
+                    if self.has_lease:
+                        self.has_lease = False
+                        self._release_lease()
+                    self._release_local()
             except pymysql.err.Error:
                 pass
         self._stop = threading.Event()

@@ -19,6 +19,7 @@ sending the same alert twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -103,28 +104,35 @@ class Sink(Protocol):
 
 @dataclass
 class WebhookSink:
-    """POST JSON to a URL; any 2xx is an acknowledgement."""
+    """POST JSON to a URL; any 2xx is an acknowledgement.
+
+    ``timeout`` is the whole delivery's deadline (connect, send, headers, body), enforced: httpx's
+    own ``timeout=`` bounds each read, so a receiver trickling one byte at a time would keep a
+    request alive for ever and outlive the lease (another worker would then send the alert
+    again). Each delivery runs under ``asyncio.wait_for``, which cancels it at the deadline."""
 
     url: str
     timeout: float = 10.0
 
-    def __post_init__(self) -> None:
-        self._client = httpx.Client(timeout=self.timeout)
-
     def send(self, alert: Alert) -> None:
         try:
-            resp = self._client.post(
-                self.url,
-                json=alert.payload(),
-                headers={"Idempotency-Key": alert.key},
-            )
+            status, text = asyncio.run(asyncio.wait_for(self._post(alert), self.timeout))
+        except asyncio.TimeoutError:
+            raise DeliveryError(f"no complete answer within {self.timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-        if not 200 <= resp.status_code < 300:
-            raise DeliveryError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+        if not 200 <= status < 300:
+            raise DeliveryError(f"HTTP {status}: {text[:200]}")
+
+    async def _post(self, alert: Alert) -> tuple[int, str]:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            resp = await client.post(
+                self.url, json=alert.payload(), headers={"Idempotency-Key": alert.key}
+            )
+            return resp.status_code, resp.text
 
     def close(self) -> None:
-        self._client.close()
+        pass
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import pymysql
 
-from ticketdb.db import connect, error_code, sql_error
+from ticketdb.db import DEFAULT_READ_TIMEOUT, connect, error_code, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed, SqlError
 from ticketdb.server.failover import NODE_LOST, connect_ready, is_multi_host
@@ -135,10 +135,13 @@ class RetryStats:
         return sum(self.retries.values())
 
 
-def _connect(dsn: DSN, skip: tuple[Any, ...] = ()) -> pymysql.connections.Connection:
+def _connect(
+    dsn: DSN, skip: tuple[Any, ...] = (), read_timeout: float = DEFAULT_READ_TIMEOUT
+) -> pymysql.connections.Connection:
+    """A read that times out (a node gone silent: 2013) counts as a lost node (NODE_LOST)."""
     if is_multi_host(dsn):
-        return connect_ready(dsn, skip=skip, autocommit=True)
-    return connect(dsn, autocommit=True)
+        return connect_ready(dsn, skip=skip, autocommit=True, read_timeout=read_timeout)
+    return connect(dsn, autocommit=True, read_timeout=read_timeout)
 
 
 class Workflow:
@@ -191,12 +194,15 @@ class Workflow:
         retry: RetryPolicy | None = None,
         stats: RetryStats | None = None,
         dsn: DSN | None = None,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
     ):
         self.conn = conn
         self.retry = retry or RetryPolicy()
         self.stats = stats or RetryStats()
         #: where to reconnect when the node is lost (multi-host: the next usable node)
         self.dsn = dsn
+        #: a node that leaves a call unanswered this long is treated as lost
+        self.read_timeout = read_timeout
         #: this connection's @ticketdb_request_key (None: not set yet, or no DSN to replay on)
         self._key: int | None = None
         self._key_since = 0.0
@@ -208,11 +214,13 @@ class Workflow:
     def open(cls, dsn: DSN, **kwargs: Any) -> Iterator[Workflow]:
         """One connection; with a multi-host DSN, to the first ready+Primary+Synced node, and
         again to another one whenever that node is lost."""
-        wf = cls(_connect(dsn), dsn=dsn, **kwargs)
+        wf = cls(_connect(dsn, read_timeout=kwargs.get("read_timeout", DEFAULT_READ_TIMEOUT)),
+                 dsn=dsn, **kwargs)  # fmt: skip
         try:
             yield wf
         finally:
-            wf.conn.close()
+            if wf.conn.open:  # a lost node left it closed already
+                wf.conn.close()
 
     def _reconnect(self) -> None:
         """The node is gone or refuses (1047): connect to another one (this one tried last),
@@ -229,7 +237,7 @@ class Workflow:
         delay = 0.05
         while True:
             try:
-                self.conn = _connect(self.dsn, skip=(lost,))
+                self.conn = _connect(self.dsn, skip=(lost,), read_timeout=self.read_timeout)
                 return
             except ConnectionFailed:
                 # no node usable right now (all non-Primary, or refusing connections): the

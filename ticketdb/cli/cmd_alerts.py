@@ -16,6 +16,7 @@ from ticketdb.cli.common import (
     non_empty,
     pass_ctx,
     print_json,
+    seconds,
 )
 from ticketdb.errors import UsageError
 
@@ -52,7 +53,7 @@ command.name = "alerts"
 @click.option(
     "--lease",
     "lease_seconds",
-    type=float,
+    type=seconds(high=86_400),
     default=60.0,
     show_default=True,
     help="Seconds a claimed batch stays ours; a killed worker's alerts are "
@@ -60,7 +61,7 @@ command.name = "alerts"
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=seconds(high=3_600),
     default=10.0,
     show_default=True,
     help="Webhook request timeout in seconds.",
@@ -75,14 +76,14 @@ command.name = "alerts"
 @click.option(
     "--backoff",
     "backoff_base",
-    type=float,
+    type=seconds(high=86_400),
     default=5.0,
     show_default=True,
     help="First retry delay in seconds; doubles per attempt (max 15 min).",
 )
 @click.option(
     "--poll",
-    type=float,
+    type=seconds(high=3_600),
     default=5.0,
     show_default=True,
     help="Seconds between polls when nothing is due.",

@@ -15,7 +15,9 @@ from ticketdb.bench.output import ALTER_HEADERS, alter_rows, markdown, plot
 from ticketdb.bench.runner import TARGET_TICKETS
 from ticketdb.cli.common import (
     Context,
+    FiniteFloat,
     console,
+    count,
     dsn_option,
     err_console,
     non_empty,
@@ -41,10 +43,10 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 
 
 @click.command("bench")
-@click.option("--tickets", type=click.IntRange(100), default=TARGET_TICKETS, show_default=True,
+@click.option("--tickets", type=count(100, 100_000_000), default=TARGET_TICKETS, show_default=True,
               help="Tickets to seed (about 4 logs each).")  # fmt: skip
 @click.option("--reuse", is_flag=True, help="Keep the data already in the bench database.")
-@click.option("--repeat", type=click.IntRange(1), default=20, show_default=True,
+@click.option("--repeat", type=count(1, 100_000), default=20, show_default=True,
               help="Timed runs per scenario (after warm-up; slow ones stop earlier).")  # fmt: skip
 @click.option("--scenario", "only", multiple=True, metavar="NAME",
               help="Run only these scenarios (repeatable); online_alter runs only when named.")
@@ -56,13 +58,13 @@ def _clients(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
 )
 @click.option("--no-raw-baseline", is_flag=True,
               help="Skip the raw LOAD DATA reference for seed_load.")  # fmt: skip
-@click.option("--seed", "seed_value", type=int, default=1, show_default=True)
+@click.option("--seed", "seed_value", type=count(-(2**63), 2**63 - 1), default=1, show_default=True)
 @click.option("--clients", callback=_clients, metavar="N,N,…",
               help="workflow_throughput: client processes per level [default: 1,4,16].")
-@click.option("--duration", type=click.FloatRange(0.5), metavar="SECONDS",
+@click.option("--duration", type=FiniteFloat(0.5, 86_400), metavar="SECONDS",
               help="workflow_throughput: seconds per level and contender; online_alter: "
                    "seconds of workflow before and after each ALTER [default: 10].")  # fmt: skip
-@click.option("--sysbench-table-size", type=click.IntRange(100), metavar="ROWS",
+@click.option("--sysbench-table-size", type=count(100, 100_000_000), metavar="ROWS",
               help="workflow_throughput: rows in each of sysbench's 4 tables "
                    "[default: 100000].")  # fmt: skip
 @click.option("--json", "json_file", type=_file, help="Write the JSON document here.")

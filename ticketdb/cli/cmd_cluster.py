@@ -45,7 +45,7 @@ command.name = "cluster"
 
 
 @command.command()
-@click.argument("node", type=int, required=False)
+@click.argument("node", type=click.IntRange(1, 9), required=False)
 @_dir_option
 @_nodes_option
 @_base_port_option
@@ -72,7 +72,7 @@ def start(
 
 
 @command.command()
-@click.argument("node", type=int, required=False)
+@click.argument("node", type=click.IntRange(1, 9), required=False)
 @_dir_option
 def stop(node: int | None, directory: Path | None) -> None:
     """Shut every node (or node NODE) down cleanly; data is kept."""
@@ -84,7 +84,7 @@ def stop(node: int | None, directory: Path | None) -> None:
 
 
 @command.command()
-@click.argument("node", type=int)
+@click.argument("node", type=click.IntRange(1, 9))
 @_dir_option
 def kill(node: int, directory: Path | None) -> None:
     """SIGKILL node NODE, like a crash (`cluster start NODE` brings it back by IST)."""

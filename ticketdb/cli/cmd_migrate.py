@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 
 import click
@@ -18,6 +17,7 @@ from ticketdb.cli.common import (
     pass_ctx,
     print_json,
     project_option,
+    seconds,
 )
 from ticketdb.cli.migrate_view import (
     print_baseline,
@@ -25,12 +25,6 @@ from ticketdb.cli.migrate_view import (
     print_plan_down,
     print_status,
 )
-
-
-def _finite_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise click.BadParameter(f"{value} is not a number of seconds >= 0")
-    return value
 
 
 def _migration_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -42,8 +36,7 @@ def _migration_id(_ctx: click.Context, _param: click.Parameter, value: str | Non
 
 _lock_option = click.option(
     "--lock-timeout",
-    type=float,
-    callback=_finite_seconds,
+    type=seconds(zero=True),
     default=120,
     show_default=True,
     help="Seconds to wait for another live migrate run (a killed run's lock is freed at once).",

@@ -11,7 +11,15 @@ import click
 from rich.table import Table
 
 from ticketdb import partitions as parts
-from ticketdb.cli.common import Context, console, dsn_option, json_option, pass_ctx, print_json
+from ticketdb.cli.common import (
+    Context,
+    console,
+    count,
+    dsn_option,
+    json_option,
+    pass_ctx,
+    print_json,
+)
 from ticketdb.db import connection
 
 _table_option = click.option(
@@ -58,20 +66,20 @@ def status_cmd(ctx: Context, table: str, as_json: bool) -> None:
 @command.command("ensure")
 @click.option(
     "--months-ahead",
-    type=click.IntRange(min=0),
+    type=count(0, 120),
     required=True,
     help="Months after the current one that must have their own partition.",
 )
 @click.option(
     "--months-back",
-    type=click.IntRange(min=0),
+    type=count(0, 240),
     default=0,
     show_default=True,
     help="Months before the current one to split out (for loading history).",
 )
 @click.option(
     "--retain-months",
-    type=click.IntRange(min=1),
+    type=count(1, 1200),
     default=None,
     help="Drop month partitions older than this many months (deletes their logs).",
 )

@@ -11,8 +11,10 @@ from rich.markup import escape
 
 from ticketdb.app import reports
 from ticketdb.cli.common import (
+    BoundedDateTime,
     Context,
     console,
+    count,
     dsn_option,
     json_option,
     pass_ctx,
@@ -22,7 +24,7 @@ from ticketdb.cli.common import (
 from ticketdb.cli.tables import fitted
 from ticketdb.db import connection
 
-_when = click.DateTime(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+_when = BoundedDateTime(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
 
 
 def _cell(v: Any) -> str:
@@ -72,7 +74,7 @@ def command() -> None:
 
 
 @command.command()
-@click.option("--window", "window_minutes", type=click.IntRange(1), default=60, show_default=True,
+@click.option("--window", "window_minutes", type=count(1, 10_080), default=60, show_default=True,
               help="Minutes ahead to look.")  # fmt: skip
 @click.option("--at", "as_of", type=_when, help="Pretend it is this time [default: server NOW()].")
 @dsn_option
@@ -85,7 +87,7 @@ def overdue(ctx: Context, window_minutes: int, as_of: datetime | None, as_json: 
 
 
 @command.command()
-@click.option("--month", type=click.DateTime(["%Y-%m"]), help="Last month shown [default: now].")
+@click.option("--month", type=BoundedDateTime(["%Y-%m"]), help="Last month shown [default: now].")
 @click.option("--months", type=click.IntRange(1, 120), default=1, show_default=True)
 @dsn_option
 @project_option
@@ -98,7 +100,7 @@ def agents(ctx: Context, month: datetime | None, months: int, as_json: bool) -> 
 
 
 @command.command()
-@click.argument("ticket_id", type=click.IntRange(1))
+@click.argument("ticket_id", type=count(1, 2**63 - 1))
 @dsn_option
 @project_option
 @json_option
@@ -115,8 +117,8 @@ def trail(ctx: Context, ticket_id: int, as_json: bool) -> None:
 @command.command()
 @click.option("--since", type=_when, help="Start of the period [default: --days before --until].")
 @click.option("--until", type=_when, help="End of the period, exclusive [default: now].")
-@click.option("--days", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--days", type=count(1, 3_660), default=30, show_default=True)
+@click.option("--limit", type=count(1, 100_000), default=20, show_default=True)
 @dsn_option
 @project_option
 @json_option
@@ -135,7 +137,7 @@ def transfers(
 
 
 @command.command("urgent-today")
-@click.option("--agent", "agent_id", type=click.IntRange(1), help="Only this agent's tickets.")
+@click.option("--agent", "agent_id", type=count(1, 2**63 - 1), help="Only this agent's tickets.")
 @click.option(
     "--include-handled", is_flag=True, help="Also show tickets resolved/closed since the rebuild."
 )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
 from ticketdb.catalog import server_now
 from ticketdb.cli.common import (
+    EARLIEST,
+    BoundedDateTime,
     Context,
+    FiniteFloat,
     console,
+    count,
     dsn_option,
     err_console,
     json_option,
@@ -25,12 +29,15 @@ from ticketdb.seed.runner import DEFAULT_VIP_THRESHOLD
 
 #: A typo of one digit must not fill the disk: ~0.7 GB per million tickets with 4 logs each.
 MAX_TICKETS = 2_000_000
+#: A --now further than this from the server's clock is a typo unless --allow-far-now: the
+#: history would land in months the partition maintenance never keeps.
+MAX_NOW_DISTANCE = timedelta(days=2 * 366)
 
 
 @click.command("seed")
 @click.option(
     "--tickets",
-    type=click.IntRange(1),
+    type=count(1, 1_000_000_000),
     required=True,
     help=f"Number of tickets (at most {MAX_TICKETS:,} unless --allow-large).",
 )
@@ -46,7 +53,7 @@ MAX_TICKETS = 2_000_000
 )
 @click.option(
     "--logs-per-ticket",
-    type=click.FloatRange(3.3),
+    type=FiniteFloat(3.3, 100),
     default=4.0,
     show_default=True,
     help="Average log rows per ticket.",
@@ -58,14 +65,22 @@ MAX_TICKETS = 2_000_000
     show_default=True,
     help="History length: created_at spreads over this many months.",
 )
-@click.option("--seed", "seed_", type=int, default=1, show_default=True, help="Random seed.")
-@click.option("--customers", type=click.IntRange(10), help="Customers [default: tickets/5].")
-@click.option("--agents", type=click.IntRange(1), default=200, show_default=True)
+@click.option(
+    "--seed", "seed_", type=count(-(2**63), 2**63 - 1), default=1, show_default=True,
+    help="Random seed.",
+)  # fmt: skip
+@click.option("--customers", type=count(10, 1_000_000_000), help="Customers [default: tickets/5].")
+@click.option("--agents", type=count(1, 10_000_000), default=200, show_default=True)
 @click.option(
     "--now",
-    type=click.DateTime(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    type=BoundedDateTime(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
     help="Anchor of the history [default: the server's NOW() to the minute]. "
     "Same --seed and --now give the same rows and checksum.",
+)
+@click.option(
+    "--allow-far-now",
+    is_flag=True,
+    help="Allow a --now more than two years from the server's clock.",
 )
 @click.option("--replace", is_flag=True, help="Overwrite tickets already in the database.")
 @click.option(
@@ -75,7 +90,7 @@ MAX_TICKETS = 2_000_000
 )
 @click.option(
     "--vip-threshold",
-    type=click.IntRange(1),
+    type=count(1, 1_000_000),
     default=DEFAULT_VIP_THRESHOLD,
     show_default=True,
     help="vip_refresh() threshold after the load.",
@@ -100,6 +115,7 @@ def command(
     customers: int | None,
     agents: int,
     now: datetime | None,
+    allow_far_now: bool,
     replace: bool,
     keep_indexes: bool,
     vip_threshold: int,
@@ -125,9 +141,20 @@ def command(
             param_hint="--tickets",
         )
     dsn = ctx.dsn()
+    with connection(dsn) as conn:
+        server = server_now(conn, to_minute=True)
     if now is None:
-        with connection(dsn) as conn:
-            now = server_now(conn, to_minute=True)
+        now = server
+    elif abs(now - server) > MAX_NOW_DISTANCE and not allow_far_now:
+        raise click.BadParameter(
+            f"{now:%Y-%m-%d} is more than two years from the server's clock ({server:%Y-%m-%d}); "
+            "pass --allow-far-now if you mean it",
+            param_hint="--now",
+        )
+    if (now.year * 12 + now.month - 1) - months < EARLIEST.year * 12:
+        raise click.BadParameter(
+            f"{months} months before {now:%Y-%m} is before {EARLIEST:%Y-%m-%d}", param_hint="--now"
+        )
     spec = SeedSpec(
         tickets=tickets,
         logs_per_ticket=logs_per_ticket,

@@ -8,7 +8,15 @@ import threading
 import click
 
 from ticketdb.app import cache
-from ticketdb.cli.common import Context, dsn_option, err_console, json_option, pass_ctx, print_json
+from ticketdb.cli.common import (
+    Context,
+    count,
+    dsn_option,
+    err_console,
+    json_option,
+    pass_ctx,
+    print_json,
+)
 
 _redis_option = click.option(
     "--redis",
@@ -27,7 +35,7 @@ command.name = "vip"
 
 
 @command.command("open")
-@click.argument("customer_id", type=click.IntRange(min=1))
+@click.argument("customer_id", type=count(1, 2**63 - 1))
 @_redis_option
 @dsn_option
 @json_option
@@ -56,7 +64,7 @@ def open_(ctx: Context, customer_id: int, redis_url: str | None, as_json: bool) 
 @command.command()
 @click.option(
     "--threshold",
-    type=click.IntRange(min=1),
+    type=count(1, 1_000_000),
     default=10,
     show_default=True,
     help="Customers with at least this many tickets become VIP.",

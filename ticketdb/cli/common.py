@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -187,6 +189,50 @@ yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmati
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+# -- option types: hostile values are usage errors (exit 2) before anything touches data -------
+class FiniteFloat(click.FloatRange):
+    """A real number in a range: ``nan`` passes every comparison (so FloatRange lets it
+    through) and ``inf`` is no duration; both are refused with the range in the message."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty value", param, ctx)
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number ({self._describe_range()})", param, ctx)
+        return rv
+
+
+def seconds(low: float = 0, high: float = 86_400, *, zero: bool = False) -> FiniteFloat:
+    """A duration in seconds: finite, above ``low`` (or equal, with ``zero``), at most ``high``."""
+    return FiniteFloat(low, high, min_open=not zero)
+
+
+def count(low: int, high: int) -> click.IntRange:
+    """A whole number with both bounds: a huge value is a typo, never a request."""
+    return click.IntRange(low, high)
+
+
+#: Dates any option accepts: the partition scheme names months pYYYYMM and the tables hold
+#: DATETIMEs of today's tickets; 1000-01-01 or 9999-12-31 are typos, not history.
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2099, 12, 31, 23, 59, 59)
+
+
+class BoundedDateTime(click.DateTime):
+    """click.DateTime limited to EARLIEST..LATEST."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty value", param, ctx)
+        rv = super().convert(value, param, ctx)
+        if not EARLIEST <= rv <= LATEST:
+            self.fail(f"{value} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}", param, ctx)
+        return rv
 
 
 def print_json(data: Any) -> None:

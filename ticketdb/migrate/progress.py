@@ -31,7 +31,7 @@ from typing import Any
 import pymysql
 from yoyo.migrations import Migration
 
-from ticketdb.db import sql_error
+from ticketdb.db import connection_lost, sql_error
 from ticketdb.errors import SqlError, TicketdbError
 from ticketdb.migrate import checksums
 
@@ -244,6 +244,12 @@ def run(
                     )
             except Exception as exc:  # a server error, or a Python step that raised
                 err = sql_error(real_error(exc), _where(m, direction, i, len(steps)))
+                if connection_lost(real_error(exc)):
+                    # the server went silent or away: undoing needs it too, and the journal
+                    # (committed before the first step) already says where the run stopped
+                    raise TicketdbError(
+                        f"{err}; lost the server, nothing was undone: {REPAIR_HINT}"
+                    ) from None
                 _undo_after_failure(backend, mb, m, direction, steps[:i], err, say)
     _finish(backend, m, direction)
 

@@ -21,7 +21,15 @@ from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
 from ticketdb.catalog import database_exists, ensure_database, table_exists
-from ticketdb.db import connect, connection, sql_error
+from ticketdb.db import (
+    CLEANUP_TIMEOUT,
+    Watchdog,
+    connect,
+    connection,
+    read_timeout,
+    size_timeout,
+    sql_error,
+)
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
@@ -34,6 +42,8 @@ from ticketdb.project import Project, check_migration_files, read_sql_file
 from ticketdb.server import galera
 
 Progress = Callable[[str], None]
+#: the shortest read timeout of a migration's connection (DDL on a loaded disk can be slow)
+MIGRATE_READ_TIMEOUT = 600.0
 
 
 class _StrictMySQLBackend(MySQLBackend):
@@ -46,7 +56,35 @@ class _StrictMySQLBackend(MySQLBackend):
         super().__init__(parse_uri(dsn.with_host(dsn.host, dsn.port).url()), MIGRATION_TABLE)
 
     def connect(self, dburi: Any) -> Any:
-        return connect(self.dsn, autocommit=False)
+        """A migration's DDL may copy whole tables or wait on a busy disk: its reads wait as
+        long as the largest table suggests (at least ``MIGRATE_READ_TIMEOUT``), and a
+        :class:`~ticketdb.db.Watchdog` fails them within ~30 s when the server goes silent."""
+        conn = connect(self.dsn, autocommit=False)
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT COALESCE(MAX(table_rows), 0) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE()"
+            )
+            rows = int(cur.fetchone()[0])
+        conn.commit()
+        conn._read_timeout = max(MIGRATE_READ_TIMEOUT, size_timeout(rows))
+        Watchdog(self.dsn, conn)  # ends with the connection
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        """``with backend.copy() as mb``: a connection a lost server (or a signal) already
+        closed must not turn the real error into "Already closed"."""
+        if self.connection.open:
+            self.connection.close()
+
+    def _delete_lock_row(self, pid: int) -> None:
+        """yoyo's clean-up, quick: after a lost server the row stays, and the next run (holding
+        the migrate lock) removes it as stale."""
+        try:
+            with read_timeout(self.connection, 2 * CLEANUP_TIMEOUT):
+                super()._delete_lock_row(pid)
+        except pymysql.err.Error:
+            pass
 
     def copy(self) -> _StrictMySQLBackend:
         return self.__class__(self.dsn)

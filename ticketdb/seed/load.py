@@ -28,7 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ticketdb.db import connect, quote_ident, sql_error
+from ticketdb.db import (
+    abort,
+    connect,
+    connection_lost,
+    quote_ident,
+    size_timeout,
+    sql_error,
+    watched,
+)
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.seed.generate import GenStats, SeedSpec, generate
@@ -52,10 +60,16 @@ def load_data_sql(table: str, columns: Sequence[str]) -> str:
     )
 
 
-def bulk_connection(dsn: DSN) -> Any:
+def spec_rows(spec: SeedSpec) -> int:
+    """About how many rows ``spec`` generates (tickets and their logs): sizes read timeouts."""
+    return int(spec.tickets * (1 + spec.logs_per_ticket))
+
+
+def bulk_connection(dsn: DSN, rows: int = 2_000_000) -> Any:
     """A LOAD DATA session: the workflow triggers' bulk switch (should one still be present) and
-    no per-row unique/foreign-key checks (the generator guarantees both)."""
-    conn = connect(dsn, local_infile=True, autocommit=False, read_timeout=3600)
+    no per-row unique/foreign-key checks (the generator guarantees both). Its reads wait as
+    long as loading ``rows`` rows may take at the slowest (:func:`ticketdb.db.size_timeout`)."""
+    conn = connect(dsn, local_infile=True, autocommit=False, read_timeout=size_timeout(rows))
     with conn.cursor() as cur:
         cur.execute("SET @ticketdb_bulk_load = 1")
         cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
@@ -172,7 +186,7 @@ def stream_load(
     seconds each table's LOAD DATA took. ``after[table](rows)`` runs in that table's loader thread
     as soon as its LOAD DATA committed, while the other table may still be loading."""
     ctx = multiprocessing.get_context("fork")
-    conns = [bulk_connection(dsn) for _ in targets]
+    conns = [bulk_connection(dsn, spec_rows(spec)) for _ in targets]
     tmp = fifo_folder()
     fifos = tuple(str(tmp / f"{t.table}.fifo") for t in targets)
     for path in fifos:
@@ -181,6 +195,7 @@ def stream_load(
     parent_end, child_end = ctx.Pipe(duplex=False)
     errors: dict[str, BaseException] = {}  # where → what
     seconds: dict[str, float] = {}
+    seconds_by_index: dict[int, float] = {}  # loaders whose LOAD DATA committed
     aborted = threading.Event()
     # Each loader says itself when it has ended: a Thread.join() that a signal interrupted can
     # leave the thread marked stopped while it still runs (seen: SIGTERM during the join, then
@@ -192,14 +207,14 @@ def stream_load(
         t0 = time.perf_counter()
         where = f"LOAD DATA into {target.table}"
         try:
-            with conn.cursor() as cur:
+            with watched(dsn, conn, size_timeout(spec_rows(spec))), conn.cursor() as cur:
                 rows = cur.execute(load_data_sql(target.table, target.columns), (fifos[i],))
                 refuse_warnings(cur, conn, target.table)
             if aborted.is_set():  # the FIFO ended because the run is being torn down
                 conn.rollback()
                 return
             conn.commit()
-            seconds[target.table] = time.perf_counter() - t0
+            seconds[target.table] = seconds_by_index[i] = time.perf_counter() - t0
             if after and target.table in after and not aborted.is_set():
                 where = f"after loading {target.table}"
                 after[target.table](rows)
@@ -234,6 +249,12 @@ def stream_load(
                     child.kill()
                 for path in fifos:
                     _unblock(path)
+                if any(connection_lost(e) for e in errors.values()):
+                    # the server went silent: a loader still waiting for LOAD DATA's reply
+                    # would wait out its long read timeout; the server rolls back on its own
+                    for i, c in enumerate(conns):
+                        if i not in seconds_by_index:
+                            abort(c)
             if time.monotonic() > deadline:
                 raise TicketdbError(f"bulk load did not finish in {timeout:.0f}s")
             time.sleep(0.05)
@@ -252,8 +273,11 @@ def stream_load(
         child.join(5)
         if child.is_alive():
             child.kill()
-        for c in conns:
-            c.close()
+        for c in conns:  # torn down: also wake a loader stuck on a silent server
+            if finished:
+                c.close()
+            else:
+                abort(c)
         shutil.rmtree(tmp, ignore_errors=True)
         if not finished:
             # a loader may be re-adding its indexes: let it end before the caller's clean-up

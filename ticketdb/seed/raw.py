@@ -19,7 +19,7 @@ from ticketdb import catalog
 from ticketdb.db import connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.seed.generate import SeedSpec
-from ticketdb.seed.load import bulk_connection, generate_files, load_file
+from ticketdb.seed.load import bulk_connection, generate_files, load_file, spec_rows
 from ticketdb.seed.runner import TARGETS, drop_keys, secondary_keys, show_create
 
 #: The bare tables live in ``<database>__rawload_<8 hex>`` (catalog.scratch_name).
@@ -66,7 +66,7 @@ def raw_load(dsn: DSN, spec: SeedSpec, workdir: Path | None = None) -> RawResult
             gen_seconds = time.perf_counter() - t0
             seconds: dict[str, float] = {}
             rows: dict[str, int] = {}
-            conn = bulk_connection(scratch)
+            conn = bulk_connection(scratch, spec_rows(spec))
             try:
                 for target, path in zip(TARGETS, paths, strict=True):
                     t0 = time.perf_counter()

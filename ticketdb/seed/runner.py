@@ -25,7 +25,14 @@ from datetime import datetime
 from typing import Any
 
 from ticketdb import catalog
-from ticketdb.db import connect, connection, quote_ident, scalar
+from ticketdb.db import (
+    connect,
+    connection,
+    quote_ident,
+    scalar,
+    size_timeout,
+    watched,
+)
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock
@@ -35,9 +42,9 @@ from ticketdb.migrate.repeatable import load_objects, server_objects
 from ticketdb.migrate.runner import restore_taken_apart
 from ticketdb.partitions import ensure_months
 from ticketdb.project import Project
-from ticketdb.seed import leftovers
+from ticketdb.seed import cleanup, leftovers
 from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
-from ticketdb.seed.load import Target, stream_load
+from ticketdb.seed.load import Target, spec_rows, stream_load
 from ticketdb.seed.wslimits import check_write_set_limits
 
 TICKETS, LOGS = "service_tickets", "ticket_logs"
@@ -191,7 +198,7 @@ def _seed_locked(
         raise
     dropped: set[str] = set()
     keys: dict[str, list[tuple[str, str]]] = {}
-    completed = False
+    completed = loading = False
     try:
         check_write_set_limits(conn, spec)  # Galera: fail before anything is dropped
         before = {t: show_create(conn, t) for t in (TICKETS, LOGS)}
@@ -207,6 +214,7 @@ def _seed_locked(
             LOGS: [("indexes", _add_keys_job(LOGS, keys.get(LOGS)))],
         }  # fmt: skip
         after = {t: _chain(dsn, t, chain, result.phases, reporter) for t, chain in chains.items()}
+        loading = True
         with _phase(result, reporter, "load", spec.tickets) as ph:
             stats, load_seconds = stream_load(
                 dsn,
@@ -221,21 +229,18 @@ def _seed_locked(
             result.phases.append(Phase(f"load {table}", n, load_seconds[table]))
         keys = {}  # every index is back
         completed = True
+    except BaseException as exc:
+        failure: BaseException | None = exc
+        raise
+    else:
+        failure = None
     finally:
-        # Whatever failed above: put back any index still missing, then the triggers, on a
-        # connection known to be in step with the server (the lock is on its own).
-        conn = _usable(dsn, conn, say, job, trusted=completed)
-        if conn is not None:
-            if any(keys.values()):
-                with _phase(result, reporter, "rebuild"), connection(dsn) as c2:
-                    for table, defs in keys.items():
-                        _add_keys_job(table, defs)(c2)
-            if dropped:
-                with _phase(result, reporter, "triggers") as ph:
-                    ph.rows = len(restore_triggers(conn, project, dropped))
-            ledger.clear_present(conn)
-            if not completed:
-                conn.close()
+        # Whatever failed above: put back what is missing, cheap things first, each its own
+        # step, on a connection known to be in step with the server (the lock is on its own)
+        conn = _put_back(
+            dsn, project, conn, spec, job, say, result, reporter,
+            dropped=dropped, keys=keys, completed=completed, loading=loading, failure=failure,
+        )  # fmt: skip
     try:
         with _phase(result, reporter, "analyze") as ph:
             with conn.cursor() as cur:
@@ -256,33 +261,78 @@ def _seed_locked(
     return result
 
 
-def _usable(
-    dsn: DSN, conn: Any, say: Callable[[str], None], job: JobLock, *, trusted: bool
+def _put_back(
+    dsn: DSN,
+    project: Project,
+    conn: Any,
+    spec: SeedSpec,
+    job: JobLock,
+    say: Callable[[str], None],
+    result: SeedResult,
+    reporter: Reporter,
+    *,
+    dropped: set[str],
+    keys: dict[str, list[tuple[str, str]]],
+    completed: bool,
+    loading: bool,
+    failure: BaseException | None,
 ) -> Any:
-    """``conn`` if it still works and nothing cut it off (``trusted``), else a new one; None
-    when the seed lock was lost meanwhile (another seed may be running: its start restores
-    what the ledger lists).
-
-    After a failure the old connection is never reused: a signal that lands while PyMySQL
-    writes a packet leaves the connection open but out of step (part of a query sent), so a
-    ping may pass and the next query read another one's reply (seen: a SIGTERM during the
-    load, then "not enough values to unpack" from the trigger list in the clean-up)."""
-    if trusted:
+    """Put back the triggers (cheap), then each table's indexes (expensive), each step on its
+    own, the ledger cleared after each, so a step that fails (no disk left for a sort) leaves
+    the others done and the ledger naming exactly what is still missing. A load cut off after
+    one table committed leaves that table emptied (tickets without their logs contradict the
+    workflow). Returns the connection for the rest of the run (None when it stops here)."""
+    left = [f"trigger {n}" for n in sorted(dropped)]
+    left += [f"index {t}.{n}" for t, defs in keys.items() for n, _ in defs or ()]
+    try:
+        conn = cleanup.usable(dsn, conn, job, trusted=completed)
+        why = None if conn is not None else str(job.lost)
+    except TicketdbError as exc:  # the server is unreachable: nothing can be put back now
+        why = str(exc)
+    if why is not None:
+        raise TicketdbError(
+            f"{cleanup.failure_text(failure)}{why}; could not put back "
+            f"{', '.join(left) or 'anything'}: the next seed or `migrate up` restores what the "
+            f"ledger lists ({ledger.RESTORE_TABLE})"
+        ) from None
+    problems: list[str] = []
+    if loading and not completed:
+        derived = lambda: _existing_tables(conn, DERIVED_TABLES)  # noqa: E731
+        problems += cleanup.empty_half_load(conn, say, (TICKETS, LOGS), derived)
+    if dropped:
+        with _phase(result, reporter, "triggers") as ph:
+            try:
+                ph.rows = len(restore_triggers(conn, project, dropped))
+            except Exception as exc:  # noqa: BLE001 - the next steps still run
+                problems.append(f"triggers: {cleanup.error_text(exc)}")
+        cleanup.clear_ledger(conn, problems)
+    for table, defs in keys.items():
+        if not defs:
+            continue
+        with _phase(result, reporter, f"rebuild {table}"):
+            try:
+                with watched(dsn, conn, size_timeout(spec_rows(spec))):
+                    _add_keys_job(table, defs)(conn)
+            except Exception as exc:  # noqa: BLE001 - the next steps still run
+                problems.append(f"indexes of {table}: {cleanup.error_text(exc)}")
+        cleanup.clear_ledger(conn, problems)
+    if problems:
+        missing = []
         try:
-            if conn.open:
-                conn.ping(reconnect=False)
-                return conn
-        except Exception:  # noqa: BLE001 - any failure means "reconnect"
+            missing = ledger.clear_present(conn)
+        except Exception:  # noqa: BLE001 - reported below with what is known
             pass
-    else:
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 - out of step or gone: only its socket matters
-            pass
-    if job.lost:
-        say(f"{job.lost}: the next seed or `migrate up` restores what this one took apart")
-        return None
-    return connect(dsn, local_infile=True)
+        conn.close()
+        still = ", ".join(f"{k.lower()} {t}.{n}" for k, t, n in missing)
+        raise TicketdbError(
+            f"{cleanup.failure_text(failure)}clean-up incomplete: {'; '.join(problems)}"
+            + (f"; still missing: {still} (listed in {ledger.RESTORE_TABLE}: the next seed or "
+               "`migrate up` puts them back)" if still else "")
+        )  # fmt: skip
+    cleanup.clear_ledger(conn, problems)
+    if not completed:
+        conn.close()
+    return conn
 
 
 def _prepare(
@@ -383,7 +433,7 @@ def _chain(
     """One table's post-load jobs on a fresh connection, each timed into ``out``."""
 
     def run(rows: int) -> None:
-        with connection(dsn) as conn:
+        with connection(dsn) as conn, watched(dsn, conn, size_timeout(rows)):
             for name, job in jobs:
                 label = name if name == "derived" else f"{name} {table}"
                 reporter.start(label)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +36,10 @@ SERVER_SETTINGS = (
     "collation-server=utf8mb4_unicode_ci",
     "log-bin-trust-function-creators=1",
 )
+
+
+#: how MariaDB/MySQL report ENOSPC: "failed with error 28", "(errno: 28 …)", "Errcode: 28"
+_ENOSPC = re.compile(r"error 28\b|errno:? ?28\b|Errcode: 28\b|No space left", re.I)
 
 
 def _which(*names: str) -> str | None:
@@ -118,6 +123,18 @@ class ServerFiles:
             return "(no error log)"
         return " | ".join(text[-lines:])
 
+    def no_space(self, text: str) -> str:
+        """``"no space left … : "`` when ``text`` (the server's output) says a write failed with
+        ENOSPC: the server's own last words name a consequence ("Unknown/unsupported storage
+        engine: InnoDB"), not the cause."""
+        if not _ENOSPC.search(text):
+            return ""
+        try:
+            free = f"{shutil.disk_usage(self.root).free / 2**20:.0f} MB free"
+        except OSError:
+            free = "free space unknown"
+        return f"no space left on the device of {self.datadir} ({free}): "
+
     def install_db_cmd(self, install_db: str) -> list[str]:
         """``mariadb-install-db`` for this datadir: root by (empty) password, no test db."""
         return [
@@ -134,10 +151,11 @@ class ServerFiles:
         (so the next start initialises again) and raise with the end of its output."""
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
+            output = result.stderr or result.stdout
+            cause = self.no_space(output)
             shutil.rmtree(self.datadir, ignore_errors=True)
-            raise TicketdbError(
-                f"initialising {self.datadir} failed: {(result.stderr or result.stdout)[-500:]}"
-            )
+            last = " | ".join(output.strip().splitlines()[-5:])
+            raise TicketdbError(f"{cause}initialising {self.datadir} failed: {last}")
 
     def spawn(
         self,
@@ -165,7 +183,10 @@ class ServerFiles:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise TicketdbError(f"{name} exited with code {proc.returncode}: {self.tail()}")
+                cause = self.no_space(self.tail(40))
+                raise TicketdbError(
+                    f"{cause}{name} exited with code {proc.returncode}: {self.tail()}"
+                )
             if self.socket.exists() and ready():
                 return
             time.sleep(poll)
@@ -236,9 +257,10 @@ class Sandbox(ServerFiles):
 
     def _ping(self) -> bool:
         try:
-            conn = pymysql.connect(
-                unix_socket=str(self.socket), user="root", password="", connect_timeout=2
-            )
+            conn = pymysql.connect(  # the handshake too is bounded: a hung server is not up
+                unix_socket=str(self.socket), user="root", password="", connect_timeout=2,
+                read_timeout=5, write_timeout=5,
+            )  # fmt: skip
         except pymysql.err.MySQLError:
             return False
         conn.close()
@@ -312,8 +334,11 @@ class Sandbox(ServerFiles):
                     *SERVER_SETTINGS,
                     "innodb_buffer_pool_size=1G",
                     "innodb_log_file_size=256M",
-                    *(self._durable_lines() if self.durable else
-                      ["innodb_flush_log_at_trx_commit=2"]),  # fmt: skip
+                    *(
+                        self._durable_lines()
+                        if self.durable
+                        else ["innodb_flush_log_at_trx_commit=2"]
+                    ),  # fmt: skip
                     "max_connections=200",
                     "",
                 ]
