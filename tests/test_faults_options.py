@@ -97,6 +97,8 @@ def _args(path: str, cmd: click.Command, name: str, value: str, tmp: Path) -> li
     target = next(p for p in cmd.params if p.name == name)
     extra = [] if path.split()[0] not in FOLDER else ["--dir", str(tmp / "folder")]
     for p in cmd.params:
+        if isinstance(p, click.Argument) and p.nargs == -1 and p is not target:
+            continue  # a variadic argument may be left out
         if isinstance(p, click.Argument):
             args.append(value if p is target else ARGUMENT_OK[p.name or ""])
     base = list(BASE.get(path, []))

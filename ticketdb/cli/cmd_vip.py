@@ -10,6 +10,7 @@ import click
 from ticketdb.app import cache
 from ticketdb.cli.common import (
     Context,
+    FiniteFloat,
     count,
     dsn_option,
     err_console,
@@ -91,12 +92,12 @@ def invalidate_all(ctx: Context) -> None:
 
 
 @command.command()
-@click.option("--bound-ms", type=float, default=250.0, show_default=True,
+@click.option("--bound-ms", type=FiniteFloat(0, 60_000, min_open=True), default=250.0, show_default=True,
               help="Staleness bound: hits skip the database only while the follower's last "
                    "snapshot is younger than this.")  # fmt: skip
-@click.option("--interval-ms", type=float, default=None,
+@click.option("--interval-ms", type=FiniteFloat(0, 60_000, min_open=True), default=None,
               help="Poll interval (default: min(25, bound/5)); must be below the bound.")
-@click.option("--lease-ttl", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--lease-ttl", type=count(1, 3600), default=5, show_default=True,
               help="Seconds before a standby on another Galera node takes over a dead follower.")
 @_redis_option
 @dsn_option
