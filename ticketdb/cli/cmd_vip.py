@@ -92,7 +92,8 @@ def invalidate_all(ctx: Context) -> None:
 
 
 @command.command()
-@click.option("--bound-ms", type=FiniteFloat(0, 60_000, min_open=True), default=250.0, show_default=True,
+@click.option("--bound-ms", type=FiniteFloat(0, 60_000, min_open=True), default=250.0,
+              show_default=True,
               help="Staleness bound: hits skip the database only while the follower's last "
                    "snapshot is younger than this.")  # fmt: skip
 @click.option("--interval-ms", type=FiniteFloat(0, 60_000, min_open=True), default=None,
