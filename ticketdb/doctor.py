@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ticketdb.catalog import database_exists, table_exists
-from ticketdb.db import connect, flavor
+from ticketdb.db import connect, flavor, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.server.checks import Check
@@ -95,6 +95,14 @@ def run_checks(dsn: DSN) -> list[Check]:
                 "(SET GLOBAL local_infile=1)",
             )
         )
+        mode = int(scalar(conn, "SELECT @@GLOBAL.innodb_autoinc_lock_mode"))
+        checks.append(
+            Check("innodb_autoinc_lock_mode", "ok" if mode == 2 else "warn",
+                  "2 (interleaved)" if mode == 2 else
+                  f"{mode}: an online copy's INSERT … SELECT chunks hold the table's AUTO-INC "
+                  "lock and stall writers (docs/online-ddl.md); use 2 (needs binlog_format=ROW, "
+                  "required on Galera)")
+        )  # fmt: skip
         checks.append(_privileges(conn, dsn.database))
         exists = database_exists(conn, dsn.database)
         checks.append(

@@ -312,7 +312,6 @@ class Cluster:
                     "max_connections=150",
                     "binlog_format=ROW",
                     "default_storage_engine=InnoDB",
-                    "innodb_autoinc_lock_mode=2",
                     "wsrep_on=ON",
                     f"wsrep_provider={provider}",
                     f'wsrep_provider_options="{opts}"',

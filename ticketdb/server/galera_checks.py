@@ -4,7 +4,8 @@ Fail: ``wsrep_ready`` OFF, not in the Primary component, not Synced (every state
 ERROR 1047 or stale data). Warn: fewer than 3 nodes (no quorum after one loss), duplicate
 ``server_id`` (a state transfer copies ENABLED events and jobs run twice), an event enabled on
 no node (never runs), on several nodes without the job lease guard (runs twice), or not on
-every node (no failover), ``binlog_format`` ≠ ROW, ``innodb_autoinc_lock_mode`` ≠ 2.
+every node (no failover), ``binlog_format`` ≠ ROW. (``innodb_autoinc_lock_mode`` ≠ 2 is
+checked on every server: ``ticketdb.doctor``.)
 """
 
 from __future__ import annotations
@@ -47,11 +48,6 @@ def cluster_checks(conn: Any, dsn: DSN, database: str | None) -> list[Check]:
     out.append(
         Check("binlog_format", "ok" if row else "warn",
               fmt if row else f"{fmt}: Galera replicates ROW only")
-    )  # fmt: skip
-    mode = int(scalar(conn, "SELECT @@GLOBAL.innodb_autoinc_lock_mode"))
-    out.append(
-        Check("innodb_autoinc_lock_mode", "ok" if mode == 2 else "warn",
-              str(mode) if mode == 2 else f"{mode}: use 2 (interleaved) on Galera")
     )  # fmt: skip
     peers = galera.peer_dsns(dsn, conn)
     nodes: dict[str, Any] = {}
