@@ -63,7 +63,7 @@ def command(
     severity: tuple[str, ...],
     list_rules: bool,
 ) -> None:
-    """Lint migrations/, procedures/, triggers/, events/ (or PATHS) offline.
+    """Lint migrations/, procedures/, triggers/, events/, queries/ (or PATHS) offline.
 
     The schema model is built from the versioned migrations in order, so any file can be linted
     alone against the project schema. Severities come from the rule registry, then

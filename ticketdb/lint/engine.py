@@ -101,7 +101,9 @@ def normalise_levels(levels: dict[str, object], where: str) -> dict[str, str]:
 
 # -- file discovery ---------------------------------------------------------------------------
 def default_paths(project: Project) -> list[Path]:
-    return [p for p in [project.migrations, *project.repeatable_dirs()] if p.is_dir()]
+    return [
+        p for p in [project.migrations, *project.repeatable_dirs(), project.queries] if p.is_dir()
+    ]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -337,10 +339,11 @@ def lint(
             for st in load_cached(path, object_dirs).statements:
                 schema.add_routine(st)
 
-    # 1. a dry run over everything, so that routine bodies can name tables that only exist
-    #    later (in a later file, a later migration, a temporary table, dynamic SQL)
+    # 1. a dry run over everything, so that routine bodies (and queries) can name tables that
+    #    only exist later (in a later file, a later migration, a temporary table, dynamic SQL)
+    query_files = sorted(project.queries.glob("*.sql")) if project.queries.is_dir() else []
     run.run_schema = _whole_run(
-        schema.copy(), project, [*targets, *object_files], mig_dir, object_dirs
+        schema.copy(), project, [*targets, *object_files, *query_files], mig_dir, object_dirs
     )
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement

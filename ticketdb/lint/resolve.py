@@ -159,6 +159,13 @@ def _own_table(tree: exp.Expression, schema: Schema) -> Table | None:
         for e in tree.this.expressions:
             if isinstance(e, exp.ColumnDef):
                 t.columns[e.name.lower()] = _col(e.name)
+        query = tree.args.get("expression")
+        if isinstance(query, exp.Query):  # CREATE TABLE t (PRIMARY KEY (id)) SELECT id, …
+            cols = schema.output_columns(query)
+            if cols is None:
+                t.opaque = True
+            for c in cols or ():
+                t.columns.setdefault(c.lower(), _col(c))
         return t
     if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
         base = schema.table(tree.this.name)
