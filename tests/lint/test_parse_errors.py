@@ -15,7 +15,7 @@ import pytest
 from lint_helpers import make_project
 from sqlglot.dialects.mysql import MySQL
 
-from ticketdb.lint import engine
+from ticketdb.lint import discover
 from ticketdb.lint.engine import lint
 from ticketdb.lint.parse import unit
 
@@ -56,7 +56,7 @@ CASES = [
 
 
 def _parse_errors(tmp_path: Path, sql: str) -> list[tuple[int, int, str]]:
-    engine._cache.clear()  # parsed files are cached per process by path, mtime and size
+    discover._cache.clear()  # parsed files are cached per process by path, mtime and size
     project = make_project(tmp_path)
     path = tmp_path / "bad.sql"
     path.write_text(f"SELECT 1;\n{sql}\n")
