@@ -113,13 +113,7 @@ def _workflow_triggers(conn: Any) -> list[str]:
 
 def _trigger_tables(conn: Any) -> list[tuple[str, str]]:
     """(trigger, table) of the two seeded tables: the restore ledger records both."""
-    return catalog.rows(
-        conn,
-        "SELECT trigger_name, event_object_table FROM information_schema.triggers "
-        "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
-        "ORDER BY trigger_name",
-        (TICKETS, LOGS),
-    )
+    return catalog.trigger_tables(conn, on_tables=(TICKETS, LOGS))
 
 
 @contextmanager
