@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0, "dsn": 0, "project": 0, "sqlscript": 0,
     "db": 1, "retry": 1,
     "server": 2,
-    "catalog": 3, "locks": 3,
+    "catalog": 3, "locks": 3, "leases": 3,
     "partitions": 4, "grants": 4,
     "migrate": 5, "lint": 5, "app": 5,
     "seed": 6, "drift": 6,

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ticketdb.lint.parse.model import Routine, Unit
-from ticketdb.lint.schema import Column, Schema, Table
+from ticketdb.lint.schema import Schema
+from ticketdb.lint.tables import Column, Table
 
 _SKIP_TABLES = {"dual"}
 _NOT_COLUMN_PARENTS = (
