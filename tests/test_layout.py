@@ -208,3 +208,16 @@ def test_readme_tree_is_the_package_tree() -> None:
 def test_tests_mirror_the_packages(folder: str) -> None:
     assert (PKG / folder).is_dir()
     assert any((PROJECT_ROOT / "tests" / folder).glob("test_*.py")), f"tests/{folder}/ is empty"
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module that long holds more than one job: split it by responsibility."""
+    long = {
+        mod: n
+        for mod, path in _modules().items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split by responsibility (at most {MAX_MODULE_LINES} lines): {long}"

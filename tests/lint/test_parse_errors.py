@@ -4,7 +4,8 @@ sqlglot's interpreted parser is subclassed to record where it fell back to an op
 its compiled build (sqlglotc) cannot be subclassed, so there :func:`stuck_at` finds the place
 by parsing prefixes. ``test_compiled_code_path_…`` runs that path on whichever build is
 installed (with the interpreted one, by switching the tracking dialect off), so the path is
-tested here either way; run this file under a venv with sqlglotc to test the real thing.
+tested here either way. The default install has sqlglotc where a wheel exists (pyproject.toml),
+so `make test` runs the compiled build; a venv without it (Python 3.10, PyPy) runs the hook.
 """
 
 from __future__ import annotations
