@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 TICKETS ?= 200000
+# PORT: the sandbox's TCP port on 127.0.0.1 (default: a free one, remembered); CLIENTS: bench's
+# workflow_throughput client levels, e.g. CLIENTS=1,4 (default: 1,4,16)
+PORT    ?=
+CLIENTS ?=
 OUT    ?= benchmarks/out
 
 .PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference
@@ -19,7 +23,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 sandbox: deps venv
-	$(BIN)/ticketdb sandbox start
+	$(BIN)/ticketdb sandbox start $(if $(PORT),--port $(PORT))
 
 ## redis: the VIP cache needs one on $(REDIS_URL); start a throwaway one when nothing answers
 REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -27,13 +31,15 @@ redis: deps venv
 	@$(BIN)/python -c "import redis,sys; redis.Redis.from_url('$(REDIS_URL)').ping()" 2>/dev/null \
 	  || redis-server --daemonize yes --bind 127.0.0.1 --port $$(echo $(REDIS_URL) | sed -E 's|.*:([0-9]+).*|\1|') --save '' --appendonly no
 
-## demo: sandbox server, migrations, a seeded dataset and a benchmark report (TICKETS=1000000 for the full run)
+## demo: sandbox server, migrations, a seeded dataset and a benchmark report (TICKETS=1000000 for the full run,
+##       PORT=3307 for the sandbox's port, CLIENTS=1,4 for the workflow client levels)
 demo: sandbox redis
 	$(BIN)/ticketdb migrate up
 	$(BIN)/ticketdb doctor
 	$(BIN)/ticketdb lint
 	TICKETDB_REDIS_URL=$(REDIS_URL) $(BIN)/ticketdb bench --database ticketdb --tickets $(TICKETS) \
-	  --repeat 20 --json $(OUT)/bench.json --markdown $(OUT)/bench.md --plot $(OUT)/bench.png
+	  --repeat 20 $(if $(CLIENTS),--clients $(CLIENTS)) \
+  --json $(OUT)/bench.json --markdown $(OUT)/bench.md --plot $(OUT)/bench.png
 	$(BIN)/ticketdb drift
 	$(BIN)/ticketdb report overdue
 	@echo "report: $(OUT)/bench.md  plot: $(OUT)/bench.png"

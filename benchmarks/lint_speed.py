@@ -2,14 +2,17 @@
 
 Generates, in a temporary directory, (1) a mysqldump-style data dump (a few tables, then one
 extended INSERT line per ~1 MB of rows, like `mysqldump --extended-insert`) of about --dump-mb
-megabytes and (2) a routine-heavy library (--routines procedures and triggers with IF/WHILE,
-cursors, handlers and DML in their bodies). Each is linted by `ticketdb lint` in a fresh child
+megabytes, (2) a dump of --one-line one-line UPDATEs (~62 bytes each: 500k make ~30 MB, the
+shape of a replication or audit export), (3) a routine-heavy library (--routines procedures and
+triggers with IF/WHILE, cursors, handlers and DML in their bodies) and (4) the same library
+with --big-routines pairs (4,000: 168k lines). Each is linted by `ticketdb lint` in a fresh child
 process, so peak RSS (ru_maxrss of the child) and wall time include interpreter start-up.
 
-    .venv/bin/python benchmarks/lint_speed.py [--dump-mb 10] [--routines 400] [--json out.json]
-        [--keep DIR] [--repeat N]
+    .venv/bin/python benchmarks/lint_speed.py [--dump-mb 10] [--one-line 500000]
+        [--routines 400] [--big-routines 4000] [--json out.json] [--keep DIR] [--repeat N]
 
-Targets (issue 11): >= 2 MB/s and <= 300 MB RSS on dumps, >= 20k lines/s on routine code.
+Targets (issue 11, issue 20): >= 2 MB/s and <= 300 MB RSS on dumps (both kinds), >= 20k lines/s
+on routine code, <= 300 MB RSS on the 168k-line library (lint streams big scripts).
 ``cpu_seconds`` (the child's user + system time) is steadier than wall time on a shared machine;
 ``startup`` is a one-statement file, i.e. what every run pays before reading any SQL.
 ``--repeat N`` lints each input N times and keeps the run with the least CPU time: on a shared
@@ -79,6 +82,16 @@ def make_dump(path: Path, megabytes: float, seed: int = 1) -> None:
             line = f"INSERT INTO `orders` VALUES {','.join(rows)};\n"
             out.write("LOCK TABLES `orders` WRITE;\n" + line + "UNLOCK TABLES;\n")
             written += len(line) + 40
+
+
+def make_one_line(path: Path, count: int, seed: int = 1) -> None:
+    """``count`` one-line UPDATEs after the tables: each is a statement of its own."""
+    rnd = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(TABLES)
+        for i in range(count):
+            total = rnd.randint(100, 99999) / 100
+            out.write(f"UPDATE `orders` SET `total` = {total:.2f} WHERE `order_id` = {i + 1};\n")
 
 
 ROUTINE = """\
@@ -189,7 +202,9 @@ def best_of(path: Path, project: Path, repeat: int, env: dict[str, str]) -> dict
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dump-mb", type=float, default=10.0)
+    ap.add_argument("--one-line", type=int, default=500_000, help="one-line UPDATEs")
     ap.add_argument("--routines", type=int, default=400, help="procedure+trigger pairs")
+    ap.add_argument("--big-routines", type=int, default=4000, help="pairs of the big library")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument(
         "--keep", type=Path, metavar="DIR",
@@ -201,16 +216,24 @@ def main() -> int:
         root = args.keep or Path(tmp)
         (root / "migrations").mkdir(parents=True, exist_ok=True)
         dump, lib = root / "dump.sql", root / "routines.sql"
+        lines, big = root / "one_line.sql", root / "routines_big.sql"
         make_dump(dump, args.dump_mb)
+        make_one_line(lines, args.one_line)
         make_routines(lib, args.routines)
+        make_routines(big, args.big_routines)
         dump_mb = dump.stat().st_size / 1024 / 1024
+        lines_mb = lines.stat().st_size / 1024 / 1024
+        big_mb = big.stat().st_size / 1024 / 1024
         lib_lines = lib.read_text().count("\n")
+        big_lines = big.read_text().count("\n")
         tiny = root / "one_statement.sql"
         tiny.write_text("SELECT 1;\n")
         env = child_env(Path(tmp) / "pycache")
         lint_child(tiny, root, env)  # writes the bytecode cache; not measured
         d = best_of(dump, root, args.repeat, env)
+        o = best_of(lines, root, args.repeat, env)
         r = best_of(lib, root, args.repeat, env)
+        b = best_of(big, root, args.repeat, env)
         start = best_of(tiny, root, args.repeat, env)  # interpreter and CLI start-up, no SQL
     result = {
         "machine": {
@@ -220,14 +243,33 @@ def main() -> int:
             "sqlglot": sqlglot_build(),
         },
         "dump": {**d, "megabytes": round(dump_mb, 1), "mb_per_s": round(dump_mb / d["seconds"], 2)},
+        "one_line_dump": {
+            **o,
+            "statements": args.one_line,
+            "megabytes": round(lines_mb, 1),
+            "mb_per_s": round(lines_mb / o["seconds"], 2),
+            "mb_per_cpu_s": round(lines_mb / max(o["cpu_seconds"], 0.01), 2),
+        },
         "routines": {
             **r,
             "lines": lib_lines,
             "lines_per_s": round(lib_lines / r["seconds"]),
             "lines_per_cpu_s": round(lib_lines / max(r["cpu_seconds"], 0.01)),
         },
+        "routines_big": {
+            **b,
+            "lines": big_lines,
+            "megabytes": round(big_mb, 1),
+            "lines_per_s": round(big_lines / b["seconds"]),
+            "lines_per_cpu_s": round(big_lines / max(b["cpu_seconds"], 0.01)),
+        },
         "startup": {k: start[k] for k in ("seconds", "cpu_seconds", "peak_rss_mb")},
-        "targets": {"dump_mb_per_s": 2.0, "dump_peak_rss_mb": 300, "routine_lines_per_s": 20000},
+        "targets": {
+            "dump_mb_per_s": 2.0,
+            "dump_peak_rss_mb": 300,
+            "routine_lines_per_s": 20000,
+            "big_routines_peak_rss_mb": 300,
+        },
     }
     text = json.dumps(result, indent=2)
     print(text)

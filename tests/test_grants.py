@@ -6,6 +6,7 @@ deployment's 'ticketdb_*'@'%' accounts) and drop them afterwards.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import replace
@@ -209,3 +210,98 @@ def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env
             gr.apply(db_dsn, tmp_path, env=env, users=["ticketdb_reporter"], host=HOST)
     finally:
         drop_test_accounts(server_dsn)
+
+
+def _user_variables() -> list[str]:
+    """Every ``@ticketdb_…`` user variable a trigger or procedure reads: a client can set any
+    of them, so none may switch a rule off for the app role (issue 20)."""
+    names: set[str] = set()
+    for folder in ("triggers", "procedures"):
+        for path in (PROJECT_ROOT / folder).glob("*.sql"):
+            names.update(re.findall(r"@(ticketdb_\w+)", path.read_text(encoding="utf-8")))
+    return sorted(names)
+
+
+def _version(conn, customer: int) -> int:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM cache_customer_version WHERE customer_id = %s",
+            (customer,),
+        )
+        return int(cur.fetchone()[0])
+
+
+def test_app_session_switches_bypass_neither_state_machine_nor_cache(accounts, conn):
+    variables = _user_variables()
+    assert "ticketdb_bulk_load" in variables  # the list is read from the files, not typed here
+    for value in ("1", "'1'", "1.0", "TRUE"):  # every spelling `<=> 1` accepts
+        _try_switches(connect(accounts["ticketdb_app"]), conn, variables, value)
+
+
+def _try_switches(app, conn, variables: list[str], value: str) -> None:
+    try:
+        with app.cursor() as cur:
+            for name in variables:
+                cur.execute(f"SET @{name} = {value}")
+            # session system switches need no privilege either
+            cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+            before = _version(conn, 7301)
+            cur.execute(
+                "INSERT INTO service_tickets (customer_id, title, priority) "
+                "VALUES (7301, 'switch', 'low')"
+            )
+            tid = cur.lastrowid
+        # the cache version bump happened in the app's own insert
+        assert _version(conn, 7301) == before + 1
+        # the state machine still applies: a pending ticket cannot be resolved …
+        with pytest.raises(pymysql.err.OperationalError) as exc:
+            with app.cursor() as cur:
+                cur.execute("CALL ticket_resolve(%s, 5, NULL)", (tid,))
+        assert exc.value.args[0] == 1644 and "rejected" in exc.value.args[1]
+        # … and an allowed step moves the ticket (the AFTER INSERT trigger was not skipped)
+        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) is None
+        assert code_of(app, "CALL ticket_resolve(%s, 5, NULL)", (tid,)) is None
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_status FROM service_tickets WHERE id = %s", (tid,))
+            assert cur.fetchone() == ("resolved",)
+        assert _version(conn, 7301) == before + 2  # open -> resolved bumped again
+        # the one place the switch matters (a direct log insert) needs a grant the app lacks
+        log = "INSERT INTO ticket_logs (ticket_id, action_type) VALUES (%s, 'close')"
+        assert code_of(app, log, (tid,)) == 1142
+    finally:
+        app.close()
+
+
+def test_what_the_reporter_can_still_do(accounts, conn):
+    """docs/operations.md "What a read-only account can still do": on MariaDB SELECT is enough
+    for a locking read, and GET_LOCK needs no privilege. The workflow then waits for the lock
+    wait timeout and fails with 1205; a direct write stays refused."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO service_tickets (customer_id, title, priority) VALUES (7401, 'r', 'low')"
+        )
+        tid = cur.lastrowid
+    rep = connect(accounts["ticketdb_reporter"], autocommit=False)
+    app = connect(accounts["ticketdb_app"])
+    try:
+        with rep.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            if "MariaDB" not in cur.fetchone()[0]:
+                pytest.skip("MySQL 8.0.22+ refuses FOR UPDATE without UPDATE/DELETE/LOCK TABLES")
+            cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE", (tid,))
+            assert cur.fetchall() == ((tid,),)
+            cur.execute("SELECT GET_LOCK('ticketdb.seed.reporter-probe', 0)")
+            assert cur.fetchone() == (1,)
+        with app.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) == 1205  # stalled, bounded
+        assert code_of(rep, "UPDATE service_tickets SET title = 'x'") == 1142
+    finally:
+        rep.rollback()
+        rep.close()
+        app.close()
+    app = connect(accounts["ticketdb_app"])
+    try:  # the reporter's session is gone: the ticket moves again
+        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) is None
+    finally:
+        app.close()

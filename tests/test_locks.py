@@ -221,3 +221,50 @@ def test_partition_maintenance_takes_over_a_dead_holder_and_names_a_live_one(
     ):
         with parts.maintenance_lock(root, "ticket_logs", timeout=1):
             pass
+
+
+def test_release_without_the_release_procedure_leaves_no_live_lease(migrated_dsn, root):
+    """`migrate down` drops every repeatable object, lease_release included, while migrate
+    still holds its lease: the release must still end the lease, or the next `migrate up`
+    says it "took over the migrate lease … its connection is gone" after a clean run."""
+    name = leases.lease_name("seed", migrated_dsn.database)
+    lock = locks.JobLock.open(migrated_dsn, "seed", ttl=60)
+    try:
+        lock.acquire(5)
+        with root.cursor() as cur:
+            cur.execute("SHOW CREATE PROCEDURE lease_release")
+            create = cur.fetchone()[2]
+            cur.execute("DROP PROCEDURE lease_release")
+        lock.release()
+        released = _lease(root, name)
+        assert released.owner is None and not released.live
+    finally:
+        lock.close()
+        with root.cursor() as cur:
+            cur.execute("DROP PROCEDURE IF EXISTS lease_release")
+            cur.execute(create)
+    said: list[str] = []
+    with locks.hold_job_lock(migrated_dsn, "seed", wait=5, say=said.append) as again:
+        assert again.took_over is None and not said, said
+
+
+def test_a_reporter_squatting_the_named_lock_gives_a_bounded_wait_naming_it(migrated_dsn, root):
+    """GET_LOCK needs no privilege (docs/operations.md): any account, the reporter included,
+    can take ``ticketdb.seed.<db>``. What that costs: a seed/migrate waits at most its --wait
+    and then fails with one line naming the squatter's connection and account."""
+    squatter = connect(migrated_dsn)
+    try:
+        name = locks.lock_name("seed", migrated_dsn.database)
+        assert scalar(squatter, "SELECT GET_LOCK(%s, 0)", (name,)) == 1
+        lock = locks.JobLock.open(migrated_dsn, "seed", ttl=60)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(locks.LockBusy) as exc:
+                lock.acquire(2)
+            assert 1.5 < time.monotonic() - t0 < 10
+        finally:
+            lock.close()
+        text = str(exc.value)
+        assert f"connection {squatter.thread_id()} " in text and migrated_dsn.user in text, text
+    finally:
+        squatter.close()

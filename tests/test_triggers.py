@@ -236,3 +236,45 @@ def test_logs_are_numbered_per_ticket_in_history_order(conn):
     assert got == [(a, 1, "assign"), (a, 2, "reply"), (a, 3, "resolve"),
                    (b, 1, "assign"), (b, 2, "reply")]  # fmt: skip
     assert ticket(conn, a)["log_seq"] == 3 and ticket(conn, b)["log_seq"] == 2
+
+
+def _documented_bulk_example() -> list[str]:
+    """The statements of docs/workflow.md's bulk INSERT … SELECT example (one copy: the doc)."""
+    from ticketdb import PROJECT_ROOT
+    from ticketdb.sqlscript import split
+
+    doc = (PROJECT_ROOT / "docs" / "workflow.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- bulk-example:start -->")[1].split("<!-- bulk-example:end -->")[0]
+    sql = block.split("```sql")[1].split("```")[0]
+    return [s.text for s in split(sql)]
+
+
+def test_documented_bulk_insert_select_runs(conn):
+    """The direct form fails with 1442 even in bulk mode (0041 stores log_seq on the ticket);
+    the staged form the docs show works and keeps the tickets' states."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO service_tickets (customer_id, title, priority, created_at) "
+            "VALUES (42, 'a', 'low', NOW() - INTERVAL 1 HOUR), "
+            "(42, 'b', 'low', NOW() - INTERVAL 1 HOUR)"
+        )
+        cur.execute("SELECT id FROM service_tickets WHERE customer_id = 42 ORDER BY id")
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute("SET @ticketdb_bulk_load = 1")
+        try:
+            with pytest.raises(pymysql.err.OperationalError) as exc:
+                cur.execute(
+                    "INSERT INTO ticket_logs (ticket_id, action_type, action_time) "
+                    "SELECT id, 'reply', created_at FROM service_tickets WHERE customer_id = 42"
+                )
+            assert exc.value.args[0] == 1442
+        finally:
+            cur.execute("SET @ticketdb_bulk_load = NULL")
+        for statement in _documented_bulk_example():
+            cur.execute(statement)
+        cur.execute("SELECT @ticketdb_bulk_load")
+        assert cur.fetchone() == (None,)
+    for tid in ids:
+        row = ticket(conn, tid)
+        assert (row["current_status"], row["log_seq"]) == ("pending", 1)
+        assert log_count(conn, tid) == 1

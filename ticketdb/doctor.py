@@ -142,6 +142,7 @@ def _interrupted_work(dsn: DSN) -> list[Check]:
     from ticketdb.locks import live_holder
     from ticketdb.migrate.ledger import pending
     from ticketdb.migrate.progress import PROGRESS_TABLE, read_interrupted
+    from ticketdb.migrate.recreate import missing_on_server
 
     out: list[Check] = []
     conn = connect(dsn)
@@ -151,6 +152,13 @@ def _interrupted_work(dsn: DSN) -> list[Check]:
                 out.append(Check("migrations", "fail",
                                  f"{row.describe()}: run `ticketdb migrate repair`"))  # fmt: skip
         left = pending(conn)
+        taken_apart = {(k, n) for k, _t, n in left}  # a seed's: reported below
+        gone = [k for k in missing_on_server(conn) if k not in taken_apart]
+        if gone:
+            names = ", ".join(f"{k.lower()} {n}" for k, n in gone[:8])
+            out.append(Check("repeatable objects", "fail", f"{len(gone)} missing on the server "
+                             f"({names}{'…' if len(gone) > 8 else ''}), e.g. after a rollback "
+                             "they do not compile against: run `ticketdb migrate up`"))  # fmt: skip
         # a seed running on this server (GET_LOCK) or on another Galera node (its lease)
         running = live_holder(conn, "seed", dsn.database)
         if running is not None:

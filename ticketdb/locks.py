@@ -152,6 +152,7 @@ class JobLock:
         self.has_lease = False
         self.took_over: Lease | None = None
         self.lost: str | None = None
+        self.owner: str | None = None  # our lease_owner(), once a lease was won
         self._owns_conn = False
         self._mutex = threading.Lock()
         self._stop = threading.Event()
@@ -216,7 +217,7 @@ class JobLock:
             now = read_lease(self.conn, self.lease_name)
             return now.describe() if now is not None else "someone (lease just released)"
         self.has_lease = True
-        me = scalar(self.conn, "SELECT lease_owner()")
+        me = self.owner = scalar(self.conn, "SELECT lease_owner()")
         if prev is not None and prev.owner is not None and prev.owner != me:
             self.took_over = prev  # expired, dead, or held past its TTL: its holder is gone
         return None
@@ -322,15 +323,32 @@ class JobLock:
             try:
                 if self.has_lease:
                     self.has_lease = False
-                    retry_conflicts(
-                        lambda: _call_out(
-                            self.conn, "CALL lease_release(%s)", (self.lease_name,), None
-                        )
-                    )
+                    self._release_lease()
                 self._release_local()
             except pymysql.err.Error:
                 pass
         self._stop = threading.Event()
+
+    def _release_lease(self) -> None:
+        """``lease_release``; when a ``migrate down`` dropped that procedure (rollbacks drop
+        every repeatable object) the same UPDATE by the owner we won with, so that the next
+        run does not find a live lease and "take it over" from a run that ended cleanly."""
+        try:
+            retry_conflicts(
+                lambda: _call_out(self.conn, "CALL lease_release(%s)", (self.lease_name,), None)
+            )
+        except pymysql.err.MySQLError as exc:
+            if exc.args[0] != _NO_SUCH_PROCEDURE or self.owner is None:
+                raise
+            retry_conflicts(
+                lambda: _call_out(
+                    self.conn,
+                    f"UPDATE {LEASE_TABLE} SET owner = NULL, expires_at = '1970-01-02 00:00:00' "
+                    "WHERE name = %s AND owner = %s",
+                    (self.lease_name, self.owner),
+                    None,
+                )
+            )
 
     def close(self) -> None:
         self.release()

@@ -4,7 +4,7 @@ CREATE TRIGGER cache_tickets_after_delete
 AFTER DELETE ON service_tickets
 FOR EACH ROW
 BEGIN
-    IF NOT (@ticketdb_bulk_load <=> 1) AND OLD.current_status IN ('pending', 'processing') THEN
+    IF OLD.current_status IN ('pending', 'processing') THEN
         INSERT INTO cache_customer_version (customer_id, version)
         VALUES (OLD.customer_id, 1)
         ON DUPLICATE KEY UPDATE version = version + 1;

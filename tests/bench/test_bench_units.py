@@ -144,3 +144,54 @@ def test_sysbench_report_without_transactions_is_an_error():
 
     with pytest.raises(TicketdbError, match="no transaction count"):
         parse_output("FATAL: unable to connect", threads=1)
+
+
+_LEVEL = """
+import sys
+from ticketdb import PROJECT_ROOT
+from ticketdb.bench.load import run_level
+from ticketdb.dsn import DSN
+print("go", flush=True)
+try:
+    run_level(DSN.parse(sys.argv[1]), PROJECT_ROOT, "procedures", 4, 120.0,
+              customers=50, agents=5)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("delay", [1.0, 6.0])
+def test_ctrl_c_during_a_level_prints_no_worker_tracebacks(migrated_dsn, delay):
+    """Ctrl-C reaches the whole process group: the workers ignore it and the parent stops
+    them, so one line is printed, not one traceback per worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LEVEL, migrated_dsn.url()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "go"
+        time.sleep(delay)  # workers being spawned, importing, or running lives
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted", err
+    deadline = time.monotonic() + 15  # terminated workers (and multiprocessing's tracker) go
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("processes of the interrupted level are still running")

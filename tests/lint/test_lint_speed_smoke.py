@@ -17,14 +17,17 @@ def test_lint_speed_script_runs_and_its_inputs_lint_clean(tmp_path: Path) -> Non
     keep = tmp_path / "inputs"
     subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "benchmarks" / "lint_speed.py"), "--dump-mb", "0.3",
-         "--routines", "6", "--json", str(out), "--keep", str(keep)],
+         "--one-line", "2000", "--routines", "6", "--big-routines", "8",
+         "--json", str(out), "--keep", str(keep)],
         check=True, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     result = json.loads(out.read_text())
-    for part in ("dump", "routines"):
+    for part in ("dump", "one_line_dump", "routines", "routines_big"):
         # the generated SQL is valid: a finding here would measure error reporting instead
         assert result[part]["exit"] == 0 and result[part]["error_findings"] == 0, result[part]
         assert result[part]["seconds"] > 0 and result[part]["peak_rss_mb"] > 0
     assert result["routines"]["lines"] == (keep / "routines.sql").read_text().count("\n") > 100
     assert result["dump"]["megabytes"] >= 0.3
-    assert set(result["targets"]) == {"dump_mb_per_s", "dump_peak_rss_mb", "routine_lines_per_s"}
+    assert set(result["targets"]) == {
+        "dump_mb_per_s", "dump_peak_rss_mb", "routine_lines_per_s", "big_routines_peak_rss_mb"
+    }  # fmt: skip

@@ -21,6 +21,7 @@ TOOL_TABLES = {
     "yoyo_lock",
     "ticketdb_repeatable",
     "ticketdb_migration_progress",  # the step journal (ticketdb.migrate.progress)
+    "ticketdb_migration_checksum",  # checksums of applied files (ticketdb.migrate.checksums)
 }
 
 
@@ -74,18 +75,31 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
     assert {"cache_customer_version", "customers", "alert_outbox"} <= at_head
     assert routines(db_dsn) > 0
 
-    res = migrate(db_dsn, "down", "--json")  # the last one only
+    res = migrate(db_dsn, "down", "--json")  # no terminal: needs --yes, changes nothing
+    assert res.returncode == 2 and "pass --yes" in res.stderr and res.stdout == ""
+    assert applied(db_dsn) == ids
+    res = migrate(db_dsn, "down", "--json", "--yes")  # the last one only
     assert res.returncode == 0, res.stderr
+    assert f"will roll back 1 migration(s): {ids[-1]}" in res.stderr
+    assert "drop column ticket_logs.request_key (0 row(s))" in res.stderr
     out = json.loads(res.stdout)
     assert out["rolled_back"] == [ids[-1]]
-    assert {o["action"] for o in out["objects"]} == {"drop"} and out["objects"]
+    actions = {o["action"] for o in out["objects"]}
+    assert actions == {"drop", "create"}, out["objects"]
     with scratch_database(db_dsn, "test") as reference:  # what the one before the last leaves
         assert migrate(reference, "up", "--to", ids[-2]).returncode == 0
         assert tables(db_dsn) == tables(reference)
-    assert routines(db_dsn) == 0  # repeatable objects are dropped by any rollback
+    # objects that still compile came back at once; the ones using request_key did not
+    missing = {o["name"] for o in out["missing_objects"]}
+    assert "ticket_log_action" in missing
+    assert routines(db_dsn) == sum(o["action"] == "create" for o in out["objects"]) > 0
     assert applied(db_dsn) == ids[:-1]
 
-    res = migrate(db_dsn, "down", "--to", "0010")  # everything after 0010, text output
+    res = migrate(db_dsn, "down", "--to", "0010", "--yes")  # drops tables holding rows
+    assert res.returncode == 1 and "--allow-data-loss" in res.stderr, res.stderr
+    assert "drop table cache_customer_version (1 row(s))" in res.stderr
+    assert applied(db_dsn) == ids[:-1]  # nothing was done
+    res = migrate(db_dsn, "down", "--to", "0010", "--yes", "--allow-data-loss")  # text output
     assert res.returncode == 0, res.stderr
     assert "rolled back 0016_customers" in res.stderr
     assert "rolled back 0015_alert_outbox" in res.stderr
@@ -100,7 +114,7 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
     assert res.returncode == 2 and "either --to or --all" in res.stderr
     assert len(applied(db_dsn)) == ids.index("0010_service_tickets_closed_index") + 1  # untouched
 
-    res = migrate(db_dsn, "down", "--all", "--json")
+    res = migrate(db_dsn, "down", "--all", "--json", "--yes", "--allow-data-loss")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["rolled_back"][-1] == "0001_service_tickets"
     assert tables(db_dsn) == set() and applied(db_dsn) == []
@@ -132,7 +146,7 @@ def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
     try:
         res = migrate(migrated_dsn, "up", "--lock-timeout", "1")
         assert res.returncode == 1 and "still holds the lock" in res.stderr
-        res = migrate(migrated_dsn, "down", "--lock-timeout", "1")
+        res = migrate(migrated_dsn, "down", "--yes", "--lock-timeout", "1")
         assert res.returncode == 1 and "still holds the lock" in res.stderr
         assert "0017_cache_customer_version" in applied(migrated_dsn)  # nothing rolled back
         # break-lock removes the row by hand (for Galera, where a row's owner may be elsewhere)
@@ -146,3 +160,15 @@ def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
     res = migrate(migrated_dsn, "up")
     assert res.returncode == 0 and "up to date" in res.stderr
     assert migrate(migrated_dsn, "break-lock").returncode == 0  # no lock: still fine
+
+
+def test_plain_down_then_up_says_nothing_alarming(db_dsn: DSN) -> None:
+    """`migrate down` drops the repeatable objects, lease_release included, while it holds the
+    migrate lease; the next `up` used to print "took over the migrate lease of …: its
+    connection is gone" although nothing was killed (issue 20)."""
+    assert migrate(db_dsn, "up").returncode == 0
+    res = migrate(db_dsn, "down")
+    assert res.returncode == 0, res.stderr
+    res = migrate(db_dsn, "up")
+    assert res.returncode == 0, res.stderr
+    assert "took over" not in res.stderr and "connection is gone" not in res.stderr, res.stderr

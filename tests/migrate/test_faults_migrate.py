@@ -123,7 +123,8 @@ def test_kill_between_ddl_and_record_then_repair_finishes(
     # repair is idempotent; up is clean; and the whole thing still rolls back
     res = run("migrate", "repair", "--dsn", db_dsn.url(), "--project", str(tiny_project))
     assert res.returncode == 0 and "no interrupted migration" in res.stderr
-    res = run("migrate", "down", "--all", "--dsn", db_dsn.url(), "--project", str(tiny_project))
+    res = run("migrate", "down", "--all", "--yes", "--dsn", db_dsn.url(),
+              "--project", str(tiny_project))  # fmt: skip
     assert res.returncode == 0, clean(res)
     assert _tables(db_dsn) == set()
 
@@ -149,7 +150,7 @@ def test_kill_during_rollback_then_repair_finishes_it(
         run("migrate", "up", "--dsn", db_dsn.url(), "--project", str(tiny_project)).returncode == 0
     )
     # rollback order: fb3, then fb2 (parks after its DROP), then fb1
-    _kill_in_step(db_dsn, tiny_project, tmp_path, "down", env_key="FAULT_PARK_ROLLBACK")
+    _kill_in_step(db_dsn, tiny_project, tmp_path, "down", "--yes", env_key="FAULT_PARK_ROLLBACK")
     assert _tables(db_dsn) == {"fa", "fb1"}
     res = run("migrate", "repair", "--dsn", db_dsn.url(), "--project", str(tiny_project))
     assert res.returncode == 0, clean(res)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import random
+import signal
 import statistics
 import time
 import traceback
@@ -180,6 +181,20 @@ def _collect(procs: list[Any], messages: Any, want: str, timeout: float) -> dict
     return got
 
 
+def _start_ignoring_sigint(procs: list[Any]) -> None:
+    """Start the workers with SIGINT blocked: Ctrl-C reaches the whole process group, and each
+    worker printed its own KeyboardInterrupt traceback (16 at 16 clients). A spawned child
+    inherits the signal mask from its first instruction (imports included), so in a worker
+    SIGINT stays pending for ever; the parent unblocks it after the starts (a Ctrl-C meanwhile
+    is delivered then, not lost), handles it alone and terminates the workers."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def cpu_per_op(client_s: float | None, server_s: float | None, ops: int) -> dict[str, Any]:
     def ms(v: float | None) -> float | None:
         return round(v * 1000 / ops, 3) if v is not None and ops else None
@@ -204,8 +219,7 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         )
         for i in range(clients)
     ]
-    for p in procs:
-        p.start()
+    _start_ignoring_sigint(procs)
     try:
         _collect(procs, messages, "ready", 300)
         locks0 = row_lock_waits(dsn)
@@ -215,6 +229,10 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
                                         .values())  # fmt: skip
         server_cpu1 = process_cpu_seconds(server_pid) if server_pid else None
         locks1 = row_lock_waits(dsn)
+    except BaseException:  # Ctrl-C, SIGTERM, a failure: the parent stops its workers now
+        for p in procs:
+            p.terminate()
+        raise
     finally:
         start.set()
         for p in procs:

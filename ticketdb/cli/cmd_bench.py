@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from ticketdb import migrate as mig
 from ticketdb.bench import run_bench
@@ -22,6 +23,7 @@ from ticketdb.cli.common import (
     project_option,
 )
 from ticketdb.cli.progress import RichReporter
+from ticketdb.cli.tables import fitted
 
 _file = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -131,33 +133,8 @@ def command(
         md_file.write_text(markdown(doc))
     if plot_file:
         plot(doc, plot_file)
-    table = Table(title=f"ticketdb bench — {doc['dataset']['tickets']:,} tickets")
-    for col in ("scenario", "p50 ms", "p95 ms", "baseline p50 ms", "speed-up", "index"):
-        table.add_column(col, justify="left" if col in ("scenario", "index") else "right")
-    for r in doc["scenarios"]:
-        if r.get("error"):
-            table.add_row(r["name"], "[yellow]skipped[/]", "", "", "", r["error"])
-            continue
-        table.add_row(
-            r["name"],
-            f"{r['p50_ms']:,.3f}",
-            f"{r['p95_ms']:,.3f}",
-            f"{r['baseline_p50_ms']:,.3f}" if r.get("baseline_p50_ms") else "",
-            f"{r['speedup']}×" if r.get("speedup") is not None else "",
-            (r.get("explain") or {}).get("index") or "",
-        )
-    console.print(table)
-    levels = next((r.get("levels") for r in doc["scenarios"] if r.get("levels")), None)
-    if levels:
-        lt = Table(title="workflow_throughput per level")
-        for col in ("clients", "ops/s", "p99 ms", "retries", "errors", "sysbench tx/s",
-                    "÷ sysbench", "plain SQL ops/s", "plain ÷ ours"):  # fmt: skip
-            lt.add_column(col, justify="right")
-        for lv in levels:
-            lt.add_row(*(str(lv.get(k)) for k in (
-                "clients", "ops_per_s", "p99_ms", "retries", "errors", "sysbench_tps",
-                "ratio_to_sysbench", "plain_sql_ops_per_s", "plain_sql_cost")))  # fmt: skip
-        console.print(lt)
+    for table in bench_tables(doc, console):
+        console.print(table)
     for t in doc["targets"]:
         if t["met"] is None:
             continue
@@ -167,3 +144,33 @@ def command(
             scale += " [dim](not the durable profile)[/]"
         console.print(f"target {t['scenario']} {t['metric']} {t['target']}: {t['value']} {mark}"
                       f"{scale}")  # fmt: skip
+
+
+def bench_tables(doc: dict[str, Any], on: Any) -> list[Any]:
+    """The scenario table (and the per-level one) fitted to ``on`` (a rich Console)."""
+    rows = []
+    for r in doc["scenarios"]:
+        if r.get("error"):
+            rows.append([r["name"], "[yellow]skipped[/]", "", "", "", escape(r["error"])])
+            continue
+        rows.append([
+            r["name"],
+            f"{r['p50_ms']:,.3f}",
+            f"{r['p95_ms']:,.3f}",
+            f"{r['baseline_p50_ms']:,.3f}" if r.get("baseline_p50_ms") else "",
+            f"{r['speedup']}×" if r.get("speedup") is not None else "",
+            escape((r.get("explain") or {}).get("index") or ""),
+        ])  # fmt: skip
+    out = [fitted(on, ["scenario", "p50 ms", "p95 ms", "baseline p50 ms", "speed-up", "index"],
+                  rows, title=f"ticketdb bench — {doc['dataset']['tickets']:,} tickets",
+                  right={1, 2, 3, 4})]  # fmt: skip
+    levels = next((r.get("levels") for r in doc["scenarios"] if r.get("levels")), None)
+    if levels:
+        keys = ("clients", "ops_per_s", "p99_ms", "retries", "errors", "sysbench_tps",
+                "ratio_to_sysbench", "plain_sql_ops_per_s", "plain_sql_cost")  # fmt: skip
+        headers = ["clients", "ops/s", "p99 ms", "retries", "errors", "sysbench tx/s",
+                   "÷ sysbench", "plain SQL ops/s", "plain ÷ ours"]  # fmt: skip
+        rows = [[escape(str(lv.get(k))) for k in keys] for lv in levels]
+        out.append(fitted(on, headers, rows, title="workflow_throughput per level",
+                          right=set(range(len(headers)))))  # fmt: skip
+    return out

@@ -20,7 +20,9 @@ def command(ctx: Context, as_json: bool) -> None:
 
     Exits 1 when any check fails: event_scheduler off (escalation and partition events would
     never run), a server sql_mode without STRICT_TRANS_TABLES, local_infile off, a missing
-    privilege. A database that does not exist yet is only a warning.
+    privilege, a repeatable object (procedure, trigger, event) missing on the server, e.g.
+    after a rollback it does not compile against. A database that does not exist yet is only a
+    warning.
     """
     checks = run_checks(ctx.dsn())
     if as_json:

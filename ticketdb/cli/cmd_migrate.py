@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import click
 from rich.syntax import Syntax
-from rich.table import Table
 
 from ticketdb import migrate as mig
 from ticketdb.cli.common import (
@@ -18,6 +18,12 @@ from ticketdb.cli.common import (
     pass_ctx,
     print_json,
     project_option,
+)
+from ticketdb.cli.migrate_view import (
+    print_baseline,
+    print_down_summary,
+    print_plan_down,
+    print_status,
 )
 
 
@@ -112,30 +118,75 @@ def up(
     help="Roll back every migration after this one.",
 )
 @click.option("--all", "all_", is_flag=True, help="Roll back every migration.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal)."
+)
+@click.option(
+    "--allow-data-loss",
+    is_flag=True,
+    help="Also when a table or column to drop holds rows (refused otherwise).",
+)
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def down(ctx: Context, to: str | None, all_: bool, lock_timeout: float, as_json: bool) -> None:
-    """Roll back the last migration (or to --to ID, or --all).
+def down(
+    ctx: Context,
+    to: str | None,
+    all_: bool,
+    yes: bool,
+    allow_data_loss: bool,
+    lock_timeout: float,
+    as_json: bool,
+) -> None:
+    """Roll back the last migration (or to --to ID, or --all), after saying what it undoes.
 
-    Repeatable objects are dropped first: they are defined against the latest schema and come
-    back with the next `migrate up`.
+    It first prints the migrations it will undo and the tables and columns their rollbacks drop,
+    with the rows they hold now (`migrate plan --down` also shows the SQL). On a terminal it
+    asks for confirmation; without one it needs --yes. Dropping a table or column that holds
+    rows also needs --allow-data-loss. Answering no changes nothing (exit 1).
+
+    Repeatable objects are dropped before the rollback; every one that still compiles against
+    the rolled-back schema is re-created right after it. The others are listed: `ticketdb
+    doctor` fails while they are missing, and `migrate up` to head brings them back.
     """
     dsn = ctx.dsn()
+    project = ctx.project()
+    say = err_console.print
+    preview = mig.plan_down(dsn, project, to=to, all_=all_)
+    if not preview.migrations:
+        if as_json:
+            print_json(mig.MigrateResult().__dict__)
+        else:
+            say(f"{dsn.database}: nothing to roll back")
+        return
+    print_down_summary(preview)
+    if preview.data_loss and not allow_data_loss:
+        from ticketdb.migrate.rollback import refuse_data_loss
+
+        refuse_data_loss(preview)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "`migrate down` asks for confirmation and there is no terminal: "
+                "pass --yes to roll back without asking"
+            )
+        if not click.confirm(f"roll back {len(preview.migrations)} migration(s)?", err=True):
+            say("nothing was changed")
+            raise SystemExit(1)
     result = mig.down(
         dsn,
-        ctx.project(),
+        project,
         to=to,
         all_=all_,
+        allow_data_loss=allow_data_loss,
+        expect=preview.ids,
         lock_timeout=lock_timeout,
-        progress=None if as_json else err_console.print,
+        progress=None if as_json else say,
     )
     if as_json:
         print_json(result.__dict__)
-    elif not result.rolled_back:
-        err_console.print(f"{dsn.database}: nothing to roll back")
 
 
 @command.command()
@@ -149,38 +200,25 @@ def status(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(st)
         return
-    table = Table(title=f"migrations in {st['database']}")
-    table.add_column("migration")
-    table.add_column("state")
-    table.add_column("applied at (UTC)")
-    for row in st["migrations"]:
-        state = "[green]applied[/]" if row["applied"] else "[yellow]pending[/]"
-        table.add_row(row["id"], state, row["applied_at_utc"] or "")
-    for mid in st["applied_unknown"]:
-        table.add_row(mid, "[red]applied, file missing[/]", "")
-    console.print(table)
-    for row in st["interrupted"]:
-        verb = "apply" if row["direction"] == "apply" else "rollback"
-        console.print(
-            f"[red]interrupted[/] {verb} of {row['migration_id']} after {row['steps_done']} of "
-            f"{row['steps_total']} step(s): run `ticketdb migrate repair` (or `--undo`)",
-            highlight=False,
-        )
-    if st["object_changes"]:
-        objs = Table(title="repeatable objects to apply")
-        for col in ("action", "kind", "name", "reason"):
-            objs.add_column(col)
-        for c in st["object_changes"]:
-            objs.add_row(c["action"], c["kind"], c["name"], c["reason"])
-        console.print(objs)
-    else:
-        console.print(f"{len(st['objects'])} repeatable object(s), all current")
+    print_status(st)
 
 
 @command.command()
 @click.option(
-    "--to", "to", metavar="ID", callback=_migration_id, help="Plan only up to this migration."
+    "--to",
+    "to",
+    metavar="ID",
+    callback=_migration_id,
+    help="Plan only up to this migration (with --down: roll back every migration after it).",
 )
+@click.option(
+    "--down",
+    "down_",
+    is_flag=True,
+    help="Print the rollback SQL `migrate down` would run (the last migration, --to ID or "
+    "--all) and the tables/columns it drops with their rows, without running it.",
+)
+@click.option("--all", "all_", is_flag=True, help="With --down: roll back every migration.")
 @click.option(
     "--check-ddl", is_flag=True,
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
@@ -191,8 +229,21 @@ def status(ctx: Context, as_json: bool) -> None:
 @project_option
 @json_option
 @pass_ctx
-def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
-    """Print what `migrate up` would run, without running it."""
+def plan(
+    ctx: Context, to: str | None, down_: bool, all_: bool, check_ddl: bool, as_json: bool
+) -> None:
+    """Print what `migrate up` (or with --down, `migrate down`) would run, without running it."""
+    if all_ and not down_:
+        raise click.UsageError("--all goes with --down")
+    if down_:
+        if check_ddl:
+            raise click.UsageError("--check-ddl checks what `up` runs; not with --down")
+        p = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
+        if as_json:
+            print_json(p.as_dict())
+        else:
+            print_plan_down(p)
+        return
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
     probes = []
     if check_ddl:
@@ -230,12 +281,27 @@ def plan(ctx: Context, to: str | None, check_ddl: bool, as_json: bool) -> None:
     is_flag=True,
     help="Revert the steps that took effect instead of finishing the migration.",
 )
+@click.option(
+    "--accept-checksums",
+    is_flag=True,
+    help="Record the current checksums of applied migrations whose files changed (all of them, "
+    "or the IDs given), instead of repairing an interrupted run; a renamed file takes over "
+    "its old name's record, a deleted one stays recorded as applied.",
+)
+@click.argument("ids", nargs=-1, metavar="[ID]...")
 @_lock_option
 @dsn_option
 @project_option
 @json_option
 @pass_ctx
-def repair(ctx: Context, undo: bool, lock_timeout: float, as_json: bool) -> None:
+def repair(
+    ctx: Context,
+    undo: bool,
+    accept_checksums: bool,
+    ids: tuple[str, ...],
+    lock_timeout: float,
+    as_json: bool,
+) -> None:
     """Recover a migration whose run was killed between its steps and its record.
 
     Every migration run is journaled step by step in ticketdb_migration_progress. After a kill
@@ -244,19 +310,102 @@ def repair(ctx: Context, undo: bool, lock_timeout: float, as_json: bool) -> None
     exists" errors (its DDL may have committed just before the kill), and it is recorded as
     applied. With --undo the steps that took effect are reverted with the migration's own
     rollback steps, newest first, and it stays pending. Nothing to repair: exit 0.
+
+    With --accept-checksums [ID]... it records instead the current checksums of applied
+    migrations edited, renamed or deleted since they were applied (which `up`, `down`, `plan`
+    and `status` refuse), and says what it accepted.
     """
+    if ids and not accept_checksums:
+        raise click.UsageError("migration IDs are only taken with --accept-checksums")
+    if undo and accept_checksums:
+        raise click.UsageError("use either --undo or --accept-checksums, not both")
     dsn = ctx.dsn()
     done = mig.repair(
         dsn,
         ctx.project(),
         undo=undo,
+        accept_checksums=list(ids) if accept_checksums else None,
         lock_timeout=lock_timeout,
         progress=None if as_json else err_console.print,
     )
     if as_json:
         print_json({"database": dsn.database, "repaired": done})
     elif not done:
-        err_console.print(f"{dsn.database}: no interrupted migration")
+        what = "no changed migration file" if accept_checksums else "no interrupted migration"
+        err_console.print(f"{dsn.database}: {what}")
+
+
+@command.command("baseline")
+@click.option(
+    "--to",
+    "to",
+    metavar="ID",
+    required=True,
+    callback=_migration_id,
+    help="The last migration the database already has (id or unique prefix).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record the migrations even when the schema differs (the differences are printed).",
+)
+@_lock_option
+@dsn_option
+@project_option
+@json_option
+@pass_ctx
+def baseline(ctx: Context, to: str, force: bool, lock_timeout: float, as_json: bool) -> None:
+    """Adopt a database that already has the schema: record migrations up to ID as applied.
+
+    The migrations up to ID are applied to a scratch database on the same server and compared
+    with the live one by drift's comparison (tables, views, sequences). Only when they match are
+    they recorded as applied, with their checksums, without running them; otherwise the
+    differences are printed and nothing changes (exit 1). --force records anyway and prints the
+    differences. Procedures, triggers and events are not migrations: `migrate up` to head
+    creates them from their files (those that already match are tracked as current).
+    """
+    from ticketdb.drift.baseline import baseline as run_baseline
+
+    dsn = ctx.dsn()
+    res = run_baseline(
+        dsn,
+        ctx.project(),
+        to=to,
+        force=force,
+        lock_timeout=lock_timeout,
+        progress=None if as_json else err_console.print,
+    )
+    if as_json:
+        print_json(res.as_dict())
+    else:
+        print_baseline(res, force)
+    if res.differences and not force:
+        raise SystemExit(1)
+
+
+@command.command("new")
+@click.argument("name")
+@project_option
+@json_option
+@pass_ctx
+def new(ctx: Context, name: str, as_json: bool) -> None:
+    """Write the next migration NNNN_NAME.sql and its NNNN_NAME.rollback.sql.
+
+    The number follows the highest one in migrations/, the `-- depends:` header names the
+    current last migration, and both files get a short template to fill in. A NAME already used
+    by a migration, or one that is not an identifier (letters, digits, _), is refused (exit 2).
+    Nothing is applied: edit the files, `ticketdb lint`, then `ticketdb migrate plan`/`up`.
+    """
+    from ticketdb.migrate.newfile import new_migration
+
+    made = new_migration(ctx.project(), name)
+    if as_json:
+        print_json(made.as_dict())
+        return
+    console.print(str(made.path), highlight=False)
+    console.print(str(made.rollback), highlight=False)
+    after = f" (depends on {made.depends})" if made.depends else ""
+    err_console.print(f"new migration {made.id}{after}: fill in both files", highlight=False)
 
 
 @command.command("break-lock")

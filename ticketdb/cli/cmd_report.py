@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from ticketdb.app import reports
 from ticketdb.cli.common import (
@@ -19,6 +19,7 @@ from ticketdb.cli.common import (
     print_json,
     project_option,
 )
+from ticketdb.cli.tables import fitted
 from ticketdb.db import connection
 
 _when = click.DateTime(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
@@ -38,18 +39,26 @@ def _show(report: reports.Report, as_json: bool) -> None:
     if as_json:
         print_json(report.as_dict())
         return
-    table = Table(title=report.title, caption=f"queries/{report.query}.sql · {len(report.rows)} "
-                                              "row(s)")  # fmt: skip
+    console.print(report_table(report, console))
+
+
+def report_table(report: reports.Report, on: Any) -> Any:
+    """The report as a table that fits ``on`` (a rich Console) with no value split."""
     # columns empty in every row are left out of the table (not of the JSON): narrow terminals
     shown = [i for i in range(len(report.columns)) if any(r[i] is not None for r in report.rows)]
-    for i in shown:
+    right = set()
+    for n, i in enumerate(shown):
         values = [r[i] for r in report.rows if r[i] is not None]
-        numeric = all(isinstance(v, int | float | Decimal) for v in values)
-        table.add_column(report.columns[i].replace("_", " "), overflow="fold",
-                         justify="right" if numeric else "left")  # fmt: skip
-    for row in report.rows:
-        table.add_row(*(_cell(row[i]) for i in shown))
-    console.print(table)
+        if all(isinstance(v, int | float | Decimal) for v in values):
+            right.add(n)
+    return fitted(
+        on,
+        [report.columns[i].replace("_", " ") for i in shown],
+        [[escape(_cell(row[i])) for i in shown] for row in report.rows],
+        title=report.title,
+        caption=f"queries/{report.query}.sql · {len(report.rows)} row(s)",
+        right=right,
+    )
 
 
 def _run(ctx: Context, fn: Any, *args: Any, **kwargs: Any) -> reports.Report:

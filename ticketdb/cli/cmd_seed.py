@@ -106,7 +106,7 @@ def command(
     raw_baseline: bool,
     as_json: bool,
 ) -> None:
-    """Replace service_tickets and ticket_logs with generated history.
+    """Fill service_tickets and ticket_logs with generated history (--replace to overwrite).
 
     Deterministic: the printed checksum depends only on the options (--now included). Rows are
     streamed into LOAD DATA LOCAL INFILE; triggers and secondary indexes are put back exactly

@@ -19,12 +19,15 @@ from ticketdb.drift.normalise import (
 )
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate import repeatable
+from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.migrate.runner import MIGRATION_TABLE
 
-#: Bookkeeping tables of the migration tooling: present on both sides, never schema.
+#: Bookkeeping tables of the migration tooling: never schema (the checksum table is missing on
+#: a database migrated by an older ticketdb until its next `migrate up`).
 TOOL_TABLES = frozenset(
-    {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock", repeatable.TRACK_TABLE}
-)
+    {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock", repeatable.TRACK_TABLE,
+     CHECKSUM_TABLE}
+)  # fmt: skip
 TOOL_TABLE_PATTERNS = ("yoyo_tmp_*",)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from ticketdb.errors import UsageError
 from ticketdb.lint.parse.files import load, role_of
 from ticketdb.lint.parse.model import SourceFile
+from ticketdb.lint.parse.stream import load_streamed
 from ticketdb.project import Project
 
 _cache: dict[tuple[str, int, int, str, str], SourceFile] = {}
@@ -34,7 +35,8 @@ def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
     src = _cache.get(key)
     if src is None:
-        src = _cache[key] = load(path, disp, role=role)
+        src = load_streamed(path, disp, role) or load(path, disp, role=role)
+        _cache[key] = src
     return src
 
 

@@ -27,6 +27,7 @@ from ticketdb.lint.discover import (
 )
 from ticketdb.lint.findings import Finding
 from ticketdb.lint.parse.model import ParsedStatement, SourceFile
+from ticketdb.lint.parse.stream import statements_of
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
 from ticketdb.lint.suppress import finish
@@ -83,12 +84,19 @@ class _Run:
         schema.own_databases.update(db.lower() for db in src.uses)
         stack = (*stack, src.path.resolve())
         pending = sorted(src.sources)
-        for st in src.statements:
+        clean: set[str] = set()  # shapes checked without findings against the schema as it is
+        for st in statements_of(src, clean.__contains__ if check else None):
             while pending and pending[0][0] < st.offset:
                 self.source(src, *pending.pop(0), schema, final, apply, check, stack)
             ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
+            found = len(self.raw)
             for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
+            if st.shape is None:
+                if st.words[:1] not in (["LOCK"], ["UNLOCK"], ["COMMIT"], ["START"]):
+                    clean.clear()  # the schema may change: every shape is looked at again
+            elif len(self.raw) == found and not st.errors:
+                clean.add(st.shape)
             if apply:
                 try:
                     schema.apply(st, src.display)
@@ -202,14 +210,20 @@ def lint(
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
-            for st in load_cached(path, object_dirs).statements:
+            src = load_cached(path, object_dirs)
+            for st in src.statements:  # a streamed file's routines: in the dry run below
                 schema.add_routine(st)
 
     # 1. a dry run over everything, so that routine bodies (and queries) can name tables that
     #    only exist later (in a later file, a later migration, a temporary table, dynamic SQL)
     query_files = sorted(project.queries.glob("*.sql")) if project.queries.is_dir() else []
     run.run_schema = _whole_run(
-        schema.copy(), project, [*targets, *object_files, *query_files], mig_dir, object_dirs
+        schema.copy(),
+        project,
+        [*targets, *object_files, *query_files],
+        mig_dir,
+        object_dirs,
+        schema,
     )
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
@@ -275,10 +289,16 @@ def lint(
 
 
 def _whole_run(
-    schema: Schema, project: Project, targets: list[Path], mig_dir: Path, object_dirs: set[Path]
+    schema: Schema,
+    project: Project,
+    targets: list[Path],
+    mig_dir: Path,
+    object_dirs: set[Path],
+    routines: Schema,
 ) -> Schema:
     """Apply every migration, then every other linted file and the project's object files;
-    return each table ever seen."""
+    return each table ever seen. A streamed file's routines are added to ``routines`` here
+    (it is walked once less)."""
     for path in migration_files(project.migrations):
         mig = load_cached(path)
         for st in mig.statements:
@@ -290,20 +310,27 @@ def _whole_run(
         if path.resolve() in seen or path.suffix != ".sql" or not path.exists():
             continue
         seen.add(path.resolve())
-        _apply_file(schema, load_cached(path, object_dirs), object_dirs, ())
+        src = load_cached(path, object_dirs)
+        _apply_file(schema, src, object_dirs, (), routines if src.streamed else None)
     return schema.ever()
 
 
 def _apply_file(
-    schema: Schema, src: SourceFile, object_dirs: set[Path], stack: tuple[Path, ...]
+    schema: Schema,
+    src: SourceFile,
+    object_dirs: set[Path],
+    stack: tuple[Path, ...],
+    routines: Schema | None = None,
 ) -> None:
     """Apply a file's statements, and those of the files it sources at their point."""
     stack = (*stack, src.path.resolve())
     schema.own_databases.update(db.lower() for db in src.uses)
     pending = sorted(src.sources)
-    for st in src.statements:
+    for st in statements_of(src):  # one-line DML changes no schema: not even parsed
         while pending and pending[0][0] < st.offset:
             _apply_sourced(schema, src, pending.pop(0)[1], object_dirs, stack)
+        if routines is not None:
+            routines.add_routine(st)
         _apply_quietly(schema, st, src.display)
     for _, name in pending:
         _apply_sourced(schema, src, name, object_dirs, stack)

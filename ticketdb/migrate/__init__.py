@@ -1,5 +1,6 @@
 """Versioned migrations (yoyo) followed by repeatable objects (checksum-tracked object files)."""
 
-from ticketdb.migrate.runner import MigrateResult, break_lock, down, plan, repair, status, up
+from ticketdb.migrate.rollback import down, plan_down
+from ticketdb.migrate.runner import MigrateResult, break_lock, plan, repair, status, up
 
-__all__ = ["MigrateResult", "break_lock", "down", "plan", "repair", "status", "up"]
+__all__ = ["MigrateResult", "break_lock", "down", "plan", "plan_down", "repair", "status", "up"]

@@ -31,6 +31,7 @@ from yoyo.migrations import Migration
 
 from ticketdb.db import sql_error
 from ticketdb.errors import SqlError, TicketdbError
+from ticketdb.migrate import checksums
 
 #: yoyo's record of applied migrations
 MIGRATION_TABLE = "_yoyo_migration"
@@ -156,12 +157,14 @@ def _record(mb: Any, m: Migration, n: int) -> None:
 
 
 def _finish(backend: Any, m: Migration, direction: str) -> None:
-    """The yoyo record and the journal's end commit together."""
+    """The yoyo record, the files' checksums and the journal's end commit together."""
     with backend.transaction():
         if direction == "apply":
             backend.mark_one(m, log=False)
+            checksums.record_migration(backend.connection, m)
         else:
             backend.unmark_one(m, log=False)
+            checksums.forget(backend.connection, m.id)
         backend.log_migration(m, direction)
         backend.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE migration_id = :id", {"id": m.id})
 

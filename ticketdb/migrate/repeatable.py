@@ -292,17 +292,3 @@ def apply_changes(
             )
         done.append(change)
     return done
-
-
-def drop_all(conn: Any, objects: list[RepeatableObject]) -> list[tuple[str, str]]:
-    """Drop every repeatable object (tracked or defined by a file); they follow the head schema."""
-    keys = set(tracked(conn)) | {o.key for o in objects}
-    present = server_objects(conn)
-    dropped = []
-    with conn.cursor() as cur:
-        for kind, name in sorted(keys):
-            if (kind, name) in present:
-                cur.execute(_drop_sql(kind, name))
-                dropped.append((kind, name))
-        cur.execute(f"DROP TABLE IF EXISTS {TRACK_TABLE}")
-    return dropped

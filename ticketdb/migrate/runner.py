@@ -25,7 +25,7 @@ from ticketdb.db import connect, connection, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
-from ticketdb.migrate import ledger, repeatable
+from ticketdb.migrate import checksums, ledger, repeatable
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
 from ticketdb.project import Project, check_migration_files, read_sql_file
@@ -101,6 +101,7 @@ def _locked(
             )
         conn.commit()
         journal.ensure_table(backend)
+        checksums.ensure_table(conn)
         remaining = max(lock_timeout - (time.monotonic() - started), 0.5)
         with backend.lock(timeout=remaining):
             yield backend, job
@@ -183,6 +184,8 @@ class MigrateResult:
     objects: list[dict[str, str]] = field(default_factory=list)
     database_created: bool = False
     at_head: bool = False
+    #: after a rollback: repeatable objects that do not compile against the schema now
+    missing_objects: list[dict[str, str]] = field(default_factory=list)
 
 
 def _through(migrations: MigrationList, target: str | None) -> set[str]:
@@ -218,6 +221,7 @@ def up(
         _locked(dsn, lock_timeout, say) as (backend, job),
         _hold_seed_lock(dsn, lock_timeout, say) as seed_lock,
     ):
+        checksums.check(backend.connection, migrations, say)
         journal.refuse_if_interrupted(backend)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         if not writes_stopped:  # the refusal apply_changes makes, asked before any migration
@@ -254,54 +258,6 @@ def up(
     return result
 
 
-def down(
-    dsn: DSN,
-    project: Project,
-    *,
-    to: str | None = None,
-    all_: bool = False,
-    lock_timeout: float = 120,
-    progress: Progress | None = None,
-) -> MigrateResult:
-    """Roll back the last migration, everything after ``to``, or everything (``all_``).
-
-    Repeatable objects are written against the head schema, so any rollback drops them first;
-    the next ``up`` to head re-creates them.
-    """
-    say = progress or (lambda _msg: None)
-    _check_to(to)
-    if to is not None and all_:
-        raise UsageError("use either --to or --all, not both")
-    migrations = load_migrations(project)
-    target = resolve_id(migrations, to) if to is not None else None
-    objects = repeatable.load_objects(project)
-    result = MigrateResult()
-    with _locked(dsn, lock_timeout, say) as (backend, _job):
-        journal.refuse_if_interrupted(backend)
-        applied = list(backend.to_rollback(migrations))  # newest first
-        if target is not None:
-            if target not in applied:
-                raise UsageError(f"migration {target.id} is not applied; nothing to roll back to")
-            chosen = applied[: applied.index(target)]
-        elif all_:
-            chosen = applied
-        else:
-            chosen = applied[:1]
-        if chosen:
-            with connection(dsn) as conn:
-                for kind, name in repeatable.drop_all(conn, objects):
-                    result.objects.append(
-                        {"action": "drop", "kind": kind, "name": name, "reason": "rollback"}
-                    )
-                    say(f"drop {kind.lower()} {name}")
-        for m in chosen:
-            started = time.perf_counter()
-            journal.run(backend, m, "rollback", say)
-            result.rolled_back.append(m.id)
-            say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
-    return result
-
-
 def _applied_at(dsn: DSN) -> dict[str, str]:
     with connection(dsn) as conn:
         if not table_exists(conn, MIGRATION_TABLE):
@@ -316,11 +272,21 @@ def _database_exists(dsn: DSN) -> bool:
         return database_exists(conn, dsn.database)
 
 
+def _verify_checksums(dsn: DSN, migrations: MigrationList) -> checksums.Verification:
+    """Read-only: a mismatch refuses (exit 1); unrecorded ones wait for the next locked run."""
+    with connection(dsn) as conn:
+        found = checksums.verify(conn, migrations)
+    checksums.refuse(found)
+    return found
+
+
 def status(dsn: DSN, project: Project) -> dict[str, Any]:
-    """Read-only: which migrations are applied (and when), which objects would change."""
+    """Read-only: which migrations are applied (and when), which objects would change; refuses
+    (before anything else) when an applied migration's files changed since it was applied."""
     migrations = load_migrations(project)
     objects = repeatable.load_objects(project)
     exists = _database_exists(dsn)
+    sums = _verify_checksums(dsn, migrations) if exists else None
     applied = _applied_at(dsn) if exists else {}
     rows = [
         {"id": m.id, "applied": m.id in applied, "applied_at_utc": applied.get(m.id)}
@@ -342,6 +308,7 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
         "migrations": rows,
         "pending": [r["id"] for r in rows if not r["applied"]],
         "applied_unknown": unknown,
+        "checksums": (sums or checksums.Verification([], [], 0)).as_dict(),
         "objects": [{"kind": o.kind, "name": o.name, "path": str(o.path)} for o in objects],
         "object_changes": changes,
     }
@@ -375,14 +342,27 @@ def repair(
     project: Project,
     *,
     undo: bool = False,
+    accept_checksums: list[str] | None = None,
     lock_timeout: float = 120,
     progress: Progress | None = None,
 ) -> list[str]:
-    """Finish (or undo) a migration whose run was killed between its steps and its record."""
+    """Finish (or undo) a migration whose run was killed between its steps and its record.
+
+    ``accept_checksums`` (a list, empty for all): record the current checksums of applied
+    migrations whose files changed instead (see :mod:`checksums`)."""
     say = progress or (lambda _msg: None)
     migrations = load_migrations(project)
     with _locked(dsn, lock_timeout, say) as (backend, _job):
+        if accept_checksums is not None:
+            wanted = [resolve_id(migrations, i).id if _is_file_id(migrations, i) else i
+                      for i in accept_checksums]  # fmt: skip
+            return checksums.accept(backend.connection, migrations, wanted, say)
         return journal.repair(backend, migrations, undo=undo, say=say)
+
+
+def _is_file_id(migrations: MigrationList, text: str) -> bool:
+    """A prefix of a file's id (a deleted migration's id is taken as written)."""
+    return any(m.id.startswith(text) for m in migrations)
 
 
 def break_lock(dsn: DSN) -> None:
@@ -397,7 +377,6 @@ def break_lock(dsn: DSN) -> None:
 __all__ = [
     "MigrateResult",
     "break_lock",
-    "down",
     "plan",
     "real_error",
     "repair",

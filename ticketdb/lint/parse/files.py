@@ -10,10 +10,11 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from ticketdb.lint.parse.client import strip_client_commands
-from ticketdb.lint.parse.model import SourceFile
+from ticketdb.lint.parse.client import ClientCommands, strip_client_commands
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.parse.statement import first_row_end, parse_statement
 from ticketdb.lint.parse.unit import offset_at
 from ticketdb.lint.parse.words import ROUTINE_KINDS
@@ -77,17 +78,33 @@ def _read_utf8(path: Path, display: str) -> tuple[str, tuple[int, str] | None]:
 def _load_sql(src: SourceFile, text: str, base: int) -> None:
     """Parse ``text`` (which starts at file offset ``base``) into ``src.statements``."""
     try:
-        text = blank_bulk_rows(text)
-        text, notes, uses, sources = strip_client_commands(text)
-        expanded = expand_version_comments(text)
-        tokens = tokenize(expanded, directives=True, whitespace=False)
-        statements = split(expanded, tokens)
+        lexed = lex_sql(text)
     except SplitError as exc:
         src.errors.append((base + offset_at(text, exc.line, exc.col), str(exc)))
         return
-    src.notes.extend((base + at, note) for at, note in notes)
-    src.uses.extend(uses)
-    src.sources.extend((base + at, name) for at, name in sources)
+    _, tokens, statements, commands = lexed
+    src.notes.extend((base + at, note) for at, note in commands.notes)
+    src.uses.extend(commands.uses)
+    src.sources.extend((base + at, name) for at, name in commands.sources)
+    src.statements.extend(parse_lexed(tokens, statements, base))
+
+
+def lex_sql(text: str) -> tuple[str, list[Token], list[Statement], ClientCommands]:
+    """Open up ``text`` (bulk rows blanked, client commands blanked, executable comments
+    opened, offsets kept), lex it once and split it: (text, tokens, statements, commands)."""
+    text = blank_bulk_rows(text)
+    commands = strip_client_commands(text)
+    expanded = expand_version_comments(commands.text)
+    tokens = tokenize(expanded, directives=True, whitespace=False)
+    return expanded, tokens, split(expanded, tokens), commands
+
+
+def parse_lexed(
+    tokens: list[Token], statements: list[Statement], base: int, *, shift: bool = False
+) -> Iterator[ParsedStatement]:
+    """Parse the statements of a lexed text that starts at file offset ``base``. ``shift``:
+    move the tokens to file offsets instead of lexing each statement again (a streamed
+    region); without it a ``base`` statement is lexed again (a Python migration's string)."""
     # the file is lexed once: each statement takes its slice of the significant tokens (a ";"
     # inside a DELIMITER block ends a statement of that block's body)
     sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]
@@ -96,17 +113,22 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
         lo = bisect.bisect_left(starts, st.offset)
         hi = bisect.bisect_left(starts, st.offset + len(st.text))
         pieces = _statements_of_chunk(st, sig[lo:hi])
-        if base or len(pieces) > 1:
+        if (base and not shift) or len(pieces) > 1:
             for piece in pieces:
                 if base:
                     piece = Statement(piece.text, piece.offset + base, 0, 0, piece.delimiter)
-                src.statements.append(parse_statement(piece))
+                yield parse_statement(piece)
             continue
         toks = [
             t._replace(kind="delim") if t.kind == "punct" and t.text == ";" else t
             for t in sig[lo:hi]
         ]
-        src.statements.append(parse_statement(st, toks))
+        if base:
+            new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
+            toks = [new(Token, (k, x, o + base, ln, c)) for k, x, o, ln, c in toks]
+        if base:
+            st = Statement(st.text, st.offset + base, st.line, st.col, st.delimiter, st.terminated)
+        yield parse_statement(st, toks)
 
 
 _BULK_LINE = re.compile(r"^[ \t]*(?:INSERT|REPLACE)\b[^\n]{20000,}$", re.MULTILINE | re.IGNORECASE)

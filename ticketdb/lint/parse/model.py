@@ -152,6 +152,9 @@ class ParsedStatement:
     errors: list[tuple[int, str]] = field(default_factory=list)
     remove_partitioning: bool = False
     view_columns: list[str] | None = None  # CREATE VIEW v (a, b) AS …
+    #: a one-line DML statement's text with its literals blanked (streamed files only): two
+    #: statements of one shape get the same findings from the same schema
+    shape: str | None = None
 
     _uppers: list[str] | None = field(default=None, repr=False)
 
@@ -192,6 +195,11 @@ class SourceFile:
     uses: list[str] = field(default_factory=list)  # `use db` client lines (no delimiter)
     #: ``source file`` / ``\. file`` client commands: (offset, file name as written)
     sources: list[tuple[int, str]] = field(default_factory=list)
+    #: a big script read region by region on each pass instead of kept parsed (parse/stream.py):
+    #: ``statements`` stays empty, parse errors land in ``errors``
+    streamed: bool = False
+    stream_cache: list[object] | None = field(default=None, repr=False)  # the first regions
+    stream_resume: int = 0  # where the cached regions end
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:

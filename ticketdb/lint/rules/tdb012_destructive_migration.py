@@ -61,6 +61,8 @@ class DestructiveMigration(Rule):
         for a in tree.args.get("actions") or []:
             if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "COLUMN":
                 for c in a.args.get("tables") or []:
+                    if table is not None and not table.has_column(c.name):
+                        continue  # no such column: TDB002 says so, and no data is deleted
                     yield (
                         unit.offset_of(a),
                         f"DROP COLUMN {tree.this.name}.{c.name} deletes its data",
