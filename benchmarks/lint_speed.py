@@ -22,6 +22,8 @@ machine the slow runs measure the neighbours, and the number of runs is recorded
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -182,6 +184,15 @@ def lint_child(path: Path, project: Path, env: dict[str, str] | None = None) -> 
     }
 
 
+def sqlglot_build() -> str:
+    """``<version> compiled`` when sqlglotc's modules are installed (the default where a wheel
+    exists), ``<version> interpreted`` otherwise: the children import the same packages."""
+    spec = importlib.util.find_spec("sqlglot.parser")
+    origin = (spec.origin or "") if spec else ""
+    version = importlib.metadata.version("sqlglot")
+    return f"{version} {'compiled' if origin.endswith(('.so', '.pyd')) else 'interpreted'}"
+
+
 def best_of(path: Path, project: Path, repeat: int, env: dict[str, str]) -> dict[str, object]:
     """The run with the least CPU time of ``repeat`` runs (other processes only ever add)."""
     runs = [lint_child(path, project, env) for _ in range(repeat)]
@@ -229,6 +240,7 @@ def main() -> int:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "load_average_1m": round(os.getloadavg()[0], 2),
+            "sqlglot": sqlglot_build(),
         },
         "dump": {**d, "megabytes": round(dump_mb, 1), "mb_per_s": round(dump_mb / d["seconds"], 2)},
         "one_line_dump": {

@@ -67,6 +67,18 @@ def kill(
     return proc.returncode, out, err
 
 
+def signal_if_running(proc: subprocess.Popen[str], sig: int) -> bool:
+    """Send ``sig`` unless the process has already exited; False (nothing sent) is proof that
+    it ended before the signal. Its exit status is only peeked at (WNOWAIT: still a zombie,
+    ``communicate`` reaps it), and a zombie's pid cannot be reused, so there is no race."""
+    if proc.poll() is not None:
+        return False
+    if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+        return False
+    proc.send_signal(sig)
+    return True
+
+
 def finish_all(procs: list[subprocess.Popen[bytes]], timeout: float) -> list[str]:
     """Each process's stderr once it exits; any still running after ``timeout`` (or when the
     wait fails) is killed, so a stuck worker never outlives the test."""

@@ -172,6 +172,7 @@ def test_readers_never_see_a_half_built_urgent_list(conn, migrated_dsn):
     finally:
         stop.set()
         t.join(30)
+    assert not t.is_alive()
     assert errors == []
     assert counts and set(counts) == {300}
 
@@ -203,4 +204,5 @@ def test_urgent_rebuild_is_serialized(conn, migrated_dsn):
         cur.execute("CALL lease_release(CONCAT('urgent.', DATABASE()))")
     worker.join(30)
     holder.close()
+    assert not worker.is_alive()
     assert result == [0]

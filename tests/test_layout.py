@@ -17,7 +17,7 @@ LAYERS = {
     "errors": 0, "dsn": 0, "project": 0, "sqlscript": 0,
     "db": 1, "retry": 1,
     "server": 2,
-    "catalog": 3, "locks": 3,
+    "catalog": 3, "locks": 3, "leases": 3,
     "partitions": 4, "grants": 4,
     "migrate": 5, "lint": 5, "app": 5,
     "seed": 6, "drift": 6,
@@ -208,3 +208,16 @@ def test_readme_tree_is_the_package_tree() -> None:
 def test_tests_mirror_the_packages(folder: str) -> None:
     assert (PKG / folder).is_dir()
     assert any((PROJECT_ROOT / "tests" / folder).glob("test_*.py")), f"tests/{folder}/ is empty"
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module that long holds more than one job: split it by responsibility."""
+    long = {
+        mod: n
+        for mod, path in _modules().items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split by responsibility (at most {MAX_MODULE_LINES} lines): {long}"

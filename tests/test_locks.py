@@ -16,7 +16,7 @@ import pymysql
 import pytest
 from faultkit import clean, kill, run, wait_for
 
-from ticketdb import doctor, locks
+from ticketdb import doctor, leases, locks
 from ticketdb import migrate as mig
 from ticketdb import partitions as parts
 from ticketdb.db import connect, scalar
@@ -35,8 +35,8 @@ def root(migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
     c.close()
 
 
-def _lease(conn: pymysql.connections.Connection, name: str) -> locks.Lease:
-    lease = locks.read_lease(conn, name)
+def _lease(conn: pymysql.connections.Connection, name: str) -> leases.Lease:
+    lease = leases.read_lease(conn, name)
     assert lease is not None, name
     return lease
 
@@ -79,10 +79,10 @@ def test_a_killed_holders_lease_is_taken_over_at_once(
         line = proc.stdout.readline() if proc.stdout else ""
         assert line.startswith("held"), proc.stderr.read() if proc.stderr else line
         holder_id = int(line.split()[1])
-        name = locks.lease_name("seed", migrated_dsn.database)
+        name = leases.lease_name("seed", migrated_dsn.database)
         held = _lease(root, name)
         assert held.live and held.connection_id == holder_id
-        assert held.node == locks.this_node(root)
+        assert held.node == leases.this_node(root)
         # while it lives, it blocks, named
         res = run("seed", "--dsn", migrated_dsn.url(), "--tickets", "100", "--replace")
         text = clean(res)
@@ -128,7 +128,7 @@ def test_a_live_lease_of_another_node_blocks_naming_owner_and_expiry(
 ) -> None:
     """No GET_LOCK here (the holder is on another node): the lease alone blocks, and the
     message names its owner, when it was renewed and when it expires."""
-    name = locks.lease_name("seed", migrated_dsn.database)
+    name = leases.lease_name("seed", migrated_dsn.database)
     _foreign_lease(root, name)
     res = run("seed", "--dsn", migrated_dsn.url(), "--tickets", "100", "--replace")
     text = clean(res)
@@ -160,7 +160,7 @@ def test_the_heartbeat_keeps_a_run_longer_than_the_ttl(
 ) -> None:
     """TTL 2 s, held 5 s: a contender's lease_acquire still loses (renewed every 2/3 s). The
     same lease without a heartbeat is taken over once its TTL has passed (the control)."""
-    name = locks.lease_name("seed", migrated_dsn.database)
+    name = leases.lease_name("seed", migrated_dsn.database)
 
     def contender_wins() -> bool:
         with root.cursor() as cur:
@@ -188,7 +188,7 @@ def test_the_heartbeat_keeps_a_run_longer_than_the_ttl(
 def test_a_lease_taken_from_under_the_heartbeat_is_reported_lost(
     migrated_dsn: DSN, root: pymysql.connections.Connection
 ) -> None:
-    name = locks.lease_name("migrate", migrated_dsn.database)
+    name = leases.lease_name("migrate", migrated_dsn.database)
     with locks.hold_job_lock(migrated_dsn, "migrate", ttl=3) as lock:
         _foreign_lease(root, name)  # e.g. this node was cut off longer than the TTL
         wait_for(lambda: lock.lost is not None, 10, "the heartbeat to notice")
@@ -204,7 +204,7 @@ def test_partition_maintenance_takes_over_a_dead_holder_and_names_a_live_one(
     gone is dead at once (not after the procedure's 600 s); one held elsewhere times out
     with its owner named."""
     name = f"partitions.{migrated_dsn.database}.ticket_logs"
-    dead = f"{locks.this_node(root)}:{2**31 - 7}"  # a connection id that does not exist
+    dead = f"{leases.this_node(root)}:{2**31 - 7}"  # a connection id that does not exist
     with root.cursor() as cur:
         cur.execute(
             "INSERT INTO ticketdb_leases (name, owner, acquired_at, expires_at) VALUES "
@@ -227,7 +227,7 @@ def test_release_without_the_release_procedure_leaves_no_live_lease(migrated_dsn
     """`migrate down` drops every repeatable object, lease_release included, while migrate
     still holds its lease: the release must still end the lease, or the next `migrate up`
     says it "took over the migrate lease … its connection is gone" after a clean run."""
-    name = locks.lease_name("seed", migrated_dsn.database)
+    name = leases.lease_name("seed", migrated_dsn.database)
     lock = locks.JobLock.open(migrated_dsn, "seed", ttl=60)
     try:
         lock.acquire(5)

@@ -104,6 +104,7 @@ def test_procedure_waits_for_the_python_maintenance_lock(conn, migrated_dsn):
         assert worker.is_alive() and result == []
         assert names(conn) == months(conn, -1, 1) + ["p_future"]  # nothing touched meanwhile
     worker.join(30)
+    assert not worker.is_alive()
     other.close()
     assert result == [2]
     assert names(conn) == months(conn, -1, 3) + ["p_future"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
@@ -19,3 +20,14 @@ def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.2)
             return True
         time.sleep(interval)
     return False
+
+
+def join_all(threads: Iterable[threading.Thread], timeout: float) -> list[str]:
+    """Join every thread within one shared ``timeout``; returns the names of those still
+    running. A join that times out returns silently, so a test asserts the result is empty:
+    a worker left running means a hang, and it may still be using the test's connections."""
+    deadline = time.monotonic() + timeout
+    threads = list(threads)
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threads if t.is_alive()]

@@ -115,10 +115,30 @@ def objects(conn: Any, database: str | None = None) -> list[tuple[str, str]]:
 
 def triggers(conn: Any, on_tables: tuple[str, ...] = ()) -> list[str]:
     """Trigger names of the current database (only those on ``on_tables`` when given), sorted."""
-    sql = "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = DATABASE()"
+    return [name for name, _ in trigger_tables(conn, on_tables)]
+
+
+def trigger_tables(conn: Any, on_tables: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """``(trigger, table it is on)`` in the current database (only on ``on_tables`` when
+    given), sorted by trigger name."""
+    sql = (
+        "SELECT trigger_name, event_object_table FROM information_schema.triggers "
+        "WHERE trigger_schema = DATABASE()"
+    )
     if on_tables:
         sql += f" AND event_object_table IN ({', '.join(['%s'] * len(on_tables))})"
-    return [r[0] for r in rows(conn, sql + " ORDER BY trigger_name", on_tables or None)]
+    return rows(conn, sql + " ORDER BY trigger_name", on_tables or None)
+
+
+def trigger_table(conn: Any, name: str) -> str | None:
+    """The table trigger ``name`` of the current database is on; None when there is none."""
+    found = rows(
+        conn,
+        "SELECT event_object_table FROM information_schema.triggers "
+        "WHERE trigger_schema = DATABASE() AND trigger_name = %s",
+        (name,),
+    )
+    return str(found[0][0]) if found else None
 
 
 # -- SHOW CREATE --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ticketdb import catalog, locks
+from ticketdb import catalog, leases, locks
 from ticketdb.db import quote_ident, scalar
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.retry import retry_conflicts
@@ -82,7 +82,7 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
     partitioning migration itself, which runs under yoyo's lock) it is a node-local GET_LOCK.
     """
     database = scalar(conn, "SELECT DATABASE()")
-    leased = locks.leases_available(conn)
+    leased = leases.leases_available(conn)
     lock = locks.JobLock(
         conn,
         f"partition maintenance of {table}",

@@ -16,6 +16,7 @@ import pymysql
 import pytest
 import redis
 from click.testing import CliRunner
+from waiting import join_all
 
 from ticketdb.app import cache
 from ticketdb.app.cache import VipCache
@@ -216,8 +217,7 @@ def test_concurrent_readers_and_writer_end_consistent(conn, migrated_dsn, rcache
                 (rng.choice(["pending", "closed"]),),
             )
     stop.set()
-    for t in threads:
-        t.join(10)
+    assert join_all(threads, 10) == []
     assert not errors
     assert rcache.open_tickets(31).ticket_ids == db_open(conn, 31)
 

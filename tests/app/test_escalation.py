@@ -198,8 +198,9 @@ def test_locked_chunk_is_retried_not_skipped(conn, migrated_dsn):
     try:
         assert escalate(conn) == 3
     finally:
-        release.join()
+        release.join(30)
         holder.close()
+    assert not release.is_alive()
     assert time.monotonic() - started >= 1.0  # it did wait and retry
     got = rows(conn, "SELECT ticket_id, COUNT(*) AS n FROM ticket_logs GROUP BY ticket_id")
     assert {r["ticket_id"]: r["n"] for r in got} == {i: 1 for i in ids}

@@ -8,6 +8,7 @@ import time
 
 import pymysql
 import pytest
+from waiting import join_all
 
 from ticketdb.app.workflow import (
     RetryPolicy,
@@ -237,10 +238,10 @@ def test_deadlock_is_retried(migrated_dsn, conn):
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    alive = join_all(threads, 30)
     for f in flows:
         f.conn.close()
+    assert alive == []
     assert errors == []
     assert shared.retries.get(1213, 0) >= 1
     assert ticket(conn, a)["title"] == ticket(conn, b)["title"] == "x"
@@ -259,9 +260,10 @@ def test_lock_wait_timeout_is_retried(migrated_dsn, conn):
     try:
         wf.assign(tid, 9)
     finally:
-        release.join()
+        release.join(30)
         holder.close()
         worker.close()
+    assert not release.is_alive()
     assert wf.stats.retries.get(1205, 0) >= 1
     assert time.monotonic() - started >= 1.0
     assert ticket(conn, tid)["assigned_agent_id"] == 9

@@ -6,6 +6,7 @@ import random
 import threading
 
 import pymysql
+from waiting import join_all
 
 from ticketdb.app.workflow import RetryStats, TransitionRejected, Workflow
 from ticketdb.db import connect
@@ -84,8 +85,7 @@ def test_concurrent_assign_and_transfer(migrated_dsn, conn):
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    assert join_all(threads, 120) == []
     assert crashed == []
     assert len(done) + len(rejected) == THREADS * OPS_PER_THREAD
     # rejections are only the stale-"from agent" transfers, never anything else
@@ -155,8 +155,7 @@ def test_concurrent_assign_and_escalation(migrated_dsn, conn):
     threads.append(threading.Thread(target=escalator))
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    assert join_all(threads, 120) == []
     assert crashed == []
     with conn.cursor(pymysql.cursors.DictCursor) as cur:
         cur.execute(

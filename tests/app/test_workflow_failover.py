@@ -232,7 +232,8 @@ def test_call_still_running_on_the_server_is_waited_for_not_doubled(conn, migrat
             started = time.monotonic()
             wf.reply(tid, 5, "blocked")
             elapsed = time.monotonic() - started
-            release.join()
+            release.join(30)
+            assert not release.is_alive()
             assert proxy.cuts == 1 and stats.found_committed == 1 and stats.rerun == 0
             assert elapsed >= 1.0  # the check waited for the old session's transaction
     finally:

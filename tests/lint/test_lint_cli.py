@@ -17,7 +17,7 @@ from lint_helpers import git, make_project
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.cli import cli
-from ticketdb.lint import engine as engine_module
+from ticketdb.lint import discover as discover_module
 from ticketdb.lint.engine import lint
 from ticketdb.lint.registry import load_rules
 from ticketdb.project import Project
@@ -317,14 +317,14 @@ def test_lint_pauses_the_garbage_collector_only_while_it_runs(proj: Path) -> Non
     import gc
 
     seen: list[bool] = []
-    real_load = engine_module.load
+    real_load = discover_module.load
 
     def load(*args: object, **kwargs: object) -> object:
         seen.append(gc.isenabled())
         return real_load(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(engine_module, "load", load)
+        m.setattr(discover_module, "load", load)
         assert gc.isenabled()
         lint(Project(proj))
         assert gc.isenabled() and seen and not any(seen)

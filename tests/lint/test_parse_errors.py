@@ -4,7 +4,8 @@ sqlglot's interpreted parser is subclassed to record where it fell back to an op
 its compiled build (sqlglotc) cannot be subclassed, so there :func:`stuck_at` finds the place
 by parsing prefixes. ``test_compiled_code_path_…`` runs that path on whichever build is
 installed (with the interpreted one, by switching the tracking dialect off), so the path is
-tested here either way; run this file under a venv with sqlglotc to test the real thing.
+tested here either way. The default install has sqlglotc where a wheel exists (pyproject.toml),
+so `make test` runs the compiled build; a venv without it (Python 3.10, PyPy) runs the hook.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from lint_helpers import make_project
 from sqlglot.dialects.mysql import MySQL
 
-from ticketdb.lint import engine
+from ticketdb.lint import discover
 from ticketdb.lint.engine import lint
 from ticketdb.lint.parse import unit
 
@@ -56,7 +57,7 @@ CASES = [
 
 
 def _parse_errors(tmp_path: Path, sql: str) -> list[tuple[int, int, str]]:
-    engine._cache.clear()  # parsed files are cached per process by path, mtime and size
+    discover._cache.clear()  # parsed files are cached per process by path, mtime and size
     project = make_project(tmp_path)
     path = tmp_path / "bad.sql"
     path.write_text(f"SELECT 1;\n{sql}\n")

@@ -6,7 +6,7 @@ import pytest
 
 from ticketdb.errors import UsageError
 from ticketdb.lint import registry
-from ticketdb.lint.engine import normalise_levels
+from ticketdb.lint.config import normalise_levels
 from ticketdb.lint.registry import RegistryError, Rule, load_rules, register
 
 

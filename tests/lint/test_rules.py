@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from lint_helpers import FIXTURES, git, make_project
 
-from ticketdb.lint.engine import display_path, lint
+from ticketdb.lint.discover import display_path
+from ticketdb.lint.engine import lint
 from ticketdb.lint.gitdiff import diff_info
 
 if sys.version_info >= (3, 11):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lint_helpers import make_project
 
-from ticketdb.lint import engine
+from ticketdb.lint import discover
 from ticketdb.lint.engine import lint
 
 
@@ -124,15 +124,15 @@ def test_unreadable_sourced_file_is_a_finding(
 ) -> None:
     # root reads a chmod 000 file anyway: make reading this one fail as it would for a user
     _write(tmp_path, {"main.sql": "source locked.sql\n", "locked.sql": "SELECT 1;\n"})
-    real_load = engine.load
+    real_load = discover.load
 
     def load(path: Path, *args: object, **kwargs: object) -> object:
         if path.name == "locked.sql":
             raise PermissionError(13, "Permission denied")
         return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "load", load)
-    engine._cache.clear()
+    monkeypatch.setattr(discover, "load", load)
+    discover._cache.clear()
     project = make_project(tmp_path)
     result = lint(project, [tmp_path / "main.sql"])
     assert [(f.line, f.code) for f in result.findings] == [(1, "TDB032")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lint_helpers import FIXTURES, make_project
 
-from ticketdb.lint import engine
+from ticketdb.lint import discover, engine
 from ticketdb.lint.parse import stream
 
 HERE = Path(__file__).parent
@@ -57,7 +57,7 @@ UPDATE d2 SET c4 = 1 WHERE id = 1;
 
 
 def _findings(root: Path, name: str) -> list[tuple[int, int, str, str]]:
-    engine._cache.clear()
+    discover._cache.clear()
     result = engine.lint(make_project(root), [root / name])
     return [(f.line, f.column, f.code, f.message) for f in result.findings]
 
@@ -85,9 +85,9 @@ def test_big_dump_of_one_line_statements_is_streamed_and_read_once_per_shape(tmp
     head = "CREATE TABLE shapes (id INT PRIMARY KEY, a INT);\n"
     (tmp_path / "dump.sql").write_text(head + body + "UPDATE shapes SET c = 1 WHERE id = 1;\n")
     assert (tmp_path / "dump.sql").stat().st_size > stream.STREAM_BYTES
-    engine._cache.clear()
+    discover._cache.clear()
     result = engine.lint(make_project(tmp_path), [tmp_path / "dump.sql"])
-    src = next(s for k, s in engine._cache.items() if k[0].endswith("dump.sql"))
+    src = next(s for k, s in discover._cache.items() if k[0].endswith("dump.sql"))
     assert src.streamed and src.statements == []
     assert [(f.line, f.code) for f in result.findings] == [(60_002, "TDB002")]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+from waiting import join_all
+
 from ticketdb import migrate as mig
 from ticketdb.app.workflow import Workflow
 from ticketdb.db import connect
@@ -69,8 +71,8 @@ def test_trigger_swapped_under_writes_loses_no_trigger_effect(
                     "reason": "file changed"} in changed  # fmt: skip
     finally:
         stop.set()
-        for t in threads:
-            t.join(30)
+        alive = join_all(threads, 30)
+    assert alive == []
     assert not errors, errors[:3]
     assert answered[0] > 50  # the swaps really happened under writes
     conn = connect(db_dsn)

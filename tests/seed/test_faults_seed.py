@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pymysql
 import pytest
-from faultkit import clean, fifo_folders, kill, replay_problems, run, schema_shape, start, wait_for
+from faultkit import (
+    clean,
+    fifo_folders,
+    kill,
+    replay_problems,
+    run,
+    schema_shape,
+    signal_if_running,
+    start,
+    wait_for,
+)
 
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
@@ -121,11 +131,15 @@ def test_sigterm_at_each_point_puts_everything_back(
         "indexes": lambda: _in_processlist(root, "ALTER TABLE%ADD", db),
     }[point]
     wait_for(cond, 120, f"the seed to reach {point}", proc)
-    rc, out, err = kill(proc, signal.SIGTERM, timeout=120)
-    text = clean((rc, out, err))
-    if rc == 0:  # finished in the instant between the observation and the signal
-        pytest.skip(f"seed finished before SIGTERM reached it at {point}")
-    assert rc == 143, text
+    sent = signal_if_running(proc, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    text = clean((proc.returncode, out, err))
+    if not sent:  # provably ended before the signal: it had exited when we looked
+        assert proc.returncode == 0, text
+        pytest.skip(f"seed finished before SIGTERM could be sent at {point}")
+    # the signal reached a running seed: it must stop and put everything back (a seed that
+    # ignored SIGTERM and ran to the end would exit 0 here, and fail)
+    assert proc.returncode == 143, text
     assert "terminated" in text
     _assert_whole(root, reference_shape, text)
     assert fifo_folders(proc.pid) == []

@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import eventually
 
 from ticketdb.errors import TicketdbError
 from ticketdb.server import cluster as cluster_mod
-from ticketdb.server.cluster import Cluster, Node
+from ticketdb.server.cluster import Cluster
+from ticketdb.server.node import Node
 
 UUID = "4c1e7a5e-0f7d-11ef-9a4c-0242ac120002"
 
@@ -77,7 +79,9 @@ def test_a_recover_that_hangs_after_logging_is_killed_with_its_children(
     # the grace, not the timeout: the stand-in would sleep 300 s
     assert cluster_mod._RECOVER_GRACE <= took < cluster_mod._RECOVER_GRACE + 10
     server_pid, child_pid = map(int, pids.read_text().split())
-    assert not _alive(server_pid) and not _alive(child_pid)
+    # SIGKILL to the group is delivered, not awaited: on a loaded machine the child may take
+    # a moment to be gone
+    assert eventually(lambda: not _alive(server_pid) and not _alive(child_pid), 10)
 
 
 def test_a_recover_that_finds_no_position_gives_none(
@@ -96,4 +100,6 @@ def test_a_recover_that_never_logs_is_given_up_after_the_timeout(
         node.cluster.recover_position(server, node, timeout=2)
     assert time.monotonic() - start < 10
     server_pid, child_pid = map(int, pids.read_text().split())
-    assert not _alive(server_pid) and not _alive(child_pid)
+    # SIGKILL to the group is delivered, not awaited: on a loaded machine the child may take
+    # a moment to be gone
+    assert eventually(lambda: not _alive(server_pid) and not _alive(child_pid), 10)

@@ -15,7 +15,7 @@ from typing import Any
 import pymysql
 import pytest
 from faultkit import finish_all
-from waiting import eventually
+from waiting import eventually, join_all
 
 from ticketdb import doctor, drift
 from ticketdb import migrate as mig
@@ -134,8 +134,7 @@ def test_partition_maintenance_from_three_nodes_at_once(gdb):
         ]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join(120)
+        assert join_all(threads, 120) == []
         assert sorted(results.values(), key=str)[:2] == [0, 0], results
         assert sum(results.values()) == 3 + rnd + 1  # this month + months ahead, once
         names = set()
@@ -165,8 +164,7 @@ def test_python_maintenance_and_procedure_on_other_nodes_never_collide(gdb):
     for t in threads:
         t.start()
     parts.maintain(c, "ticket_logs", months_ahead=4, months_back=1)
-    for t in threads:
-        t.join(120)
+    assert join_all(threads, 120) == []
     assert errors == []
     c.close()
 
@@ -202,8 +200,7 @@ def test_escalation_on_two_nodes_at_once_escalates_each_ticket_once(gdb):
     threads = [threading.Thread(target=run, args=(i,)) for i in (1, 2)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    assert join_all(threads, 120) == []
     assert errors == []
     assert sum(counts) == 400
     per_ticket = _rows(
@@ -249,8 +246,8 @@ def test_urgent_list_readers_on_other_nodes_never_see_half_or_fail(gdb):
             rounds += 1
     finally:
         stop.set()
-        for t in threads:
-            t.join(30)
+        alive = join_all(threads, 30)
+    assert alive == []
     assert errors == []
     assert counts and set(counts) == {200}
     c.close()
@@ -320,9 +317,8 @@ def test_node_kill_during_cross_node_workflow_loses_no_log(galera_cluster, gdb):
         time.sleep(2)
     finally:  # a failed kill or restart must not leave the workers calling for ever
         stop.set()
-        for t in threads:
-            t.join(60)
-    assert not any(t.is_alive() for t in threads)  # no call still running while we count
+        alive = join_all(threads, 60)
+    assert alive == []  # no call still running while we count
     # Reads on node 1 see the commits of the other nodes only once node 1 has applied them:
     # without a causal read the count can miss an acknowledged call of the last milliseconds.
     with c.cursor() as cur:
@@ -517,8 +513,7 @@ def test_conflicting_writes_from_two_nodes_are_retried(gdb):
     threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(120)
+    assert join_all(threads, 120) == []
     assert errors == []
     assert set(seen) <= {1213, 1205}
     print(f"\nconflicts retried: {len(seen)} of 120 transactions")
@@ -623,13 +618,14 @@ def test_cluster_cli_start_is_idempotent_status_json_and_bad_node(galera_cluster
     assert run("dsn").stdout.strip() == galera_cluster.multi_dsn()
 
 
-def _multi(galera_cluster: Any, database: str, first: int = 1) -> DSN:
-    import dataclasses
+#: node 2 is named differently from the others (both loopback), so a DSN mix-up of one
+#: host's name with another's port cannot go unnoticed
+_NODE_HOST = {1: "127.0.0.1", 2: "localhost", 3: "127.0.0.1"}
 
-    if "hosts" not in {f.name for f in dataclasses.fields(DSN)}:
-        pytest.skip("multi-host DSN parsing (DSN.hosts) is not in this tree yet")
+
+def _multi(galera_cluster: Any, database: str, first: int = 1) -> DSN:
     order = [first] + [i for i in (1, 2, 3) if i != first]
-    hosts = ",".join(f"127.0.0.1:{galera_cluster.node(i).port()}" for i in order)
+    hosts = ",".join(f"{_NODE_HOST[i]}:{galera_cluster.node(i).port()}" for i in order)
     return DSN.parse(f"mysql://root@{hosts}/{database}")
 
 
@@ -654,13 +650,14 @@ def test_multi_host_dsn_skips_a_non_primary_node_and_workflow_fails_over(galera_
             assert eventually(lambda: not galera.health(node1).primary, 30)
             wf.reply(tid, 7, "after the loss of node 1")
             assert wf.conn.port != gdb[0].port and 1047 in wf.stats.retries
-            assert failover.pick(multi).port == gdb[1].port
+            chosen = failover.pick(multi)  # the first usable host: node 2, by its own name
+            assert (chosen.host, chosen.port) == ("localhost", gdb[1].port)
             doctor_out = subprocess.run(
                 [sys.executable, "-m", "ticketdb", "--dsn", multi.url(), "doctor", "--json"],
                 capture_output=True, text=True, timeout=120,
             )  # fmt: skip
             assert doctor_out.returncode == 0, doctor_out.stderr
-            assert f"127.0.0.1:{gdb[1].port}" in doctor_out.stdout
+            assert f"localhost:{gdb[1].port}" in doctor_out.stdout
         finally:
             with node1.cursor() as cur:
                 cur.execute("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
@@ -777,13 +774,13 @@ def test_seed_lock_is_cluster_wide_and_a_killed_holders_lease_expires(gdb, proje
     import subprocess
     import sys
 
-    from ticketdb import locks
+    from ticketdb import leases, locks
     from ticketdb.errors import TicketdbError
     from ticketdb.seed.generate import SeedSpec
     from ticketdb.seed.runner import seed
 
     ttl = 6
-    name = locks.lease_name("seed", gdb[0].database)
+    name = leases.lease_name("seed", gdb[0].database)
     proc = subprocess.Popen([sys.executable, "-c", _SEED_HOLDER, gdb[0].url(), str(ttl)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     node2 = connect(gdb[1])
@@ -792,7 +789,7 @@ def test_seed_lock_is_cluster_wide_and_a_killed_holders_lease_expires(gdb, proje
             proc.stderr.read() if proc.stderr else ""
         )
         time.sleep(1.5 * ttl)  # the heartbeat keeps it past its TTL
-        owner = locks.read_lease(node2, name).owner  # replicated to node 2
+        owner = leases.read_lease(node2, name).owner  # replicated to node 2
         assert owner and owner.split(":")[1] == str(gdb[0].port)
         t0 = time.monotonic()
         named = re.escape(owner)
@@ -828,10 +825,10 @@ def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, 
     sight: `migrate up` waits and fails naming `migrate break-lock` — unless the run took the
     lease ``migrate.<db>`` over from a holder that stopped renewing it (that holder wrote the
     row and is gone). A cleanly released lease proves nothing."""
-    from ticketdb import locks
+    from ticketdb import leases
     from ticketdb.errors import TicketdbError
 
-    name = locks.lease_name("migrate", gdb[0].database)
+    name = leases.lease_name("migrate", gdb[0].database)
     c = connect(gdb[0])
     try:
         with c.cursor() as cur:
@@ -853,7 +850,7 @@ def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, 
         assert mig.up(gdb[1], project, lock_timeout=10, progress=said.append).applied == []
         assert any("stale migrate lock (pid 999997" in s and "gone-node" in s for s in said), said
         assert scalar(c, "SELECT COUNT(*) FROM yoyo_lock") == 0
-        assert locks.read_lease(c, name).owner is None  # released by the run at its end
+        assert leases.read_lease(c, name).owner is None  # released by the run at its end
     finally:
         with c.cursor() as cur:
             cur.execute("DELETE FROM yoyo_lock WHERE pid = 999997")

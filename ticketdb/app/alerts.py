@@ -36,23 +36,11 @@ from typing import Any, Protocol, TextIO
 import httpx
 import pymysql
 
+from ticketdb.app.queries import app_query
 from ticketdb.db import PERMANENT_ERRORS, connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed
 from ticketdb.retry import retry_conflicts
-
-_CLAIM_SQL = (
-    "SELECT id FROM alert_outbox "
-    "WHERE status = 'pending' AND next_attempt_at <= NOW(6) "
-    "AND (lease_until IS NULL OR lease_until < NOW(6)) "
-    "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
-)
-_ROWS_SQL = (
-    "SELECT a.id, a.ticket_id, a.deadline, a.customer_id, a.priority, a.attempts, "
-    "t.current_status, t.assigned_agent_id, t.title "
-    "FROM alert_outbox AS a LEFT JOIN service_tickets AS t ON t.id = a.ticket_id "
-    "WHERE a.id IN ({ids}) ORDER BY a.next_attempt_at, a.id"
-)
 
 
 def idempotency_key(alert_id: int, deadline: datetime) -> str:
@@ -220,19 +208,15 @@ class Worker:
             cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cur.execute("START TRANSACTION")
             try:
-                cur.execute(_CLAIM_SQL, (self.batch,))
-                ids = [int(r[0]) for r in cur.fetchall()]
+                cur.execute(*app_query("alerts_claim").bind(batch=self.batch))
+                ids = tuple(int(r[0]) for r in cur.fetchall())
                 if not ids:
                     conn.commit()
                     return []
-                marks = ",".join(["%s"] * len(ids))
-                cur.execute(
-                    "UPDATE alert_outbox SET lease_owner = %s, "
-                    "lease_until = NOW(6) + INTERVAL %s MICROSECOND "
-                    f"WHERE id IN ({marks})",
-                    (self.worker_id, int(self.lease_seconds * 1_000_000), *ids),
-                )
-                cur.execute(_ROWS_SQL.format(ids=marks), ids)
+                lease = app_query("alerts_lease")
+                lease_us = int(self.lease_seconds * 1_000_000)
+                cur.execute(*lease.bind(owner=self.worker_id, lease_us=lease_us, ids=ids))
+                cur.execute(*app_query("alerts_claimed_rows").bind(ids=ids))
                 rows = cur.fetchall()
                 conn.commit()
             except BaseException:
@@ -242,8 +226,9 @@ class Worker:
         self.stats.claimed += len(alerts)
         return alerts
 
-    def _write(self, sql: str, args: Any) -> int:
+    def _write(self, query: str, **values: Any) -> int:
         """One autocommit UPDATE, again after a deadlock or certification failure."""
+        sql, args = app_query(query).bind(**values)
 
         def run() -> int:
             with self.conn.cursor() as cur:
@@ -253,15 +238,7 @@ class Worker:
         return retry_conflicts(run)
 
     def ack(self, alert: Alert) -> bool:
-        ok = (
-            self._write(
-                "UPDATE alert_outbox SET status = 'sent', sent_at = NOW(6), "
-                "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, "
-                "lease_until = NULL WHERE id = %s AND lease_owner = %s",
-                (alert.id, self.worker_id),
-            )
-            == 1
-        )
+        ok = self._write("alerts_ack", id=alert.id, owner=self.worker_id) == 1
         if ok:
             self.stats.sent += 1
         else:
@@ -278,13 +255,12 @@ class Worker:
         attempts = alert.attempts + 1
         delay = self.backoff(attempts)
         self._write(
-            "UPDATE alert_outbox SET "
-            "status = IF(attempts + 1 >= %s, 'failed', status), "
-            "attempts = attempts + 1, last_error = %s, "
-            "next_attempt_at = NOW(6) + INTERVAL %s MICROSECOND, "
-            "lease_owner = NULL, lease_until = NULL "
-            "WHERE id = %s AND lease_owner = %s",
-            (self.max_attempts, error[:500], int(delay * 1_000_000), alert.id, self.worker_id),
+            "alerts_nack",
+            max_attempts=self.max_attempts,
+            error=error[:500],
+            delay_us=int(delay * 1_000_000),
+            id=alert.id,
+            owner=self.worker_id,
         )
         if attempts >= self.max_attempts:
             self.stats.failed += 1
@@ -299,12 +275,7 @@ class Worker:
         """Give back leased alerts we will not deliver now (lease nearly spent, or stopping)."""
         if not alerts:
             return
-        marks = ",".join(["%s"] * len(alerts))
-        self._write(
-            "UPDATE alert_outbox SET lease_owner = NULL, lease_until = NULL "
-            f"WHERE lease_owner = %s AND id IN ({marks})",
-            (self.worker_id, *[a.id for a in alerts]),
-        )
+        self._write("alerts_release", owner=self.worker_id, ids=tuple(a.id for a in alerts))
         self.stats.released += len(alerts)
 
     def run_batch(self, stop: threading.Event | None = None) -> int:
@@ -370,10 +341,10 @@ def enqueue(dsn: DSN, window_minutes: int = 60) -> int:
         with conn.cursor() as cur:
 
             def run() -> None:
-                cur.execute("CALL alert_enqueue(%s)", (window_minutes,))
+                cur.execute(*app_query("alerts_enqueue").bind(window_minutes=window_minutes))
 
             retry_conflicts(run)
-            cur.execute("SELECT COUNT(*) FROM alert_outbox WHERE status = 'pending'")
+            cur.execute(*app_query("alerts_pending").bind())
             return int(cur.fetchone()[0])
     finally:
         conn.close()
@@ -384,13 +355,10 @@ def status_counts(dsn: DSN) -> dict[str, int]:
     conn = connect(dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT status, COUNT(*) FROM alert_outbox GROUP BY status")
+            cur.execute(*app_query("alerts_by_status").bind())
             counts = {s: 0 for s in ("pending", "sent", "cleared", "failed")}
             counts.update({str(s): int(n) for s, n in cur.fetchall()})
-            cur.execute(
-                "SELECT COUNT(*) FROM alert_outbox "
-                "WHERE status = 'pending' AND lease_until >= NOW(6)"
-            )
+            cur.execute(*app_query("alerts_leased").bind())
             counts["leased"] = int(cur.fetchone()[0])
             return counts
     finally:

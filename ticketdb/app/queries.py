@@ -1,6 +1,8 @@
 """Load ``queries/<name>.sql`` and bind its ``:name`` placeholders (see queries/README.md).
 
-Bench and reports both go through :func:`load_query`, so each query exists exactly once, in SQL.
+Bench and reports both go through :func:`load_query`, so each query exists exactly once, in SQL;
+the app's own statements (workflow, alerts) through :func:`app_query`, so `ticketdb lint` checks
+them with the rest.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ticketdb import PROJECT_ROOT
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import Project, read_sql_file
 from ticketdb.retry import retry_conflicts
@@ -107,3 +110,11 @@ def load_query(project: Project, name: str) -> Query:
 
 def all_queries(project: Project) -> list[Query]:
     return [load_query(project, p.stem) for p in sorted(project.queries.glob("*.sql"))]
+
+
+@cache
+def app_query(name: str) -> Query:
+    """A statement of the ticket app itself (``queries/workflow_*.sql``, ``alerts_*.sql``): it
+    belongs to this package's schema, not to whatever ``--project`` names, and is read once per
+    process (the workflow runs it on every call)."""
+    return load_query(Project(PROJECT_ROOT), name)

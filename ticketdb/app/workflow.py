@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import pymysql
 
+from ticketdb.app.queries import app_query
 from ticketdb.db import DEFAULT_READ_TIMEOUT, connect, error_code, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed, SqlError
@@ -49,6 +50,8 @@ _SWAP_GUARD = "is being swapped by an online schema change"
 SIGNAL_ERRNO = 1644
 #: Set to 1 in a session to load historical logs without validating or moving tickets.
 BULK_LOAD_VARIABLE = "@ticketdb_bulk_load"
+#: Where queries/escalate_stale.sql leaves the count of escalated tickets.
+ESCALATED_VARIABLE = "@ticketdb_escalated"
 PRIORITIES = ("urgent", "high", "medium", "low")
 
 _REJECTION = re.compile(r"^ticket (\d+): (\w+) rejected: (.*)$", re.S)
@@ -275,16 +278,10 @@ class Workflow:
             try:
                 # waits for an old transaction still holding the ticket (ticket_log_action
                 # locks it FOR UPDATE first); autocommit: released at once
-                cur.execute(
-                    "SELECT id FROM service_tickets WHERE id = %s LOCK IN SHARE MODE", (ticket_id,)
-                )
+                cur.execute(*app_query("workflow_lock_ticket").bind(ticket_id=ticket_id))
                 cur.fetchall()
-                keys = [k for k, _ in lost]
-                cur.execute(
-                    "SELECT request_key, COUNT(*) FROM ticket_logs WHERE ticket_id = %s "
-                    f"AND request_key IN ({', '.join(['%s'] * len(keys))}) GROUP BY request_key",
-                    (ticket_id, *keys),
-                )
+                keys = tuple(k for k, _ in lost)
+                cur.execute(*app_query("workflow_logs_by_key").bind(ticket_id=ticket_id, keys=keys))
                 found = {int(k): int(n) for k, n in cur.fetchall()}
             finally:
                 if sync_wait is not None:
@@ -361,22 +358,24 @@ class Workflow:
         except pymysql.err.MySQLError:
             pass
 
-    def _call(self, proc: str, *args: Any) -> None:
+    def _call(self, query: str, ticket_id: int, **args: Any) -> None:
+        sql, values = app_query(query).bind(ticket_id=ticket_id, **args)
+
         def run() -> None:
             with self.conn.cursor() as cur:
-                cur.execute(f"CALL {proc}({', '.join(['%s'] * len(args))})", args)
+                cur.execute(sql, values)
                 while cur.nextset():
                     pass
 
-        self._retrying(run, int(args[0]))
+        self._retrying(run, int(ticket_id))
 
     def assign(self, ticket_id: int, agent_id: int) -> None:
         """pending/processing -> processing; the agent becomes the assignee."""
-        self._call("ticket_assign", ticket_id, agent_id)
+        self._call("workflow_assign", ticket_id, agent_id=agent_id)
 
     def reply(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
         """Logged while pending/processing; the ticket itself does not change."""
-        self._call("ticket_reply", ticket_id, agent_id, note)
+        self._call("workflow_reply", ticket_id, agent_id=agent_id, note=note)
 
     def transfer(
         self, ticket_id: int, from_agent_id: int, to_agent_id: int, new_priority: str | None = None
@@ -384,27 +383,28 @@ class Workflow:
         """processing -> processing with a new assignee (and priority, restarting the SLA)."""
         if new_priority is not None and new_priority not in PRIORITIES:
             raise ValueError(f"unknown priority {new_priority!r}")
-        self._call("ticket_transfer", ticket_id, from_agent_id, to_agent_id, new_priority)
+        self._call("workflow_transfer", ticket_id, from_agent_id=from_agent_id,
+                   to_agent_id=to_agent_id, new_priority=new_priority)  # fmt: skip
 
     def resolve(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
         """processing -> resolved."""
-        self._call("ticket_resolve", ticket_id, agent_id, note)
+        self._call("workflow_resolve", ticket_id, agent_id=agent_id, note=note)
 
     def reopen(self, ticket_id: int, agent_id: int, note: str | None = None) -> None:
         """resolved -> processing."""
-        self._call("ticket_reopen", ticket_id, agent_id, note)
+        self._call("workflow_reopen", ticket_id, agent_id=agent_id, note=note)
 
     def close(self, ticket_id: int, agent_id: int) -> None:
         """pending/processing/resolved -> closed (final)."""
-        self._call("ticket_close", ticket_id, agent_id)
+        self._call("workflow_close", ticket_id, agent_id=agent_id)
 
     def escalate_stale(self) -> int:
         """Run the escalation rules now; returns how many tickets were escalated."""
 
         def run() -> int:
             with self.conn.cursor() as cur:
-                cur.execute("CALL escalate_stale_tickets(@ticketdb_escalated)")
-                cur.execute("SELECT @ticketdb_escalated")
+                cur.execute(*app_query("escalate_stale").bind())
+                cur.execute(f"SELECT {ESCALATED_VARIABLE}")
                 return int(cur.fetchone()[0])
 
         return self.retrying(run)

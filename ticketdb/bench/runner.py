@@ -26,7 +26,7 @@ from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import Project
 from ticketdb.seed import SeedSpec, seed
 from ticketdb.seed.raw import raw_load
-from ticketdb.seed.runner import Reporter
+from ticketdb.seed.report import Reporter
 from ticketdb.server import galera
 
 Log = Callable[[str], None]

@@ -8,7 +8,8 @@ import click
 
 from ticketdb.cli.common import Context, pass_ctx, project_option, skip_teardown
 from ticketdb.errors import UsageError
-from ticketdb.lint import engine
+from ticketdb.lint import config, engine
+from ticketdb.lint.discover import display_path
 from ticketdb.lint.findings import LEVELS
 from ticketdb.lint.output import FORMATS, render
 from ticketdb.lint.registry import load_rules
@@ -25,7 +26,7 @@ def _parse_severity(values: tuple[str, ...]) -> dict[str, str]:
         if not sep:
             raise UsageError(f"--severity {v!r}: expected CODE=LEVEL (LEVEL: {', '.join(LEVELS)})")
         raw[code.strip()] = level.strip()
-    return engine.normalise_levels(raw, "--severity")
+    return config.normalise_levels(raw, "--severity")
 
 
 def list_rules(levels: dict[str, str]) -> str:
@@ -63,7 +64,7 @@ def command(
     severity: tuple[str, ...],
     list_rules: bool,
 ) -> None:
-    """Lint migrations/, procedures/, triggers/, events/ (or PATHS) offline.
+    """Lint migrations/, procedures/, triggers/, events/, queries/ (or PATHS) offline.
 
     The schema model is built from the versioned migrations in order, so any file can be linted
     alone against the project schema. Severities come from the rule registry, then
@@ -73,7 +74,7 @@ def command(
     """
     skip_teardown()  # nothing here to close: the parsed trees need not be freed one by one
     project = ctx.project()
-    levels = {**engine.config_levels(project), **_parse_severity(severity)}
+    levels = {**config.config_levels(project), **_parse_severity(severity)}
     if list_rules:
         click.echo(list_rules_text(levels), nl=False)
         return
@@ -85,7 +86,7 @@ def command(
     if diff_ref:
         from ticketdb.lint.gitdiff import diff_info
 
-        diff, only = diff_info(project.root, project.migrations, diff_ref, engine.display_path)
+        diff, only = diff_info(project.root, project.migrations, diff_ref, display_path)
     result = engine.lint(project, list(paths) or None, levels=levels, diff=diff, only=only)
     click.echo(render(result.findings, fmt, levels, project.root), nl=False)
     if fmt == "text":

@@ -1,5 +1,5 @@
 """Rich progress and summary for the seed phases: CLI presentation, so it lives here; the seed
-library only calls :class:`~ticketdb.seed.runner.Reporter` hooks and never imports rich."""
+library only calls :class:`~ticketdb.seed.report.Reporter` hooks and never imports rich."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ticketdb.seed.runner import Reporter, SeedResult
+from ticketdb.seed.report import Reporter, SeedResult
 
 
 class RichReporter(Reporter):

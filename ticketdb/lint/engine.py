@@ -1,40 +1,39 @@
 """Run the registered rules over files: build the schema from the versioned migrations in order,
 check each statement against the schema at that point, then apply inline suppressions and the
-configured severities.
+configured severities. Which files, in which order: ticketdb.lint.discover; severities from
+config: ticketdb.lint.config; suppressions: ticketdb.lint.suppress.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import re
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the same parser, published as tomli before 3.11
-    import tomli as tomllib
-
-from ticketdb.errors import UsageError
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
-from ticketdb.lint.findings import LEVELS, Finding
-from ticketdb.lint.parse.files import load, role_of
+from ticketdb.lint.discover import (
+    default_paths,
+    display_path,
+    expand_paths,
+    load_cached,
+    load_sourced,
+    migration_files,
+    resolve_source,
+    rollback_of,
+    sourced_files,
+)
+from ticketdb.lint.findings import Finding
 from ticketdb.lint.parse.model import ParsedStatement, SourceFile
-from ticketdb.lint.parse.stream import load_streamed, statements_of
+from ticketdb.lint.parse.stream import statements_of
 from ticketdb.lint.registry import Rule, load_rules
 from ticketdb.lint.schema import Schema
+from ticketdb.lint.suppress import finish
 from ticketdb.project import Project
 
-SUPPRESSION_CODE = "TDB014"
 SOURCE_CODE = "TDB032"  # a `source` command that cannot be followed
-_SUPPRESS = re.compile(
-    r"(?:--|#)\s*ticketdb:\s*allow\s+(?P<codes>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>[^\n]*)"
-)
-_cache: dict[tuple[str, int, int, str, str], SourceFile] = {}
 
 
 @dataclass
@@ -45,138 +44,6 @@ class LintResult:
     @property
     def errors(self) -> int:
         return sum(1 for f in self.findings if f.severity == "error")
-
-
-def display_path(path: Path) -> str:
-    """Relative to the cwd when the file is below it (like a compiler), else absolute."""
-    absolute = path.resolve()
-    try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(absolute)
-
-
-def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
-    """Parsed files are cached by (path, mtime, size): repeated runs in one process are cheap.
-    ``object_dirs``: the project's procedures/, triggers/, events/ (others are scripts)."""
-    st = path.stat()
-    disp = display_path(path)
-    role = role_of(path, object_dirs)
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
-    src = _cache.get(key)
-    if src is None:
-        src = load_streamed(path, disp, role) or load(path, disp, role=role)
-        _cache[key] = src
-    return src
-
-
-# -- configuration ----------------------------------------------------------------------------
-def config_levels(project: Project) -> dict[str, str]:
-    """``[tool.ticketdb.lint]`` of the project's pyproject.toml: code (or rule name) -> level."""
-    pyproject = project.root / "pyproject.toml"
-    if not pyproject.is_file():
-        return {}
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{pyproject}: {exc}") from None
-    section = data.get("tool", {}).get("ticketdb", {}).get("lint", {})
-    return normalise_levels(
-        {k: v for k, v in section.items() if not isinstance(v, dict)},
-        f"{pyproject} [tool.ticketdb.lint]",
-    )
-
-
-def normalise_levels(levels: dict[str, object], where: str) -> dict[str, str]:
-    rules = load_rules()
-    by_name = {r.name: code for code, r in rules.items()}
-    out: dict[str, str] = {}
-    for key, value in levels.items():
-        code = key.upper() if key.upper() in rules else by_name.get(key)
-        if code is None:
-            raise UsageError(f"{where}: unknown rule {key!r} (see `ticketdb lint --list-rules`)")
-        if not isinstance(value, str) or value.lower() not in LEVELS:
-            raise UsageError(f"{where}: {key} = {value!r}: expected one of {', '.join(LEVELS)}")
-        out[code] = value.lower()
-    return out
-
-
-# -- file discovery ---------------------------------------------------------------------------
-def default_paths(project: Project) -> list[Path]:
-    return [p for p in [project.migrations, *project.repeatable_dirs()] if p.is_dir()]
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        if not p.exists():
-            raise UsageError(f"{p}: no such file or directory")
-        if p.is_dir():
-            found = sorted(p.rglob("*.sql"))
-            found += sorted(x for x in p.rglob("*.py") if x.parent.name == "migrations")
-            out.extend(sorted(found))
-        else:
-            out.append(p)
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        r = p.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(p)
-    return unique
-
-
-def migration_files(folder: Path) -> list[Path]:
-    """Versioned migrations in apply order (file name order, as yoyo sorts them)."""
-    if not folder.is_dir():
-        return []
-    files = [
-        p
-        for p in folder.iterdir()
-        if (p.suffix == ".sql" and not p.name.endswith(".rollback.sql"))
-        or (p.suffix == ".py" and not p.name.startswith("_"))
-    ]
-    return sorted(files, key=lambda p: p.name)
-
-
-def rollback_of(path: Path) -> Path:
-    return path.with_name(path.name[: -len(".sql")] + ".rollback.sql")
-
-
-def resolve_source(src: SourceFile, name: str) -> Path | None:
-    """The file ``source name`` in ``src`` reads. The mysql client opens the name as given,
-    so relative to its working directory; scripts are run from their own folder as a rule
-    (``cd sql && mysql < upgrade.sql``), so the sourcing file's folder is tried first, then
-    the working directory. None when neither has it."""
-    if not name:
-        return None
-    given = Path(name).expanduser()
-    candidates = [given] if given.is_absolute() else [src.path.parent / given, Path.cwd() / given]
-    return next((c for c in candidates if c.is_file()), None)
-
-
-def _load_sourced(path: Path, object_dirs: set[Path] | None) -> SourceFile | OSError:
-    """A sourced file, or why it cannot be read (a finding, never a traceback)."""
-    try:
-        return load_cached(path, object_dirs)
-    except OSError as exc:
-        return exc
-
-
-def sourced_files(
-    src: SourceFile, object_dirs: set[Path] | None, stack: tuple[Path, ...] = ()
-) -> Iterator[Path]:
-    """Every file ``src`` sources, directly or through the files it sources (cycles cut)."""
-    stack = (*stack, src.path.resolve())
-    for _, name in src.sources:
-        path = resolve_source(src, name)
-        if path is None or path.resolve() in stack:
-            continue
-        yield path.resolve()
-        sub = _load_sourced(path, object_dirs)
-        if isinstance(sub, SourceFile):
-            yield from sourced_files(sub, object_dirs, stack)
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -265,7 +132,7 @@ class _Run:
             )
             self.raw.append((src, offset, SOURCE_CODE, message))
             return
-        sub = _load_sourced(path, self.object_dirs)
+        sub = load_sourced(path, self.object_dirs)
         if isinstance(sub, OSError):
             message = f"`source {name}`: cannot read {path}: {sub.strerror or sub}"
             self.raw.append((src, offset, SOURCE_CODE, message))
@@ -347,10 +214,16 @@ def lint(
             for st in src.statements:  # a streamed file's routines: in the dry run below
                 schema.add_routine(st)
 
-    # 1. a dry run over everything, so that routine bodies can name tables that only exist
-    #    later (in a later file, a later migration, a temporary table, dynamic SQL)
+    # 1. a dry run over everything, so that routine bodies (and queries) can name tables that
+    #    only exist later (in a later file, a later migration, a temporary table, dynamic SQL)
+    query_files = sorted(project.queries.glob("*.sql")) if project.queries.is_dir() else []
     run.run_schema = _whole_run(
-        schema.copy(), project, [*targets, *object_files], mig_dir, object_dirs, schema
+        schema.copy(),
+        project,
+        [*targets, *object_files, *query_files],
+        mig_dir,
+        object_dirs,
+        schema,
     )
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
@@ -411,7 +284,7 @@ def lint(
             if src is not None and path_s in linted_names:
                 run.raw.append((src, offset, rule.code, message))
 
-    findings = _finish(run, linted_files)
+    findings = finish(run.raw, run.levels, run.defaults, linted_files)
     return LintResult(findings, [s.display for s in linted_files])
 
 
@@ -469,7 +342,7 @@ def _apply_sourced(
     path = resolve_source(src, name)
     if path is None or path.resolve() in stack:
         return  # reported by the checked pass
-    sub = _load_sourced(path, object_dirs)
+    sub = load_sourced(path, object_dirs)
     if isinstance(sub, SourceFile):
         _apply_file(schema, sub, object_dirs, stack)
 
@@ -479,57 +352,6 @@ def _apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
         schema.apply(st, display)
     except Exception:  # reported by the checked pass, which applies the same statement
         pass
-
-
-def _finish(run: _Run, files: list[SourceFile]) -> list[Finding]:
-    """Apply inline suppressions and severities; report reasonless, unknown or unused ones."""
-    known = set(run.defaults)
-    # (path, line) -> [(code, suppression offset)]; a comment covers its line and the next
-    covers: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    declared: list[tuple[SourceFile, int, str]] = []
-    raw = list(run.raw)
-    for src in files:
-        for m in _SUPPRESS.finditer(src.text):
-            codes = [c.strip().upper() for c in m.group("codes").split(",")]
-            reason = m.group("reason").strip(" \t-:—")
-            line, _ = src.position(m.start())
-            if not reason:
-                raw.append((src, m.start(), SUPPRESSION_CODE,
-                            f"suppression of {', '.join(codes)} needs a reason: "
-                            f"`-- ticketdb: allow {codes[0]} <why>`"))  # fmt: skip
-                continue
-            unknown = [c for c in codes if c not in known]
-            if unknown:
-                raw.append((src, m.start(), SUPPRESSION_CODE,
-                            f"suppression names unknown rule {', '.join(unknown)}"))  # fmt: skip
-            for code in codes:
-                if code in known:
-                    declared.append((src, m.start(), code))
-                    for ln in (line, line + 1):
-                        covers.setdefault((src.display, ln), []).append((code, m.start()))
-    used: set[tuple[str, int, str]] = set()
-    out: set[Finding] = set()
-
-    def level_of(code: str) -> str:
-        return run.levels.get(code, run.defaults.get(code, "warning"))
-
-    for src, offset, code, message in raw:
-        if level_of(code) == "off":
-            continue
-        line, col = src.position(offset)
-        hits = [at for c, at in covers.get((src.display, line), []) if c == code]
-        if hits and code != SUPPRESSION_CODE:
-            used.update((src.display, at, code) for at in hits)
-            continue
-        out.add(Finding(src.display, line, col, code, level_of(code), message))
-    if level_of(SUPPRESSION_CODE) != "off":
-        for src, at, code in declared:
-            if (src.display, at, code) not in used and level_of(code) != "off":
-                line, col = src.position(at)
-                message = f"suppression of {code} matches no finding; remove it"
-                level = level_of(SUPPRESSION_CODE)
-                out.add(Finding(src.display, line, col, SUPPRESSION_CODE, level, message))
-    return sorted(out)
 
 
 def iter_rules() -> Iterator[type[Rule]]:

@@ -16,9 +16,11 @@ def problems(ctx: StatementContext) -> list[Problem]:
     if cached is None:
         st = ctx.statement
         schema = ctx.schema
-        if st.routine is not None:
+        if st.routine is not None or ctx.file.role == "query":
+            # a query runs in a session, like a body: it may use another query's temporary
+            # table whatever the file order
             schema = body_schema(ctx)
-            if st.routine.nested:
+            if st.routine is not None and st.routine.nested:
                 schema = routine_schema(ctx, schema)
         out: list[Problem] = []
         for unit in st.units:

@@ -12,7 +12,8 @@ from sqlglot import exp
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.parse.model import ParsedStatement
 from ticketdb.lint.parse.unit import ident
-from ticketdb.lint.schema import Schema, Table
+from ticketdb.lint.schema import Schema
+from ticketdb.lint.tables import Table
 from ticketdb.sqlscript import Token
 
 #: what ``migrate up`` does with a blocking ALTER (ticketdb.migrate.online.route), for messages

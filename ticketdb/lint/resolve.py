@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ticketdb.lint.parse.model import Routine, Unit
-from ticketdb.lint.schema import Column, Schema, Table
+from ticketdb.lint.schema import Schema
+from ticketdb.lint.tables import Column, Table
 
 _SKIP_TABLES = {"dual"}
 _NOT_COLUMN_PARENTS = (
@@ -159,6 +160,13 @@ def _own_table(tree: exp.Expression, schema: Schema) -> Table | None:
         for e in tree.this.expressions:
             if isinstance(e, exp.ColumnDef):
                 t.columns[e.name.lower()] = _col(e.name)
+        query = tree.args.get("expression")
+        if isinstance(query, exp.Query):  # CREATE TABLE t (PRIMARY KEY (id)) SELECT id, …
+            cols = schema.output_columns(query)
+            if cols is None:
+                t.opaque = True
+            for c in cols or ():
+                t.columns.setdefault(c.lower(), _col(c))
         return t
     if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
         base = schema.table(tree.this.name)

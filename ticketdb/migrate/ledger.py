@@ -79,13 +79,7 @@ def _show_create(conn: Any, table: str) -> str:
 def _present(conn: Any, kind: str, table: str) -> set[str]:
     if kind == "INDEX":
         return {n for n, _ in secondary_keys(_show_create(conn, table))}
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT trigger_name FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() AND event_object_table = %s",
-            (table,),
-        )
-        return {r[0] if not isinstance(r, dict) else next(iter(r.values())) for r in cur}
+    return set(catalog.triggers(conn, on_tables=(table,)))
 
 
 def clear_present(conn: Any) -> list[tuple[str, str, str]]:

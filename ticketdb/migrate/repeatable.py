@@ -198,16 +198,10 @@ def _swap_tables(conn: Any, change: Change) -> list[str]:
     no trigger of that name on the server yet)."""
     if change.kind != "TRIGGER" or change.action != "replace" or change.obj is None:
         return []
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT event_object_table FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() AND trigger_name = %s",
-            (change.name,),
-        )
-        row = cur.fetchone()
-    if not row:
+    now_on = catalog.trigger_table(conn, change.name)
+    if now_on is None:
         return []
-    tables = [quote_ident(str(row[0] if not isinstance(row, dict) else next(iter(row.values()))))]
+    tables = [quote_ident(now_on)]
     m = _TRIGGER_TABLE.search(change.obj.create_sql)
     if m:
         named = quote_ident(m.group(1).split(".")[-1].strip().strip("`"))

@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +44,7 @@ from ticketdb.project import Project
 from ticketdb.seed import cleanup, leftovers
 from ticketdb.seed.generate import LOG_COLUMNS, TICKET_COLUMNS, GenStats, SeedSpec
 from ticketdb.seed.load import Target, spec_rows, stream_load
+from ticketdb.seed.report import Phase, Reporter, SeedResult
 from ticketdb.seed.wslimits import check_write_set_limits
 
 TICKETS, LOGS = "service_tickets", "ticket_logs"
@@ -54,55 +54,6 @@ TARGETS = (Target(TICKETS, TICKET_COLUMNS), Target(LOGS, LOG_COLUMNS))
 DERIVED_TABLES = ("daily_urgent_tickets", "alert_outbox", "customers")
 DEFAULT_VIP_THRESHOLD = 20
 _AUTO_INC = re.compile(r" AUTO_INCREMENT=\d+")
-
-
-@dataclass
-class Phase:
-    name: str
-    rows: int = 0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "phase": self.name,
-            "rows": self.rows,
-            "seconds": round(self.seconds, 3),
-            "rows_per_s": round(self.rows / self.seconds) if self.rows and self.seconds else None,
-        }
-
-
-@dataclass
-class SeedResult:
-    spec: SeedSpec
-    stats: GenStats
-    phases: list[Phase] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def rows(self) -> int:
-        return self.stats.tickets + self.stats.logs
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec.as_dict(),
-            "checksum": self.stats.checksum,
-            "tickets": self.stats.tickets,
-            "logs": self.stats.logs,
-            "status_mix": self.stats.by_status,
-            "seconds": round(self.seconds, 3),
-            "rows_per_s": round(self.rows / self.seconds) if self.seconds else None,
-            "phases": [p.as_dict() for p in self.phases],
-        }
-
-
-class Reporter:
-    """Progress hooks the CLI implements with rich; the library only calls them."""
-
-    def start(self, phase: str, total: int | None = None) -> None: ...
-
-    def advance(self, phase: str, done: int) -> None: ...
-
-    def finish(self, phase: str) -> None: ...
 
 
 def show_create(conn: Any, table: str) -> str:
@@ -120,13 +71,7 @@ def _workflow_triggers(conn: Any) -> list[str]:
 
 def _trigger_tables(conn: Any) -> list[tuple[str, str]]:
     """(trigger, table) of the two seeded tables: the restore ledger records both."""
-    return catalog.rows(
-        conn,
-        "SELECT trigger_name, event_object_table FROM information_schema.triggers "
-        "WHERE trigger_schema = DATABASE() AND event_object_table IN (%s, %s) "
-        "ORDER BY trigger_name",
-        (TICKETS, LOGS),
-    )
+    return catalog.trigger_tables(conn, on_tables=(TICKETS, LOGS))
 
 
 @contextmanager

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pymysql
-
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.server.sandbox import SERVER_SETTINGS, ServerFiles, _port_in_use, _which
+from ticketdb.server.node import PORT_OFFSETS, Node, alive
+from ticketdb.server.sandbox import SERVER_SETTINGS, _port_in_use, _which
 
 DEFAULT_CLUSTER_DIR = Path(".ticketdb-cluster")
 ENV_CLUSTER_DIR = "TICKETDB_CLUSTER_DIR"
@@ -38,7 +37,6 @@ PROVIDERS = (
     "/usr/lib64/galera-4/libgalera_smm.so",
     "/usr/lib64/galera/libgalera_smm.so",
 )
-_OFFSETS = {"group": 100, "ist": 200, "sst": 300}
 _RECOVERED = re.compile(r"Recovered position:?\s+([0-9a-f-]{36}):(-?\d+)")
 #: seconds ``--wsrep-recover`` may keep running after it logged the recovered position
 _RECOVER_GRACE = 2.0
@@ -57,121 +55,6 @@ def cluster_dir() -> Path:
 
 def galera_provider() -> str | None:
     return next((p for p in PROVIDERS if os.path.exists(p)), None)
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own zombie child
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@dataclass
-class Node(ServerFiles):
-    """One member: its folder, ports, process and wsrep state."""
-
-    cluster: Cluster
-    index: int  # 1-based
-
-    @property
-    def root(self) -> Path:
-        return self.cluster.root / f"node{self.index}"
-
-    def port(self, kind: str = "client") -> int:
-        base = self.cluster.base_port + self.index - 1
-        return base if kind == "client" else base + _OFFSETS[kind]
-
-    def dsn(self, database: str = "ticketdb") -> DSN:
-        return DSN(host="127.0.0.1", port=self.port(), user="root", password="", database=database)
-
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
-    def _connect(self, timeout: float = 2) -> pymysql.connections.Connection:
-        return pymysql.connect(
-            unix_socket=str(self.socket),
-            user="root",
-            password="",
-            connect_timeout=timeout,
-            read_timeout=10,
-            autocommit=True,
-        )
-
-    def wsrep(self) -> dict[str, str] | None:
-        """``SHOW STATUS LIKE 'wsrep%'`` (None when the node does not answer)."""
-        if self.pid() is None:
-            return None
-        try:
-            conn = self._connect()
-        except pymysql.err.MySQLError:
-            return None
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep%'")
-                return {k: v for k, v in cur.fetchall()}
-        except pymysql.err.MySQLError:
-            return None
-        finally:
-            conn.close()
-
-    def is_synced(self) -> bool:
-        st = self.wsrep() or {}
-        return (
-            st.get("wsrep_ready") == "ON"
-            and st.get("wsrep_cluster_status") == "Primary"
-            and st.get("wsrep_local_state_comment") == "Synced"
-        )
-
-    def status(self) -> dict[str, Any]:
-        pid = self.pid()
-        st = self.wsrep() or {}
-        return {
-            "node": self.index,
-            "port": self.port(),
-            "pid": pid,
-            "running": pid is not None,
-            "rss_mb": _rss_mb(pid) if pid else None,
-            "cluster_size": int(st["wsrep_cluster_size"]) if st.get("wsrep_cluster_size") else None,
-            "primary": st.get("wsrep_cluster_status") == "Primary",
-            "synced": st.get("wsrep_local_state_comment") == "Synced",
-            "ready": st.get("wsrep_ready") == "ON",
-            "state": st.get("wsrep_local_state_comment"),
-            "dsn": self.dsn().url() if pid else None,
-        }
-
-    def grastate(self) -> dict[str, str]:
-        try:
-            text = (self.datadir / "grastate.dat").read_text()
-        except OSError:
-            return {}
-        out = {}
-        for line in text.splitlines():
-            if ":" in line and not line.startswith("#"):
-                key, _, value = line.partition(":")
-                out[key.strip()] = value.strip()
-        return out
 
 
 @dataclass
@@ -238,7 +121,7 @@ class Cluster:
     def _choose_base_port(self) -> int:
         nodes = self.nodes or 3
         for base in range(24000, 60000, 400):
-            ports = [base + off + i for off in (0, *_OFFSETS.values()) for i in range(nodes)]
+            ports = [base + off + i for off in (0, *PORT_OFFSETS.values()) for i in range(nodes)]
             if not any(_port_in_use(p) for p in ports):
                 return base
         raise TicketdbError("no free block of ports found above 24000; pass --base-port")
@@ -394,7 +277,7 @@ class Cluster:
             position = self.recover_position(server, node)
             if position:
                 cmd.append(f"--wsrep-start-position={position}")
-        for kind in ("client", *_OFFSETS):
+        for kind in ("client", *PORT_OFFSETS):
             if _port_in_use(node.port(kind)):
                 raise TicketdbError(f"node {node.index}: port {node.port(kind)} is already in use")
         node.spawn(
@@ -513,11 +396,11 @@ class Cluster:
         os.kill(pid, sig)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 return True
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
-        while _alive(pid) and time.monotonic() < deadline + 10:
+        while alive(pid) and time.monotonic() < deadline + 10:
             time.sleep(0.1)
         return True
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ticketdb.app.workflow import BULK_LOAD_VARIABLE, ESCALATED_VARIABLE
 from ticketdb.bench.context import BenchContext, plan_summary
 from ticketdb.bench.registry import Scenario, register
 from ticketdb.bench.serverio import measure, reduction_pct
 from ticketdb.catalog import server_now
 from ticketdb.errors import TicketdbError
-
-SNAPSHOT = "bench_escalation_snapshot"
 
 
 def _candidates(ctx: BenchContext) -> int:
@@ -58,15 +57,17 @@ def _prepare(ctx: BenchContext) -> None:
         raise
 
 
-def _snapshot(ctx: BenchContext) -> None:
+def _execute(ctx: BenchContext, query: str, **values: Any) -> None:
     with ctx.conn.cursor() as cur:
-        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SNAPSHOT}")
-        cur.execute(
-            f"CREATE TEMPORARY TABLE {SNAPSHOT} (PRIMARY KEY (id)) ENGINE=InnoDB "
-            "SELECT id, priority, sla_started_at, updated_at FROM service_tickets "
-            "WHERE current_status = 'pending' AND assigned_agent_id IS NULL"
-        )
-    ctx.state["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
+        cur.execute(*ctx.query(query).bind(**values))
+        while cur.nextset():
+            pass
+
+
+def _snapshot(ctx: BenchContext) -> None:
+    _execute(ctx, "escalation_snapshot_drop")
+    _execute(ctx, "escalation_snapshot")
+    ctx.state["max_log_id"] = ctx.scalar(*ctx.query("escalation_max_log_id").bind())
     ctx.state["candidates"] = _candidates(ctx)
     if not ctx.state["candidates"]:
         raise TicketdbError("escalation: no ticket matches an enabled escalation rule")
@@ -74,15 +75,10 @@ def _snapshot(ctx: BenchContext) -> None:
 
 def _reset(ctx: BenchContext) -> None:
     with ctx.conn.cursor() as cur:
-        cur.execute("SET @ticketdb_bulk_load = 1")
-        cur.execute("DELETE FROM ticket_logs WHERE id > %s", (ctx.state["max_log_id"],))
-        cur.execute(
-            f"UPDATE service_tickets AS t JOIN {SNAPSHOT} AS s ON s.id = t.id "
-            "SET t.priority = s.priority, t.sla_started_at = s.sla_started_at, "
-            "t.updated_at = s.updated_at "
-            "WHERE NOT (t.priority <=> s.priority AND t.sla_started_at <=> s.sla_started_at)"
-        )
-        cur.execute("SET @ticketdb_bulk_load = NULL")
+        cur.execute(f"SET {BULK_LOAD_VARIABLE} = 1")
+        cur.execute(*ctx.query("escalation_reset_logs").bind(max_log_id=ctx.state["max_log_id"]))
+        cur.execute(*ctx.query("escalation_reset_tickets").bind())
+        cur.execute(f"SET {BULK_LOAD_VARIABLE} = NULL")
     if _candidates(ctx) != ctx.state["candidates"]:
         raise TicketdbError("escalation: reset did not restore the candidate tickets")
 
@@ -90,17 +86,14 @@ def _reset(ctx: BenchContext) -> None:
 def _cleanup(ctx: BenchContext) -> None:
     try:
         _reset(ctx)
-        with ctx.conn.cursor() as cur:
-            cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SNAPSHOT}")
+        _execute(ctx, "escalation_snapshot_drop")
     finally:
         _pin_clock(ctx, False)
 
 
 def _procedure(ctx: BenchContext) -> int:
-    with ctx.conn.cursor() as cur:
-        cur.execute("CALL escalate_stale_tickets(@ticketdb_bench_escalated)")
-        cur.execute("SELECT @ticketdb_bench_escalated")
-        n = int(cur.fetchone()[0])
+    _execute(ctx, "escalate_stale")  # the statement Workflow.escalate_stale runs
+    n = int(ctx.scalar(f"SELECT {ESCALATED_VARIABLE}"))
     _check(ctx, n)
     return n
 

@@ -24,13 +24,16 @@ _VERSION_COMMENT = re.compile(r"/\*M?!\d*")
 
 
 def role_of(path: Path, object_dirs: set[Path] | None = None) -> str:
-    """migration | rollback | object | script. ``object_dirs`` are the project's procedures/,
-    triggers/ and events/ (resolved): a third-party folder that happens to be called
-    ``procedures/`` is not held to the one-object-per-file layout."""
+    """migration | rollback | object | query | script. ``object_dirs`` are the project's
+    procedures/, triggers/ and events/ (resolved): a third-party folder that happens to be called
+    ``procedures/`` is not held to the one-object-per-file layout. A query (queries/*.sql) is one
+    statement the app or the bench runs in a session, not a step that builds the schema."""
     if path.name.endswith(".rollback.sql"):
         return "rollback"
     if path.parent.name == "migrations":
         return "migration"
+    if path.parent.name == "queries":
+        return "query"
     if object_dirs is None:
         in_object_dir = path.parent.name in ("procedures", "triggers", "events")
     else:

@@ -18,7 +18,6 @@ from sqlglot.dialects.mysql import MySQL
 from sqlglot.errors import ParseError, SqlglotError
 
 from ticketdb.lint.parse.model import Unit
-from ticketdb.lint.parse.quick import quick_parse
 from ticketdb.sqlscript import Token, tokenize
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -53,7 +52,8 @@ def _lint_dialect() -> tuple[MySQL, bool]:
 _DIALECT, _TRACKS_STUCK = _lint_dialect()
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
-#: sqlglot's optional compiled build (sqlglotc) recurses on the C stack: a lower limit, which
+#: sqlglot's compiled build (sqlglotc, installed by default where a wheel exists) recurses on
+#: the C stack: a lower limit, which
 #: still parses 1500 nested parentheses there and fails cleanly (RecursionError) beyond
 _COMPILED = sqlglot_parser.__file__.endswith((".so", ".pyd"))
 _RECURSION_LIMIT = (4_000 if _COMPILED else 30_000) if sys.version_info >= (3, 11) else 0
@@ -221,15 +221,9 @@ def _blank_select_into(chars: list[str], base: int, toks: list[Token]) -> None:
 def parse_unit(
     text: str, offset: int, toks: list[Token], *, expression: bool = False, prefix: str = ""
 ) -> Unit:
-    """Parse one piece of SQL with sqlglot; errors come back with file offsets. The common
-    simple DML of routine bodies gets sqlglot's tree from :func:`quick_parse` instead, a
-    fraction of the cost (its differential test proves the trees the same)."""
+    """Parse one piece of SQL with sqlglot; errors come back with file offsets."""
     norm = normalise(text, offset, toks) if not expression else text
     unit = Unit(text, offset, prefix=len(prefix), expression=expression)
-    quick = _quick(norm, text, offset, toks, prefix)
-    if quick is not None:
-        unit.tree = quick
-        return _checked(unit, toks, offset)
     _stuck.clear()
     limit = sys.getrecursionlimit()
     try:
@@ -270,28 +264,6 @@ def _checked(unit: Unit, toks: list[Token], offset: int) -> Unit:
         where = set_tok.offset if set_tok is not None else offset
         unit.tree, unit.error = None, (where, "cannot parse: UPDATE without SET assignments")
     return unit
-
-
-def _quick(
-    norm: str, text: str, offset: int, toks: list[Token], prefix: str
-) -> exp.Expression | None:
-    """:func:`quick_parse` on what sqlglot would get (``prefix + norm``): the tokens are the
-    statement's own, less those :func:`normalise` blanked; one it rewrote sends the statement
-    to sqlglot (which statements it knows, quick_parse decides from the first token)."""
-    if norm is not text and norm != text:
-        kept = []
-        for t in toks:
-            at = t.offset - offset
-            now = norm[at : at + len(t.text)]
-            if now == t.text:
-                kept.append(t)
-            elif not now.isspace():
-                return None
-        toks = kept
-    base = offset - len(prefix)
-    if prefix:
-        toks = [Token("word", prefix.strip(), base, 0, 0), *toks]
-    return quick_parse(prefix + norm, toks, base)
 
 
 #: how many tokens stuck_at() may hand to sqlglot in all, for one statement (prefixes of it)

@@ -7,7 +7,7 @@ from sqlglot import exp
 from ticketdb.lint.context import StatementContext
 from ticketdb.lint.online import MIGRATE_UP_DOES, alter_table, existing_in
 from ticketdb.lint.registry import Rule, register
-from ticketdb.lint.schema import Column, column_from_def
+from ticketdb.lint.tables import Column, column_from_def
 from ticketdb.lint.typeinfo import rebuild_reason
 
 

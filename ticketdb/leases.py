@@ -1,0 +1,128 @@
+"""The cluster-wide lease row (``ticketdb_leases``, migration 0040, procedures/lease_acquire.sql):
+its name for a job, reading it with the server's clock, and deciding whether its holder is dead.
+
+ticketdb.locks takes and renews leases (with the GET_LOCK beside them); this module only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ticketdb.db import scalar
+
+LEASE_TABLE = "ticketdb_leases"
+
+
+def lease_name(job: str, database: str) -> str:
+    """``<job>.<database>`` (the lease column is VARCHAR(190): a database name always fits)."""
+    return f"{job}.{database}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One ``ticketdb_leases`` row as read, with the server's UTC clock at that moment."""
+
+    name: str
+    owner: str | None
+    renewed_at: datetime | None  # acquired_at: set by every win and every renewal
+    expires_at: datetime
+    now: datetime
+
+    @property
+    def live(self) -> bool:
+        return self.owner is not None and self.expires_at > self.now
+
+    @property
+    def node(self) -> str:
+        """``host:port:server_id`` of the owner."""
+        return (self.owner or "").rpartition(":")[0]
+
+    @property
+    def connection_id(self) -> int | None:
+        tail = (self.owner or "").rpartition(":")[2]
+        return int(tail) if tail.isdigit() else None
+
+    def describe(self) -> str:
+        if not self.live:
+            return f"nobody (lease {self.name} expired {self.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
+        left = (self.expires_at - self.now).total_seconds()
+        renewed = f"{self.renewed_at:%Y-%m-%d %H:%M:%S}" if self.renewed_at else "?"
+        # the row keeps no first-acquired time (lease_acquire rewrites acquired_at on every
+        # renewal, and must: it also takes over a lease not renewed within the TTL)
+        return (
+            f"{self.owner} (cluster lease {self.name}: held and last renewed {renewed} UTC, "
+            f"expires {self.expires_at:%H:%M:%S} UTC, in {left:.0f}s without a renewal)"
+        )
+
+
+def leases_available(conn: Any) -> bool:
+    """The lease table and its procedures exist in the connection's database."""
+    return bool(
+        scalar(
+            conn,
+            "SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+            "DATABASE() AND table_name = %s) + (SELECT COUNT(*) FROM information_schema.routines "
+            "WHERE routine_schema = DATABASE() AND routine_name IN ('lease_acquire', "
+            "'lease_release', 'lease_owner'))",
+            (LEASE_TABLE,),
+        )
+        == 4
+    )
+
+
+def read_lease(conn: Any, name: str) -> Lease | None:
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT owner, acquired_at, expires_at, UTC_TIMESTAMP(6) FROM {LEASE_TABLE} "
+            "WHERE name = %s",
+            (name,),
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    owner, renewed, expires, now = tuple(row.values()) if isinstance(row, dict) else row
+    return Lease(name, owner, renewed, expires, now)
+
+
+def this_node(conn: Any) -> str:
+    """``host:port:server_id`` as ``lease_owner()`` writes it (everything but the connection)."""
+    return str(scalar(conn, "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id)"))
+
+
+def sees_every_connection(conn: Any) -> bool:
+    """PROCESS (or SUPER) privilege: without it the process list hides other users' sessions,
+    and a connection missing from it proves nothing."""
+    current = str(scalar(conn, "SELECT CURRENT_USER()"))
+    user, _, host = current.rpartition("@")
+    return bool(
+        scalar(
+            conn,
+            "SELECT COUNT(*) FROM information_schema.user_privileges WHERE grantee = %s "
+            "AND privilege_type IN ('PROCESS', 'SUPER')",
+            (f"'{user}'@'{host}'",),
+        )
+    )
+
+
+def is_dead_here(
+    conn: Any, lease: Lease, node: str | None = None, *, local_free: bool = False
+) -> bool:
+    """The live lease belongs to a connection of this server that no longer exists.
+
+    ``local_free``: the job's GET_LOCK is free (or ours), and every holder of the lease on this
+    server holds that GET_LOCK too, so a lease of this server is dead whatever the process list
+    shows (a killed connection's lock goes slightly before its process list entry)."""
+    if not lease.live or lease.connection_id is None:
+        return False
+    if lease.node != (node or this_node(conn)):
+        return False
+    if local_free:
+        return True
+    present = scalar(
+        conn,
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s",
+        (lease.connection_id,),
+    )
+    return not present and sees_every_connection(conn)
