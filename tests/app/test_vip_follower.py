@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import faultkit
 import pytest
 import redis
+from test_cache import add_tickets, db_open  # the same two helpers, one copy
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.app import cache
@@ -24,29 +25,6 @@ from ticketdb.db import connect
 from ticketdb.project import read_sql_file
 
 BOUND_MS = 250.0
-
-
-def add_tickets(conn, customer: int, n: int, status: str = "pending") -> list[int]:
-    ids = []
-    with conn.cursor() as cur:
-        for i in range(n):
-            cur.execute(
-                "INSERT INTO service_tickets (customer_id, title, priority, current_status) "
-                "VALUES (%s, %s, 'medium', %s)",
-                (customer, f"c{customer} #{i}", status),
-            )
-            ids.append(cur.lastrowid)
-    return ids
-
-
-def db_open(conn, customer: int) -> list[int]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT id FROM service_tickets WHERE customer_id = %s "
-            "AND current_status IN ('pending', 'processing') ORDER BY id",
-            (customer,),
-        )
-        return [r[0] for r in cur.fetchall()]
 
 
 @contextmanager

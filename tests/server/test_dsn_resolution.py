@@ -12,14 +12,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.dsn import DSN
-from ticketdb.server.sandbox import Sandbox
 
 NO_SERVER = (
     "no database: pass --dsn or --env, set TICKETDB_DSN, or run `ticketdb sandbox start`"
@@ -36,25 +34,6 @@ def ticketdb(*args: str, cwd: Path, env: dict[str, str] | None = None):
         env={**base, **(env or {})},
         timeout=120,
     )
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A working directory whose `.ticketdb/` holds a running sandbox (and no migrations/)."""
-    cwd = tmp_path_factory.mktemp("cwd")
-    box = Sandbox(cwd / ".ticketdb")
-    box.start()
-    try:
-        yield cwd
-    finally:
-        box.stop()
-
-
-@pytest.fixture(scope="module")
-def sandbox_port(workdir: Path) -> int:
-    port = Sandbox(workdir / ".ticketdb").resolved_port()
-    assert port is not None
-    return port
 
 
 def used_server(res: subprocess.CompletedProcess[str]) -> int:

@@ -22,7 +22,6 @@ from ticketdb.db import connection
 from ticketdb.dsn import DSN
 from ticketdb.errors import UsageError
 from ticketdb.project import Environment
-from ticketdb.server.sandbox import Sandbox
 
 USER = "ticketdb_envtest"
 #: every character the DSN parser must survive in a password, and a marker to grep for
@@ -48,25 +47,6 @@ def used_port(res: subprocess.CompletedProcess[str]) -> int:
 def never_shown(res: subprocess.CompletedProcess[str]) -> None:
     for part in (SECRET, SECRET.replace("%41", "A"), "Zq9-secret"):
         assert part not in res.stdout and part not in res.stderr, (res.stdout, res.stderr)
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A working directory whose ``.ticketdb/`` holds a running sandbox."""
-    cwd = tmp_path_factory.mktemp("envcwd")
-    box = Sandbox(cwd / ".ticketdb")
-    box.start()
-    try:
-        yield cwd
-    finally:
-        box.stop()
-
-
-@pytest.fixture(scope="module")
-def sandbox_port(workdir: Path) -> int:
-    port = Sandbox(workdir / ".ticketdb").resolved_port()
-    assert port is not None
-    return port
 
 
 @pytest.fixture(scope="module")
