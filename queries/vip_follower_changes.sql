@@ -4,7 +4,7 @@
 -- (the previous position minus an overlap, for transactions that committed a little after
 -- their bump) whose customer is VIP, is the global epoch (0), or changed tier since :swept (a
 -- customer demoted since the last full sweep: the follower stops vouching for it).
--- param :since DATETIME(6) — the previous poll's position minus the overlap
+-- param :since DATETIME — the previous poll's position (microseconds) minus the overlap
 -- param :swept DATETIME — the last full sweep's position minus the overlap and one second
 --
 -- Plan: range on idx_cache_version_changed (covering), eq_ref on customers' primary key.

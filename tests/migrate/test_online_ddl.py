@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from faultkit import clean, run, start, wait_for
+from rows import open_tickets
 
 from ticketdb import migrate as mig
 from ticketdb.app.workflow import Workflow
@@ -151,20 +152,6 @@ def violations(dsn: DSN, tickets: list[int], table: str = "ticket_logs") -> list
         "AND MAX(l.ticket_seq) = t.log_seq)",
         tickets,
     )
-
-
-def _open_tickets(dsn: DSN, n: int) -> list[int]:
-    conn = connect(dsn)
-    ids = []
-    with conn.cursor() as cur:
-        for _ in range(n):
-            cur.execute(
-                "INSERT INTO service_tickets (customer_id, title, priority, sla_started_at) "
-                "VALUES (1, 'osc', 'medium', NOW() - INTERVAL 1 HOUR)"
-            )
-            ids.append(cur.lastrowid)
-    conn.close()
-    return ids
 
 
 class Writers:
@@ -300,7 +287,7 @@ def test_each_alter_takes_its_path_and_triggers_partitions_survive(
     assert _leftovers(dsn) == []
     assert int(scalar(connect(dsn), "SELECT COUNT(*) FROM service_tickets")) == TICKETS
     # the moved triggers fire on the new tables: the state machine still refuses and numbers
-    ids = _open_tickets(dsn, 1)
+    ids = open_tickets(dsn, 1, "osc")
     with Workflow.open(dsn) as wf:
         wf.assign(ids[0], 5)
         wf.reply(ids[0], 5, "after")
@@ -368,7 +355,7 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
 
 def test_writers_run_through_copy_and_swap_exactly_once(seeded: tuple[DSN, Project]) -> None:
     dsn, project = seeded
-    tickets = _open_tickets(dsn, 40)
+    tickets = open_tickets(dsn, 40, "osc")
     with Writers(dsn, tickets) as w:
         time.sleep(0.3)
         r1 = run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
@@ -392,7 +379,7 @@ def test_checker_catches_the_naive_trigger_move(
     no longer sets) — a violation the writers' check reports. Our fence then moves every own
     trigger by name (wherever it is) inside its lock, so the run still ends whole."""
     dsn, project = seeded
-    tickets = _open_tickets(dsn, 1)
+    tickets = open_tickets(dsn, 1, "osc")
     pause = tmp_path / "pause"
     monkeypatch.setenv(engine.PAUSE_ENV, "verifying")
     monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
@@ -513,7 +500,7 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     )
     if point == "mid-swap":  # fail closed until repair: writes are refused, never run bare
         with pytest.raises(Exception, match="being swapped"):
-            _open_tickets(dsn, 1)
+            open_tickets(dsn, 1, "osc")
     res = run("migrate", "up", *args)
     assert res.returncode == 1 and "migrate repair" in clean(res)
     if point == "copying":  # drift reports the remains until repair
@@ -528,7 +515,7 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     assert _column(dsn, "service_tickets", "title") == expected
     res = run("migrate", "up", *args)
     assert res.returncode == 0, clean(res)
-    ids = _open_tickets(dsn, 1)
+    ids = open_tickets(dsn, 1, "osc")
     with Workflow.open(dsn) as wf:
         wf.assign(ids[0], 3)
     assert violations(dsn, ids) == []
@@ -551,7 +538,7 @@ def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
         mig.up(dsns[0], project)
         seed(dsns[0], project, SeedSpec(tickets=2000, months=3))
         before = _triggers(dsns[0])
-        tickets = _open_tickets(dsns[1], 30)
+        tickets = open_tickets(dsns[1], 30, "osc")
         said: list[str] = []
         with Writers(dsns[1], tickets, n=2) as w:  # node 2 writes, node 1 migrates
             time.sleep(0.3)

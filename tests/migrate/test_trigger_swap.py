@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+from rows import open_tickets
 from waiting import join_all
 
 from ticketdb import migrate as mig
@@ -25,25 +26,11 @@ def _touch_trigger(project: Project, round_: int) -> None:
     path.write_text(f"{text}\n-- swap round {round_}\n")
 
 
-def _tickets(dsn: DSN, n: int) -> list[int]:
-    conn = connect(dsn)
-    ids = []
-    with conn.cursor() as cur:
-        for _ in range(n):
-            cur.execute(
-                "INSERT INTO service_tickets (customer_id, title, priority, sla_started_at) "
-                "VALUES (1, 't', 'medium', NOW() - INTERVAL 1 HOUR)"
-            )
-            ids.append(cur.lastrowid)
-    conn.close()
-    return ids
-
-
 def test_trigger_swapped_under_writes_loses_no_trigger_effect(
     db_dsn: DSN, project_copy: Project
 ) -> None:
     mig.up(db_dsn, project_copy)
-    ids = _tickets(db_dsn, 8)
+    ids = open_tickets(db_dsn, 8)
     stop = threading.Event()
     errors: list[BaseException] = []
     answered = [0]

@@ -22,6 +22,7 @@ from typing import Any
 
 from ticketdb.bench.metrics import percentile
 from ticketdb.bench.serverio import process_cpu_seconds, row_lock_waits
+from ticketdb.db import DEFAULT_READ_TIMEOUT
 from ticketdb.dsn import DSN
 
 #: Error samples kept per level (the count is always complete).
@@ -40,7 +41,7 @@ class WorkerSpec:
     #: keep each operation's completion time and each acknowledged call (ticket id, step), for
     #: a stall timeline and an after-the-fact check that nothing acknowledged was lost
     record: bool = False
-    read_timeout: float | None = None
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # an ALTER's whole copy for online_alter
 
 
 @dataclass
