@@ -239,8 +239,8 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         )
         for i in range(clients)
     ]
-    _start_ignoring_sigint(procs)
     try:
+        _start_ignoring_sigint(procs)  # inside: a Ctrl-C delivered as it unblocks stops them too
         _collect(procs, messages, "ready", 300)
         locks0 = row_lock_waits(dsn)
         server_cpu0 = process_cpu_seconds(server_pid) if server_pid else None
@@ -251,11 +251,15 @@ def run_level(dsn: DSN, project_root: Path, driver: str, clients: int, duration:
         locks1 = row_lock_waits(dsn)
     except BaseException:  # Ctrl-C, SIGTERM, a failure: the parent stops its workers now
         for p in procs:
-            p.terminate()
+            if p.pid is not None:  # started
+                p.terminate()
         raise
     finally:
-        start.set()
+        # no start.set() here: a worker terminated while waiting on the event leaves its
+        # Condition's sleeper count behind, and set() then waits for it to wake — for ever
         for p in procs:
+            if p.pid is None:
+                continue
             p.join(timeout=30)
             if p.is_alive():
                 p.terminate()
