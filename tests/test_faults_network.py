@@ -73,13 +73,18 @@ def _frozen_run(proc: subprocess.Popen[str], proxy: FreezingProxy, timeout: floa
     """Freeze, then wait for the command to end; returns (rc, output, seconds since freeze)."""
     proxy.freeze()
     t0 = time.monotonic()
+    out, err = _ended(proc, timeout)
+    return proc.returncode, out + err, time.monotonic() - t0
+
+
+def _ended(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """The command's (stdout, stderr) once it ends; killed (and the wait raised) past timeout."""
     try:
-        out, err = proc.communicate(timeout=timeout)
+        return proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-    return proc.returncode, out + err, time.monotonic() - t0
 
 
 def test_connections_have_timeouts_and_keepalive(server_dsn: DSN) -> None:
@@ -143,12 +148,7 @@ def test_sigterm_ends_migrate_stuck_on_a_silent_server(
     time.sleep(1)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    out, err = _ended(proc, 60)
     took = time.monotonic() - t0
     print(f"migrate up, SIGTERM while stuck on a dead peer: ended after {took:.1f}s")
     text = out + err
@@ -214,12 +214,7 @@ def test_sigterm_ends_a_seed_stuck_on_a_silent_server(
         time.sleep(1)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        out, err = _ended(proc, 120)
         took = time.monotonic() - t0
         print(f"seed, SIGTERM while loading through a dead peer: ended after {took:.1f}s")
         text = out + err
