@@ -32,7 +32,7 @@ needs_ptosc = pytest.mark.skipif(
 WAY_KEYS = {"seconds", "ops", "ops_per_s", "during_ratio", "p99_ms_during", "max_ms_during",
             "stall_s", "stall_at_s", "stall_during_s", "rows", "rows_copied", "rows_per_s",
             "checksum_ok", "lost_ops", "acks", "errors", "error_samples", "series",
-            "row_lock_waits", "row_lock_time_ms"}  # fmt: skip
+            "row_lock_waits", "row_lock_time_ms", "pressure"}  # fmt: skip
 
 # -- the stall and throughput arithmetic ----------------------------------------------------------
 
@@ -237,6 +237,12 @@ def test_online_alter_json_shape(smoke) -> None:
             assert set(r["ops_per_s"]) == {"before", "during", "after"}
             assert r["ops_per_s"]["before"] > 0 and r["ops_per_s"]["after"] > 0, (table, way)
             assert r["seconds"] > 0 and r["rows"] > 0 and r["rows_per_s"] > 0
+            # one pressure point per second over the run (two 1 s phases + the ALTER)
+            pr = r["pressure"]
+            assert "error" not in pr, pr.get("error")
+            assert len(pr["t_s"]) >= 2 and len(pr["innodb_buffer_pool_reads"]) == len(pr["t_s"])
+            assert all(n >= 0 for n in pr["innodb_buffer_pool_reads"])
+            assert 0 <= pr["alter_from_s"] <= pr["alter_to_s"]
         # each way started from the same rows (the previous run's lives removed)
         assert per["online"]["rows"] == per["direct"]["rows"], table
         online = per["online"]["online"]

@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ticketdb.app.queries import load_query
+from ticketdb.app.queries import app_query, load_query
 from ticketdb.app.workflow import PRIORITIES, RetryStats, TransitionRejected, Workflow
 from ticketdb.bench.context import BenchContext
 from ticketdb.bench.serverio import server_pid
@@ -53,25 +53,32 @@ def create_plain_copy(conn: Any, source: str, target: str) -> None:
 def writer_state(ctx: BenchContext) -> dict[str, Any]:
     """What a scenario writing ticket lives needs: the highest ids now (to remove its tickets
     afterwards), how many customers and agents to draw from, the server's pid (CPU time)."""
-    st: dict[str, Any] = {}
-    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
-    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
-    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
-    st["server_pid"] = server_pid(ctx.conn)
-    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM service_tickets")
-                       or 0) or 200  # fmt: skip
-    return st
+    with ctx.conn.cursor() as cur:
+        cur.execute(*app_query("bench_writer_state").bind())
+        max_ticket, max_log, customers, agents = cur.fetchone()
+    return {"max_ticket_id": int(max_ticket), "max_log_id": int(max_log),
+            "customers": int(customers) or 1000, "agents": int(agents) or 200,
+            "server_pid": server_pid(ctx.conn)}  # fmt: skip
+
+
+#: what :func:`remove_lives` deletes, children first (alerts and the urgent list are filled by
+#: the events from the scenario's tickets)
+_REMOVE = (
+    ("bench_remove_logs", "max_log_id"),
+    ("bench_remove_alerts", "max_ticket_id"),
+    ("bench_remove_urgent", "max_ticket_id"),
+    ("bench_remove_tickets", "max_ticket_id"),
+)
 
 
 def remove_lives(ctx: BenchContext, st: dict[str, Any]) -> None:
     """Delete the tickets and logs written since :func:`writer_state` (``st``), and what the
     events derived from them: a reused data set is left as found."""
+    if "max_log_id" not in st:
+        return
     with ctx.conn.cursor() as cur:
-        if "max_log_id" in st:
-            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
-            for table in ("alert_outbox", "daily_urgent_tickets"):  # filled by the events
-                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
-            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
+        for query, key in _REMOVE:
+            cur.execute(*app_query(query).bind(**{key: st[key]}))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from ticketdb.bench.context import BenchContext
 from ticketdb.bench.lives import remove_lives, writer_state
 from ticketdb.bench.load import WorkerResult
 from ticketdb.bench.metrics import longest_gap, percentile, rate
+from ticketdb.bench.pressure import PressureSampler
 from ticketdb.bench.registry import Scenario, register
 from ticketdb.bench.serverio import row_lock_waits
 from ticketdb.catalog import show_create
@@ -121,6 +122,7 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
     error: str | None = None
     with Background(ctx.dsn, ctx.project.root, CLIENTS, customers=st["customers"],
                     agents=st["agents"], seed=seed) as bg:  # fmt: skip
+        pressure = PressureSampler(ctx.dsn).start()
         begin = bg.start()
         time.sleep(phase)
         ctx.log(f"{NAME}: {table}, {way}: {change}")
@@ -138,12 +140,16 @@ def _run(ctx: BenchContext, table: str, way: str, phase: float, seed: int) -> di
         time.sleep(phase)
         end = time.monotonic()
         results = bg.stop()
+        pressure_series = pressure.stop()
     check = acks.check(ctx.conn, results)
     remove_lives(ctx, st)  # the next run starts from the same rows …
     with ctx.conn.cursor() as cur:  # … and the repo's column, with nothing running
         cur.execute(f"ALTER TABLE {quote_ident(table)} MODIFY {quote_ident(col)} "
                     f"{st['columns'][table]}")  # fmt: skip
     out = timeline(results, begin, a, b, end)
+    # the sampler started just before the lives: its t_s counts from about ``begin``
+    out["pressure"] = {**pressure_series, "alter_from_s": round(a - pressure.started, 1),
+                       "alter_to_s": round(b - pressure.started, 1)}  # fmt: skip
     st.setdefault("during", {})[(table, way)] = overlapped(results, a, b)
     copied = (online or {}).get("rows_copied", rows) if way == "online" else rows
     copy_s = (online or {}).get("copy_seconds") if way == "online" else b - a

@@ -34,7 +34,9 @@ from typing import Any
 import redis
 
 from ticketdb.app.cache import CacheStats, VipCache, follower_keys, redis_url_from_env
+from ticketdb.app.queries import app_query
 from ticketdb.bench.context import BenchContext
+from ticketdb.bench.lives import remove_lives, writer_state
 from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import percentile
 from ticketdb.bench.registry import Scenario, register
@@ -46,7 +48,6 @@ CLIENTS = 4
 #: (bucket, fewest open tickets, most, synthetic open tickets when the data set has none)
 BUCKETS = (("few", 1, 9, 4), ("tens", 10, 99, 40), ("hundreds", 100, 10**9, 300))
 PER_BUCKET = 3  # customers per bucket
-_OPEN = "current_status IN ('pending', 'processing')"
 
 
 def _opt(ctx: BenchContext, name: str, default: Any) -> Any:
@@ -64,31 +65,25 @@ def _ping(redis_url: str) -> None:
         probe.close()
 
 
-def _rows(ctx: BenchContext, sql: str, args: Any = None) -> list[tuple]:
+def _rows(ctx: BenchContext, query: str, **values: Any) -> list[tuple]:
     with ctx.conn.cursor() as cur:
-        cur.execute(sql, args)
+        cur.execute(*app_query(query).bind(**values))
         return list(cur.fetchall())
 
 
 def _prepare(ctx: BenchContext) -> None:
     url = ctx.redis_url or redis_url_from_env()
     _ping(url)
-    vips = _rows(ctx, "SELECT c.id, (SELECT COUNT(*) FROM service_tickets t WHERE t.customer_id = "
-                      f"c.id AND t.{_OPEN}) FROM customers c WHERE c.vip_tier = 'vip' "
-                      "ORDER BY c.ticket_count DESC, c.id LIMIT 2000")  # fmt: skip
+    vips = _rows(ctx, "vip_bench_customers", limit=2000)
     if not vips:
         raise TicketdbError(f"{NAME}: no VIP customers (run `ticketdb vip refresh`)")
     st: dict[str, Any] = {"url": url, "vips": [int(c) for c, _ in vips], "added": [],
-                          "flipped": {}}  # fmt: skip
+                          "flipped": {}, **writer_state(ctx)}  # fmt: skip
     ctx.state[NAME] = st
-    st["max_ticket_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM service_tickets")
-    st["max_log_id"] = ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM ticket_logs")
-    st["customers"] = int(ctx.scalar("SELECT IFNULL(MAX(id), 0) FROM customers") or 0) or 1000
-    st["agents"] = int(ctx.scalar("SELECT IFNULL(MAX(assigned_agent_id), 0) FROM "
-                                  "service_tickets") or 0) or 200  # fmt: skip
     used: set[int] = set()
     spare = [int(c) for c, n in sorted(vips, key=lambda r: r[1]) if n >= 1]
     st["buckets"] = {}
+    create = app_query("ticket_create")
     for name, lo, hi, synthetic in BUCKETS:
         have = [int(c) for c, n in vips if lo <= n <= hi and int(c) not in used][:PER_BUCKET]
         while len(have) < PER_BUCKET and spare:  # give VIPs open tickets up to this size
@@ -96,13 +91,17 @@ def _prepare(ctx: BenchContext) -> None:
             if cust in used or cust in have:
                 continue
             with ctx.conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO service_tickets (customer_id, title, priority) "
-                    "VALUES (%s, 'vip bench', 'low')", [(cust,)] * synthetic)  # fmt: skip
+                cur.executemany(create.pyformat, [
+                    {"customer_id": cust, "title": "vip bench", "priority": "low"}
+                ] * synthetic)  # fmt: skip
             have.append(cust)
         used.update(have)
         st["buckets"][name] = have
     st["probe"] = [int(c) for c, n in vips if n and int(c) not in used][:4] or st["buckets"]["few"]
+
+
+def _set_status(cur: Any, tid: int, status: str) -> None:
+    cur.execute(*app_query("vip_bench_set_status").bind(id=tid, status=status))
 
 
 def _cleanup(ctx: BenchContext) -> None:
@@ -113,13 +112,8 @@ def _cleanup(ctx: BenchContext) -> None:
         proc.wait(10)
     with ctx.conn.cursor() as cur:
         for tid, status in st.get("flipped", {}).items():
-            cur.execute("UPDATE service_tickets SET current_status = %s WHERE id = %s",
-                        (status, tid))  # fmt: skip
-        if "max_log_id" in st:
-            cur.execute("DELETE FROM ticket_logs WHERE id > %s", (st["max_log_id"],))
-            for table in ("alert_outbox", "daily_urgent_tickets"):
-                cur.execute(f"DELETE FROM {table} WHERE ticket_id > %s", (st["max_ticket_id"],))
-            cur.execute("DELETE FROM service_tickets WHERE id > %s", (st["max_ticket_id"],))
+            _set_status(cur, tid, status)
+    remove_lives(ctx, st)
 
 
 def _start_follower(ctx: BenchContext, st: dict[str, Any]) -> subprocess.Popen[str]:
@@ -161,9 +155,7 @@ def _flip(conn: Any, st: dict[str, Any], cust: int,
     """Resolve one open ticket of ``cust`` or reopen one this bench resolved: (id, now open),
     None when it has neither."""
     with conn.cursor() as cur:
-        cur.execute("SELECT id, current_status FROM service_tickets WHERE customer_id = %s "
-                    "AND current_status IN ('pending', 'processing', 'resolved') "
-                    "ORDER BY id LIMIT 20", (cust,))  # fmt: skip
+        cur.execute(*app_query("vip_bench_flip_candidates").bind(customer_id=cust))
         rows = cur.fetchall()
     if not rows:
         return None
@@ -171,7 +163,7 @@ def _flip(conn: Any, st: dict[str, Any], cust: int,
     st["flipped"].setdefault(int(tid), status)
     new = "processing" if status == "resolved" else "resolved"
     with conn.cursor() as cur:
-        cur.execute("UPDATE service_tickets SET current_status = %s WHERE id = %s", (new, tid))
+        _set_status(cur, tid, new)
     return int(tid), new != "resolved"
 
 
