@@ -195,3 +195,29 @@ def test_ctrl_c_during_a_level_prints_no_worker_tracebacks(migrated_dsn, delay):
         time.sleep(0.2)
     else:
         pytest.fail("processes of the interrupted level are still running")
+
+
+def test_background_close_does_not_hang_on_a_worker_killed_in_its_wait(migrated_dsn):
+    """A worker SIGKILLed while it waits for the start signal never acknowledges a wake-up:
+    ``Event.set()`` would then block the parent for ever. close() must reap everything in a
+    bounded time instead (it runs in a thread here so a hang fails the test, not the run)."""
+    import os
+    import signal
+    import threading
+
+    from ticketdb import PROJECT_ROOT
+    from ticketdb.bench.background import Background
+    from ticketdb.bench.load import _collect
+
+    bg = Background(migrated_dsn, PROJECT_ROOT, 2, customers=50, agents=5, name="t")
+    for p in bg._procs:
+        p.start()
+    _collect(bg._procs, bg._messages, "ready", 120, "t")  # both now sleep in start.wait()
+    os.kill(bg._procs[0].pid, signal.SIGKILL)
+    bg._procs[0].join(10)
+    assert not bg._procs[0].is_alive()
+    closer = threading.Thread(target=bg.close, daemon=True)
+    closer.start()
+    closer.join(60)
+    assert not closer.is_alive(), "Background.close() hung on a dead waiter"
+    assert all(not p.is_alive() for p in bg._procs)

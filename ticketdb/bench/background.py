@@ -42,6 +42,7 @@ class Background:
             for i in range(clients)
         ]
         self.started_at: float | None = None
+        self._closed = False
 
     def start(self) -> float:
         """Start the processes, wait until each is connected, release them together; returns
@@ -63,13 +64,23 @@ class Background:
         return [outs[i] for i in sorted(outs)]
 
     def close(self) -> None:
-        """Release and reap every process (also after an error: none is left behind)."""
-        self._start.set()
-        self._stop.set()
+        """Release and reap every process (also after an error: none is left behind).
+
+        The events are set only while every started worker is alive: ``Event.set()`` waits for
+        each process sleeping in ``Event.wait()`` to acknowledge, and one that died there (a
+        kill, or the terminate below on an earlier call) never does, so the parent would hang
+        for ever (seen in load.py on Ctrl-C). Dead workers are reaped without waking anyone."""
+        if self._closed:
+            return
+        self._closed = True
+        healthy = all(p.is_alive() for p in self._procs if p.pid is not None)
+        if healthy:
+            self._start.set()
+            self._stop.set()
         for p in self._procs:
             if p.pid is None:
                 continue
-            p.join(timeout=30)
+            p.join(timeout=30 if healthy else 0)
             if p.is_alive():
                 p.terminate()
                 p.join(timeout=10)
