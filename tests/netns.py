@@ -22,6 +22,7 @@ import ctypes
 import itertools
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -53,6 +54,7 @@ def unavailable() -> str | None:
     if os.geteuid() != 0:
         return "needs root (ip netns, veth)"
     try:
+        sweep_stale()
         ns = f"tk{os.getpid()}-check"
         _ip("netns", "add", ns)
         _ip("netns", "del", ns)
@@ -61,6 +63,32 @@ def unavailable() -> str | None:
     if not hasattr(ctypes.CDLL(None), "setns"):
         return "libc has no setns()"
     return None
+
+
+def sweep_stale() -> None:
+    """Remove the namespaces (and so their veth pairs) of test processes that died without
+    their clean-up (``kill -9``): each name carries the pid of the process that made it."""
+    for line in _ip("netns", "list").splitlines():
+        m = re.match(r"tk(\d+)-\S+", line)
+        if m and not Path(f"/proc/{m.group(1)}").exists():
+            _ip("netns", "del", m.group(0))
+
+
+def _free_net(n: int) -> tuple[str, str]:
+    """Two addresses of a /30 in 169.254.64.0/18 that no interface here uses (several test
+    processes may hold links at once), starting from one chosen by pid."""
+    used = {
+        a["local"].rsplit(".", 1)[0] + f".{int(a['local'].rsplit('.', 1)[1]) // 4}"
+        for link in json.loads(_ip("-j", "addr", "show"))
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet" and a.get("local", "").startswith("169.254.")
+    }
+    for i in range(4096):
+        block = (os.getpid() * 4 + n + i) % 4096
+        net = f"169.254.{64 + block // 64}"
+        if f"{net}.{block % 64}" not in used:
+            return f"{net}.{block % 64 * 4 + 1}", f"{net}.{block % 64 * 4 + 2}"
+    raise RuntimeError("no free /30 left in 169.254.64.0/18")
 
 
 def in_netns(name: str, fn: Callable[[], T]) -> T:
@@ -115,9 +143,7 @@ class SilentLink:
         # names of at most 15 characters (IFNAMSIZ), unique per test process and link
         self.ns = f"tk{os.getpid()}-{n}"
         self.near, self.far = f"{self.ns}h", f"{self.ns}n"
-        block = (os.getpid() * 4 + n) % 4096  # one /30 of 169.254.64.0/18
-        net = f"169.254.{64 + block // 64}"
-        self.near_ip, self.address = f"{net}.{block % 64 * 4 + 1}", f"{net}.{block % 64 * 4 + 2}"
+        self.near_ip, self.address = _free_net(n)
         self.cut_at: float | None = None
         self._closed = threading.Event()
         self._socks: list[socket.socket] = []
