@@ -33,9 +33,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from faultkit import FreezingProxy
+
+from ticketdb.dsn import DSN
+
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
-#: every ``ip`` command and every wait on a relay thread ends within this
+#: every ``ip`` command and every wait here ends within this
 STEP_TIMEOUT = 10.0
 _serial = itertools.count(1)
 
@@ -145,10 +149,7 @@ class SilentLink:
         self.near, self.far = f"{self.ns}h", f"{self.ns}n"
         self.near_ip, self.address = _free_net(n)
         self.cut_at: float | None = None
-        self._closed = threading.Event()
-        self._socks: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
+        self.relay: FreezingProxy | None = None
         _ip("netns", "add", self.ns)
         try:
             self._build()
@@ -169,56 +170,19 @@ class SilentLink:
             "nud", "permanent")  # fmt: skip
         _ip("-n", self.ns, "neigh", "replace", self.near_ip, "lladdr", near_mac, "dev", self.far,
             "nud", "permanent")  # fmt: skip
-        self.listener = in_netns(self.ns, lambda: socket.create_server((self.address, 0)))
-        self.port = self.listener.getsockname()[1]
-        self._keep(self.listener)
-        self._spawn(self._accept)
+        # the relay's threads live here; only its listening socket was made over there
+        listener = in_netns(self.ns, lambda: socket.create_server((self.address, 0)))
+        self.relay = FreezingProxy(self.target, listener)  # never frozen: the cut is below it
+        self.port = self.relay.port
 
-    # -- the relay ------------------------------------------------------------------------------
-    def dsn(self, dsn: object) -> object:
-        """``dsn`` (a ticketdb DSN) reached through this link."""
-        return dsn.with_host(self.address, self.port)  # type: ignore[attr-defined]
+    def dsn(self, dsn: DSN) -> DSN:
+        """``dsn`` reached through this link."""
+        return dsn.with_host(self.address, self.port)
 
-    def _keep(self, *socks: socket.socket) -> None:
-        with self._lock:
-            self._socks.extend(socks)
-
-    def _spawn(self, target: Callable[..., None], *args: object) -> None:
-        t = threading.Thread(target=target, args=args, daemon=True, name="silent-link")
-        with self._lock:
-            self._threads.append(t)
-        t.start()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self._keep(client)
-            try:
-                server = socket.create_connection(self.target, timeout=STEP_TIMEOUT)
-            except OSError:
-                client.close()
-                continue
-            self._keep(server)
-            for a, b in ((client, server), (server, client)):
-                self._spawn(self._pump, a, b)
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        src.settimeout(None)
-        while not self._closed.is_set():
-            try:
-                ready, _, _ = select.select([src], [], [], 0.2)
-                if not ready:
-                    continue
-                data = src.recv(65536)
-                if not data:
-                    dst.shutdown(socket.SHUT_WR)
-                    return
-                dst.sendall(data)
-            except (OSError, ValueError):  # closed under us by close()
-                return
+    def first_node(self, dsn: DSN) -> DSN:
+        """A multi-host DSN: this link first, ``dsn``'s server direct second."""
+        assert self.relay is not None
+        return self.relay.first_node(dsn)
 
     # -- the cut --------------------------------------------------------------------------------
     def _rx_packets(self) -> int:
@@ -249,18 +213,10 @@ class SilentLink:
         return self.cut_at
 
     def close(self) -> None:
-        self._closed.set()
-        with self._lock:
-            socks, threads = list(self._socks), list(self._threads)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        for t in threads:
-            t.join(STEP_TIMEOUT)
-            assert not t.is_alive(), "a relay thread did not end"
+        """Close the relay (its sockets hold the namespace), then remove the pair and the
+        namespace, and wait until both are gone."""
+        if self.relay is not None:
+            self.relay.close()
         try:
             _ip("link", "del", self.near)
         except RuntimeError:

@@ -75,11 +75,7 @@ def test_an_idle_workflow_connection_is_found_dead_and_the_next_call_fails_over_
     timeout can notice anything. Keepalive does, and the next call goes to the other node
     of the multi-host DSN without waiting its 60 s read timeout."""
     ticket = _new_ticket(migrated_dsn)
-    multi = DSN.parse(
-        f"mysql://root@{link.address}:{link.port},{migrated_dsn.host}:{migrated_dsn.port}"
-        f"/{migrated_dsn.database}"
-    )
-    with Workflow.open(multi, read_timeout=60) as wf:
+    with Workflow.open(link.first_node(migrated_dsn), read_timeout=60) as wf:
         assert wf.conn.port == link.port
         wf.assign(ticket, 7)
         last_reply = time.monotonic()
