@@ -9,8 +9,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ticketdb import PROJECT_ROOT
+from ticketdb.dsn import DSN
+
+if TYPE_CHECKING:
+    import socket
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -182,24 +187,32 @@ class FreezingProxy:
     """127.0.0.1:port → ``target``, forwarding both ways until :meth:`freeze`: from then on
     it forwards nothing and closes nothing (a firewall or NAT dropping packets, as the client
     sees it: no reset, no FIN), and new connections are accepted and left unanswered.
-    ``close()`` ends everything (use it in a ``finally``)."""
+    ``close()`` ends everything (use it in a ``finally``). ``listener``: accept there instead
+    of on a new 127.0.0.1 port (tests/netns.py relays from another network namespace)."""
 
-    def __init__(self, target: tuple[str, int]):
+    def __init__(self, target: tuple[str, int], listener: socket.socket | None = None):
         import socket
         import threading
 
         self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+        self.listener = listener or socket.create_server(("127.0.0.1", 0))
+        self.host, self.port = self.listener.getsockname()[:2]
         self.frozen = threading.Event()
         self._closed = threading.Event()
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def dsn(self, dsn: object) -> object:
-        """``dsn`` (a ticketdb DSN) reached through this proxy."""
-        return dsn.with_host("127.0.0.1", self.port)  # type: ignore[attr-defined]
+    def dsn(self, dsn: DSN) -> DSN:
+        """``dsn`` reached through this proxy."""
+        return dsn.with_host(self.host, self.port)
+
+    def first_node(self, dsn: DSN) -> DSN:
+        """A multi-host DSN: this proxy first, ``dsn``'s server direct second (two "nodes"
+        of one server, for failover)."""
+        return DSN.parse(
+            f"mysql://root@{self.host}:{self.port},{dsn.host}:{dsn.port}/{dsn.database}"
+        )
 
     def freeze(self) -> None:
         self.frozen.set()

@@ -241,11 +241,7 @@ def test_workflow_fails_over_when_its_node_goes_silent(
                 "INSERT INTO service_tickets (customer_id, title, priority) VALUES (1, 't', 'low')"
             )
             ticket = cur.lastrowid
-        multi = DSN.parse(
-            f"mysql://root@127.0.0.1:{proxy.port},{migrated_dsn.host}:{migrated_dsn.port}"
-            f"/{migrated_dsn.database}"
-        )
-        with Workflow.open(multi, read_timeout=3) as wf:
+        with Workflow.open(proxy.first_node(migrated_dsn), read_timeout=3) as wf:
             assert wf.conn.port == proxy.port
             wf.assign(ticket, 7)
             proxy.freeze()

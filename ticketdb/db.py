@@ -32,8 +32,11 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 #: Server-side waits (row locks, metadata locks) end this long before the client's read timeout
 #: would: a DDL still queued for a metadata lock after its client gave up would run unwatched.
 SERVER_WAIT_MARGIN = 10
-#: TCP keepalive (idle, interval, probes): a peer that stopped answering is noticed after about
-#: 30 + 10*3 s even while a long statement legitimately keeps the socket silent.
+#: TCP keepalive (idle, interval, probes), read by every :func:`connect` (tests shorten it): a
+#: peer whose packets vanish is noticed 30 + 10*3 s after its last reply, on an idle connection
+#: (the next statement fails at once) and while a long statement legitimately keeps the
+#: socket silent. Not on a request sent into the dead path: TCP retransmits that instead of
+#: probing, and only the read/write timeout ends the wait (tests/test_faults_keepalive.py).
 KEEPALIVE = (30, 10, 3)
 #: Clean-up after a failure runs on a new connection that gives up this fast.
 CLEANUP_TIMEOUT = 10.0
