@@ -268,3 +268,35 @@ def test_a_reporter_squatting_the_named_lock_gives_a_bounded_wait_naming_it(migr
         assert f"connection {squatter.thread_id()} " in text and migrated_dsn.user in text, text
     finally:
         squatter.close()
+
+
+def test_a_holder_cut_off_by_a_silent_network_gives_up_before_its_lease_expires(
+    migrated_dsn: DSN, root: pymysql.connections.Connection
+) -> None:
+    """The holder's path freezes (no reset, no reply): the heartbeat's renewal may wait only
+    until shortly before the lease runs out, so the job hears "lost" while the server still
+    counts the lease as live — nobody else can have taken it yet. (It used to wait its 45 s
+    read timeout after a TTL/3 sleep: 65 s against a 60 s lease.)"""
+    from faultkit import FreezingProxy
+
+    ttl = 3
+    name = leases.lease_name("seed", migrated_dsn.database)
+    proxy = FreezingProxy((migrated_dsn.host, migrated_dsn.port))
+    lock = locks.JobLock.open(proxy.dsn(migrated_dsn), "seed", ttl=ttl)
+    try:
+        lock.acquire(0)
+        time.sleep(1.2)  # at least one renewal won through the proxy
+        proxy.freeze()
+        frozen = time.monotonic()
+        wait_for(lambda: lock.lost is not None, 3 * ttl, "the heartbeat to give up")
+        noticed = time.monotonic() - frozen
+        live = _lease(root, name)
+        assert live.owner is not None and live.live, "lost was reported only after expiry"
+        assert noticed < ttl, noticed
+        with pytest.raises(TicketdbError, match="lease"):
+            lock.check()
+    finally:
+        started = time.monotonic()
+        lock.close()
+        assert time.monotonic() - started < 15, "release on a frozen path is bounded"
+        proxy.close()

@@ -163,6 +163,15 @@ class JobLock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._node: str | None = None
+        #: monotonic time before which the lease is surely still ours: the start of the last
+        #: won acquire/renew plus the TTL (the server counts the TTL from later than that)
+        self._valid_until = 0.0
+
+    @property
+    def margin(self) -> float:
+        """How long before ``_valid_until`` the holder gives up: never act on a lease that may
+        have expired on the server a moment ago."""
+        return min(1.0, self.ttl / 10)
 
     @classmethod
     def open(
@@ -217,11 +226,13 @@ class JobLock:
                 )
             )
             self.say(f"took over the {self.what} lease of {prev.owner}: its connection is gone")
+        started = time.monotonic()
         won = retry_conflicts(lambda: self._lease_acquire(renew=False))
         if won != 1:
             now = read_lease(self.conn, self.lease_name)
             return now.describe() if now is not None else "someone (lease just released)"
         self.has_lease = True
+        self._valid_until = started + self.ttl
         me = self.owner = scalar(self.conn, "SELECT lease_owner()")
         if prev is not None and prev.owner is not None and prev.owner != me:
             self.took_over = prev  # expired, dead, or held past its TTL: its holder is gone
@@ -299,15 +310,33 @@ class JobLock:
         )
 
     def renew(self) -> None:
-        """One renewal (the heartbeat's; call it only with the mutex held or no heartbeat)."""
-        won = self._lease_acquire(renew=True)
-        if won != 1:
+        """One renewal (the heartbeat's; call it only with the mutex held or no heartbeat).
+
+        Its reply is awaited only until shortly before the lease would expire: a heartbeat
+        stuck on a silent server used to learn of the loss (read timeout 45 s after a 20 s
+        wait) only after the 60 s lease had expired and another run could hold it."""
+        started = time.monotonic()
+        left = self._valid_until - started - self.margin
+        if self.has_lease and left <= 0:
+            self.lost = (f"the {self.what} lease was not renewed within its {self.ttl}s TTL: "
+                         "another run may hold it now")  # fmt: skip
+            return
+        with read_timeout(self.conn, left if self.has_lease else self.conn._read_timeout):
+            won = self._lease_acquire(renew=True)
+        if won == 1:
+            self._valid_until = started + self.ttl
+        else:
             now = read_lease(self.conn, self.lease_name)
             holder = now.describe() if now is not None else "nobody"
             self.lost = f"the {self.what} lease was taken over by {holder}"
 
     def check(self) -> None:
-        """Raise when the heartbeat lost the lease (another run may be going now)."""
+        """Raise when the heartbeat lost the lease (another run may be going now), or when no
+        renewal has been won for so long that the lease may have expired on the server."""
+        if (not self.lost and self.has_lease and self._thread is not None
+                and time.monotonic() > self._valid_until - self.margin):  # fmt: skip
+            self.lost = (f"the {self.what} lease was not renewed within its {self.ttl}s TTL: "
+                         "another run may hold it now")  # fmt: skip
         if self.lost:
             raise TicketdbError(self.lost)
 
