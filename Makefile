@@ -9,7 +9,7 @@ PORT    ?=
 CLIENTS ?=
 OUT    ?= benchmarks/out
 
-.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference bench-online-alter
+.PHONY: demo test lint venv deps sandbox redis clean docs bench-readme bench-reference bench-online-alter bench-vip
 
 deps:
 	@bash scripts/system-deps.sh
@@ -68,6 +68,10 @@ bench-reference: deps venv
 ## bench-online-alter: the online_alter scenario alone, 1M tickets, both profiles + README (quiet machine only)
 bench-online-alter: deps venv
 	SCENARIOS=online_alter NAME=online-alter-1m bash scripts/bench-reference.sh
+
+## bench-vip: the VIP cache scenario (with its follower) alone, 1M tickets, both profiles + README (quiet machine only)
+bench-vip: deps venv
+	SCENARIOS=vip_open_tickets_cached NAME=vip-1m bash scripts/bench-reference.sh
 
 ## bench-readme: benchmarks/README.md from benchmarks/README.template.md and the recorded JSON files
 bench-readme: venv

@@ -32,7 +32,9 @@ from ticketdb.bench import output
 
 PROFILES = {"fast": "bench-1m.json", "durable": "bench-1m-durable.json",
             # the online_alter scenario, recorded on its own (`--scenario online_alter`)
-            "online": "online-alter-1m.json", "online-durable": "online-alter-1m-durable.json"}
+            "online": "online-alter-1m.json", "online-durable": "online-alter-1m-durable.json",
+            # the VIP cache with its follower, recorded on its own since the follower landed
+            "vip": "vip-1m.json", "vip-durable": "vip-1m-durable.json"}
 MISSING = "—"
 _PLACEHOLDER = re.compile(r"\{\{\s*(.+?)\s*\}\}")
 _OPERATOR = re.compile(r"\s+([/*-])\s+")
