@@ -1,5 +1,5 @@
-"""ticketdb.catalog against a real server: object listing, SHOW CREATE, partitions, scratch
-databases (always dropped, recognisable by name) and the server's clock."""
+"""ticketdb.catalog against a real server: object listing, SHOW CREATE, partitions and the
+server's clock (scratch databases: tests/server/test_databases.py)."""
 
 from __future__ import annotations
 
@@ -76,49 +76,6 @@ def test_partitions_of_a_partitioned_and_a_plain_table(migrated_dsn: DSN) -> Non
         assert [p for p in every if p.table == "ticket_logs"] == logs
 
 
-def test_scratch_database_is_created_like_its_source_and_dropped(
-    migrated_dsn: DSN, server_dsn: DSN
-) -> None:
-    with catalog.scratch_database(migrated_dsn, "unit", charset_of=migrated_dsn.database) as s:
-        assert catalog.is_scratch_name(s.database, migrated_dsn.database, "unit")
-        assert s.database.startswith(f"{migrated_dsn.database}__unit_")
-        assert _exists(server_dsn, s.database)
-        with connection(server_dsn, database=False) as conn:
-            assert catalog.scratch_databases(conn, migrated_dsn.database, "unit") == [s.database]
-            assert catalog.scratch_databases(conn, migrated_dsn.database, "drift") == []
-            assert catalog.default_charset(conn, s.database) == catalog.default_charset(
-                conn, migrated_dsn.database
-            )
-    assert not _exists(server_dsn, s.database)
-
-
-def test_scratch_database_is_dropped_when_the_body_fails(db_dsn: DSN, server_dsn: DSN) -> None:
-    with pytest.raises(RuntimeError, match="boom"):
-        with catalog.scratch_database(db_dsn, "unit") as s:
-            assert _exists(server_dsn, s.database)
-            raise RuntimeError("boom")
-    assert not _exists(server_dsn, s.database)
-
-
-def test_scratch_database_without_create_still_drops(server_dsn: DSN) -> None:
-    with catalog.scratch_database(server_dsn, "unit", create=False) as s:
-        assert not _exists(server_dsn, s.database)
-        with connection(server_dsn, database=False) as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{s.database}`")
-    assert not _exists(server_dsn, s.database)
-
-
-def test_scratch_names_fit_and_are_recognised() -> None:
-    long = "x" * 64
-    name = catalog.scratch_name(long, "drift")
-    assert len(name) == 64 and catalog.is_scratch_name(name, long, "drift")
-    assert not catalog.is_scratch_name(name, long, "rawload")
-    assert not catalog.is_scratch_name("db__drift_0badc0dex", "db", "drift")
-    assert not catalog.is_scratch_name("db__drift_notahex0", "db", "drift")
-    assert catalog.is_scratch_name("db__drift_0badc0de", "db", "drift")
-    assert catalog.scratch_name("db", "drift") != catalog.scratch_name("db", "drift")
-
-
 def test_server_clock(server_dsn: DSN) -> None:
     with connection(server_dsn, database=False) as conn:
         now = catalog.server_now(conn)
@@ -131,3 +88,4 @@ def test_server_clock(server_dsn: DSN) -> None:
     assert abs((sql_now - now).total_seconds()) < 60
     assert minute <= sql_now and (sql_now - minute).total_seconds() < 120
     assert today == sql_today
+
