@@ -17,11 +17,12 @@ import pymysql
 import pytest
 import redis
 
-from ticketdb import PROJECT_ROOT, catalog
+from ticketdb import PROJECT_ROOT
 from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
+from ticketdb.server import databases
 from ticketdb.server.sandbox import Sandbox, free_port
 
 REPO = PROJECT_ROOT
@@ -109,7 +110,7 @@ def backend_dsn(request: pytest.FixtureRequest) -> DSN:
 
 def _fresh_database(server: DSN) -> Iterator[DSN]:
     """A database name of its own (created by the test, e.g. by ``migrate up``), always dropped."""
-    with catalog.scratch_database(server, "test", create=False) as dsn:
+    with databases.scratch_database(server, "test", create=False) as dsn:
         yield dsn
 
 

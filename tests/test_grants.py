@@ -194,7 +194,7 @@ def test_missing_password_is_a_clear_error_and_passwords_are_never_printed(
 
 
 def test_grant_on_missing_object_is_skipped_and_reported(db_dsn, server_dsn, env, tmp_path):
-    from ticketdb.catalog import ensure_database
+    from ticketdb.server.databases import ensure_database
 
     ensure_database(db_dsn)  # an empty schema: no tables, no procedures yet
     try:

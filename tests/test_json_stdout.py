@@ -19,13 +19,14 @@ from pathlib import Path
 import click
 import pytest
 
-from ticketdb import PROJECT_ROOT, catalog
+from ticketdb import PROJECT_ROOT
 from ticketdb import migrate as mig
 from ticketdb.cli import cli
 from ticketdb.cli.reference import _walk
 from ticketdb.db import connection
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
+from ticketdb.server import databases
 
 SELECT_MIGRATION = "9000_json_probe_select"
 
@@ -58,7 +59,7 @@ def select_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 @pytest.fixture(scope="module")
 def shared_db(server_dsn: DSN, select_project: Project) -> Iterator[DSN]:
     """One migrated database for the commands that do not need a fresh one."""
-    with catalog.scratch_database(server_dsn, "test", create=False) as dsn:
+    with databases.scratch_database(server_dsn, "test", create=False) as dsn:
         mig.up(dsn, select_project)
         yield dsn
 

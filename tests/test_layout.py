@@ -15,9 +15,9 @@ PKG = PROJECT_ROOT / "ticketdb"
 #: layer of each top-level part; a module may import only from its own layer or lower ones
 LAYERS = {
     "errors": 0, "dsn": 0, "project": 0, "sqlscript": 0,
-    "db": 1, "retry": 1,
+    "db": 1, "retry": 1, "catalog": 1,  # catalog imports no ticketdb module: db's watchdog reads it
     "server": 2,
-    "catalog": 3, "locks": 3, "leases": 3,
+    "locks": 3, "leases": 3,
     "partitions": 4, "grants": 4,
     "migrate": 5, "lint": 5, "app": 5,
     "seed": 6, "drift": 6,
@@ -221,3 +221,83 @@ def test_no_module_is_over_450_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert not long, f"split by responsibility (at most {MAX_MODULE_LINES} lines): {long}"
+
+
+#: A read of the server's catalog (what exists and how it is defined, who may do what, which
+#: sessions exist): information_schema, a SHOW of definitions or metadata, the grant and routine
+#: tables of the ``mysql`` schema. Counters and settings are not the catalog (SHOW STATUS,
+#: SHOW VARIABLES, @@variables, performance_schema): the code that watches them reads them.
+_CATALOG_READ = re.compile(
+    r"\binformation_schema\b"
+    r"|\bmysql\s*\.\s*(?:user|db|proc|event|global_priv|tables_priv|columns_priv|procs_priv"
+    r"|roles_mapping)\b"
+    r"|^\s*SHOW\s+(?:FULL\s+)?(?:CREATE|TRIGGERS|INDEX|INDEXES|KEYS|COLUMNS|FIELDS|TABLES"
+    r"|TABLE\s+STATUS|DATABASES|SCHEMAS|EVENTS|PROCEDURE\s+STATUS|FUNCTION\s+STATUS"
+    r"|PROCESSLIST|GRANTS|OPEN\s+TABLES)\b",
+    re.I | re.M,
+)
+CATALOG = PKG / "catalog"
+
+
+def _catalog_reads(source: str) -> list[tuple[int, str]]:
+    """``(line, text)`` of every string literal (f-string parts too) that reads the catalog.
+    Docstrings and the messages of ``raise`` are prose, not statements; comments are not in
+    the tree at all."""
+    tree = ast.parse(source)
+    prose: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            prose.add(id(body[0].value))
+        if isinstance(node, ast.Raise):
+            prose.update(id(n) for n in ast.walk(node))
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in prose and _CATALOG_READ.search(node.value)
+    )  # fmt: skip
+
+
+def test_catalog_read_finder_finds_reads_and_skips_prose() -> None:
+    reads = _catalog_reads(
+        '"""Reads information_schema.tables (a docstring)."""\n'
+        "def f(conn, kind, name):\n"
+        '    """SHOW CREATE TABLE t: a docstring."""\n'
+        "    # SELECT 1 FROM information_schema.tables: a comment\n"
+        '    cur.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s")\n'
+        '    sql = ("SELECT table_name " "FROM INFORMATION_SCHEMA.TABLES")\n'
+        '    cur.execute(f"SHOW CREATE {kind} {name}")\n'
+        '    cur.execute("show index from t")\n'
+        '    cur.execute("SELECT body FROM mysql.proc")\n'
+        "    cur.execute(\"SHOW GLOBAL STATUS LIKE 'wsrep%'\")\n"
+        '    cur.execute("SELECT * FROM performance_schema.threads")\n'
+        '    raise RuntimeError(f"SHOW CREATE {kind} {name} returned nothing")\n'
+    )
+    assert [line for line, _ in reads] == [5, 6, 7, 8, 9]
+
+
+def test_catalog_reads_live_only_in_the_catalog_package() -> None:
+    """Every read of the server's catalog goes through ticketdb.catalog (its package doc says
+    what counts), so MariaDB/MySQL differences in it are handled once."""
+    found = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line}: {text.strip()[:70]}"
+        for path in sorted(PKG.rglob("*.py"))
+        if CATALOG not in path.parents
+        for line, text in _catalog_reads(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, "read the catalog through ticketdb.catalog:\n" + "\n".join(found)
+
+
+def test_catalog_imports_no_other_ticketdb_module() -> None:
+    """ticketdb.db's watchdog asks the catalog whether a session still exists: a catalog module
+    that imported db (or anything above it) would close a cycle."""
+    graph = _graph()
+    wrong = {
+        f"{mod} -> {dep}"
+        for mod, deps in graph.items()
+        if _top(mod) == "catalog"
+        for dep in deps
+        if _top(dep) != "catalog"
+    }
+    assert not wrong, sorted(wrong)

@@ -13,6 +13,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
+from ticketdb import catalog
 from ticketdb.dsn import DSN
 from ticketdb.errors import ConnectionFailed, SqlError, TicketdbError
 
@@ -229,11 +230,7 @@ class Watchdog:
         except TicketdbError as exc:
             return f"the server did not answer a second connection: {exc}"
         try:
-            found = scalar(
-                side,
-                "SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s",
-                (self.session,),
-            )
+            found = catalog.session_exists(side, self.session)
         except pymysql.err.MySQLError as exc:
             return f"the server did not answer a second connection: {sql_error(exc)}"
         finally:

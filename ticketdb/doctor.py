@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ticketdb.catalog import database_exists, table_exists
+from ticketdb.catalog import database_exists, privileges, show_create, table_exists
 from ticketdb.db import connect, flavor, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -126,15 +126,8 @@ def _privileges(conn, database: str) -> Check:  # type: ignore[no-untyped-def]
     with conn.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
         (current,) = cur.fetchone()
-        user, _, host = current.rpartition("@")
-        grantee = f"'{user}'@'{host}'"
-        cur.execute(
-            "SELECT privilege_type FROM information_schema.user_privileges WHERE grantee=%s "
-            "UNION SELECT privilege_type FROM information_schema.schema_privileges "
-            "WHERE grantee=%s AND %s LIKE table_schema",
-            (grantee, grantee, database),
-        )
-        have = {r[0] for r in cur.fetchall()}
+    user, _, host = current.rpartition("@")
+    have = privileges(conn, f"'{user}'@'{host}'", database)
     missing = [p for p in REQUIRED_PRIVILEGES if p not in have]
     if not missing:
         return Check("privileges", "ok", f"{current} has all {len(REQUIRED_PRIVILEGES)} needed")
@@ -204,9 +197,7 @@ def _ticket_invariants(dsn: DSN) -> list[Check]:
     try:
         if not (table_exists(conn, "service_tickets") and table_exists(conn, "ticket_logs")):
             return []
-        with conn.cursor() as cur:
-            cur.execute("SHOW CREATE TABLE ticket_logs")
-            keys = {name for name, _ in secondary_keys(cur.fetchone()[1])}
+        keys = {name for name, _ in secondary_keys(show_create(conn, "TABLE", "ticket_logs") or "")}
         if "idx_ticket_time" not in keys:  # without it each ticket would scan every log
             return [Check("tickets and logs", "warn", "not checked: ticket_logs lacks "
                           "idx_ticket_time (run `ticketdb migrate up`)")]  # fmt: skip

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.db import scalar
 
 LEASE_TABLE = "ticketdb_leases"
+LEASE_ROUTINES = ("lease_acquire", "lease_release", "lease_owner")
 
 
 def lease_name(job: str, database: str) -> str:
@@ -59,17 +61,8 @@ class Lease:
 
 def leases_available(conn: Any) -> bool:
     """The lease table and its procedures exist in the connection's database."""
-    return bool(
-        scalar(
-            conn,
-            "SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
-            "DATABASE() AND table_name = %s) + (SELECT COUNT(*) FROM information_schema.routines "
-            "WHERE routine_schema = DATABASE() AND routine_name IN ('lease_acquire', "
-            "'lease_release', 'lease_owner'))",
-            (LEASE_TABLE,),
-        )
-        == 4
-    )
+    wanted = 1 + len(LEASE_ROUTINES)
+    return catalog.objects_present(conn, tables=(LEASE_TABLE,), routines=LEASE_ROUTINES) == wanted
 
 
 def read_lease(conn: Any, name: str) -> Lease | None:
@@ -96,14 +89,7 @@ def sees_every_connection(conn: Any) -> bool:
     and a connection missing from it proves nothing."""
     current = str(scalar(conn, "SELECT CURRENT_USER()"))
     user, _, host = current.rpartition("@")
-    return bool(
-        scalar(
-            conn,
-            "SELECT COUNT(*) FROM information_schema.user_privileges WHERE grantee = %s "
-            "AND privilege_type IN ('PROCESS', 'SUPER')",
-            (f"'{user}'@'{host}'",),
-        )
-    )
+    return catalog.holds_global_privilege(conn, f"'{user}'@'{host}'", ("PROCESS", "SUPER"))
 
 
 def is_dead_here(
@@ -120,9 +106,4 @@ def is_dead_here(
         return False
     if local_free:
         return True
-    present = scalar(
-        conn,
-        "SELECT COUNT(*) FROM information_schema.processlist WHERE id = %s",
-        (lease.connection_id,),
-    )
-    return not present and sees_every_connection(conn)
+    return not catalog.session_exists(conn, lease.connection_id) and sees_every_connection(conn)

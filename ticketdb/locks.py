@@ -46,6 +46,7 @@ from typing import Any
 
 import pymysql
 
+from ticketdb import catalog
 from ticketdb.db import abort, connect, read_timeout, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -92,14 +93,10 @@ def lock_holder(conn: Any, name: str) -> str:
     owner = scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,))
     if owner is None:
         return "nobody (just released)"
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT user, host, time FROM information_schema.processlist WHERE id = %s", (owner,)
-        )
-        row = cur.fetchone()
-    if not row:
+    found = catalog.session(conn, owner)
+    if found is None:
         return f"connection {owner}"
-    user, host, secs = (row["user"], row["host"], row["time"]) if isinstance(row, dict) else row
+    user, host, secs = found
     return f"connection {owner} ({user}@{host}, for {secs}s)"
 
 

@@ -21,9 +21,9 @@ from ticketdb.bench.lives import (
 )
 from ticketdb.bench.output import markdown
 from ticketdb.bench.serverio import RoundTrips, measure
-from ticketdb.catalog import scratch_database, scratch_databases
 from ticketdb.cli import cli
 from ticketdb.db import connect
+from ticketdb.server.databases import scratch_database, scratch_databases
 
 LEVEL_KEYS = {"clients", "ops_per_s", "p50_ms", "p95_ms", "p99_ms", "retries", "errors",
               "sysbench_tps", "plain_sql_ops_per_s"}  # fmt: skip

@@ -18,6 +18,7 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.project import Project
+from ticketdb.server import databases
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("TICKETDB_")}
 NOT_DUMPED = (
@@ -56,7 +57,7 @@ def dump_into(src: DSN, dst: DSN) -> None:
 
 @pytest.fixture
 def copy_dsn(server_dsn: DSN) -> Iterator[DSN]:
-    with catalog.scratch_database(server_dsn, "test", create=False) as dsn:
+    with databases.scratch_database(server_dsn, "test", create=False) as dsn:
         yield dsn
 
 

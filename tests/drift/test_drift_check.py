@@ -12,13 +12,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ticketdb import catalog, drift
+from ticketdb import drift
 from ticketdb import migrate as mig
 from ticketdb.cli import cli
 from ticketdb.db import connect, connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.project import Project
+from ticketdb.server import databases
 
 PROBE_PROC = """\
 -- drift test probe: a procedure this test suite owns
@@ -405,7 +406,7 @@ def test_scratch_database_of_a_killed_run_is_dropped_a_live_one_kept(
     owner = connect(server_dsn, database=False)
     try:
         with owner.cursor() as cur:
-            cur.execute("SELECT GET_LOCK(%s, 0)", (catalog.scratch_lock(live),))
+            cur.execute("SELECT GET_LOCK(%s, 0)", (databases.scratch_lock(live),))
         report = drift.check(migrated_dsn, project)
         with owner.cursor() as cur:
             cur.execute("SELECT schema_name FROM information_schema.schemata")

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ticketdb import catalog
 from ticketdb import migrate as mig
 from ticketdb.cli import cli
 from ticketdb.db import connection
@@ -24,6 +23,7 @@ from ticketdb.drift import sql
 from ticketdb.dsn import DSN
 from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.project import Project
+from ticketdb.server import databases
 from ticketdb.sqlscript import split
 
 
@@ -161,7 +161,7 @@ def test_hotfix_index_becomes_a_migration(
     assert drift_doc(db_dsn, project)["clean"] is True
 
     # a fresh database gets the index from the migration, and matches too
-    with catalog.scratch_database(server_dsn, "test", create=False) as fresh:
+    with databases.scratch_database(server_dsn, "test", create=False) as fresh:
         mig.up(fresh, project)
         assert index_columns(fresh, "service_tickets", "idx_hotfix") == ["customer_id",
                                                                           "created_at"]

@@ -8,11 +8,11 @@ import os
 import subprocess
 import sys
 
-from ticketdb.catalog import scratch_database
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.migrate.runner import load_migrations
 from ticketdb.project import Project
+from ticketdb.server.databases import scratch_database
 
 TOOL_TABLES = {
     "_yoyo_migration",

@@ -120,9 +120,7 @@ def missing_privileges(conn: Any) -> list[str]:
                 raise
             missing.append(f"SELECT on {table}")
     try:  # without TRIGGER on the table, information_schema.triggers shows nothing
-        with conn.cursor() as cur:
-            cur.execute("SHOW CREATE TRIGGER cache_tickets_after_update")
-            cur.fetchall()
+        show_create_row(conn, "TRIGGER", "cache_tickets_after_update")
     except pymysql.err.MySQLError as exc:
         if error_code(exc) in _DENIED:
             missing.append("TRIGGER on service_tickets")

@@ -1,8 +1,8 @@
 """sysbench ``oltp_write_only`` against the same server: the ceiling of small write transactions.
 
 Runs the Debian package's ``sysbench`` (scripts/system-deps.sh installs it) in a scratch
-database of its own (the caller's ``catalog.scratch_database``): prepared once, run once per
-thread count. One
+database of its own (the caller's ``ticketdb.server.databases.scratch_database``): prepared
+once, run once per thread count. One
 sysbench transaction = BEGIN, 2 UPDATEs, DELETE, INSERT, COMMIT on random rows of
 ``tables`` × ``table_size`` (the reference run uses 4 × 100,000).
 """

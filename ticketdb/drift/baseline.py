@@ -31,6 +31,7 @@ from ticketdb.migrate.baseline import mark_applied, refuse_applied_after, track_
 from ticketdb.migrate.progress import PROGRESS_TABLE
 from ticketdb.migrate.runner import load_migrations, resolve_id
 from ticketdb.project import Project
+from ticketdb.server import databases
 
 SCRATCH_PURPOSE = "baseline"
 #: compared strictly: what migrations make
@@ -72,8 +73,8 @@ def compare_up_to(
         for o in repeatable.load_objects(project)
         if o.kind == "EVENT" and starts_at_fixed_time(o.create_sql)
     )
-    catalog.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE)
-    with catalog.scratch_database(dsn, SCRATCH_PURPOSE, charset_of=dsn.database) as ref_dsn:
+    databases.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE)
+    with databases.scratch_database(dsn, SCRATCH_PURPOSE, charset_of=dsn.database) as ref_dsn:
         say(f"building the reference: migrate up --to {to} into {ref_dsn.database}")
         mig.up(ref_dsn, project, to=to)
         with connection(ref_dsn) as rconn:

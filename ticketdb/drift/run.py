@@ -17,8 +17,9 @@ from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate import repeatable
 from ticketdb.project import Project
+from ticketdb.server import databases
 
-#: Scratch reference databases are ``<database>__drift_<8 hex>`` (catalog.scratch_name).
+#: Scratch reference databases are ``<database>__drift_<8 hex>`` (databases.scratch_name).
 SCRATCH_PURPOSE = "drift"
 
 
@@ -41,7 +42,7 @@ def reference_database(
         if problems is not None:
             problems.append(msg)
 
-    with catalog.scratch_database(
+    with databases.scratch_database(
         dsn, SCRATCH_PURPOSE, charset_of=dsn.database, on_drop_error=dropped_badly
     ) as ref:
         say(f"building the reference: migrate up into scratch database {ref.database}")
@@ -51,7 +52,7 @@ def reference_database(
 
 def stale_scratch_databases(conn: Any, database: str) -> list[str]:
     """Scratch databases of earlier drift runs that were killed before they could drop them."""
-    return catalog.scratch_databases(conn, database, SCRATCH_PURPOSE)
+    return databases.scratch_databases(conn, database, SCRATCH_PURPOSE)
 
 
 Snapshot = dict[tuple[str, str], Definition]
@@ -111,7 +112,7 @@ def compare_with_repo(
         if o.kind == "EVENT" and starts_at_fixed_time(o.create_sql)
     )
     problems: list[str] = []
-    for name in catalog.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
+    for name in databases.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
         report.info.append(Info("database", name, "dropped: scratch database left by a drift "
                                 "run that was killed"))  # fmt: skip
         if progress:

@@ -24,6 +24,7 @@ from ticketdb.lint.online import alter_table, index_target
 from ticketdb.lint.parse.files import load
 from ticketdb.lint.parse.model import ParsedStatement
 from ticketdb.lint.parse.unit import ident
+from ticketdb.server import databases
 
 #: (ALGORITHM, LOCK) in order of preference; None = say nothing
 ATTEMPTS: list[tuple[str, str | None]] = [
@@ -75,9 +76,9 @@ def check_ddl(dsn: DSN, steps: list[dict[str, Any]]) -> list[Probe]:
         existing = {name.lower() for name, _ in catalog.tables(live)}
         for p in probes:
             if p.table.lower() in existing:
-                p.rows, p.bytes = _size(live, dsn.database, p.table)
-    catalog.drop_stale_scratch_databases(dsn, dsn.database, "ddlcheck")  # of killed runs
-    with catalog.scratch_database(dsn, "ddlcheck", charset_of=dsn.database) as scratch:
+                p.rows, p.bytes = catalog.table_size(live, p.table, dsn.database)
+    databases.drop_stale_scratch_databases(dsn, dsn.database, "ddlcheck")  # of killed runs
+    with databases.scratch_database(dsn, "ddlcheck", charset_of=dsn.database) as scratch:
         with connection(scratch) as conn:
             copied: set[str] = set()
             for (_, st, table), p in zip(work, probes, strict=True):
@@ -122,21 +123,6 @@ def _qualified(st: ParsedStatement) -> bool:
     return any(
         toks[k].upper in ("TABLE", "ON") and k + 2 < len(toks) and toks[k + 2].text == "."
         for k in range(len(toks))
-    )
-
-
-def _size(conn: Any, database: str, table: str) -> tuple[int | None, int | None]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT table_rows, data_length + index_length FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_name = %s",
-            (database, table),
-        )
-        row = cur.fetchone()
-    if row is None:
-        return None, None
-    return (int(row[0]) if row[0] is not None else None), (
-        int(row[1]) if row[1] is not None else None
     )
 
 

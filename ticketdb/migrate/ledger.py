@@ -28,6 +28,7 @@ from ticketdb.errors import TicketdbError
 from ticketdb.migrate.progress import MIGRATION_TABLE
 from ticketdb.migrate.repeatable import apply_changes, load_objects, plan_changes
 from ticketdb.project import Project
+from ticketdb.server import databases
 
 RESTORE_TABLE = "ticketdb_seed_restore"
 #: Scratch databases ``<db>__seedref_<hex>`` hold the repo's schema while indexes are restored.
@@ -112,9 +113,9 @@ def repo_keys(dsn: DSN, build: Build, tables: set[str], say: Say) -> dict[str, l
     scratch database to that migration and read them there (dropped on the way out)."""
     with connection(dsn) as conn:
         last = _last_applied(conn)
-    for name in catalog.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
+    for name in databases.drop_stale_scratch_databases(dsn, dsn.database, SCRATCH_PURPOSE):
         say(f"dropped {name}, left by a restore that was killed")
-    with catalog.scratch_database(
+    with databases.scratch_database(
         dsn, SCRATCH_PURPOSE, charset_of=dsn.database, create=False, on_drop_error=say
     ) as ref:
         say(f"reading the repo's index definitions (scratch database {ref.database})")

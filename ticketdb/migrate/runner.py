@@ -20,7 +20,7 @@ from yoyo.connections import parse_uri
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
-from ticketdb.catalog import database_exists, ensure_database, table_exists
+from ticketdb.catalog import database_exists, largest_table_rows, table_exists
 from ticketdb.db import (
     CLEANUP_TIMEOUT,
     Watchdog,
@@ -40,6 +40,7 @@ from ticketdb.migrate.online import route as online_route
 from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
 from ticketdb.project import Project, check_migration_files, read_sql_file
 from ticketdb.server import galera
+from ticketdb.server.databases import ensure_database
 
 Progress = Callable[[str], None]
 #: the shortest read timeout of a migration's connection (DDL on a loaded disk can be slow)
@@ -60,12 +61,7 @@ class _StrictMySQLBackend(MySQLBackend):
         long as the largest table suggests (at least ``MIGRATE_READ_TIMEOUT``), and a
         :class:`~ticketdb.db.Watchdog` fails them within ~30 s when the server goes silent."""
         conn = connect(self.dsn, autocommit=False)
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT COALESCE(MAX(table_rows), 0) FROM information_schema.tables "
-                "WHERE table_schema = DATABASE()"
-            )
-            rows = int(cur.fetchone()[0])
+        rows = largest_table_rows(conn)
         conn.commit()
         conn._read_timeout = max(MIGRATE_READ_TIMEOUT, size_timeout(rows))
         Watchdog(self.dsn, conn)  # ends with the connection

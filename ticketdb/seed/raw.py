@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ticketdb import catalog
 from ticketdb.db import connection, quote_ident
 from ticketdb.dsn import DSN
 from ticketdb.seed.generate import SeedSpec
 from ticketdb.seed.load import bulk_connection, generate_files, load_file, spec_rows
 from ticketdb.seed.runner import TARGETS, drop_keys, secondary_keys, show_create
+from ticketdb.server import databases
 
-#: The bare tables live in ``<database>__rawload_<8 hex>`` (catalog.scratch_name).
+#: The bare tables live in ``<database>__rawload_<8 hex>`` (databases.scratch_name).
 SCRATCH_PURPOSE = "rawload"
 
 
@@ -53,7 +53,7 @@ def raw_load(dsn: DSN, spec: SeedSpec, workdir: Path | None = None) -> RawResult
     """Time a plain LOAD DATA of ``spec``'s rows into bare copies of both tables."""
     folder = Path(tempfile.mkdtemp(prefix="ticketdb-raw-", dir=workdir))
     try:
-        with catalog.scratch_database(dsn, SCRATCH_PURPOSE) as scratch:
+        with databases.scratch_database(dsn, SCRATCH_PURPOSE) as scratch:
             with connection(dsn) as src, connection(dsn, database=False) as admin:
                 with admin.cursor() as cur:
                     for target in TARGETS:

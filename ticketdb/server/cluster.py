@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.server.node import PORT_OFFSETS, Node, alive
@@ -379,12 +380,7 @@ class Cluster:
 
         conn = node._connect()
         try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT DISTINCT event_schema FROM information_schema.events "
-                    "WHERE status = 'SLAVESIDE_DISABLED'"
-                )
-                schemas = [r[0] for r in cur.fetchall()]
+            schemas = catalog.event_schemas(conn, "SLAVESIDE_DISABLED")
             return {db: enable_events_on_node(conn, db) for db in schemas}
         finally:
             conn.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.db import connect, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -79,18 +80,8 @@ def peer_dsns(dsn: DSN, conn: Any) -> list[DSN]:
 
 
 def events_status(conn: Any, database: str) -> dict[str, str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT event_name, status FROM information_schema.events WHERE event_schema = %s",
-            (database,),
-        )
-        rows = cur.fetchall()
-    return {
-        (r["event_name"] if isinstance(r, dict) else r[0]): (
-            r["status"] if isinstance(r, dict) else r[1]
-        )
-        for r in rows
-    }
+    """Event name → its status on this node (ENABLED, DISABLED, SLAVESIDE_DISABLED)."""
+    return {e.name: e.status for e in catalog.events(conn, database)}
 
 
 def enable_events_on_node(conn: Any, database: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ticketdb import catalog
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
@@ -81,17 +82,11 @@ def _event_checks(nodes: dict[str, Any], database: str) -> list[Check]:
     enabled: dict[str, list[str]] = {}
     bodies: dict[str, str] = {}
     for addr, c in nodes.items():
-        with c.cursor() as cur:
-            cur.execute(
-                "SELECT event_name, status, event_definition FROM information_schema.events "
-                "WHERE event_schema = %s",
-                (database,),
-            )
-            for name, status, body in cur.fetchall():
-                enabled.setdefault(name, [])
-                bodies[name] = body or ""
-                if status == "ENABLED":
-                    enabled[name].append(addr)
+        for name, status, body in catalog.events(c, database):
+            enabled.setdefault(name, [])
+            bodies[name] = body or ""
+            if status == "ENABLED":
+                enabled[name].append(addr)
     problems = []
     for name, where in sorted(enabled.items()):
         guarded = JOB_GUARD in bodies[name]

@@ -26,7 +26,7 @@ from ticketdb.bench.load import run_level
 from ticketdb.bench.metrics import plain_sql_cost, ratio_to_sysbench
 from ticketdb.bench.registry import Scenario, register
 from ticketdb.bench.sysbench import Sysbench
-from ticketdb.catalog import scratch_database
+from ticketdb.server.databases import scratch_database
 
 NAME = "workflow_throughput"
 DEFAULT_CLIENTS = (1, 4, 16)

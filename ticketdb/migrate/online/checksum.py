@@ -37,15 +37,8 @@ class Result:
 
 def _columns(conn: Any, table: str) -> dict[str, tuple[str, str, str | None, str]]:
     """name → (column_type, is_nullable, collation, extra) of the stored columns."""
-    got = catalog.rows(
-        conn,
-        "SELECT column_name, column_type, is_nullable, collation_name, extra, "
-        "generation_expression FROM information_schema.columns "
-        "WHERE table_schema = DATABASE() AND table_name = %s ORDER BY ordinal_position",
-        (table,),
-    )
     out = {}
-    for name, ctype, nullable, coll, extra, gen in got:
+    for name, ctype, nullable, coll, extra, gen in catalog.columns(conn, table):
         if gen or "GENERATED" in str(extra).upper() or "VIRTUAL" in str(extra).upper():
             continue
         out[str(name)] = (str(ctype), str(nullable), coll, str(extra))
@@ -60,17 +53,9 @@ def common_columns(conn: Any, old: str, new: str) -> list[str]:
 
 def chunk_key(conn: Any, table: str) -> str | None:
     """The first primary-key column when it is an integer (chunked by range), else None."""
-    got = catalog.rows(
-        conn,
-        "SELECT k.column_name, c.data_type FROM information_schema.key_column_usage k "
-        "JOIN information_schema.columns c ON c.table_schema = k.table_schema "
-        "AND c.table_name = k.table_name AND c.column_name = k.column_name "
-        "WHERE k.table_schema = DATABASE() AND k.table_name = %s AND k.constraint_name = "
-        "'PRIMARY' ORDER BY k.ordinal_position LIMIT 1",
-        (table,),
-    )
-    if got and str(got[0][1]).lower() in ("tinyint", "smallint", "mediumint", "int", "bigint"):
-        return str(got[0][0])
+    key = catalog.primary_key_column(conn, table)
+    if key and key[1].lower() in ("tinyint", "smallint", "mediumint", "int", "bigint"):
+        return key[0]
     return None
 
 

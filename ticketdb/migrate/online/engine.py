@@ -75,22 +75,11 @@ def pause_point(name: str, say: Say) -> None:
 
 def why_not_copyable(conn: Any, table: str) -> str | None:
     """What pt-osc cannot do for this table (None: it can)."""
-    keys = catalog.rows(
-        conn,
-        "SELECT COUNT(*) FROM information_schema.table_constraints WHERE table_schema = "
-        "DATABASE() AND table_name = %s AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
-        (table,),
-    )
-    if not keys[0][0]:
+    if not catalog.has_unique_key(conn, table):
         return f"{table} has no primary or unique key (the copy is chunked and replayed by key)"
-    children = catalog.rows(
-        conn,
-        "SELECT DISTINCT table_name FROM information_schema.referential_constraints WHERE "
-        "constraint_schema = DATABASE() AND referenced_table_name = %s AND table_name <> %s",
-        (table, table),
-    )
+    children = catalog.referencing_tables(conn, table)
     if children:
-        names = ", ".join(str(r[0]) for r in children)
+        names = ", ".join(children)
         return (
             f"{table} is referenced by foreign keys of {names} (the swap would leave them "
             "pointing at the old table)"
@@ -106,14 +95,7 @@ def leftovers(conn: Any, table: str) -> list[str]:
 
 
 def _partitioned(conn: Any, table: str) -> bool:
-    return bool(
-        catalog.rows(
-            conn,
-            "SELECT 1 FROM information_schema.partitions WHERE table_schema = DATABASE() "
-            "AND table_name = %s AND partition_name IS NOT NULL LIMIT 1",
-            (table,),
-        )
-    )
+    return any(p.name is not None for p in catalog.partitions(conn, table=table))
 
 
 def run_online_alter(

@@ -117,7 +117,7 @@ def step_sql(step: Any, direction: str) -> str | None:
 
 def table_size(conn: Any, table: str) -> tuple[int | None, int | None]:
     """The server's estimates: rows, data + index bytes."""
-    return ddlcheck._size(conn, str(catalog.rows(conn, "SELECT DATABASE()")[0][0]), table)
+    return catalog.table_size(conn, table)
 
 
 def lock_estimate(rows: int | None) -> str:

@@ -72,17 +72,7 @@ def retarget(sql: str, table: str) -> str:
 
 def _on_table(conn: Any, tables: tuple[str, ...]) -> list[tuple[str, str]]:
     """(trigger, table) of triggers on ``tables``, in firing order."""
-    return [
-        (str(n), str(t))
-        for n, t in catalog.rows(
-            conn,
-            "SELECT trigger_name, event_object_table FROM information_schema.triggers "
-            "WHERE trigger_schema = DATABASE() AND event_object_table IN "
-            f"({', '.join(['%s'] * len(tables))}) "
-            "ORDER BY event_manipulation, action_timing, action_order",
-            tables,
-        )
-    ]
+    return [(str(n), str(t)) for n, t in catalog.trigger_tables(conn, tables, firing_order=True)]
 
 
 def copy_triggers(conn: Any, *tables: str) -> list[str]:
