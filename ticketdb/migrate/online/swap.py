@@ -129,6 +129,21 @@ def _first(cur: Any, sql: str) -> None:
             time.sleep(0.2)
 
 
+def _move_own_triggers(
+    conn: Any, cur: Any, own: list[OwnTrigger], new: str, original: str, mid: Pause
+) -> None:
+    """Inside the fence (both ways): the table's own triggers leave the original and are
+    created on the copy, then pt-osc's copy triggers on the original go (``original`` is its
+    name at this point: the table's own on one server, the ``old`` name on Galera)."""
+    for t in own:
+        _drop_trigger(cur, t.name)
+    mid()
+    for t in own:
+        cur.execute(retarget(t.sql, new))
+    for name in copy_triggers(conn, original):
+        _drop_trigger(cur, name)
+
+
 def swap_locked(
     conn: Any, table: str, new: str, old: str, own: list[OwnTrigger], mid: Pause = _none
 ) -> float:
@@ -140,13 +155,7 @@ def swap_locked(
         try:
             for event in _EVENTS:
                 cur.execute(_guard_sql(table, event))
-            for t in own:
-                _drop_trigger(cur, t.name)
-            mid()
-            for t in own:
-                cur.execute(retarget(t.sql, new))
-            for name in copy_triggers(conn, table):
-                _drop_trigger(cur, name)
+            _move_own_triggers(conn, cur, own, new, table, mid)
             cur.execute(f"ALTER TABLE {quote_ident(table)} RENAME TO {quote_ident(old)}")
             cur.execute(f"ALTER TABLE {quote_ident(new)} RENAME TO {quote_ident(table)}")
         finally:
@@ -165,13 +174,7 @@ def swap_by_name(
     with conn.cursor() as cur:
         _first(cur, f"RENAME TABLE {quote_ident(table)} TO {quote_ident(old)}")
         gone = time.perf_counter()
-        for t in own:
-            _drop_trigger(cur, t.name)
-        mid()
-        for t in own:
-            cur.execute(retarget(t.sql, new))
-        for name in copy_triggers(conn, old):
-            _drop_trigger(cur, name)
+        _move_own_triggers(conn, cur, own, new, old, mid)
         cur.execute(f"RENAME TABLE {quote_ident(new)} TO {quote_ident(table)}")
         return time.perf_counter() - gone
 
