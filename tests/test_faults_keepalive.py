@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -107,6 +108,20 @@ def test_an_idle_workflow_connection_is_found_dead_and_the_next_call_fails_over_
     assert replies == 1
 
 
+def _unacked(sock: socket.socket) -> int:
+    """tcpi_unacked of Linux's struct tcp_info: 8 bytes of u8 fields, then u32 rto, ato,
+    snd_mss, rcv_mss, unacked."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return int.from_bytes(info[24:28], "little" if sys.byteorder == "little" else "big")
+
+
+def _wait_acked(sock: socket.socket, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _unacked(sock):
+        assert time.monotonic() < deadline, "the request was never acknowledged"
+        time.sleep(0.01)
+
+
 def test_a_long_statement_waiting_for_its_reply_fails_within_the_keepalive_bound(
     server_dsn: DSN, link: SilentLink
 ) -> None:
@@ -130,6 +145,10 @@ def test_a_long_statement_waiting_for_its_reply_fails_within_the_keepalive_bound
                 assert time.monotonic() < deadline, "the statement never ran"
                 time.sleep(0.05)
         if not done.is_set():
+            # the request must be ACKed before the cut: a segment still in flight is
+            # retransmitted (for ~15 min), not probed, and keepalive never starts (seen once
+            # on a loaded machine, where the relay's ACK came after the statement showed up)
+            _wait_acked(conn._sock, 5.0)
             cut = link.cut()
             done.wait(max(0.0, cut + BOUND + SLACK + 5 - time.monotonic()))
         db.abort(conn)
