@@ -10,8 +10,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import pytest
@@ -19,8 +22,9 @@ import redis
 
 from ticketdb import PROJECT_ROOT
 from ticketdb import migrate as mig
-from ticketdb.db import connect
+from ticketdb.db import connect, connection, quote_ident
 from ticketdb.dsn import DSN
+from ticketdb.errors import TicketdbError
 from ticketdb.project import Project
 from ticketdb.server import databases
 from ticketdb.server.sandbox import Sandbox, free_port
@@ -215,7 +219,6 @@ def galera_cluster() -> Iterator[object]:
     skipped with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
     import tempfile
 
-    from ticketdb.errors import TicketdbError
     from ticketdb.server.cluster import Cluster, galera_provider
 
     if galera_provider() is None:
@@ -234,3 +237,33 @@ def galera_cluster() -> Iterator[object]:
     finally:
         cluster.destroy()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def galera_database(
+    galera_cluster: Any,
+) -> Callable[[str], AbstractContextManager[list[DSN]]]:
+    """``with galera_database("prefix") as dsns``: a database name of its own on the cluster,
+    one DSN per node (nothing created); dropped at the end through the first node that takes
+    the statement (the drop replicates to the others): a test may have killed a node, or left
+    one outside the primary component (1047)."""
+
+    @contextmanager
+    def database(prefix: str) -> Iterator[list[DSN]]:
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        dsns = galera_cluster.dsns(name)
+        try:
+            yield dsns
+        finally:
+            failed: list[str] = []
+            for d in dsns:
+                try:
+                    with connection(d, database=False) as c, c.cursor() as cur:
+                        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+                    break
+                except (TicketdbError, pymysql.MySQLError) as exc:
+                    failed.append(f"{d.host}:{d.port}: {exc}")
+            else:
+                raise AssertionError(f"no node dropped {name}: " + "; ".join(failed))
+
+    return database

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,22 +16,17 @@ from test_vip_follower import add_tickets, db_open, fresh, hit_by_follower, unti
 from ticketdb import migrate as mig
 from ticketdb.app import cache
 from ticketdb.app.cache import VipCache, follower_keys
-from ticketdb.db import connect, quote_ident
+from ticketdb.db import connect
 from ticketdb.dsn import DSN
 
 pytestmark = [pytest.mark.galera, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
-def gdb(galera_cluster: Any, project: Any) -> Iterator[list[DSN]]:
-    name = f"v_{uuid.uuid4().hex[:8]}"
-    dsns = galera_cluster.dsns(name)
-    mig.up(dsns[0], project)
-    yield dsns
-    c = connect(dsns[0], database=False)
-    with c.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-    c.close()
+def gdb(galera_database: Any, project: Any) -> Iterator[list[DSN]]:
+    with galera_database("v") as dsns:
+        mig.up(dsns[0], project)
+        yield dsns
 
 
 def test_follower_on_node_1_killed_another_node_takes_over(gdb, redis_url):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -163,8 +162,10 @@ def test_hotfix_index_becomes_a_migration(
     # a fresh database gets the index from the migration, and matches too
     with databases.scratch_database(server_dsn, "test", create=False) as fresh:
         mig.up(fresh, project)
-        assert index_columns(fresh, "service_tickets", "idx_hotfix") == ["customer_id",
-                                                                          "created_at"]
+        assert index_columns(fresh, "service_tickets", "idx_hotfix") == [
+            "customer_id",
+            "created_at",
+        ]
         assert drift_doc(fresh, project)["clean"] is True
         mig.down(fresh, project)  # and its rollback undoes it
         assert index_columns(fresh, "service_tickets", "idx_hotfix") == []
@@ -223,14 +224,12 @@ def test_alter_table_from_two_texts(src: str, dst: str, expect: list[str]) -> No
 
 @pytest.mark.galera
 @pytest.mark.timeout(900)
-def test_capture_and_sql_on_a_cluster(galera_cluster, project_copy: Project) -> None:
+def test_capture_and_sql_on_a_cluster(galera_database, project_copy: Project) -> None:
     """A hotfix made on node 2, captured through node 1, is recorded cluster-wide (node 3's
     drift is clean); --sql computed on node 2 and run there fixes node 3 too."""
-    name = f"g_{uuid.uuid4().hex[:8]}"
-    n1, n2, n3 = galera_cluster.dsns(name)
     project = project_copy
-    mig.up(n1, project)
-    try:
+    with galera_database("g") as (n1, n2, n3):
+        mig.up(n1, project)
         hand(n2, "ALTER TABLE service_tickets ADD KEY idx_hotfix (customer_id, created_at)")
         code, out, err = run("--dsn", n1.url(), "--project", str(project.root), "drift",
                              "--write-migration", "hotfix_on_cluster", "--json")  # fmt: skip
@@ -245,9 +244,6 @@ def test_capture_and_sql_on_a_cluster(galera_cluster, project_copy: Project) -> 
         assert code == 1 and "MODIFY COLUMN `title` varchar(200)" in script, err
         client_run(n2, script)
         assert drift_doc(n3, project)["clean"] is True
-    finally:
-        with connection(n1, database=False) as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 _RANGED = ("CREATE TABLE `l` (\n  `id` int NOT NULL,\n  `t` datetime NOT NULL,\n"

@@ -3,7 +3,6 @@ is what every node verifies."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect, quote_ident
 from ticketdb.drift.baseline import baseline
 from ticketdb.dsn import DSN
-from ticketdb.errors import ConnectionFailed, TicketdbError
+from ticketdb.errors import TicketdbError
 from ticketdb.project import Project
 
 pytestmark = [pytest.mark.galera, pytest.mark.timeout(600)]
@@ -31,19 +30,9 @@ def _project(root: Path) -> Project:
 
 
 @pytest.fixture
-def gdsns(galera_cluster: Any) -> Iterator[list[DSN]]:
-    name = f"gc_{uuid.uuid4().hex[:8]}"
-    dsns = galera_cluster.dsns(name)
-    yield dsns
-    for d in dsns:
-        try:
-            c = connect(d, database=False)
-        except ConnectionFailed:
-            continue
-        with c.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-        c.close()
-        break
+def gdsns(galera_database: Any) -> Iterator[list[DSN]]:
+    with galera_database("gc") as dsns:
+        yield dsns
 
 
 def _sync(dsn: DSN) -> None:

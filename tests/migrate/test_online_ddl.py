@@ -20,8 +20,8 @@ import shutil
 import signal
 import threading
 import time
-import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faultkit import clean, run, start, wait_for
@@ -529,12 +529,10 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
 @pytest.mark.galera
 @pytest.mark.timeout(900)
 def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
-    galera_cluster: object, project_copy: Project
+    galera_database: Any, project_copy: Project
 ) -> None:
     project = _project(project_copy)
-    name = f"g_osc_{uuid.uuid4().hex[:8]}"
-    dsns = galera_cluster.dsns(name)  # type: ignore[attr-defined]
-    try:
+    with galera_database("g_osc") as dsns:
         mig.up(dsns[0], project)
         seed(dsns[0], project, SeedSpec(tickets=2000, months=3))
         before = _triggers(dsns[0])
@@ -552,11 +550,6 @@ def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
             assert _triggers(d) == before
             assert _leftovers(d) == []
         print(f"galera: {r.as_dict()} longest gap {w.longest_gap():.3f}s retries {w.retries}")
-    finally:
-        conn = connect(dsns[0], database=False)
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
 
 
 def test_sigterm_during_the_copy_stops_it_cleanly_and_says_how_to_resume(

@@ -8,7 +8,6 @@ import random
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,21 +31,11 @@ pytestmark = [pytest.mark.galera, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
-def gdb(galera_cluster: Any, project: Any) -> Iterator[list[DSN]]:
+def gdb(galera_database: Any, project: Any) -> Iterator[list[DSN]]:
     """A database migrated through node 1; one DSN per node."""
-    name = f"g_{uuid.uuid4().hex[:8]}"
-    dsns = galera_cluster.dsns(name)
-    mig.up(dsns[0], project)
-    yield dsns
-    for d in dsns:
-        try:
-            c = connect(d, database=False)
-        except ConnectionFailed:
-            continue
-        with c.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-        c.close()
-        break
+    with galera_database("g") as dsns:
+        mig.up(dsns[0], project)
+        yield dsns
 
 
 def _rows(conn: Any, sql: str, args: Any = None) -> list[tuple]:
@@ -858,17 +847,16 @@ def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, 
 
 
 def test_live_trigger_swap_is_refused_unless_writes_stopped(
-    galera_cluster: Any, project_copy: Any
+    galera_database: Any, project_copy: Any
 ) -> None:
     """DROP and CREATE TRIGGER replicate as two TOI statements with other nodes writing between
     them (triggers lost or read half-written there): migrate up refuses to re-create an existing
     trigger, before changing anything, until the caller says writes are stopped."""
     from ticketdb.errors import TicketdbError
 
-    name = f"g_{uuid.uuid4().hex[:8]}"
-    dsn = galera_cluster.dsns(name)[0]
     path = project_copy.root / "triggers" / "ticket_logs_before_insert.sql"
-    try:
+    with galera_database("g") as dsns:
+        dsn = dsns[0]
         mig.up(dsn, project_copy)
         path.write_text(path.read_text() + "\n-- changed\n")
         with pytest.raises(TicketdbError, match="--writes-stopped") as err:
@@ -883,8 +871,3 @@ def test_live_trigger_swap_is_refused_unless_writes_stopped(
             for c in result.objects
         )
         assert mig.status(dsn, project_copy)["object_changes"] == []
-    finally:
-        c = connect(dsn, database=False)
-        with c.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-        c.close()
