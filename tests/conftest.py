@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -16,6 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import orphans
 import pymysql
 import pytest
 import redis
@@ -32,13 +34,30 @@ from ticketdb.server.sandbox import Sandbox, free_port
 REPO = PROJECT_ROOT
 
 
+#: where sessions start servers: the per-checkout temp roots and the Galera clusters' folders
+TEMP_ROOTS = ("ticketdb-pytest-*", "ticketdb-galera-*")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """One pytest temp root per checkout: pytest prunes old ``pytest-N`` folders under the shared
-    ``/tmp/pytest-of-<user>``, which deleted the live sandbox data dir of another checkout's run
-    (two clones, or a CI run beside a work tree) and crashed its mariadbd mid-test."""
-    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+    """Kill the servers of killed sessions (tests/orphans.py) before this session clears its temp
+    root. One pytest temp root per checkout: pytest prunes old ``pytest-N`` folders under the
+    shared ``/tmp/pytest-of-<user>``, which deleted the live sandbox data dir of another
+    checkout's run (two clones, or a CI run beside a work tree) and crashed its mariadbd."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller did both
+    tmp = Path(tempfile.gettempdir())
+    roots = [p for pattern in TEMP_ROOTS for p in sorted(tmp.glob(pattern))]
+    for line in orphans.sweep(roots, remove=sorted(tmp.glob("ticketdb-galera-*"))):
+        sys.stderr.write(f"tests/conftest.py: {line}\n")
+    if config.option.basetemp is None:
         tag = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:8]
-        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"ticketdb-pytest-{tag}")
+        config.option.basetemp = str(tmp / f"ticketdb-pytest-{tag}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_owner(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """This process owns the servers started below its temp root (tests/orphans.py)."""
+    orphans.claim(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")
@@ -189,8 +208,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip("redis-server not installed (scripts/system-deps.sh installs it)")
     port = free_port()
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis"))],  # fmt: skip
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -215,10 +245,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def galera_cluster() -> Iterator[object]:
     """A 3-node Galera cluster on loopback (ticketdb.server.cluster), killed at the end even on
-    failure;
-    skipped with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
-    import tempfile
-
+    failure (and by the next session's sweep when this one is killed from outside); skipped
+    with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
     from ticketdb.server.cluster import Cluster, galera_provider
 
     if galera_provider() is None:
@@ -227,6 +255,7 @@ def galera_cluster() -> Iterator[object]:
         pytest.skip("rsync is not installed (needed for the state transfer)")
     root = Path(tempfile.mkdtemp(prefix="ticketdb-galera-"))
     root.chmod(0o755)  # the nodes run as user mysql when we are root
+    orphans.claim(root)
     cluster = Cluster(root / "cluster", nodes=3)
     try:
         try:

@@ -1,7 +1,11 @@
-"""The embedded sandbox: idempotent start, stable port, clean stop, status exit codes."""
+"""The embedded sandbox: idempotent start, stable port, clean stop, status exit codes; the
+sweep that kills the sandboxes of a killed test session (tests/orphans.py)."""
 
 from __future__ import annotations
 
+import subprocess
+
+import orphans
 import pytest
 
 from ticketdb.db import connect
@@ -61,3 +65,33 @@ def test_explicit_port(tmp_path) -> None:
         assert b.start().port == port
     finally:
         b.stop()
+
+
+def test_the_sweep_kills_the_servers_of_a_dead_session_and_only_those(tmp_path) -> None:
+    """A test session killed from outside leaves its sandbox running; the next session's sweep
+    kills it, and nothing else: a live session's sandbox keeps running, and a folder without
+    an owner record (a session from before the records) is left alone."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead, live, unknown = (tmp_path / f"ticketdb-pytest-{n}" for n in ("dead", "live", "old"))
+    for d in (dead, live, unknown):
+        (d / "popen-gw0").mkdir(parents=True)
+    (dead / "popen-gw0" / orphans.OWNER).write_text(f"{ended.pid} 1\n")
+    orphans.claim(live / "popen-gw0")
+    boxes = [Sandbox(d / "popen-gw0" / "sandbox0") for d in (dead, live, unknown)]
+    try:
+        for b in boxes:
+            b.start()
+        pid = boxes[0].pid()
+        done = orphans.sweep([dead, live, unknown], remove=[dead])
+        assert [ln for ln in done if ln.startswith("killed")] == [
+            f"killed mariadbd pid {pid} ({boxes[0].cnf}) left by the dead pytest session "
+            f"{ended.pid}"
+        ]
+        assert not boxes[0].is_running()
+        assert boxes[1].is_running() and boxes[2].is_running()
+        assert f"removed {dead}" in done[-1] and not dead.exists()  # no server left in it
+        assert orphans.sweep([dead, live, unknown], remove=[live, unknown]) == []
+    finally:
+        for b in boxes:
+            b.stop()
