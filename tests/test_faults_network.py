@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -104,6 +105,21 @@ def test_connections_have_timeouts_and_keepalive(server_dsn: DSN) -> None:
         assert int(scalar(conn, "SELECT @@innodb_lock_wait_timeout")) < DEFAULT_READ_TIMEOUT
     finally:
         conn.close()
+
+
+def test_connections_share_one_default_tls_context(server_dsn: DSN) -> None:
+    """PyMySQL 1.2 prefers TLS when given no TLS option and built a new default context (the
+    system's CA store read again, ~30 ms) for every connection; connect() builds it once."""
+    first, second = connect(server_dsn, database=False), connect(server_dsn, database=False)
+    try:
+        ctx = getattr(first, "ctx", None)
+        if ctx is None:
+            pytest.skip(f"PyMySQL {pymysql.__version__} builds no default TLS context")
+        assert isinstance(ctx, ssl.SSLContext) and second.ctx is ctx
+        assert ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname  # as PyMySQL's own
+    finally:
+        first.close()
+        second.close()
 
 
 def test_a_listener_that_never_answers_fails_the_connect_in_time() -> None:

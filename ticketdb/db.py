@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,24 @@ def error_code(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
+class _Connection(pymysql.connections.Connection):
+    """PyMySQL's connection, with its default TLS context built once per process.
+
+    Given no TLS option, PyMySQL 1.2 prefers TLS (used when the server offers it) and builds a
+    fresh default context for that on every connection, reading the system's CA store each
+    time: ~30 ms of CPU per connect, a third of a ``migrate up`` (23 connections). The context
+    it builds for that case has the same settings every time, so one is shared."""
+
+    _preferred: ssl.SSLContext | None = None
+
+    def _create_ssl_ctx(self, sslp: Any) -> Any:
+        if sslp != {}:  # options of the caller's own: PyMySQL's own handling
+            return super()._create_ssl_ctx(sslp)
+        if _Connection._preferred is None:
+            _Connection._preferred = super()._create_ssl_ctx(sslp)
+        return _Connection._preferred
+
+
 def connect(
     dsn: DSN,
     *,
@@ -103,7 +122,7 @@ def connect(
     if database:
         kwargs["database"] = dsn.database
     try:
-        conn = pymysql.connect(**kwargs)
+        conn = _Connection(**kwargs)
         # the handshake and init_command are part of connecting: a listener that accepts but
         # never answers (a frozen proxy) fails after connect_timeout, not read_timeout
         conn._read_timeout = conn._write_timeout = connect_timeout
