@@ -48,9 +48,12 @@ lint: venv
 	$(BIN)/ruff check ticketdb tests migrations benchmarks
 	$(BIN)/ticketdb lint
 
-## test: everything CI runs — system packages, venv, lint, the full pytest suite on a sandbox server
+## test: everything CI runs — system packages, venv, lint, the full pytest suite on sandbox servers;
+##       TEST_WORKERS: pytest-xdist workers, each with its own sandbox (most tests wait on timeouts,
+##       server starts and fsync rather than compute; 0 runs the suite in one process)
+TEST_WORKERS ?= 2
 test: deps venv lint
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -n $(TEST_WORKERS)
 
 ## docs: regenerate both generated docs (docs/cli.md and the rule reference in docs/lint.md)
 docs: venv

@@ -32,6 +32,8 @@ from ticketdb.server import databases
 from ticketdb.server.sandbox import Sandbox, free_port
 
 REPO = PROJECT_ROOT
+#: how make test spreads the suite over xdist workers
+pytest_plugins = ["xdist_groups"]
 
 
 #: where sessions start servers: the per-checkout temp roots and the Galera clusters' folders
@@ -243,7 +245,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def galera_cluster() -> Iterator[object]:
+def galera_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A 3-node Galera cluster on loopback (ticketdb.server.cluster), killed at the end even on
     failure (and by the next session's sweep when this one is killed from outside); skipped
     with the reason where galera-4 / rsync / mariadbd are missing or it cannot start."""
@@ -253,6 +255,12 @@ def galera_cluster() -> Iterator[object]:
         pytest.skip("galera-4 is not installed (scripts/system-deps.sh installs it)")
     if shutil.which("rsync") is None:
         pytest.skip("rsync is not installed (needed for the state transfer)")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one cluster per run: the workers share a root
+        try:
+            (tmp_path_factory.getbasetemp().parent / "galera-worker").touch(exist_ok=False)
+        except FileExistsError:
+            pytest.fail("a second xdist worker asks for the Galera cluster: the Galera tests "
+                        "were spread over workers (tests/xdist_groups.py)")  # fmt: skip
     root = Path(tempfile.mkdtemp(prefix="ticketdb-galera-"))
     root.chmod(0o755)  # the nodes run as user mysql when we are root
     orphans.claim(root)
