@@ -51,6 +51,14 @@ def test_stop_then_start_keeps_port_and_data(box: Sandbox) -> None:
     conn.close()
 
 
+def test_the_initialiser_keeps_its_temp_tables_in_the_servers_own_folder(box: Sandbox) -> None:
+    """Bootstraps sharing /tmp removed each other's temp-table files (two test workers starting
+    their sandboxes at once: "Unknown table 'mysql.tmp_user_sys'")."""
+    assert f"--tmpdir={box.tmpdir}" in box.install_db_cmd("mariadb-install-db")
+    box.start()
+    assert box.tmpdir.is_dir()
+
+
 def test_port_conflict_is_a_usage_error(tmp_path, box: Sandbox) -> None:
     dsn = box.start()
     other = Sandbox(tmp_path / "other", port=dsn.port)

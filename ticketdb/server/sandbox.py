@@ -149,6 +149,10 @@ class ServerFiles:
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--skip-name-resolve",
+            # the bootstrap server's temp tables too: two bootstraps sharing /tmp at once (two
+            # test workers starting their sandboxes) failed with "Could not remove temporary
+            # table '/tmp/#sql-temptable-…'" and "Unknown table 'mysql.tmp_user_sys'"
+            f"--tmpdir={self.tmpdir}",
         ]
 
     def initialise(self, cmd: list[str], timeout: float | None = None) -> None:
@@ -315,11 +319,13 @@ class Sandbox(ServerFiles):
 
     def _initialise(self, server: str) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(exist_ok=True)
         install_db = _which("mariadb-install-db", "mysql_install_db")
         if install_db and _is_mariadb(server):
             cmd = self.install_db_cmd(install_db)
         else:  # Oracle MySQL
-            cmd = [server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}"]
+            cmd = [server, "--no-defaults", "--initialize-insecure", f"--datadir={self.datadir}",
+                   f"--tmpdir={self.tmpdir}"]  # fmt: skip
         if os.geteuid() == 0:
             cmd.append("--user=root")
         self.initialise(cmd)
