@@ -33,7 +33,7 @@ from ticketdb.server.sandbox import Sandbox, free_port
 
 REPO = PROJECT_ROOT
 #: how make test spreads the suite over xdist workers
-pytest_plugins = ["xdist_groups"]
+pytest_plugins = ["xdist_workers"]
 
 
 #: where sessions start servers: the per-checkout temp roots and the Galera clusters' folders
@@ -260,7 +260,7 @@ def galera_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
             (tmp_path_factory.getbasetemp().parent / "galera-worker").touch(exist_ok=False)
         except FileExistsError:
             pytest.fail("a second xdist worker asks for the Galera cluster: the Galera tests "
-                        "were spread over workers (tests/xdist_groups.py)")  # fmt: skip
+                        "were spread over workers (tests/xdist_workers.py)")  # fmt: skip
     root = Path(tempfile.mkdtemp(prefix="ticketdb-galera-"))
     root.chmod(0o755)  # the nodes run as user mysql when we are root
     orphans.claim(root)

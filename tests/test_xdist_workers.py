@@ -1,6 +1,7 @@
-"""How ``make test`` spreads the suite over workers (tests/xdist_groups.py), checked on a small
+"""How ``make test`` spreads the suite over workers (tests/xdist_workers.py), checked on a small
 generated suite run by the installed pytest and pytest-xdist on two workers: every Galera test
-on one worker and first, a module with a module-scoped fixture on one worker.
+on one worker and first, a module with a module-scoped fixture on one worker, and the
+controller's COLUMNS (unset) in the workers.
 (xdist's own ``--dist loadgroup`` silently stopped grouping with pytest 9.2: this would fail.)"""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 
 import pytest
 
-pytest_plugins = ["xdist_groups"]
+pytest_plugins = ["xdist_workers"]
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +40,8 @@ def _record(request):
     time.sleep(0.05)  # long enough for both workers to take tests
     yield
     with open(os.environ["RECORD"], "a") as f:
-        f.write(f"{os.environ['PYTEST_XDIST_WORKER']} {request.node.nodeid}\\n")
+        f.write(f"{os.environ['PYTEST_XDIST_WORKER']} {os.environ.get('COLUMNS')} "
+                f"{request.node.nodeid}\\n")
 """
 
 PLAIN = """
@@ -96,14 +98,17 @@ def test_galera_tests_share_one_worker_and_go_first_modules_with_shared_fixtures
     for name, text in files.items():
         (suite / name).write_text(text)
     record = tmp_path / "record"
-    env = {**os.environ, "RECORD": str(record), "PYTHONPATH": str(HERE)}
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(RECORD=str(record), PYTHONPATH=str(HERE))
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
          f"--basetemp={tmp_path / 'tmp'}", "-c", os.devnull, "--rootdir", str(suite), str(suite)],
         capture_output=True, text=True, env=env, cwd=suite, timeout=120,
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
-    runs = [line.split(" ", 1) for line in record.read_text().splitlines()]
+    lines = [line.split(" ", 2) for line in record.read_text().splitlines()]
+    assert {columns for _, columns, _ in lines} == {"None"}  # as in the controller, not 80
+    runs = [(worker, nodeid) for worker, _, nodeid in lines]
     assert len(runs) == 12 + 2 + 6 + 4
     workers: dict[str, set[str]] = defaultdict(set)
     for worker, nodeid in runs:

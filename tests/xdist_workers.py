@@ -1,6 +1,6 @@
 """How ``make test`` spreads the suite over pytest-xdist workers (``-n``): most of the suite
 waits (timeouts, server starts, fsync, a node's state transfer), so two workers on two cores
-take about half the time.
+take about half the time. Each worker gets the controller's COLUMNS/LINES (see TERMINAL_ENV).
 
 Work units, decided on each worker at collection (they all collect the same tests):
 
@@ -19,6 +19,7 @@ issue 1386: the tests are then spread as if ungrouped, silently).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ import pytest
 
 #: the workerinput key naming the file a worker writes its units to
 INPUT_KEY = "ticketdb_units"
+#: the workerinput key holding the controller's terminal size variables (None: not set)
+ENV_KEY = "ticketdb_terminal_env"
+#: a worker starts with COLUMNS=80 LINES=24 that the controller's environment may not have: the
+#: CLI then folds its output at 80 columns where a plain run prints one line per row or path
+TERMINAL_ENV = ("COLUMNS", "LINES")
 GALERA = "galera"
 #: fixture scopes wider than a test and narrower than the session
 SHARED_SCOPES = frozenset({"class", "module", "package"})
@@ -52,12 +58,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Path(workerinput[INPUT_KEY]).write_text(json.dumps(units))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """On a worker: the controller's COLUMNS and LINES (set or not), so that the commands the
+    tests run print as they do in a run without workers."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    for name, value in (workerinput or {}).get(ENV_KEY, {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.hookimpl(optionalhook=True)  # xdist's hooks: unknown to a run without pytest-xdist
 def pytest_configure_node(node: Any) -> None:
     """On the controller: tell a starting worker where to write its units (the session's temp
-    root, created by xdist before the workers start)."""
+    root, created by xdist before the workers start) and this process's terminal size."""
     root = Path(node.config.option.basetemp)
     node.workerinput[INPUT_KEY] = str(root / f"xdist-units-{node.gateway.id}.json")
+    node.workerinput[ENV_KEY] = {name: os.environ.get(name) for name in TERMINAL_ENV}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -81,7 +99,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                 files = sorted(Path(config.option.basetemp).glob("xdist-units-*.json"))
                 if not files:
                     raise pytest.UsageError(
-                        "no worker wrote its test units (tests/xdist_groups.py): cannot keep "
+                        "no worker wrote its test units (tests/xdist_workers.py): cannot keep "
                         "the Galera tests on one worker"
                     )
                 self.units = json.loads(files[0].read_text())
