@@ -81,12 +81,14 @@ def test_the_sweep_kills_the_servers_of_a_dead_session_and_only_those(tmp_path) 
     an owner record (a session from before the records) is left alone."""
     ended = subprocess.Popen(["true"])
     ended.wait()
-    dead, live, unknown = (tmp_path / f"ticketdb-pytest-{n}" for n in ("dead", "live", "old"))
+    # three sessions' temp roots, each with a worker's folder (short: a socket path has 107
+    # bytes at most)
+    dead, live, unknown = (tmp_path / n for n in ("dead", "live", "old"))
     for d in (dead, live, unknown):
-        (d / "popen-gw0").mkdir(parents=True)
-    (dead / "popen-gw0" / orphans.OWNER).write_text(f"{ended.pid} 1\n")
-    orphans.claim(live / "popen-gw0")
-    boxes = [Sandbox(d / "popen-gw0" / "sandbox0") for d in (dead, live, unknown)]
+        (d / "gw").mkdir(parents=True)
+    (dead / "gw" / orphans.OWNER).write_text(f"{ended.pid} 1\n")
+    orphans.claim(live / "gw")
+    boxes = [Sandbox(d / "gw" / "sb") for d in (dead, live, unknown)]
     try:
         for b in boxes:
             b.start()
