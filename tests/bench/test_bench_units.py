@@ -147,7 +147,11 @@ def test_sysbench_report_without_transactions_is_an_error():
 
 
 _LEVEL = """
+import signal
 import sys
+# as in a terminal: a test run started in the background (`make test &`, nohup) ignores SIGINT,
+# this process inherited that, Python then never raises KeyboardInterrupt and the level ran on
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from ticketdb import PROJECT_ROOT
 from ticketdb.bench.load import run_level
 from ticketdb.dsn import DSN
