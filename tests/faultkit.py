@@ -176,10 +176,11 @@ def schema_shape(conn: object) -> dict[str, object]:
     return shape
 
 
-def fifo_folders(pid: int) -> list[Path]:
+def fifo_folders(pid: int, base: Path | None = None) -> list[Path]:
+    """The FIFO folders of the seed process ``pid`` in ``base`` (default: the temp dir)."""
     import tempfile
 
-    return list(Path(tempfile.gettempdir()).glob(f"ticketdb-seed-{pid}-*"))
+    return list((base or Path(tempfile.gettempdir())).glob(f"ticketdb-seed-{pid}-*"))
 
 
 # -- a network that goes silent -----------------------------------------------------------------

@@ -53,8 +53,8 @@ def root(migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
     conn.close()
 
 
-def _seed(dsn: DSN, *args: str) -> subprocess.Popen[str]:
-    return start("seed", "--dsn", dsn.url(), "--months", "2", *args)
+def _seed(dsn: DSN, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return start("seed", "--dsn", dsn.url(), "--months", "2", *args, env=env)
 
 
 def _in_processlist(conn: pymysql.connections.Connection, prefix: str, db: str) -> bool:
@@ -149,8 +149,13 @@ def test_sigkill_leaves_a_ledger_that_migrate_up_and_the_next_seed_use(
     migrated_dsn: DSN,
     root: pymysql.connections.Connection,
     reference_shape: dict[str, object],
+    tmp_path: Path,
 ) -> None:
-    proc = _seed(migrated_dsn, "--tickets", BIG)
+    # the seeds' FIFO folders in a temp dir of their own: any seed removes the folders of dead
+    # runs in its temp dir, so one running at the same time elsewhere (another test worker)
+    # removed the killed run's folder before this test looked for it
+    tmp = {"TMPDIR": str(tmp_path)}
+    proc = _seed(migrated_dsn, "--tickets", BIG, env=tmp)
     wait_for(lambda: _in_processlist(root, "LOAD DATA", migrated_dsn.database), 120,
              "LOAD DATA", proc)  # fmt: skip
     kill(proc, signal.SIGKILL)
@@ -158,7 +163,7 @@ def test_sigkill_leaves_a_ledger_that_migrate_up_and_the_next_seed_use(
     stripped = schema_shape(root)
     assert stripped != reference_shape  # the kill did take things apart...
     assert _ledger(root) > 0  # ...and the database says what
-    assert fifo_folders(proc.pid)  # the folder of the killed run is still there
+    assert fifo_folders(proc.pid, tmp_path)  # the folder of the killed run is still there
     res = run("doctor", "--json", "--dsn", migrated_dsn.url())
     assert res.returncode == 1 and "run `ticketdb migrate up`" in clean(res)
     res = run("migrate", "up", "--dsn", migrated_dsn.url())
@@ -166,19 +171,20 @@ def test_sigkill_leaves_a_ledger_that_migrate_up_and_the_next_seed_use(
     assert "taken apart by an interrupted seed" in res.stderr
     _assert_whole(root, reference_shape)
 
-    proc = _seed(migrated_dsn, "--tickets", BIG, "--replace")
+    proc = _seed(migrated_dsn, "--tickets", BIG, "--replace", env=tmp)
     wait_for(lambda: _in_processlist(root, "LOAD DATA", migrated_dsn.database), 120,
              "LOAD DATA", proc)  # fmt: skip
     kill(proc, signal.SIGKILL)
     _wait_lock_freed(root, migrated_dsn)
     assert _ledger(root) > 0
+    assert fifo_folders(proc.pid, tmp_path)
     res = run("seed", "--dsn", migrated_dsn.url(), "--tickets", "2000", "--replace",
-              "--months", "2")  # fmt: skip
+              "--months", "2", env=tmp)  # fmt: skip
     text = clean(res)
     assert res.returncode == 0, text
     assert "taken apart by an interrupted seed" in text
     assert f"ticketdb-seed-{proc.pid}-" in text  # removed the killed run's FIFO folder
-    assert fifo_folders(proc.pid) == []
+    assert fifo_folders(proc.pid, tmp_path) == []
     _assert_whole(root, reference_shape)
     assert scalar(root, "SELECT COUNT(*) FROM service_tickets") == 2000
     assert replay_problems(root) == []
