@@ -268,7 +268,7 @@ class Sandbox(ServerFiles):
         try:
             conn = pymysql.connect(  # the handshake too is bounded: a hung server is not up
                 unix_socket=str(self.socket), user="root", password="", connect_timeout=2,
-                read_timeout=5, write_timeout=5,
+                read_timeout=5, write_timeout=5, ssl_disabled=True,  # local socket: no TLS
             )  # fmt: skip
         except pymysql.err.MySQLError:
             return False
