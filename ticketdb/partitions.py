@@ -87,7 +87,9 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
         conn,
         f"partition maintenance of {table}",
         lease=f"partitions.{database}.{table}",
-        local=None if leased else f"ticketdb_partitions.{database}.{table}",
+        local=None
+        if leased
+        else locks.lock_name("partitions", f"{database}.{table}", locks.lock_salt(conn, database)),
         ttl=MAINTENANCE_TTL,
         heartbeat=False,
     )

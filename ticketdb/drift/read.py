@@ -18,15 +18,17 @@ from ticketdb.drift.normalise import (
     strip_database,
 )
 from ticketdb.errors import TicketdbError
+from ticketdb.locks import SALT_TABLE
 from ticketdb.migrate import repeatable
 from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.migrate.runner import MIGRATION_TABLE
 
 #: Bookkeeping tables of the migration tooling: never schema (the checksum table is missing on
-#: a database migrated by an older ticketdb until its next `migrate up`).
+#: a database migrated by an older ticketdb until its next `migrate up`; the lock salt is
+#: random per database by design).
 TOOL_TABLES = frozenset(
     {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock", repeatable.TRACK_TABLE,
-     CHECKSUM_TABLE}
+     CHECKSUM_TABLE, SALT_TABLE}
 )  # fmt: skip
 TOOL_TABLE_PATTERNS = ("yoyo_tmp_*",)
 

@@ -33,7 +33,7 @@ from ticketdb.db import (
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
-from ticketdb.migrate import checksums, ledger, repeatable
+from ticketdb.migrate import checksums, ledger, locksalt, repeatable
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate.online import repair as online_repair
 from ticketdb.migrate.online import route as online_route
@@ -110,6 +110,8 @@ def _locked(
     removed on the spot. Otherwise, on Galera, its owner may live on another node: we wait.
     """
     say = say or (lambda _msg: None)
+    with connection(dsn) as salt_conn:  # the lock names are derived from it: first of all
+        locksalt.ensure(salt_conn, dsn.database, wait=lock_timeout)
     backend = _open_backend(dsn)
     conn = backend.connection
     job = JobLock.open(dsn, "migrate", say=say)
