@@ -24,7 +24,7 @@ from typing import Any
 import pymysql
 
 from ticketdb import catalog
-from ticketdb.db import connection, quote_ident, sql_error
+from ticketdb.db import connection, error_code, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import read_sql_file
@@ -104,6 +104,12 @@ def _target(statement: str) -> tuple[str, str] | None:
     return ((m.group(1) or "TABLE").upper(), m.group(2).strip("`").lower())
 
 
+def _nothing_to_revoke(statement: str, exc: pymysql.err.MySQLError) -> bool:
+    """A grant file's REVOKE of a privilege the account does not hold: already as wanted
+    (1141/1147: "there is no such grant"; neither server has REVOKE IF EXISTS in both)."""
+    return statement.lstrip().upper().startswith("REVOKE") and error_code(exc) in (1141, 1147)
+
+
 def apply(
     dsn: DSN,
     root: Path,
@@ -148,6 +154,8 @@ def apply(
                     try:
                         cur.execute(render(stmt, dsn.database), params)
                     except pymysql.err.MySQLError as exc:
+                        if _nothing_to_revoke(stmt, exc):
+                            continue
                         # the server's message never contains the password; our text neither
                         raise sql_error(exc, where=f"grants/{user}.sql") from None
                     done.statements += 1

@@ -19,7 +19,7 @@ from ticketdb.drift.normalise import (
 )
 from ticketdb.errors import TicketdbError
 from ticketdb.locks import SALT_TABLE
-from ticketdb.migrate import repeatable
+from ticketdb.migrate import repeatable, reportsql
 from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.migrate.runner import MIGRATION_TABLE
 
@@ -114,4 +114,9 @@ def snapshot(
         mode = str(row.get("sql_mode") or "")
         # sql_mode is part of a routine: a hand re-create from a non-strict client changes it
         add(kind, name, text, (mode,), sql_mode=mode)
+    # the rows report_run executes with the migrator's rights are compared like routines
+    for name, row in reportsql.rows(conn).items():
+        _n, sql_text, _params, positions, _sum, _path = row
+        add("report", name, f"-- binds: {positions}\n{sql_text}", (positions,),
+            raw=reportsql.replace_sql(row))  # fmt: skip
     return objs

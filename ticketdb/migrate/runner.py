@@ -33,7 +33,7 @@ from ticketdb.db import (
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.locks import JobLock, LockBusy
-from ticketdb.migrate import checksums, ledger, locksalt, repeatable
+from ticketdb.migrate import checksums, ledger, locksalt, repeatable, reportsql
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate.online import repair as online_repair
 from ticketdb.migrate.online import route as online_route
@@ -259,6 +259,7 @@ def up(
     migrations = load_migrations(project)
     wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
+    reports = reportsql.load(project)
     result = MigrateResult(database_created=ensure_database(dsn))
     with (
         _locked(dsn, lock_timeout, say) as (backend, job),
@@ -287,6 +288,7 @@ def up(
             with connection(dsn) as conn:
                 changes = repeatable.plan_changes(conn, objects)
                 applied = repeatable.apply_changes(conn, changes, writes_stopped=writes_stopped)
+                applied += reportsql.sync(conn, reports)  # report_run's statements (0046)
                 for change in applied:
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
