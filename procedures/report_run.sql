@@ -55,7 +55,11 @@ BEGIN
                                     ' (run `ticketdb migrate up`)'), 128);
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v_message;
     END IF;
-    IF JSON_VALID(v_args) = 0 OR JSON_TYPE(v_args) <> 'OBJECT' THEN
+    -- JSON_TYPE of invalid text is an error on MySQL: validity first, on its own
+    IF JSON_VALID(v_args) = 0 THEN
+        SET v_args = '[]';
+    END IF;
+    IF JSON_TYPE(v_args) <> 'OBJECT' THEN
         SET v_message = LEFT(CONCAT('report ', p_name, ': the arguments must be a JSON object'), 128);
         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v_message;
     END IF;

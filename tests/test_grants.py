@@ -7,6 +7,7 @@ deployment's 'ticketdb_*'@'%' accounts) and drop them afterwards.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 
 from ticketdb import PROJECT_ROOT
 from ticketdb import grants as gr
+from ticketdb import migrate as mig
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
@@ -106,6 +108,26 @@ def test_reporter_runs_reports_and_reads_nothing_else(accounts, conn):
         assert len(grants) == 2 and "EXECUTE ON PROCEDURE" in grants[1], grants
     finally:
         rep.close()
+
+
+def test_recreating_a_granted_procedure_drops_its_grant_and_up_says_so(
+    accounts, migrated_dsn, project_copy, env
+):
+    """The server revokes a dropped routine's privileges (automatic_sp_privileges), and `migrate
+    up` re-creates report_run when its file changes: the reporter loses its only privilege until
+    `grants apply` runs again, which `up` says."""
+    shutil.copytree(PROJECT_ROOT / "grants", project_copy.root / "grants")
+    proc = project_copy.root / "procedures" / "report_run.sql"
+    proc.write_text("-- a comment changes the checksum\n" + proc.read_text())
+    said: list[str] = []
+    mig.up(migrated_dsn, project_copy, progress=said.append)
+    assert any("re-created report_run" in s and "grants apply" in s for s in said), said
+    call = "CALL report_run('urgent_today_built', '{}')"
+    with connect(accounts["ticketdb_reporter"]) as rep:
+        assert code_of(rep, call) == 1370
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=env, host=HOST)
+    with connect(accounts["ticketdb_reporter"]) as rep:
+        assert code_of(rep, call) is None
 
 
 def test_apply_takes_back_the_schema_wide_select_of_older_reporters(accounts, migrated_dsn, env):

@@ -65,6 +65,18 @@ def load(root: Path, user: str) -> list[str]:
     return [s.text for s in split(read_sql_file(path))]
 
 
+def granted_routines(root: Path) -> set[str]:
+    """Routines a grant file grants EXECUTE on. Re-creating one drops that grant (the server
+    revokes a dropped routine's privileges, automatic_sp_privileges), and the migrator may not
+    grant it back: ``migrate up`` says when ``grants apply`` is needed again."""
+    names = set()
+    for user in USERS:
+        if (grants_dir(root) / f"{user}.sql").is_file():
+            targets = (_target(s) for s in load(root, user))
+            names |= {t[1] for t in targets if t and t[0] in ("PROCEDURE", "FUNCTION")}
+    return names
+
+
 def render(statement: str, schema: str) -> str:
     """Make one statement executable with pyformat parameters ``user``/``host``/``password``."""
     text = statement.replace("%", "%%")

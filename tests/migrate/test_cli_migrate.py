@@ -22,6 +22,7 @@ TOOL_TABLES = {
     "ticketdb_repeatable",
     "ticketdb_migration_progress",  # the step journal (ticketdb.migrate.progress)
     "ticketdb_migration_checksum",  # checksums of applied files (ticketdb.migrate.checksums)
+    "ticketdb_lock_salt",  # the GET_LOCK names' salt (ticketdb.migrate.locksalt)
 }
 
 

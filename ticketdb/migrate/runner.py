@@ -32,6 +32,7 @@ from ticketdb.db import (
 )
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.grants import granted_routines
 from ticketdb.locks import JobLock, LockBusy
 from ticketdb.migrate import checksums, ledger, locksalt, repeatable, reportsql
 from ticketdb.migrate import progress as journal
@@ -292,6 +293,10 @@ def up(
                 for change in applied:
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
+                regrant = sorted(granted_routines(project.root) & repeatable.replaced(applied))
+                if regrant:
+                    say(f"re-created {', '.join(regrant)}: the server dropped the EXECUTE grants "
+                        "on them; run `ticketdb grants apply` again")  # fmt: skip
                 for what in restore_taken_apart(dsn, project, conn, say):
                     say(f"restored {what} taken apart by an interrupted seed")
             for lock in (job, seed_lock):  # the lease procedures exist now (first run)
