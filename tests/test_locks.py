@@ -259,15 +259,15 @@ def test_the_names_a_reporter_can_compute_block_neither_seed_nor_migrate(
     cannot read, so a seed and a migrate up (other processes) run at once."""
     db = migrated_dsn.database
     jobs = (*OLD_NAME_JOBS, "partitions")
-    guesses = {locks.lock_name(job, db, salt) for job in jobs for salt in (None, "", db, "x" * 64)}
+    guesses = {leases.lock_name(job, db, salt) for job in jobs for salt in (None, "", db, "x" * 64)}
     rep = connect(accounts["ticketdb_reporter"])
     try:
-        assert code_of(rep, f"SELECT salt FROM {locks.SALT_TABLE}") == 1142
+        assert code_of(rep, f"SELECT salt FROM {leases.SALT_TABLE}") == 1142
         with pytest.raises(TicketdbError, match="cannot read .*ticketdb_lock_salt"):
             locks.JobLock.open(accounts["ticketdb_reporter"], "seed")
         for name in guesses:
             assert scalar(rep, "SELECT GET_LOCK(%s, 0)", (name,)) == 1, name
-        real = {job: locks.job_lock_name(root, job, db) for job in jobs}
+        real = {job: leases.job_lock_name(root, job, db) for job in jobs}
         assert not guesses & set(real.values())
         assert all(re.fullmatch(rf"ticketdb\.{j}\.[0-9a-f]{{40}}", n) for j, n in real.items())
         t0 = time.monotonic()
@@ -293,18 +293,18 @@ def test_an_account_reads_the_salt_to_hold_a_lock_and_the_follower_says_so(
 
     db, app = migrated_dsn.database, accounts["ticketdb_app"]
     with connect(app) as conn:
-        assert f"SELECT on {locks.SALT_TABLE}" in missing_privileges(conn)
+        assert f"SELECT on {leases.SALT_TABLE}" in missing_privileges(conn)
     with pytest.raises(TicketdbError, match="cannot read"):
         locks.JobLock.open(app, "vip-follow")
     with root.cursor() as cur:
-        cur.execute(f"GRANT SELECT ON `{db}`.{locks.SALT_TABLE} TO 'ticketdb_app'@'127.0.0.1'")
+        cur.execute(f"GRANT SELECT ON `{db}`.{leases.SALT_TABLE} TO 'ticketdb_app'@'127.0.0.1'")
     lock = locks.JobLock.open(app, "vip-follow")
     try:
-        assert lock.local_name == locks.job_lock_name(root, "vip-follow", db)
+        assert lock.local_name == leases.job_lock_name(root, "vip-follow", db)
     finally:
         lock.close()
     with connect(app) as conn:
-        assert f"SELECT on {locks.SALT_TABLE}" not in missing_privileges(conn)
+        assert f"SELECT on {leases.SALT_TABLE}" not in missing_privileges(conn)
 
 
 def test_a_holder_cut_off_by_a_silent_network_gives_up_before_its_lease_expires(

@@ -32,8 +32,8 @@ and an HMAC of the database under the random salt in ``ticketdb_lock_salt`` (one
 by ``migrate up`` before it takes its own lock: ticketdb.migrate.locksalt), which only the
 migrator and the accounts given SELECT on it (the VIP follower's) can read. A database that
 has no salt table yet (no ``migrate up`` of this version) keeps the old names
-``ticketdb.<job>.<db>``, the same for every process. The lease names stay readable: only
-accounts with EXECUTE on the lease procedures can take a lease.
+``ticketdb.<job>.<db>``, the same for every process (ticketdb.leases computes both names). The
+lease names stay readable: only accounts with EXECUTE on the lease procedures can take a lease.
 
 The migrate lock: yoyo's lock row is already cluster-wide (its INSERT is certified), so the
 lease adds no exclusion there. What it adds is knowing when that row is stale: every ticketdb
@@ -46,8 +46,6 @@ table, or to a plain yoyo/older ticketdb), and then yoyo's lock wait decides as 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -57,13 +55,14 @@ from typing import Any
 import pymysql
 
 from ticketdb import catalog
-from ticketdb.db import abort, connect, error_code, quote_ident, read_timeout, scalar
+from ticketdb.db import abort, connect, read_timeout, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.leases import (
     LEASE_TABLE,
     Lease,
     is_dead_here,
+    job_lock_name,
     lease_name,
     leases_available,
     read_lease,
@@ -88,49 +87,6 @@ class LockBusy(TicketdbError):
     def __init__(self, message: str, holder: str) -> None:
         super().__init__(message)
         self.holder = holder
-
-
-#: One random salt per database (ticketdb.migrate.locksalt creates it): see the module docstring.
-SALT_TABLE = "ticketdb_lock_salt"
-_DENIED = (1142, 1143)  # no SELECT on the salt table
-
-
-def lock_name(job: str, database: str, salt: str | None) -> str:
-    """``ticketdb.<job>.<40 hex>`` (at most 64 characters), the hex an HMAC-SHA256 of
-    ``<job>.<database>`` under ``salt``; without a salt the old ``ticketdb.<job>.<database>``."""
-    if salt:
-        digest = hmac.new(salt.encode(), f"{job}.{database}".encode(), hashlib.sha256)
-        return f"ticketdb.{job}.{digest.hexdigest()[:40]}"
-    name = f"ticketdb.{job}.{database}"
-    if len(name) > 64:
-        name = f"ticketdb.{job}.{hashlib.sha1(database.encode()).hexdigest()}"
-    return name
-
-
-def lock_salt(conn: Any, database: str) -> str | None:
-    """``database``'s lock salt; None when it has no salt table yet (old names for everyone).
-    An account that may not read it gets an error saying so: guessing a name is not an option."""
-    try:
-        salt = scalar(conn, f"SELECT salt FROM {quote_ident(database)}.{SALT_TABLE} WHERE id = 1")
-    except pymysql.err.MySQLError as exc:
-        if error_code(exc) == 1146:
-            return None
-        if error_code(exc) in _DENIED:
-            raise TicketdbError(
-                f"cannot read {database}.{SALT_TABLE}, which the lock names are derived from: "
-                "this account needs SELECT on it"
-            ) from None
-        raise
-    if not salt:
-        raise TicketdbError(
-            f"{database}.{SALT_TABLE} has no salt row: run `ticketdb migrate up` (it puts one back)"
-        )
-    return str(salt)
-
-
-def job_lock_name(conn: Any, job: str, database: str) -> str:
-    """The GET_LOCK name of ``job`` on ``database``, salted as that database says."""
-    return lock_name(job, database, lock_salt(conn, database))
 
 
 def lock_holder(conn: Any, name: str) -> str:

@@ -136,7 +136,7 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
 
 
 def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
-    from ticketdb.locks import job_lock_name
+    from ticketdb.leases import job_lock_name
 
     conn = connect(migrated_dsn)
     with conn.cursor() as cur:  # what a killed run leaves behind

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from ticketdb import locks
+from ticketdb import leases
 from ticketdb import migrate as mig
 from ticketdb.catalog import ensure_database
 from ticketdb.db import connect, connection, scalar
@@ -27,15 +27,15 @@ def _salt_tables(conn) -> list[str]:
 def test_migrate_up_creates_one_salt_and_keeps_it(db_dsn: DSN, project: Project) -> None:
     mig.up(db_dsn, project)
     with connection(db_dsn) as conn:
-        salt = locks.lock_salt(conn, db_dsn.database)
+        salt = leases.lock_salt(conn, db_dsn.database)
         assert salt and re.fullmatch(r"[0-9a-f]{64}", salt)
-        assert locks.job_lock_name(conn, "migrate", db_dsn.database) != locks.lock_name(
+        assert leases.job_lock_name(conn, "migrate", db_dsn.database) != leases.lock_name(
             "migrate", db_dsn.database, None
         )
     mig.up(db_dsn, project)
     with connection(db_dsn) as conn:
-        assert locks.lock_salt(conn, db_dsn.database) == salt
-        assert _salt_tables(conn) == [locks.SALT_TABLE]
+        assert leases.lock_salt(conn, db_dsn.database) == salt
+        assert _salt_tables(conn) == [leases.SALT_TABLE]
 
 
 def test_first_runs_at_once_agree_on_one_salt(db_dsn: DSN) -> None:
@@ -60,7 +60,7 @@ def test_first_runs_at_once_agree_on_one_salt(db_dsn: DSN) -> None:
         t.join(30)
     assert not errors and len(got) == 4 and len(set(got)) == 1, (errors, got)
     with connection(db_dsn) as conn:
-        assert _salt_tables(conn) == [locks.SALT_TABLE]
+        assert _salt_tables(conn) == [leases.SALT_TABLE]
 
 
 def test_an_old_name_held_delays_the_salt_and_a_lost_row_comes_back(
@@ -70,23 +70,23 @@ def test_an_old_name_held_delays_the_salt_and_a_lost_row_comes_back(
     name ``ticketdb.seed.<db>``; new names now would not exclude it, so `up` waits for it."""
     db = migrated_dsn.database
     with connection(migrated_dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP TABLE {locks.SALT_TABLE}")
+        cur.execute(f"DROP TABLE {leases.SALT_TABLE}")
     old = connect(migrated_dsn)
     try:
-        assert scalar(old, "SELECT GET_LOCK(%s, 0)", (locks.lock_name("seed", db, None),)) == 1
+        assert scalar(old, "SELECT GET_LOCK(%s, 0)", (leases.lock_name("seed", db, None),)) == 1
         with pytest.raises(TicketdbError, match=rf"older ticketdb .*ticketdb\.seed\.{db} by "):
             mig.up(migrated_dsn, project, lock_timeout=1)
         with connection(migrated_dsn) as conn:
-            assert locks.lock_salt(conn, db) is None  # not created: everyone keeps old names
+            assert leases.lock_salt(conn, db) is None  # not created: everyone keeps old names
     finally:
         old.close()
     mig.up(migrated_dsn, project, lock_timeout=5)
     with connection(migrated_dsn) as conn, conn.cursor() as cur:
-        salt = locks.lock_salt(conn, db)
-        cur.execute(f"DELETE FROM {locks.SALT_TABLE}")
+        salt = leases.lock_salt(conn, db)
+        cur.execute(f"DELETE FROM {leases.SALT_TABLE}")
         with pytest.raises(TicketdbError, match="no salt row: run `ticketdb migrate up`"):
-            locks.lock_salt(conn, db)
+            leases.lock_salt(conn, db)
     mig.up(migrated_dsn, project)
     with connection(migrated_dsn) as conn:
-        again = locks.lock_salt(conn, db)
+        again = leases.lock_salt(conn, db)
     assert again and again != salt

@@ -296,7 +296,7 @@ def test_break_lock_clears_a_lock_row(migrated_dsn: DSN) -> None:
 def test_live_lock_holder_makes_the_other_run_wait_then_fail(
     migrated_dsn: DSN, project: Project
 ) -> None:
-    from ticketdb.locks import job_lock_name
+    from ticketdb.leases import job_lock_name
 
     holder = connect(migrated_dsn)
     name = job_lock_name(holder, "migrate", migrated_dsn.database)

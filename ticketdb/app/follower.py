@@ -47,7 +47,8 @@ from ticketdb.catalog import create_text, show_create_row
 from ticketdb.db import connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.locks import SALT_TABLE, JobLock, LockBusy, leases_available
+from ticketdb.leases import SALT_TABLE
+from ticketdb.locks import JobLock, LockBusy, leases_available
 from ticketdb.project import Project
 from ticketdb.server.galera import is_galera
 

@@ -18,7 +18,7 @@ from ticketdb.drift.normalise import (
     strip_database,
 )
 from ticketdb.errors import TicketdbError
-from ticketdb.locks import SALT_TABLE
+from ticketdb.leases import SALT_TABLE
 from ticketdb.migrate import repeatable, reportsql
 from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.migrate.runner import MIGRATION_TABLE

@@ -28,7 +28,8 @@ import pymysql
 from ticketdb.catalog import table_exists
 from ticketdb.db import error_code, quote_ident, scalar
 from ticketdb.errors import TicketdbError
-from ticketdb.locks import SALT_TABLE, lock_holder, lock_name, lock_salt
+from ticketdb.leases import SALT_TABLE, lock_name, lock_salt
+from ticketdb.locks import lock_holder
 
 #: every job that took a GET_LOCK before the salt existed (vip-follow: ticketdb.app.follower)
 OLD_NAME_JOBS = ("migrate", "seed", "vip-follow")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ticketdb import locks
+from ticketdb import leases, locks
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -28,7 +28,7 @@ Say = Callable[[str], None]
 # -- the one-seed-at-a-time lock ----------------------------------------------------------------
 def lock_name(conn: Any, database: str) -> str:
     """The seed's GET_LOCK (node-local, salted); its cluster-wide lease is ``seed.<database>``."""
-    return locks.job_lock_name(conn, "seed", database)
+    return leases.job_lock_name(conn, "seed", database)
 
 
 def take_lock(
