@@ -10,12 +10,12 @@ import pytest
 
 from ticketdb import leases
 from ticketdb import migrate as mig
-from ticketdb.catalog import ensure_database
 from ticketdb.db import connect, connection, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate import locksalt
 from ticketdb.project import Project
+from ticketdb.server.databases import ensure_database
 
 
 def _salt_tables(conn) -> list[str]:
