@@ -5,13 +5,16 @@ the server (the runner executes it with the migrator's rights) and `drift --sql`
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+import pymysql
 import pytest
 
 from ticketdb import drift
 from ticketdb import migrate as mig
 from ticketdb.app.queries import load_query
+from ticketdb.app.reports import run_report
 from ticketdb.db import connection
 from ticketdb.drift.capture import repo_sql
 from ticketdb.dsn import DSN
@@ -97,3 +100,39 @@ def test_statements_the_runner_cannot_bind_are_refused_before_the_server(
     )
     with pytest.raises(TicketdbError, match=message):
         reportsql.load(Project(tmp_path))
+
+
+def test_report_run_gives_the_direct_rows_on_each_flavour(any_db_dsn: DSN, project: Project):
+    """The runner's SQL (PREPARE/EXECUTE with user variables, its own READ ONLY transaction,
+    the JSON functions) on MariaDB and on MySQL 8.4 (skipped without a Docker engine): each
+    report gives what the query file gives run directly, and a bad call is SIGNAL 45000."""
+    mig.up(any_db_dsn, project)
+    with connection(any_db_dsn) as conn:
+        with conn.cursor() as cur:
+            for customer, priority in ((1, "urgent"), (2, "high"), (3, "low")):
+                cur.execute(
+                    "INSERT INTO service_tickets (customer_id, title, priority) "
+                    "VALUES (%s, 'Billing: x', %s)",
+                    (customer, priority),
+                )
+                last = cur.lastrowid
+                cur.execute("CALL ticket_assign(%s, 7)", (last,))
+            cur.execute("CALL ticket_transfer(%s, 7, 8, NULL)", (last,))
+            cur.execute("SELECT NOW()")
+            now = cur.fetchone()[0]
+        cases = {
+            "audit_trail": {"ticket_id": last},
+            "timeout_warning": {"as_of": now, "window_minutes": 60 * 80},
+            "frequent_transfers": {
+                "from": datetime(2000, 1, 1),
+                "limit": 5,
+                "to": datetime(2100, 1, 1),
+            },
+            "agent_monthly_stats": {"from": datetime(2000, 1, 1), "to": datetime(2100, 1, 1)},
+        }
+        for name, args in cases.items():
+            query = load_query(project, name)
+            assert run_report(conn, query, **args) == query.run(conn, **args), name
+        with pytest.raises(pymysql.err.OperationalError) as err, conn.cursor() as cur:
+            cur.execute("CALL report_run('audit_trail', 'not json')")
+        assert err.value.args[0] == 1644 and "JSON object" in err.value.args[1]
