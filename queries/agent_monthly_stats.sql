@@ -3,6 +3,7 @@
 -- assigned to at close time, and the average hours from creation to close.
 -- param :from DATETIME — first instant counted (inclusive, normally the 1st of a month)
 -- param :to DATETIME — end of the period (exclusive)
+-- runner: report_run
 --
 -- Reads service_tickets only: closed_at and assigned_agent_id are set by the workflow triggers
 -- from the close log, so no join with the 4M-row ticket_logs is needed. Plan: range scan of the

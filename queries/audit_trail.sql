@@ -2,6 +2,7 @@
 -- One ticket's history, in order, with its milestones (assigned, first reply, closed) marked and
 -- the minutes elapsed since the ticket was created.
 -- param :ticket_id BIGINT — the ticket
+-- runner: report_run
 --
 -- Partition pruning: the action_time bounds are uncorrelated scalar subqueries on the ticket's
 -- primary key, which the optimizer evaluates before pruning, so only the months between

@@ -4,6 +4,7 @@
 -- param :from DATETIME — start of the period (inclusive)
 -- param :to DATETIME — end of the period (exclusive)
 -- param :limit INT — how many tickets
+-- runner: report_run
 --
 -- Plan: partition pruning on action_time opens only the period's months; inside them the
 -- transfers (~3 % of log rows) are found by scanning. An index (action_type, action_time,

@@ -2,6 +2,7 @@
 -- The supervisor alert list: open tickets whose deadline falls within the next window.
 -- param :as_of DATETIME — "now" (the CLI passes the server's NOW(); bench the data set's anchor)
 -- param :window_minutes INT — how far ahead to look
+-- runner: report_run
 --
 -- Plan: range scan of idx_priority_deadline_status (priority, deadline, current_status).
 -- `priority IN (<every value>)` is deliberate: MariaDB has no skip-scan, so without an equality

@@ -3,6 +3,7 @@
 -- param :as_of DATETIME — "now" for minutes_left (the CLI passes the server's NOW())
 -- param :include_handled INT — 1 keeps tickets resolved/closed since the list was built, 0 drops them
 -- param :agent_id BIGINT — only tickets assigned (now) to this agent; NULL for all
+-- runner: report_run
 --
 -- Plan: full read of the small precomputed table (rebuilt nightly by
 -- rebuild_daily_urgent_tickets, swapped in atomically), one primary-key lookup per row into

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import accounts as accounts_helper
 import orphans
 import pymysql
 import pytest
@@ -173,6 +174,24 @@ def conn(migrated_dsn: DSN) -> Iterator[pymysql.connections.Connection]:
     c = connect(migrated_dsn)
     yield c
     c.close()
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """A password for each account of grants/, by environment variable."""
+    return accounts_helper.passwords()
+
+
+@pytest.fixture
+def accounts(migrated_dsn: DSN, server_dsn: DSN, env: dict[str, str]) -> Iterator[dict[str, DSN]]:
+    """The accounts of grants/ on ``migrated_dsn``'s schema (tests/accounts.py), by user name;
+    dropped afterwards. Skipped where the server is not reached over loopback."""
+    if not accounts_helper.is_local(server_dsn):
+        pytest.skip("account tests connect over TCP from 127.0.0.1 to a local server")
+    try:
+        yield accounts_helper.create(migrated_dsn, env)
+    finally:
+        accounts_helper.drop_test_accounts(server_dsn)
 
 
 @pytest.fixture

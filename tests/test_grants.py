@@ -7,67 +7,31 @@ deployment's 'ticketdb_*'@'%' accounts) and drop them afterwards.
 from __future__ import annotations
 
 import re
-import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pymysql
 import pytest
+from accounts import HOST, code_of, drop_test_accounts, is_local
+from accounts import password as _pw
 from click.testing import CliRunner
 
 from ticketdb import PROJECT_ROOT
 from ticketdb import grants as gr
+from ticketdb import migrate as mig
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.errors import SqlError, TicketdbError
 
 
-def _pw() -> str:
-    return "Tdb-" + secrets.token_urlsafe(12) + "9a!"
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    return {var: _pw() for var in gr.USERS.values()}
-
-
-HOST = "127.0.0.1"
-
-
-def drop_test_accounts(server_dsn: DSN) -> None:
-    with connect(server_dsn, database=False) as c, c.cursor() as cur:
-        for user in gr.USERS:
-            cur.execute("DROP USER IF EXISTS %s@%s", (user, HOST))
-
-
 @pytest.fixture(autouse=True)
 def local_server(server_dsn: DSN) -> Iterator[None]:
-    if server_dsn.host not in ("127.0.0.1", "localhost"):
+    if not is_local(server_dsn):
         pytest.skip("account tests connect over TCP from 127.0.0.1 to a local server")
     yield
     drop_test_accounts(server_dsn)
-
-
-@pytest.fixture
-def accounts(migrated_dsn: DSN, env) -> Iterator[dict[str, DSN]]:
-    gr.apply(migrated_dsn, PROJECT_ROOT, env=env, host=HOST)
-    yield {
-        user: replace(migrated_dsn, user=user, password=env[var], params=())
-        for user, var in gr.USERS.items()
-    }
-
-
-def code_of(conn, sql: str, args: tuple | None = None) -> int | None:
-    """Run a statement; the server error code it failed with, or None when it worked."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            while cur.nextset():
-                pass
-    except pymysql.err.MySQLError as exc:
-        return exc.args[0]
-    return None
 
 
 def test_app_cannot_ddl_or_delete_logs_but_can_run_the_workflow(accounts, conn):
@@ -115,22 +79,71 @@ def test_app_cannot_ddl_or_delete_logs_but_can_run_the_workflow(accounts, conn):
         app.close()
 
 
-def test_reporter_reads_only(accounts):
+def test_reporter_runs_reports_and_reads_nothing_else(accounts, conn):
+    """EXECUTE on report_run is all it holds: no table can be read, so none can be locked by a
+    read either, and neither the report statements nor the lock salt can be seen or changed."""
     rep = connect(accounts["ticketdb_reporter"])
     try:
-        assert code_of(rep, "SELECT COUNT(*) FROM service_tickets") is None
-        assert code_of(rep, "SELECT COUNT(*) FROM ticket_logs") is None
+        for table in ("service_tickets", "ticket_logs", "ticketdb_leases", "alert_outbox",
+                      "ticketdb_report_statements", "ticketdb_lock_salt"):  # fmt: skip
+            assert code_of(rep, f"SELECT COUNT(*) FROM {table}") == 1142, table
+            assert code_of(rep, f"SELECT 1 FROM {table} LIMIT 1 FOR UPDATE") == 1142, table
+            assert code_of(rep, f"SELECT 1 FROM {table} LIMIT 1 LOCK IN SHARE MODE") == 1142
+        # not even through a prepared statement of its own
+        assert code_of(rep, "PREPARE ticketdb_report FROM 'SELECT 1 FROM ticket_logs "
+                       "FOR UPDATE'") == 1142  # fmt: skip
         new_ticket = (
             "INSERT INTO service_tickets (customer_id, title, priority) VALUES (1, 'x', 'low')"
         )
         assert code_of(rep, new_ticket) == 1142
-        assert code_of(rep, "UPDATE customers SET vip_tier = 'vip'") == 1142
-        assert code_of(rep, "DELETE FROM alert_outbox") == 1142
+        assert code_of(rep, "UPDATE ticketdb_report_statements SET sql_text = 'SELECT 1'") == 1142
         assert code_of(rep, "DROP TABLE customers") == 1142
         assert code_of(rep, "CALL vip_refresh(1)") == 1370
+        assert code_of(rep, "CALL lease_acquire('seed.x', 60, 0, @w)") == 1370
         assert code_of(rep, "USE mysql") == 1044
+        assert code_of(rep, "CALL report_run('audit_trail', '{\"ticket_id\": 1}')") is None
+        with rep.cursor() as cur:
+            cur.execute("SHOW GRANTS")
+            grants = [r[0] for r in cur.fetchall()]
+        assert len(grants) == 2 and "EXECUTE ON PROCEDURE" in grants[1], grants
     finally:
         rep.close()
+
+
+def test_recreating_a_granted_procedure_drops_its_grant_and_up_says_so(
+    accounts, migrated_dsn, project_copy, env
+):
+    """The server revokes a dropped routine's privileges (automatic_sp_privileges), and `migrate
+    up` re-creates report_run when its file changes: the reporter loses its only privilege until
+    `grants apply` runs again, which `up` says."""
+    shutil.copytree(PROJECT_ROOT / "grants", project_copy.root / "grants")
+    proc = project_copy.root / "procedures" / "report_run.sql"
+    proc.write_text("-- a comment changes the checksum\n" + proc.read_text())
+    said: list[str] = []
+    mig.up(migrated_dsn, project_copy, progress=said.append)
+    assert any("re-created report_run" in s and "grants apply" in s for s in said), said
+    call = f"CALL `{migrated_dsn.database}`.report_run('urgent_today_built', '{{}}')"
+    # with no privilege left in the schema it cannot even select it as its database
+    with connect(accounts["ticketdb_reporter"], database=False) as rep:
+        assert code_of(rep, call) == 1370
+    gr.apply(migrated_dsn, PROJECT_ROOT, env=env, host=HOST)
+    with connect(accounts["ticketdb_reporter"]) as rep:
+        assert code_of(rep, call) is None
+
+
+def test_apply_takes_back_the_schema_wide_select_of_older_reporters(accounts, migrated_dsn, env):
+    """A reporter created by the grant file before issue 20 held SELECT on the whole schema;
+    a plain `grants apply` (no --reset) revokes it, and re-applying is quiet."""
+    schema = f"`{migrated_dsn.database}`"
+    with connect(migrated_dsn) as c, c.cursor() as cur:
+        cur.execute(f"GRANT SELECT ON {schema}.* TO 'ticketdb_reporter'@%s", (HOST,))
+    rep_dsn = accounts["ticketdb_reporter"]
+    with connect(rep_dsn) as rep:
+        assert code_of(rep, "SELECT COUNT(*) FROM service_tickets") is None  # the old grant
+    for _ in range(2):
+        gr.apply(migrated_dsn, PROJECT_ROOT, env=env, host=HOST, users=["ticketdb_reporter"])
+    with connect(rep_dsn) as rep:
+        assert code_of(rep, "SELECT COUNT(*) FROM service_tickets") == 1142
 
 
 def test_migrator_owns_the_schema_and_nothing_else(accounts):
@@ -272,36 +285,57 @@ def _try_switches(app, conn, variables: list[str], value: str) -> None:
         app.close()
 
 
-def test_what_the_reporter_can_still_do(accounts, conn):
-    """docs/operations.md "What a read-only account can still do": on MariaDB SELECT is enough
-    for a locking read, and GET_LOCK needs no privilege. The workflow then waits for the lock
-    wait timeout and fails with 1205; a direct write stays refused."""
+@pytest.mark.parametrize("grants", ["now", "before issue 20"])
+def test_the_reporter_cannot_stall_a_workflow_step(accounts, conn, migrated_dsn, grants):
+    """A reporter session tries every way it had to hold locks a writer waits for: SERIALIZABLE
+    (plain reads lock), an open transaction, FOR UPDATE / LOCK IN SHARE MODE on the ticket and
+    its logs, and a report — then sits idle. The app's next step on that ticket must not wait,
+    and a DDL (what migrate and partition maintenance run) must not wait for its metadata lock.
+
+    "before issue 20" gives the reporter back its old `SELECT ON <schema>.*`: the same session
+    then stalls both (MariaDB needs no more than SELECT for a locking read), which is what
+    proves the first case tests something."""
     with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        if grants != "now" and "MariaDB" not in cur.fetchone()[0]:
+            pytest.skip("MySQL 8.0.22+ refuses FOR UPDATE without UPDATE/DELETE/LOCK TABLES")
         cur.execute(
             "INSERT INTO service_tickets (customer_id, title, priority) VALUES (7401, 'r', 'low')"
         )
         tid = cur.lastrowid
+        cur.execute("CALL ticket_assign(%s, 4)", (tid,))  # it has a log row to lock
+        if grants != "now":
+            cur.execute(f"GRANT SELECT ON `{migrated_dsn.database}`.* "
+                        "TO 'ticketdb_reporter'@%s", (HOST,))  # fmt: skip
     rep = connect(accounts["ticketdb_reporter"], autocommit=False)
     app = connect(accounts["ticketdb_app"])
     try:
         with rep.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            if "MariaDB" not in cur.fetchone()[0]:
-                pytest.skip("MySQL 8.0.22+ refuses FOR UPDATE without UPDATE/DELETE/LOCK TABLES")
-            cur.execute("SELECT id FROM service_tickets WHERE id = %s FOR UPDATE", (tid,))
-            assert cur.fetchall() == ((tid,),)
-            cur.execute("SELECT GET_LOCK('ticketdb.seed.reporter-probe', 0)")
-            assert cur.fetchone() == (1,)
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            cur.execute("START TRANSACTION")
+        report = "CALL report_run('audit_trail', CONCAT('{\"ticket_id\": ', %s, '}'))"
+        assert code_of(rep, report, (tid,)) is None  # first: it commits what was open
+        tries = {
+            sql: code_of(rep, sql, (tid,))
+            for sql in (
+                "SELECT id FROM service_tickets WHERE id = %s FOR UPDATE",
+                "SELECT id FROM ticket_logs WHERE ticket_id = %s FOR UPDATE",
+                "SELECT id FROM service_tickets WHERE id = %s LOCK IN SHARE MODE",
+                "SELECT id FROM service_tickets WHERE id = %s",  # SERIALIZABLE: a shared lock
+            )
+        }
+        assert list(tries.values()) == [1142 if grants == "now" else None] * 4, tries
         with app.cursor() as cur:
             cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
-        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) == 1205  # stalled, bounded
-        assert code_of(rep, "UPDATE service_tickets SET title = 'x'") == 1142
+        step = code_of(app, "CALL ticket_reply(%s, 4, 'on it')", (tid,))
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION lock_wait_timeout = 1")
+        ddl = code_of(conn, "ALTER TABLE service_tickets COMMENT = 'probe'")
+        if grants == "now":
+            assert (step, ddl) == (None, None)
+        else:
+            assert (step, ddl) == (1205, 1205)  # stalled: the lock wait, the metadata lock
     finally:
         rep.rollback()
         rep.close()
-        app.close()
-    app = connect(accounts["ticketdb_app"])
-    try:  # the reporter's session is gone: the ticket moves again
-        assert code_of(app, "CALL ticket_assign(%s, 5)", (tid,)) is None
-    finally:
         app.close()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pymysql
 import pytest
+from accounts import code_of
 from faultkit import clean, kill, run, wait_for
 
 from ticketdb import doctor, leases, locks
@@ -23,6 +24,7 @@ from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate.ledger import record
+from ticketdb.migrate.locksalt import OLD_NAME_JOBS
 from ticketdb.project import Project
 
 ELSEWHERE = "other-node.example:3307:77:4242"  # a lease_owner() of "another Galera node"
@@ -248,26 +250,61 @@ def test_release_without_the_release_procedure_leaves_no_live_lease(migrated_dsn
         assert again.took_over is None and not said, said
 
 
-def test_a_reporter_squatting_the_named_lock_gives_a_bounded_wait_naming_it(migrated_dsn, root):
-    """GET_LOCK needs no privilege (docs/operations.md): any account, the reporter included,
-    can take ``ticketdb.seed.<db>``. What that costs: a seed/migrate waits at most its --wait
-    and then fails with one line naming the squatter's connection and account."""
-    squatter = connect(migrated_dsn)
+def test_the_names_a_reporter_can_compute_block_neither_seed_nor_migrate(
+    migrated_dsn: DSN, root: pymysql.connections.Connection, accounts: dict[str, DSN]
+) -> None:
+    """GET_LOCK needs no privilege: the reporter may take any name, and here takes every name it
+    can compute for this database — the old ``ticketdb.<job>.<db>`` and the new scheme under
+    every salt it could guess. The real names are an HMAC under ticketdb_lock_salt, which it
+    cannot read, so a seed and a migrate up (other processes) run at once."""
+    db = migrated_dsn.database
+    jobs = (*OLD_NAME_JOBS, "partitions")
+    guesses = {leases.lock_name(job, db, salt) for job in jobs for salt in (None, "", db, "x" * 64)}
+    rep = connect(accounts["ticketdb_reporter"])
     try:
-        name = locks.lock_name("seed", migrated_dsn.database)
-        assert scalar(squatter, "SELECT GET_LOCK(%s, 0)", (name,)) == 1
-        lock = locks.JobLock.open(migrated_dsn, "seed", ttl=60)
-        try:
-            t0 = time.monotonic()
-            with pytest.raises(locks.LockBusy) as exc:
-                lock.acquire(2)
-            assert 1.5 < time.monotonic() - t0 < 10
-        finally:
-            lock.close()
-        text = str(exc.value)
-        assert f"connection {squatter.thread_id()} " in text and migrated_dsn.user in text, text
+        assert code_of(rep, f"SELECT salt FROM {leases.SALT_TABLE}") == 1142
+        with pytest.raises(TicketdbError, match="cannot read .*ticketdb_lock_salt"):
+            locks.JobLock.open(accounts["ticketdb_reporter"], "seed")
+        for name in guesses:
+            assert scalar(rep, "SELECT GET_LOCK(%s, 0)", (name,)) == 1, name
+        real = {job: leases.job_lock_name(root, job, db) for job in jobs}
+        assert not guesses & set(real.values())
+        assert all(re.fullmatch(rf"ticketdb\.{j}\.[0-9a-f]{{40}}", n) for j, n in real.items())
+        t0 = time.monotonic()
+        res = run("seed", "--dsn", migrated_dsn.url(), "--tickets", "200", "--months", "2")
+        assert res.returncode == 0, clean(res)
+        res = run("migrate", "up", "--dsn", migrated_dsn.url(), "--lock-timeout", "5")
+        assert res.returncode == 0, clean(res)
+        assert time.monotonic() - t0 < 120
+        with locks.hold_job_lock(migrated_dsn, "seed") as held:  # what a seed really holds
+            assert held.local_name == real["seed"]
+            assert scalar(root, "SELECT IS_USED_LOCK(%s)", (real["seed"],)) == held.conn.thread_id()
     finally:
-        squatter.close()
+        rep.close()
+
+
+def test_an_account_reads_the_salt_to_hold_a_lock_and_the_follower_says_so(
+    migrated_dsn: DSN, root: pymysql.connections.Connection, accounts: dict[str, DSN]
+) -> None:
+    """The VIP follower's lock (``vip-follow``) is taken by its own account: without SELECT on
+    the salt its preflight names the grant (and JobLock refuses), with it the account computes
+    the same name as the migrator (here the app account stands in for it)."""
+    from ticketdb.app.follower import missing_privileges
+
+    db, app = migrated_dsn.database, accounts["ticketdb_app"]
+    with connect(app) as conn:
+        assert f"SELECT on {leases.SALT_TABLE}" in missing_privileges(conn)
+    with pytest.raises(TicketdbError, match="cannot read"):
+        locks.JobLock.open(app, "vip-follow")
+    with root.cursor() as cur:
+        cur.execute(f"GRANT SELECT ON `{db}`.{leases.SALT_TABLE} TO 'ticketdb_app'@'127.0.0.1'")
+    lock = locks.JobLock.open(app, "vip-follow")
+    try:
+        assert lock.local_name == leases.job_lock_name(root, "vip-follow", db)
+    finally:
+        lock.close()
+    with connect(app) as conn:
+        assert f"SELECT on {leases.SALT_TABLE}" not in missing_privileges(conn)
 
 
 def test_a_holder_cut_off_by_a_silent_network_gives_up_before_its_lease_expires(

@@ -24,7 +24,7 @@ from typing import Any
 import pymysql
 
 from ticketdb import catalog
-from ticketdb.db import connection, quote_ident, sql_error
+from ticketdb.db import connection, error_code, quote_ident, sql_error
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.project import read_sql_file
@@ -65,6 +65,18 @@ def load(root: Path, user: str) -> list[str]:
     return [s.text for s in split(read_sql_file(path))]
 
 
+def granted_routines(root: Path) -> set[str]:
+    """Routines a grant file grants EXECUTE on. Re-creating one drops that grant (the server
+    revokes a dropped routine's privileges, automatic_sp_privileges), and the migrator may not
+    grant it back: ``migrate up`` says when ``grants apply`` is needed again."""
+    names = set()
+    for user in USERS:
+        if (grants_dir(root) / f"{user}.sql").is_file():
+            targets = (_target(s) for s in load(root, user))
+            names |= {t[1] for t in targets if t and t[0] in ("PROCEDURE", "FUNCTION")}
+    return names
+
+
 def render(statement: str, schema: str) -> str:
     """Make one statement executable with pyformat parameters ``user``/``host``/``password``."""
     text = statement.replace("%", "%%")
@@ -102,6 +114,12 @@ def _target(statement: str) -> tuple[str, str] | None:
     if not m or m.group(2) == "*":
         return None
     return ((m.group(1) or "TABLE").upper(), m.group(2).strip("`").lower())
+
+
+def _nothing_to_revoke(statement: str, exc: pymysql.err.MySQLError) -> bool:
+    """A grant file's REVOKE of a privilege the account does not hold: already as wanted
+    (1141/1147: "there is no such grant"; neither server has REVOKE IF EXISTS in both)."""
+    return statement.lstrip().upper().startswith("REVOKE") and error_code(exc) in (1141, 1147)
 
 
 def apply(
@@ -148,6 +166,8 @@ def apply(
                     try:
                         cur.execute(render(stmt, dsn.database), params)
                     except pymysql.err.MySQLError as exc:
+                        if _nothing_to_revoke(stmt, exc):
+                            continue
                         # the server's message never contains the password; our text neither
                         raise sql_error(exc, where=f"grants/{user}.sql") from None
                     done.statements += 1

@@ -1,17 +1,25 @@
-"""The cluster-wide lease row (``ticketdb_leases``, migration 0040, procedures/lease_acquire.sql):
-its name for a job, reading it with the server's clock, and deciding whether its holder is dead.
+"""The names of a job's two locks — the cluster-wide lease row (``ticketdb_leases``, migration
+0040, procedures/lease_acquire.sql) and the GET_LOCK beside it, salted so that accounts that
+cannot read the salt cannot compute it — and the lease row: reading it with the server's clock
+and deciding whether its holder is dead.
 
-ticketdb.locks takes and renews leases (with the GET_LOCK beside them); this module only reads.
+ticketdb.locks takes and renews leases (with the GET_LOCK beside them); this module only names
+and reads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pymysql
+
 from ticketdb import catalog
-from ticketdb.db import scalar
+from ticketdb.db import error_code, quote_ident, scalar
+from ticketdb.errors import TicketdbError
 
 LEASE_TABLE = "ticketdb_leases"
 LEASE_ROUTINES = ("lease_acquire", "lease_release", "lease_owner")
@@ -20,6 +28,49 @@ LEASE_ROUTINES = ("lease_acquire", "lease_release", "lease_owner")
 def lease_name(job: str, database: str) -> str:
     """``<job>.<database>`` (the lease column is VARCHAR(190): a database name always fits)."""
     return f"{job}.{database}"
+
+
+#: One random salt per database (ticketdb.migrate.locksalt creates it): see ticketdb.locks.
+SALT_TABLE = "ticketdb_lock_salt"
+_DENIED = (1142, 1143)  # no SELECT on the salt table
+
+
+def lock_name(job: str, database: str, salt: str | None) -> str:
+    """``ticketdb.<job>.<40 hex>`` (at most 64 characters), the hex an HMAC-SHA256 of
+    ``<job>.<database>`` under ``salt``; without a salt the old ``ticketdb.<job>.<database>``."""
+    if salt:
+        digest = hmac.new(salt.encode(), f"{job}.{database}".encode(), hashlib.sha256)
+        return f"ticketdb.{job}.{digest.hexdigest()[:40]}"
+    name = f"ticketdb.{job}.{database}"
+    if len(name) > 64:
+        name = f"ticketdb.{job}.{hashlib.sha1(database.encode()).hexdigest()}"
+    return name
+
+
+def lock_salt(conn: Any, database: str) -> str | None:
+    """``database``'s lock salt; None when it has no salt table yet (old names for everyone).
+    An account that may not read it gets an error saying so: guessing a name is not an option."""
+    try:
+        salt = scalar(conn, f"SELECT salt FROM {quote_ident(database)}.{SALT_TABLE} WHERE id = 1")
+    except pymysql.err.MySQLError as exc:
+        if error_code(exc) == 1146:
+            return None
+        if error_code(exc) in _DENIED:
+            raise TicketdbError(
+                f"cannot read {database}.{SALT_TABLE}, which the lock names are derived from: "
+                "this account needs SELECT on it"
+            ) from None
+        raise
+    if not salt:
+        raise TicketdbError(
+            f"{database}.{SALT_TABLE} has no salt row: run `ticketdb migrate up` (it puts one back)"
+        )
+    return str(salt)
+
+
+def job_lock_name(conn: Any, job: str, database: str) -> str:
+    """The GET_LOCK name of ``job`` on ``database``, salted as that database says."""
+    return lock_name(job, database, lock_salt(conn, database))
 
 
 @dataclass(frozen=True)

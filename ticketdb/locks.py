@@ -26,6 +26,15 @@ under a running load), ``migrate`` (``migrate.<db>``), partition maintenance
 (``partitions.<db>.<table>``, shared with the SQL procedure, which holds it 600 s without a
 heartbeat — so that lock keeps TTL 600 and lives on the caller's connection).
 
+GET_LOCK needs no privilege (MariaDB, MySQL): any account that can log in may take any name and
+hold it for as long as its session lives. So the names are not guessable: ``ticketdb.<job>.``
+and an HMAC of the database under the random salt in ``ticketdb_lock_salt`` (one row, created
+by ``migrate up`` before it takes its own lock: ticketdb.migrate.locksalt), which only the
+migrator and the accounts given SELECT on it (the VIP follower's) can read. A database that
+has no salt table yet (no ``migrate up`` of this version) keeps the old names
+``ticketdb.<job>.<db>``, the same for every process (ticketdb.leases computes both names). The
+lease names stay readable: only accounts with EXECUTE on the lease procedures can take a lease.
+
 The migrate lock: yoyo's lock row is already cluster-wide (its INSERT is certified), so the
 lease adds no exclusion there. What it adds is knowing when that row is stale: every ticketdb
 migrate holds ``migrate.<db>`` for as long as its yoyo row exists, so a row found by a run that
@@ -37,7 +46,6 @@ table, or to a plain yoyo/older ticketdb), and then yoyo's lock wait decides as 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +62,7 @@ from ticketdb.leases import (
     LEASE_TABLE,
     Lease,
     is_dead_here,
+    job_lock_name,
     lease_name,
     leases_available,
     read_lease,
@@ -80,14 +89,6 @@ class LockBusy(TicketdbError):
         self.holder = holder
 
 
-def lock_name(job: str, database: str) -> str:
-    """``ticketdb.<job>.<database>``; names are at most 64 characters, so long ones are hashed."""
-    name = f"ticketdb.{job}.{database}"
-    if len(name) > 64:
-        name = f"ticketdb.{job}.{hashlib.sha1(database.encode()).hexdigest()}"
-    return name
-
-
 def lock_holder(conn: Any, name: str) -> str:
     """Who holds a GET_LOCK, for messages: connection id, user@host and for how long."""
     owner = scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,))
@@ -103,8 +104,9 @@ def lock_holder(conn: Any, name: str) -> str:
 def live_holder(conn: Any, job: str, database: str) -> str | None:
     """Who runs ``job`` on ``database`` anywhere in the cluster right now, or None: the
     GET_LOCK on this server, else a live lease whose owner is not known dead."""
-    if scalar(conn, "SELECT IS_USED_LOCK(%s)", (lock_name(job, database),)) is not None:
-        return lock_holder(conn, lock_name(job, database))
+    name = job_lock_name(conn, job, database)
+    if scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,)) is not None:
+        return lock_holder(conn, name)
     if not leases_available(conn):
         return None
     lease = read_lease(conn, lease_name(job, database))
@@ -183,11 +185,17 @@ class JobLock:
         """A lock for ``job`` on ``database`` (default: the DSN's) on a new connection of its
         own; :meth:`close` releases it and closes that connection."""
         database = database or dsn.database
+        conn = connect(dsn, read_timeout=LOCK_READ_TIMEOUT)
+        try:
+            local = job_lock_name(conn, job, database)
+        except BaseException:
+            conn.close()
+            raise
         lock = cls(
-            connect(dsn, read_timeout=LOCK_READ_TIMEOUT),
+            conn,
             f"{job} on {database}",
             lease=lease_name(job, database),
-            local=lock_name(job, database),
+            local=local,
             ttl=ttl,
             say=say,
         )

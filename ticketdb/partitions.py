@@ -83,11 +83,12 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
     """
     database = scalar(conn, "SELECT DATABASE()")
     leased = leases.leases_available(conn)
+    salt = None if leased else leases.lock_salt(conn, database)
     lock = locks.JobLock(
         conn,
         f"partition maintenance of {table}",
         lease=f"partitions.{database}.{table}",
-        local=None if leased else f"ticketdb_partitions.{database}.{table}",
+        local=None if leased else leases.lock_name("partitions", f"{database}.{table}", salt),
         ttl=MAINTENANCE_TTL,
         heartbeat=False,
     )

@@ -7,14 +7,18 @@ import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+import pymysql
 import pytest
 from click.testing import CliRunner
 
 from ticketdb.app import reports
 from ticketdb.app.queries import all_queries, load_query, parse
 from ticketdb.cli import cli
-from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.db import connection, scalar, sql_error
+from ticketdb.errors import SqlError, TicketdbError, UsageError
+from ticketdb.migrate import reportsql
 from ticketdb.partitions import ensure_months
 
 AS_OF = datetime(2026, 3, 10, 12, 0, 0)
@@ -134,6 +138,53 @@ def test_vip_open_tickets_query(conn, project, fixture_db):
     assert [r[0] for r in rows] == [21, 6]
 
 
+def _admin_and_reporter_cases() -> list[tuple[Any, dict[str, Any]]]:
+    feb = {"since": datetime(2026, 2, 1), "until": datetime(2026, 3, 1)}
+    return [
+        (reports.overdue, {"as_of": AS_OF, "window_minutes": 62}),
+        (reports.agents, {"month": date(2026, 3, 1), "months": 3}),
+        (reports.trail, {"ticket_id": 20}),
+        (reports.trail, {"ticket_id": 21}),
+        (reports.transfers, {"limit": 10, **feb}),
+        (reports.transfers, {"limit": 2, **feb}),
+        (reports.urgent_today, {"as_of": AS_OF, "include_handled": True}),
+        (reports.urgent_today, {"as_of": AS_OF, "agent_id": 4}),
+    ]
+
+
+def test_the_reporter_gets_the_admin_rows_through_report_run(conn, project, fixture_db, accounts):
+    """The reporter holds EXECUTE on report_run and nothing else. Every report it runs gives
+    exactly the column names and rows the query file gives an admin running it directly
+    (PyMySQL binding the named parameters): the `?` order, the JSON types and the runner's
+    transaction change nothing."""
+    with conn.cursor() as cur:  # today's urgent list, so urgent_today has rows to compare
+        cur.execute("CALL rebuild_daily_urgent_tickets(@n)")
+    seen = {"urgent_today_built"}  # run inside urgent_today
+    with connection(accounts["ticketdb_reporter"]) as rep:
+        for fn, kwargs in _admin_and_reporter_cases():
+            theirs = fn(rep, project, **kwargs)
+            columns, rows = load_query(project, theirs.query).run(conn, **theirs.params)
+            assert (theirs.columns, theirs.rows) == (columns, rows), theirs.query
+            assert theirs.rows or theirs.query == "urgent_today", theirs.query
+            seen.add(theirs.query)
+        built = reports.urgent_today(rep, project, as_of=AS_OF).meta["built_at"]
+    assert built == scalar(conn, "SELECT MAX(built_at) FROM daily_urgent_tickets")
+    assert seen == {st.name for st in reportsql.load(project)}  # every loaded report compared
+
+
+def test_report_parameters_are_checked_before_the_server(conn, project, fixture_db):
+    with pytest.raises(UsageError, match="missing parameter"):
+        reports.run_report(conn, load_query(project, "audit_trail"))
+    with pytest.raises(TicketdbError, match="not marked"):
+        reports.run_report(conn, load_query(project, "vip_open_tickets"), customer_id=1)
+    with pytest.raises(SqlError, match="unknown parameter"):  # the procedure's own check
+        with conn.cursor() as cur:
+            try:
+                cur.execute("CALL report_run('audit_trail', '{\"ticket_id\": 1, \"x\": 2}')")
+            except pymysql.err.MySQLError as exc:
+                raise sql_error(exc) from None
+
+
 @pytest.mark.parametrize(
     "args, key, expected",
     [
@@ -235,6 +286,9 @@ def test_placeholders_bind_by_name_and_leave_literals_alone(tmp_path):
     assert sql.endswith("SELECT DATE_FORMAT(d, '%%Y:%%m') AS ':b', %(a)s -- :c\nFROM t "
                         "WHERE x = %(a)s")  # fmt: skip
     assert args == {"a": 1}
+    # for PREPARE (report_run): one `?` per use, in order; literals and comments untouched
+    assert q.qmark.endswith("SELECT DATE_FORMAT(d, '%Y:%m') AS ':b', ? -- :c\nFROM t WHERE x = ?")
+    assert q.positions == ("a", "a") and q.runner is None
     with pytest.raises(UsageError, match="missing parameter"):
         q.bind()
     with pytest.raises(UsageError, match="unknown parameter"):

@@ -22,6 +22,7 @@ TOOL_TABLES = {
     "ticketdb_repeatable",
     "ticketdb_migration_progress",  # the step journal (ticketdb.migrate.progress)
     "ticketdb_migration_checksum",  # checksums of applied files (ticketdb.migrate.checksums)
+    "ticketdb_lock_salt",  # the GET_LOCK names' salt (ticketdb.migrate.locksalt)
 }
 
 
@@ -135,7 +136,7 @@ def test_down_last_to_and_all_from_the_cli(db_dsn: DSN, project: Project) -> Non
 
 
 def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
-    from ticketdb.locks import lock_name
+    from ticketdb.leases import job_lock_name
 
     conn = connect(migrated_dsn)
     with conn.cursor() as cur:  # what a killed run leaves behind
@@ -148,7 +149,8 @@ def test_break_lock_from_the_cli(migrated_dsn: DSN) -> None:
     # a live run (its connection holds the lock) makes the others wait, then fail, touching nothing
     holder = connect(migrated_dsn)
     with holder.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, 0)", (lock_name("migrate", migrated_dsn.database),))
+        name = job_lock_name(holder, "migrate", migrated_dsn.database)
+        cur.execute("SELECT GET_LOCK(%s, 0)", (name,))
         cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999998)")
     try:
         res = migrate(migrated_dsn, "up", "--lock-timeout", "1")

@@ -296,10 +296,11 @@ def test_break_lock_clears_a_lock_row(migrated_dsn: DSN) -> None:
 def test_live_lock_holder_makes_the_other_run_wait_then_fail(
     migrated_dsn: DSN, project: Project
 ) -> None:
-    from ticketdb.locks import lock_name
+    from ticketdb.leases import job_lock_name
 
     holder = connect(migrated_dsn)
-    assert scalar(holder, "SELECT GET_LOCK(%s, 0)", (lock_name("migrate", migrated_dsn.database),))
+    name = job_lock_name(holder, "migrate", migrated_dsn.database)
+    assert scalar(holder, "SELECT GET_LOCK(%s, 0)", (name,))
     try:
         with pytest.raises(TicketdbError, match="still holds the lock"):
             mig.up(migrated_dsn, project, lock_timeout=1)

@@ -20,6 +20,7 @@ from ticketdb import migrate as mig
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
+from ticketdb.migrate import reportsql
 from ticketdb.project import Project
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("TICKETDB_")}
@@ -216,6 +217,9 @@ def test_objects_that_still_compile_come_back_and_doctor_fails_on_the_rest(
     assert cli("doctor", "--dsn", migrated_dsn.url()).returncode == 1
 
     up = mig.up(migrated_dsn, project)
-    assert {(o["kind"], o["name"]) for o in up.objects if o["action"] == "create"} == missing
+    created = {(o["kind"], o["name"]) for o in up.objects if o["action"] == "create"}
+    # 0046 came back empty: its report statements are loaded again (ticketdb.migrate.reportsql)
+    reloaded = {("REPORT", st.name) for st in reportsql.load(project)}
+    assert created == missing | reloaded
     assert _objects(migrated_dsn) == at_head
     assert _doctor_objects(migrated_dsn) is None

@@ -76,7 +76,7 @@ def _ledger(conn: pymysql.connections.Connection) -> int:
 
 def _wait_lock_freed(conn: pymysql.connections.Connection, dsn: DSN) -> None:
     """The server frees a killed client's lock once it notices the closed socket."""
-    name = lock_name(dsn.database)
+    name = lock_name(conn, dsn.database)
     wait_for(lambda: scalar(conn, "SELECT IS_USED_LOCK(%s)", (name,)) is None, 60,
              "the server to drop the killed seed's connection")  # fmt: skip
 
@@ -93,7 +93,7 @@ def test_second_seed_fails_at_once_and_wait_queues(
     migrated_dsn: DSN, root: pymysql.connections.Connection, reference_shape: dict[str, object]
 ) -> None:
     first = _seed(migrated_dsn, "--tickets", "60000", "--seed", "1")
-    name = lock_name(migrated_dsn.database)
+    name = lock_name(root, migrated_dsn.database)
     wait_for(lambda: scalar(root, "SELECT IS_USED_LOCK(%s)", (name,)) is not None, 60,
              "the first seed to hold the lock", first)  # fmt: skip
     t0 = time.monotonic()

@@ -47,6 +47,7 @@ from ticketdb.catalog import create_text, show_create_row
 from ticketdb.db import connect, error_code
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.leases import SALT_TABLE
 from ticketdb.locks import JobLock, LockBusy, leases_available
 from ticketdb.project import Project
 from ticketdb.server.galera import is_galera
@@ -57,6 +58,7 @@ JOB = "vip-follow"
 DEFAULT_BOUND_MS = 250.0
 DEFAULT_LEASE_TTL = 5
 _DENIED = (1142, 1143, 1044, 1227, 1370)  # access denied: table, column, db, privilege, routine
+_NO_TABLE = 1146
 _BUCKETS = 64  # of the full sweep's fingerprint
 _NEVER = datetime(9999, 1, 1)
 
@@ -111,11 +113,13 @@ def check_bound(bound_ms: float, interval_ms: float | None = None) -> float:
 def missing_privileges(conn: Any) -> list[str]:
     """What this account lacks to follow: probed with the statements the follower runs."""
     missing: list[str] = []
-    for table in ("customers", "cache_customer_version"):
+    for table in ("customers", "cache_customer_version", SALT_TABLE):  # salt: the lock's name
         try:
             with conn.cursor() as cur:
                 cur.execute(f"SELECT 1 FROM {table} LIMIT 0")
         except pymysql.err.MySQLError as exc:
+            if table == SALT_TABLE and error_code(exc) == _NO_TABLE:
+                continue  # not migrated by this version yet: the old lock names
             if error_code(exc) not in _DENIED:
                 raise
             missing.append(f"SELECT on {table}")

@@ -25,6 +25,8 @@ _TOKENS = re.compile(
     re.S,
 )
 _PARAM_DOC = re.compile(r"^--\s*param\s+:(\w+)", re.M)
+_PARAM_TYPE = re.compile(r"^--\s*param\s+:(\w+)\s+(\w+)", re.M)
+_RUNNER_DOC = re.compile(r"^--\s*runner:\s*(\w+)\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Query:
     text: str
     pyformat: str  # the text with %(name)s placeholders and literal % doubled
     params: frozenset[str]
+    qmark: str = ""  # the text with a `?` per placeholder, for PREPARE (the report runner)
+    positions: tuple[str, ...] = ()  # the parameter each `?` of ``qmark`` binds, in order
+    #: ``-- runner: report_run``: the procedure that may run it (loaded by ``migrate up``)
+    runner: str | None = None
 
     @property
     def description(self) -> str:
@@ -42,6 +48,11 @@ class Query:
             if line.startswith("--") and not line.startswith("-- name:"):
                 return line.lstrip("- ").strip()
         return ""
+
+    @property
+    def param_types(self) -> dict[str, str]:
+        """Each parameter's TYPE as its ``-- param :name TYPE`` header line writes it."""
+        return dict(_PARAM_TYPE.findall(self.text))
 
     def bind(self, **values: Any) -> tuple[str, dict[str, Any]]:
         missing = self.params - values.keys()
@@ -79,6 +90,7 @@ class Query:
 
 def parse(name: str, path: Path, text: str) -> Query:
     params: set[str] = set()
+    positions: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
         if m.group(1):
@@ -86,14 +98,31 @@ def parse(name: str, path: Path, text: str) -> Query:
             return f"%({m.group(1)})s"
         return m.group(0).replace("%", "%%")  # PyMySQL applies `%` to the whole text
 
+    def qmark(m: re.Match[str]) -> str:
+        if m.group(1):
+            positions.append(m.group(1))
+            return "?"
+        return m.group(0)
+
     pyformat = _TOKENS.sub(sub, text)
+    prepared = _TOKENS.sub(qmark, text)
     documented = set(_PARAM_DOC.findall(text))
     if documented != params:
         raise TicketdbError(
             f"{path}: header documents parameters {sorted(documented)} but the query uses "
             f"{sorted(params)} (queries/README.md)"
         )
-    return Query(name, path, text, pyformat.strip().rstrip(";"), frozenset(params))
+    runner = _RUNNER_DOC.search(text)
+    return Query(
+        name,
+        path,
+        text,
+        pyformat.strip().rstrip(";"),
+        frozenset(params),
+        prepared.strip().rstrip(";"),
+        tuple(positions),
+        runner.group(1) if runner else None,
+    )
 
 
 @cache

@@ -38,8 +38,9 @@ def command() -> None:
     """Least-privilege accounts for the DSN's schema (docs/operations.md).
 
     ticketdb_migrator (DDL on the schema), ticketdb_app (EXECUTE on the workflow procedures and
-    the DML it needs; no DDL, no DELETE), ticketdb_reporter (SELECT only). Passwords come from
-    TICKETDB_MIGRATOR_PASSWORD, TICKETDB_APP_PASSWORD, TICKETDB_REPORTER_PASSWORD.
+    the DML it needs; no DDL, no DELETE), ticketdb_reporter (EXECUTE on report_run only: reads
+    reports, locks nothing). Passwords come from TICKETDB_MIGRATOR_PASSWORD,
+    TICKETDB_APP_PASSWORD, TICKETDB_REPORTER_PASSWORD.
     """
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Progress = Callable[[str], None]
-KIND_ORDER = ("migration", "table", "view", "sequence", "procedure", "function", "trigger", "event")
+KIND_ORDER = (
+    "migration", "table", "view", "sequence", "procedure", "function", "trigger", "event", "report"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class Definition:
     partitions: tuple[tuple[str, str], ...] = ()  # (name, description) of RANGE partitions
     partition_expr: str | None = None  # RANGE partitioning only
     sql_mode: str | None = None  # routines, triggers, events: the mode they run with
-    raw: str | None = None  # tables: SHOW CREATE TABLE as printed (minus db qualifiers)
+    raw: str | None = None  # tables: SHOW CREATE TABLE as printed (minus db qualifiers);
+    # report statements: the REPLACE that writes the row
 
     @property
     def key(self) -> tuple[str, str]:

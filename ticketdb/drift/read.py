@@ -18,15 +18,17 @@ from ticketdb.drift.normalise import (
     strip_database,
 )
 from ticketdb.errors import TicketdbError
-from ticketdb.migrate import repeatable
+from ticketdb.leases import SALT_TABLE
+from ticketdb.migrate import repeatable, reportsql
 from ticketdb.migrate.checksums import CHECKSUM_TABLE
 from ticketdb.migrate.runner import MIGRATION_TABLE
 
 #: Bookkeeping tables of the migration tooling: never schema (the checksum table is missing on
-#: a database migrated by an older ticketdb until its next `migrate up`).
+#: a database migrated by an older ticketdb until its next `migrate up`; the lock salt is
+#: random per database by design).
 TOOL_TABLES = frozenset(
     {MIGRATION_TABLE, "_yoyo_log", "_yoyo_version", "yoyo_lock", repeatable.TRACK_TABLE,
-     CHECKSUM_TABLE}
+     CHECKSUM_TABLE, SALT_TABLE}
 )  # fmt: skip
 TOOL_TABLE_PATTERNS = ("yoyo_tmp_*",)
 
@@ -112,4 +114,9 @@ def snapshot(
         mode = str(row.get("sql_mode") or "")
         # sql_mode is part of a routine: a hand re-create from a non-strict client changes it
         add(kind, name, text, (mode,), sql_mode=mode)
+    # the rows report_run executes with the migrator's rights are compared like routines
+    for name, row in reportsql.rows(conn).items():
+        _n, sql_text, _params, positions, _sum, _path = row
+        add("report", name, f"-- binds: {positions}\n{sql_text}", (positions,),
+            raw=reportsql.replace_sql(row))  # fmt: skip
     return objs

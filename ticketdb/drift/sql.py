@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ticketdb.db import quote_ident
 from ticketdb.drift.model import Definition, Difference
 from ticketdb.drift.normalise import signature, split_partitioning
+from ticketdb.migrate import reportsql
 
 _ROUTINES = ("procedure", "function", "trigger", "event")
 _OPTION = re.compile(r"([A-Z_]+(?: [A-Z_]+)?)=('(?:[^']|'')*'|\S+)")
@@ -159,9 +160,8 @@ def _online(clause: str) -> bool:
     upper = clause.upper()
     if upper.startswith(("ADD KEY", "ADD UNIQUE KEY", "ADD INDEX", "DROP KEY", "DROP COLUMN")):
         return True
-    return (
-        upper.startswith("ADD COLUMN")
-        and not re.search(r"\b(STORED|PERSISTENT|AUTO_INCREMENT)\b|\b(FIRST|AFTER `[^`]*`)$", upper)
+    return upper.startswith("ADD COLUMN") and not re.search(
+        r"\b(STORED|PERSISTENT|AUTO_INCREMENT)\b|\b(FIRST|AFTER `[^`]*`)$", upper
     )
 
 
@@ -262,6 +262,9 @@ def plan(
                 steps.append(Step(d.kind, d.name, dst.text.strip().rstrip(";")))
         elif d.kind in _ROUTINES:
             steps.extend(_object_steps(d, src, dst, files))
+        elif d.kind == "report":  # a row of ticketdb_report_statements (`migrate up` does it too)
+            text = dst.raw if dst is not None and dst.raw else reportsql.delete_sql(d.name)
+            steps.append(Step("report", d.name, text))
     return steps
 
 

@@ -249,6 +249,12 @@ def _table_locks(conn: Any, tables: list[str]) -> Iterator[None]:
             cur.execute("UNLOCK TABLES")
 
 
+def replaced(changes: list[Change]) -> set[str]:
+    """Routines dropped and created again: the server revoked every grant on them."""
+    routines = ("PROCEDURE", "FUNCTION")
+    return {c.name for c in changes if c.action == "replace" and c.kind in routines}
+
+
 def apply_changes(
     conn: Any, changes: list[Change], *, writes_stopped: bool = False
 ) -> list[Change]:

@@ -32,8 +32,9 @@ from ticketdb.db import (
 )
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
+from ticketdb.grants import granted_routines
 from ticketdb.locks import JobLock, LockBusy
-from ticketdb.migrate import checksums, ledger, repeatable
+from ticketdb.migrate import checksums, ledger, locksalt, repeatable, reportsql
 from ticketdb.migrate import progress as journal
 from ticketdb.migrate.online import repair as online_repair
 from ticketdb.migrate.online import route as online_route
@@ -110,6 +111,8 @@ def _locked(
     removed on the spot. Otherwise, on Galera, its owner may live on another node: we wait.
     """
     say = say or (lambda _msg: None)
+    with connection(dsn) as salt_conn:  # the lock names are derived from it: first of all
+        locksalt.ensure(salt_conn, dsn.database, wait=lock_timeout)
     backend = _open_backend(dsn)
     conn = backend.connection
     job = JobLock.open(dsn, "migrate", say=say)
@@ -257,6 +260,7 @@ def up(
     migrations = load_migrations(project)
     wanted = _through(migrations, to)
     objects = repeatable.load_objects(project)  # parse errors before touching the server
+    reports = reportsql.load(project)
     result = MigrateResult(database_created=ensure_database(dsn))
     with (
         _locked(dsn, lock_timeout, say) as (backend, job),
@@ -285,9 +289,14 @@ def up(
             with connection(dsn) as conn:
                 changes = repeatable.plan_changes(conn, objects)
                 applied = repeatable.apply_changes(conn, changes, writes_stopped=writes_stopped)
+                applied += reportsql.sync(conn, reports)  # report_run's statements (0046)
                 for change in applied:
                     result.objects.append(change.as_dict())
                     say(f"{change.action} {change.kind.lower()} {change.name} ({change.reason})")
+                regrant = sorted(granted_routines(project.root) & repeatable.replaced(applied))
+                if regrant:
+                    say(f"re-created {', '.join(regrant)}: the server dropped the EXECUTE grants "
+                        "on them; run `ticketdb grants apply` again")  # fmt: skip
                 for what in restore_taken_apart(dsn, project, conn, say):
                     say(f"restored {what} taken apart by an interrupted seed")
             for lock in (job, seed_lock):  # the lease procedures exist now (first run)

@@ -15,8 +15,9 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from ticketdb import locks
+from ticketdb import leases, locks
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 
@@ -25,9 +26,9 @@ Say = Callable[[str], None]
 
 
 # -- the one-seed-at-a-time lock ----------------------------------------------------------------
-def lock_name(database: str) -> str:
-    """The seed's GET_LOCK (node-local); its cluster-wide lease is ``seed.<database>``."""
-    return locks.lock_name("seed", database)
+def lock_name(conn: Any, database: str) -> str:
+    """The seed's GET_LOCK (node-local, salted); its cluster-wide lease is ``seed.<database>``."""
+    return leases.job_lock_name(conn, "seed", database)
 
 
 def take_lock(

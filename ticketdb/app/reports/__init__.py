@@ -1,17 +1,30 @@
 """Supervisor reports: the queries of queries/*.sql (the same files ``ticketdb bench`` times),
-bound to friendly parameters. Each function returns a :class:`Report`; the CLI prints it."""
+bound to friendly parameters. Each function returns a :class:`Report`; the CLI prints it.
+
+Every report runs through ``CALL report_run(name, json)`` (procedures/report_run.sql), for an
+admin as for the reporter account, whose only privilege that is: one path, so what the reporter
+sees is what the tests check. The procedure runs the statement ``migrate up`` loaded from the
+same file (ticketdb.migrate.reportsql); the file here only checks the parameters first.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ticketdb.app.queries import load_query
+import pymysql
+
+from ticketdb.app.queries import Query, load_query
 from ticketdb.catalog import server_now
-from ticketdb.db import scalar
+from ticketdb.db import error_code, sql_error
+from ticketdb.errors import TicketdbError
 from ticketdb.partitions import month_start
 from ticketdb.project import Project
+from ticketdb.retry import retry_conflicts
+
+_NO_PROCEDURE = 1305
 
 
 @dataclass
@@ -39,8 +52,49 @@ class Report:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 
 
+def _json_value(value: Any) -> Any:
+    """A parameter as report_run binds it: numbers and NULL as such, dates as the text
+    PyMySQL would have sent."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, int | str):
+        return value
+    raise TypeError(f"cannot pass {type(value).__name__} to report_run")
+
+
+def run_report(conn: Any, query: Query, **params: Any) -> tuple[list[str], list[tuple]]:
+    """``CALL report_run`` for ``query`` (marked ``-- runner: report_run``): (columns, rows).
+    A read aborted by a Galera applier or a TOI DDL (1213) is run again."""
+    if query.runner != "report_run":
+        raise TicketdbError(f"{query.path} is not marked `-- runner: report_run`")
+    query.bind(**params)  # a missing or unknown parameter: exit 2 before the server
+    args = json.dumps({k: _json_value(v) for k, v in params.items()})
+
+    def once() -> tuple[list[str], list[tuple]]:
+        with conn.cursor() as cur:
+            cur.execute("CALL report_run(%s, %s)", (query.name, args))
+            columns = [d[0] for d in cur.description] if cur.description else []
+            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cur.fetchall()]
+            while cur.nextset():
+                pass
+        return columns, rows
+
+    try:
+        return retry_conflicts(once)
+    except pymysql.err.MySQLError as exc:
+        if error_code(exc) == _NO_PROCEDURE:
+            raise TicketdbError(
+                "this database has no report_run procedure: run `ticketdb migrate up`"
+            ) from None
+        raise sql_error(exc, where=f"report {query.name}") from None
+
+
 def _run(conn: Any, project: Project, report: str, query: str, title: str, **params: Any) -> Report:
-    columns, rows = load_query(project, query).run(conn, **params)
+    columns, rows = run_report(conn, load_query(project, query), **params)
     return Report(report, query, title, params, columns, rows)
 
 
@@ -101,7 +155,7 @@ def urgent_today(
     built (run ``rebuild_daily_urgent_tickets`` or wait for the nightly event).
     """
     as_of = as_of or server_now(conn)
-    built_at = scalar(conn, "SELECT MAX(built_at) FROM daily_urgent_tickets")
+    built_at = run_report(conn, load_query(project, "urgent_today_built"))[1][0][0]
     title = (f"Urgent tickets (list built {built_at:%Y-%m-%d %H:%M})" if built_at
              else "Urgent tickets (list never built)")  # fmt: skip
     report = _run(conn, project, "urgent-today", "urgent_today", title,
