@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -129,6 +130,7 @@ class _Walk:
         n, pos = len(text), self.start
         region, tried, delimiter = -1, 0, ";"
         collected = pos
+        last = text.rfind("\n", 0, n - 1) + 1  # where the last line starts
         while pos < n:
             if region < 0:
                 eol = text.find("\n", pos, pos + _LONG_LINE)
@@ -160,6 +162,7 @@ class _Walk:
             at_end = delimiter == ";" and text[pos:end].rstrip().endswith(";")
             pos = end
             if not final and not (at_end and pos - region >= 2 * tried):
+                pos = _next_line(text, pos, delimiter, last)
                 continue
             light = skip is None and not self._keeping()  # what is kept is parsed whole
             found = _region(self.src, region, pos, final=final, light=light)
@@ -172,6 +175,29 @@ class _Walk:
             if pos - collected > _COLLECT_EVERY and not gc.isenabled():
                 gc.collect(1)
                 collected = pos
+
+
+#: a line that may end a region: a DELIMITER directive, or (under ";") one ending in ";"
+_DIRECTIVE_START = re.compile(r"^[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE | re.MULTILINE)
+_DIRECTIVE_OR_END = re.compile(
+    r"^[ \t]*DELIMITER[ \t]+\S|;[^\S\n]*(?:\n|\Z)", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _next_line(text: str, pos: int, delimiter: str, last: int) -> int:
+    """The start of the next line from ``pos`` (a line start) on that the walk must look at:
+    one that switches the delimiter or, under ``;``, ends in ``;`` (``rstrip`` then ``;``), or
+    the last line. The lines between change nothing: a long routine body is skipped at C
+    speed instead of line by line."""
+    if delimiter == ";":
+        m = _DIRECTIVE_OR_END.search(text, pos, last)
+        if m is not None:
+            return max(pos, text.rfind("\n", pos, m.start()) + 1) if m[0][0] == ";" else m.start()
+    else:
+        m = _DIRECTIVE_START.search(text, pos, last)
+        if m is not None:
+            return m.start()
+    return max(pos, last)
 
 
 def _region(
@@ -192,7 +218,7 @@ def _region(
         upper = text.upper()
         light = not any(word in upper for word in _TABLE_WORDS)
     try:
-        _, tokens, pieces, commands = lex_sql(text)
+        _, tokens, pieces, commands = lex_sql(text, start)
     except SplitError as exc:
         if not final:
             return None
@@ -208,7 +234,7 @@ def _region(
         if (start + at, note) not in src.notes:
             src.notes.append((start + at, note))
     if light:
-        return _headers(tokens, pieces, start)
+        return _headers(tokens, pieces)
     found = list(parse_lexed(tokens, pieces, start, shift=True))
     for ps in found:
         ps.shape = shape
@@ -222,23 +248,15 @@ def _error(src: SourceFile, error: tuple[int, str]) -> None:
         src.errors.append(error)
 
 
-def _headers(tokens: list[Token], pieces: list[Statement], base: int) -> list[ParsedStatement]:
+def _headers(tokens: list[Token], pieces: list[Statement]) -> list[ParsedStatement]:
     """Statements with their words and routine header (kind, name, parameter count) only:
     all that Schema.apply reads from a statement that names no table."""
     sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]
-    new = tuple.__new__
+    starts = [t.offset for t in sig]
     out = []
-    k = 0
-    for st in pieces:
-        end = st.offset + len(st.text)
-        while k < len(sig) and sig[k].offset < st.offset:
-            k += 1
-        toks = []
-        while k < len(sig) and sig[k].offset < end:
-            kind, text, offset, line, col = sig[k]
-            toks.append(new(Token, (kind, text, offset + base, line, col)))
-            k += 1
-        moved = Statement(st.text, st.offset + base, st.line, st.col, st.delimiter, st.terminated)
+    for moved in pieces:
+        lo = bisect_left(starts, moved.offset)
+        toks = sig[lo : bisect_left(starts, moved.offset + len(moved.text), lo)]
         header = _header(moved, toks)
         ps = ParsedStatement(moved, toks, [t.upper for t in toks[:8] if t.kind == "word"], header)
         if header is not None and header.kind in ("PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"):
