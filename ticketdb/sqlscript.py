@@ -135,11 +135,13 @@ def tokenize(
     directives: bool = False,
     whitespace: bool = True,
     base: int = 0,
+    line: int = 1,
+    col: int = 1,
 ) -> list[Token]:
     """Lex ``sql``; with ``directives`` a line ``DELIMITER x`` switches the delimiter; without
     ``whitespace`` no ``ws`` tokens are made (what lint reads: it skips them anyway).
-    ``base`` is added to every offset (``sql`` is a piece of a file that starts there; lines
-    and columns stay the piece's own).
+    ``sql`` may be a piece of a bigger text: ``base`` is added to every offset, and ``line``,
+    ``col`` are where its first character is.
 
     One compiled pattern per delimiter does the work (linear even for mysqldump's megabyte-long
     INSERT lines), walked with ``finditer``; the loop only tracks lines, and leaves the walk
@@ -148,7 +150,7 @@ def tokenize(
     tokens: list[Token] = []
     append = tokens.append
     new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: ~10% of lexing
-    pos, n, line, line_start = 0, len(sql), 1, 0
+    pos, n, line_start = 0, len(sql), 1 - col  # col = pos - line_start + 1
     blank = True  # only whitespace so far on this line (DELIMITER must start a line)
     directive_at = _DELIMITER_LINE.match
     if not whitespace:

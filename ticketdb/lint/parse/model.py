@@ -200,6 +200,10 @@ class SourceFile:
     streamed: bool = False
     stream_cache: list[object] | None = field(default=None, repr=False)  # the first regions
     stream_resume: int = 0  # where the cached regions end
+    #: None until parse/light.py asks: no `source`/`use` line nor an ASCII control character
+    #: that Python counts as a space anywhere in the text (its regions may then be read
+    #: without the lexer)
+    plain: bool | None = field(default=None, repr=False)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ticketdb.lint.parse.client import _FIRST_LINE_COMMAND, _NEXT_LINE_COMMAND
 from ticketdb.lint.parse.files import lex_sql, parse_lexed
+from ticketdb.lint.parse.light import headers, scan
 from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile
 from ticketdb.lint.parse.routine import _params
 from ticketdb.lint.parse.statement import _header
@@ -178,10 +179,9 @@ class _Walk:
 
 
 #: a line that may end a region: a DELIMITER directive, or (under ";") one ending in ";"
-_DIRECTIVE_START = re.compile(r"^[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE | re.MULTILINE)
-_DIRECTIVE_OR_END = re.compile(
-    r"^[ \t]*DELIMITER[ \t]+\S|;[^\S\n]*(?:\n|\Z)", re.IGNORECASE | re.MULTILINE
-)
+#: (both patterns start with a character, which the regex engine looks for quickly)
+_NEXT_DIRECTIVE = re.compile(r"\n[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE)
+_NEXT_DIRECTIVE_OR_END = re.compile(r"\n[ \t]*DELIMITER[ \t]+\S|;[^\S\n]*(?:\n|\Z)", re.IGNORECASE)
 
 
 def _next_line(text: str, pos: int, delimiter: str, last: int) -> int:
@@ -189,15 +189,15 @@ def _next_line(text: str, pos: int, delimiter: str, last: int) -> int:
     one that switches the delimiter or, under ``;``, ends in ``;`` (``rstrip`` then ``;``), or
     the last line. The lines between change nothing: a long routine body is skipped at C
     speed instead of line by line."""
+    if pos >= last or _DELIMITER_LINE.match(text, pos):
+        return pos
     if delimiter == ";":
-        m = _DIRECTIVE_OR_END.search(text, pos, last)
-        if m is not None:
-            return max(pos, text.rfind("\n", pos, m.start()) + 1) if m[0][0] == ";" else m.start()
+        m = _NEXT_DIRECTIVE_OR_END.search(text, pos, last)
+        if m is not None and m[0][0] == ";":
+            return max(pos, text.rfind("\n", pos, m.start()) + 1)  # the line it ends
     else:
-        m = _DIRECTIVE_START.search(text, pos, last)
-        if m is not None:
-            return m.start()
-    return max(pos, last)
+        m = _NEXT_DIRECTIVE.search(text, pos, last)
+    return m.start() + 1 if m is not None else last
 
 
 def _region(
@@ -217,6 +217,10 @@ def _region(
     if light:  # (substring tests: a regex alternation crawls over a 1 MB INSERT line)
         upper = text.upper()
         light = not any(word in upper for word in _TABLE_WORDS)
+    scanned = scan(src, start, end) if light else None
+    if scanned is not None:  # statement ends and headers without lexing every token
+        pieces, complete = scanned
+        return headers(pieces) if final or complete else None
     try:
         _, tokens, pieces, commands = lex_sql(text, start)
     except SplitError as exc:
