@@ -25,7 +25,9 @@ from ticketdb.lint.parse.client import (
     _FIRST_LINE_COMMAND,
     _NEXT_LINE_COMMAND,
     BOM,
+    _may_hold_commands,
 )
+from ticketdb.lint.parse.files import _BULK_LINE
 from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile
 from ticketdb.lint.parse.routine import _params, _skip_group
 from ticketdb.lint.parse.statement import HEADER_TOKENS, _header, read_header
@@ -127,7 +129,28 @@ def _directive_at(text: str, at: int) -> re.Match[str] | None:
     return m
 
 
-def _scan(sql: str, base: int) -> tuple[list[Statement], bool]:
+def lexes(text: str) -> bool:
+    """Does ``lex_sql`` read all of ``text`` without a SplitError (no unterminated string,
+    quoted name or comment)? False also when unsure: executable comments, client commands
+    or bulk INSERT lines, which lex_sql rewrites first. At C speed, for deciding whether a
+    script of middling size may be read region by region: a file the lexer rejects is then
+    read whole, as before (one error, nothing else checked)."""
+    if (
+        "/*!" in text
+        or "/*M!" in text
+        or text.startswith(BOM)
+        or _may_hold_commands(text)
+        or _BULK_LINE.search(text)
+    ):
+        return False
+    try:
+        _scan(text, 0, routines=False)
+    except _Unsure:
+        return False
+    return True
+
+
+def _scan(sql: str, base: int, routines: bool = True) -> tuple[list[Statement], bool]:
     out: list[Statement] = []
     pos, n, line, line_start = 0, len(sql), 1, 0
     delimiter, last_directive = ";", ";"
@@ -139,7 +162,7 @@ def _scan(sql: str, base: int) -> tuple[list[Statement], bool]:
         nonlocal start
         if start >= 0:
             text = sql[start:stop]
-            if delimiter == ";":
+            if delimiter == ";" and routines:
                 up = text.upper()
                 if "CREATE" in up or "ALTER" in up:
                     raise _Unsure  # maybe a routine: split() tracks its BEGIN/END depth

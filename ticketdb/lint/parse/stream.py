@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ticketdb.lint.parse.client import _FIRST_LINE_COMMAND, _NEXT_LINE_COMMAND
 from ticketdb.lint.parse.files import lex_sql, parse_lexed
-from ticketdb.lint.parse.light import headers, scan
-from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile
+from ticketdb.lint.parse.light import headers, lexes, scan
+from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile, release
 from ticketdb.lint.parse.routine import _params
 from ticketdb.lint.parse.statement import _header
 from ticketdb.lint.parse.unit import offset_at
@@ -66,9 +66,17 @@ def _shape(line: str) -> str:
     return _SHAPE_FAST.sub("?", line.strip())
 
 
-def load_streamed(path: Path, display: str, role: str) -> SourceFile | None:
-    """A streamed SourceFile for a big script, or None when it is read whole."""
-    if role != "script" or path.suffix != ".sql" or path.stat().st_size <= STREAM_BYTES:
+def load_streamed(
+    path: Path, display: str, role: str, smaller: int | None = None
+) -> SourceFile | None:
+    """A streamed SourceFile for a big script, or None when it is read whole. ``smaller``:
+    stream a script from this size on too (to check it in parallel: lint/parallel.py) when
+    it lexes without error (read whole, a file the lexer rejects gives one error and no
+    other finding; streamed, each region would be checked)."""
+    if role != "script" or path.suffix != ".sql":
+        return None
+    size = path.stat().st_size
+    if size <= STREAM_BYTES and (smaller is None or size < smaller):
         return None
     try:
         text = path.read_bytes().decode("utf-8")
@@ -76,6 +84,8 @@ def load_streamed(path: Path, display: str, role: str) -> SourceFile | None:
         return None  # the whole-file reader reports it
     if "\\." in text or _FIRST_LINE_COMMAND.match(text) or _NEXT_LINE_COMMAND.search(text):
         return None  # `source`/`use` lines: the engine must know them before it walks
+    if size <= STREAM_BYTES and not lexes(text):
+        return None
     return SourceFile(path, display, text, role, streamed=True)
 
 
@@ -104,6 +114,15 @@ def statements_of(
     yield from _Walk(src, src.stream_resume, skip, None)
 
 
+def segment(
+    src: SourceFile, start: int, skip: Callable[[str], bool] | None, stop: int | None = None
+) -> _Walk:
+    """The statements of a streamed ``src`` from ``start`` (a region start) to the first region
+    start at or after ``stop`` (``.end`` says where that was), read past its cache: a segment
+    of a parallel check (``skip`` as for :func:`statements_of`; None: schema-only)."""
+    return _Walk(src, start, skip, None, stop)
+
+
 class _Walk:
     """One pass over ``src.text`` from ``start``; fills ``cache`` with the regions of the
     first CACHE_BYTES (parsed statements, or (shape, start, end) of a line not parsed)."""
@@ -114,9 +133,13 @@ class _Walk:
         start: int,
         skip: Callable[[str], bool] | None,
         cache: list[object] | None,
+        stop: int | None = None,
     ) -> None:
         self.src, self.start, self.skip, self.cache = src, start, skip, cache
         self.resume = start
+        #: ``stop``: end the walk at the first region start at or after it (a segment of a
+        #: parallel check); ``end``: where the walk ended (a region start, or the text's end)
+        self.stop, self.end = stop, start
 
     def _keeping(self) -> bool:
         return self.cache is not None and self.resume - self.start <= CACHE_BYTES
@@ -132,8 +155,11 @@ class _Walk:
         region, tried, delimiter = -1, 0, ";"
         collected = pos
         last = text.rfind("\n", 0, n - 1) + 1  # where the last line starts
+        stop = n if self.stop is None else self.stop
         while pos < n:
             if region < 0:
+                if pos >= stop:
+                    break
                 eol = text.find("\n", pos, pos + _LONG_LINE)
                 m = _SIMPLE.match(text, pos, n if eol < 0 else eol + 1) if eol >= 0 else None
                 if m is not None and "TABLE" not in m[0].upper():
@@ -172,10 +198,14 @@ class _Walk:
                 continue
             self._keep(list(found), pos)
             yield from found
+            if not self._keeping():  # checked and applied: nothing keeps them
+                for ps in found:
+                    release(ps)
             region = -1
             if pos - collected > _COLLECT_EVERY and not gc.isenabled():
                 gc.collect(1)
                 collected = pos
+        self.end = min(pos, n)
 
 
 #: a line that may end a region: a DELIMITER directive, or (under ";") one ending in ";"

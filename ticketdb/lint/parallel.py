@@ -1,0 +1,230 @@
+"""Check a big streamed script on several cores: forked workers, one segment of the file each.
+
+Why: parsing routine bodies is most of a lint run, and one Python process uses one core. The
+parse trees cannot be sent between processes cheaply (pickling them costs more than parsing),
+so each worker parses and checks a segment itself and sends back only its findings.
+
+How: the file is cut at region starts (parse/stream.py) into one segment per process. A worker
+is forked with the schema as it is at the start of the file; it first applies the statements
+before its segment, read the schema-only way (routine headers, no bodies: parse/light.py), then
+checks its segment exactly as a single process would, and sends back the raw findings, parse
+errors and notes it made. The parent checks the first segment meanwhile, then takes each
+worker's answer in file order and applies that segment the schema-only way, so the schema is
+the same at every point as in a single process. A worker that fails, or has not answered in
+far more time than the parent needed, is killed and its segment is checked by the parent: the
+findings never depend on the workers. Only on Linux (fork), with more than one usable CPU, in
+a process without other threads; ``TICKETDB_LINT_JOBS`` sets the number of processes (1: none).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ticketdb.lint.parse.model import ParsedStatement, SourceFile
+from ticketdb.lint.parse.stream import segment
+from ticketdb.lint.registry import Rule
+from ticketdb.lint.schema import Schema, apply_quietly
+
+#: at most this many processes check one file
+MAX_JOBS = 4
+#: a script of this size is checked in parallel (parse/stream.py streams it for that)
+MIN_BYTES = 256 * 1024
+#: the first segment (the parent's) is this much bigger than the others: the parent also
+#: applies the other segments schema-only after its own
+FIRST_SHARE = 1.1
+#: a worker may take this many times what the parent took for its segment, plus GRACE seconds
+SLOWER = 4.0
+GRACE = 30.0
+
+
+def jobs() -> int:
+    """How many processes may check one file here (1: no workers)."""
+    wanted = os.environ.get("TICKETDB_LINT_JOBS", "").strip()
+    if wanted.isdigit() and int(wanted) >= 1:
+        limit = int(wanted)
+    else:
+        try:
+            limit = min(len(os.sched_getaffinity(0)), MAX_JOBS)
+        except AttributeError:  # pragma: no cover - not Linux
+            limit = 1
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return 1  # fork is only safe (and cheap) there, and without other threads
+    return max(1, limit)
+
+
+def jobs_for(src: SourceFile) -> int:
+    """Processes for checking ``src``: a streamed script of at least MIN_BYTES."""
+    if not src.streamed or len(src.text) < MIN_BYTES:
+        return 1
+    return jobs()
+
+
+def cuts(size: int, n: int) -> list[int]:
+    """Where the ``n`` segments of a text of ``size`` characters should start (after the
+    first): the walk ends each segment at the first region start from there."""
+    first = min(size, int(size * FIRST_SHARE / (n - 1 + FIRST_SHARE)))
+    rest = (size - first) / (n - 1)
+    return [first + int(rest * k) for k in range(n - 1)]
+
+
+@dataclass
+class Part:
+    """What a worker sends back: the segment it checked and what checking it made."""
+
+    start: int
+    end: int
+    raw: list[tuple[int, str, str]]  # (offset, rule code, message)
+    errors: list[tuple[int, str]]
+    notes: list[tuple[int, str]]
+
+
+class Worker:
+    """A forked process running ``work``; its result comes back pickled through a pipe."""
+
+    def __init__(self, work: Callable[[], Part]) -> None:
+        read, write = os.pipe()
+        gc.freeze()  # the child's collections then leave the parent's objects (and pages) alone
+        try:
+            self.pid = os.fork()
+        finally:
+            gc.unfreeze()
+        if self.pid == 0:  # pragma: no cover - the child (coverage does not follow a fork)
+            os.close(read)
+            _child(work, write)
+        os.close(write)
+        self.fd: int | None = read
+
+    def result(self, timeout: float) -> Part | None:
+        """The worker's Part, or None when it failed or did not answer within ``timeout``
+        seconds (then it is killed)."""
+        chunks: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        assert self.fd is not None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                self.close()
+                return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self.close()
+        try:
+            got = pickle.loads(b"".join(chunks))
+        except Exception:
+            return None
+        return got if isinstance(got, Part) else None
+
+    def close(self) -> None:
+        """End the worker (if it still runs) and reap it: no process outlives the run."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _child(work: Callable[[], Part], fd: int) -> None:  # pragma: no cover - runs in the child
+    """Run ``work`` and write its pickled Part; never return (no clean-up of the parent's
+    state, no buffered output flushed twice). Ctrl-C is the parent's to report."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = 1
+    try:
+        data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent checks the segment itself
+        pass
+    os._exit(code)
+
+
+class _Run(Protocol):
+    """What check_file uses of the engine's run (lint/engine.py ``_Run``)."""
+
+    raw: list[tuple[SourceFile, int, str, str]]
+
+    def check(
+        self,
+        src: SourceFile,
+        sts: Iterable[ParsedStatement],
+        schema: Schema,
+        final: Schema | None,
+        apply: bool,
+        rules: list[Rule],
+        clean: set[str],
+    ) -> None: ...
+
+
+def check_file(
+    run: _Run,
+    src: SourceFile,
+    schemas: tuple[Schema, Schema | None, bool],
+    rules: list[Rule],
+    n: int,
+) -> None:
+    """The engine's check of a big streamed script (``run.check`` over its statements), in
+    ``n`` processes: the same findings, errors and schema as in one. ``schemas``: the schema
+    to check against and apply to, the final one, whether to apply."""
+    schema, final, apply = schemas
+    starts = cuts(len(src.text), n)
+
+    def schema_only(walk: Iterable[ParsedStatement]) -> None:
+        for st in walk:
+            if apply:
+                apply_quietly(schema, st, src.display)
+
+    def checked(start: int, stop: int | None) -> int:  # where that segment ended
+        clean: set[str] = set()
+        walk = segment(src, start, clean.__contains__, stop)
+        run.check(src, walk, schema, final, apply, rules, clean)
+        return walk.end
+
+    def part(k: int) -> Part:  # in worker k: segment k, after the schema before it
+        before = segment(src, 0, None, starts[k - 1])
+        schema_only(before)
+        raw, errors, notes = len(run.raw), len(src.errors), len(src.notes)
+        end = checked(before.end, starts[k] if k < n - 1 else None)
+        found = [(at, code, message) for _, at, code, message in run.raw[raw:]]
+        return Part(before.end, end, found, src.errors[errors:], src.notes[notes:])
+
+    workers = [Worker(lambda k=k: part(k)) for k in range(1, n)]
+    try:
+        began = time.monotonic()
+        pos = checked(0, starts[0])
+        spent = time.monotonic() - began
+        for k, worker in enumerate(workers, 1):
+            stop = starts[k] if k < n - 1 else None
+            got = worker.result(SLOWER * spent + GRACE)
+            if got is None or got.start != pos:  # it failed: that segment is checked here
+                pos = checked(pos, stop)
+                continue
+            run.raw.extend((src, at, code, message) for at, code, message in got.raw)
+            src.errors.extend(e for e in got.errors if e not in src.errors)
+            src.notes.extend(e for e in got.notes if e not in src.notes)
+            walk = segment(src, pos, None, stop)  # the schema after that segment
+            schema_only(walk)
+            if walk.end != got.end:  # pragma: no cover - the walks are the same code
+                message = f"internal error: parallel segments disagree at offset {walk.end}"
+                run.raw.append((src, pos, "TDB000", message))
+            pos = walk.end
+    finally:
+        for worker in workers:
+            worker.close()
