@@ -69,7 +69,8 @@ def test_parallel_findings_equal_one_process_reading_whole_files(
     plain = _findings(tmp_path, paths)
     assert not forks
     monkeypatch.setenv("TICKETDB_LINT_JOBS", jobs)
-    monkeypatch.setattr(parallel, "MIN_BYTES", 1)  # every script that lexes goes parallel
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_LINES", 0)  # every script that lexes goes parallel
     monkeypatch.setattr(stream, "STREAM_BYTES", 1)
     assert _findings(tmp_path, paths) == plain
     assert len(forks) >= 10 * (int(jobs) - 1)
@@ -86,6 +87,7 @@ def test_failed_worker_costs_time_not_findings(
     plain = _findings(tmp_path, paths)
     monkeypatch.setenv("TICKETDB_LINT_JOBS", "3")
     monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_LINES", 0)
     monkeypatch.setattr(stream, "STREAM_BYTES", 1)
     real = parallel.Worker.__init__
 
@@ -110,6 +112,7 @@ def test_hanging_worker_is_killed_and_its_segment_checked_here(
     plain = _findings(tmp_path, [tmp_path / "lib.sql"])
     monkeypatch.setenv("TICKETDB_LINT_JOBS", "2")
     monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_LINES", 0)
     monkeypatch.setattr(parallel, "SLOWER", 0.0)
     monkeypatch.setattr(parallel, "GRACE", 0.5)
     real = parallel.Worker.__init__
@@ -129,6 +132,7 @@ def test_a_script_the_lexer_rejects_is_read_whole_as_before(tmp_path: Path, monk
     size is streamed (to be checked in parallel) only when it lexes."""
     monkeypatch.setenv("TICKETDB_LINT_JOBS", "2")
     monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_LINES", 0)
     (tmp_path / "bad.sql").write_text(MIXED + "UPDATE shapes SET b = 'bad\n")
     (tmp_path / "good.sql").write_text(MIXED)
     found = _findings(tmp_path, [tmp_path / "bad.sql", tmp_path / "good.sql"])
@@ -153,6 +157,7 @@ def test_routines_of_a_streamed_script_count_in_file_order(
     whole = _findings(tmp_path, paths)
     monkeypatch.setenv("TICKETDB_LINT_JOBS", "2")
     monkeypatch.setattr(parallel, "MIN_BYTES", 1)
+    monkeypatch.setattr(parallel, "MIN_LINES", 0)
     assert _findings(tmp_path, paths) == whole
     srcs = {Path(k[0]).name: s for k, s in discover._cache.items()}
     assert srcs["b.sql"].streamed and not srcs["c.sql"].streamed  # (`use` lines: read whole)

@@ -36,7 +36,7 @@ def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
     src = _cache.get(key)
     if src is None:
-        smaller = parallel.MIN_BYTES if parallel.jobs() > 1 else None
+        smaller = (parallel.MIN_BYTES, parallel.worth) if parallel.jobs() > 1 else None
         src = load_streamed(path, disp, role, smaller) or load(path, disp, role=role)
         _cache[key] = src
     return src

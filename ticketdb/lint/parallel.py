@@ -8,11 +8,11 @@ How: the file is cut at region starts (parse/stream.py) into one segment per pro
 is forked with the schema as it is at the start of the file; it first applies the statements
 before its segment, read the schema-only way (routine headers, no bodies: parse/light.py), then
 checks its segment exactly as a single process would, and sends back the raw findings, parse
-errors and notes it made. The parent checks the first segment meanwhile, then takes each
-worker's answer in file order and applies that segment the schema-only way, so the schema is
-the same at every point as in a single process. A worker that fails, or has not answered in
-far more time than the parent needed, is killed and its segment is checked by the parent: the
-findings never depend on the workers. Only on Linux (fork), with more than one usable CPU, in
+errors and notes it made, and the schema model as its segment left it (small: tables and
+routines, not parse trees). The parent checks the first segment meanwhile, then takes each
+worker's answer in file order, so the schema is the same at every point as in a single
+process. A worker that fails, or has not answered in far more time than the parent needed,
+is killed and its segment is checked by the parent: the findings never depend on the workers. Only on Linux (fork), with more than one usable CPU, in
 a process without other threads; ``TICKETDB_LINT_JOBS`` sets the number of processes (1: none).
 """
 
@@ -37,10 +37,12 @@ from ticketdb.lint.schema import Schema, apply_quietly
 
 #: at most this many processes check one file
 MAX_JOBS = 4
-#: a script of this size is checked in parallel (parse/stream.py streams it for that)
+#: a script of this size and as many lines is checked in parallel (parse/stream.py streams
+#: it for that); a dump of a few megabyte-long INSERT lines is cheap to check, not worth it
 MIN_BYTES = 256 * 1024
-#: the first segment (the parent's) is this much bigger than the others: the parent also
-#: applies the other segments schema-only after its own
+MIN_LINES = 5_000
+#: the first segment (the parent's) is this much bigger than the others: a worker first
+#: applies the segments before its own, schema-only (about a tenth of checking them)
 FIRST_SHARE = 1.1
 #: a worker may take this many times what the parent took for its segment, plus GRACE seconds
 SLOWER = 4.0
@@ -62,11 +64,14 @@ def jobs() -> int:
     return max(1, limit)
 
 
+def worth(text: str) -> bool:
+    """Is a script this big worth the workers?"""
+    return len(text) >= MIN_BYTES and text.count("\n") >= MIN_LINES
+
+
 def jobs_for(src: SourceFile) -> int:
-    """Processes for checking ``src``: a streamed script of at least MIN_BYTES."""
-    if not src.streamed or len(src.text) < MIN_BYTES:
-        return 1
-    return jobs()
+    """Processes for checking ``src``: a streamed script worth it."""
+    return jobs() if src.streamed and worth(src.text) else 1
 
 
 def cuts(size: int, n: int) -> list[int]:
@@ -79,13 +84,16 @@ def cuts(size: int, n: int) -> list[int]:
 
 @dataclass
 class Part:
-    """What a worker sends back: the segment it checked and what checking it made."""
+    """What a worker sends back: the segment it checked, what checking it made, and the
+    schema after it (a schema model is small: the parent takes it instead of applying the
+    segment again)."""
 
     start: int
     end: int
     raw: list[tuple[int, str, str]]  # (offset, rule code, message)
     errors: list[tuple[int, str]]
     notes: list[tuple[int, str]]
+    schema: Schema | None
 
 
 class Worker:
@@ -186,11 +194,6 @@ def check_file(
     schema, final, apply = schemas
     starts = cuts(len(src.text), n)
 
-    def schema_only(walk: Iterable[ParsedStatement]) -> None:
-        for st in walk:
-            if apply:
-                apply_quietly(schema, st, src.display)
-
     def checked(start: int, stop: int | None) -> int:  # where that segment ended
         clean: set[str] = set()
         walk = segment(src, start, clean.__contains__, stop)
@@ -199,11 +202,14 @@ def check_file(
 
     def part(k: int) -> Part:  # in worker k: segment k, after the schema before it
         before = segment(src, 0, None, starts[k - 1])
-        schema_only(before)
+        for st in before:
+            if apply:
+                apply_quietly(schema, st, src.display)
         raw, errors, notes = len(run.raw), len(src.errors), len(src.notes)
         end = checked(before.end, starts[k] if k < n - 1 else None)
         found = [(at, code, message) for _, at, code, message in run.raw[raw:]]
-        return Part(before.end, end, found, src.errors[errors:], src.notes[notes:])
+        made = src.errors[errors:], src.notes[notes:]
+        return Part(before.end, end, found, *made, schema if apply else None)
 
     workers = [Worker(lambda k=k: part(k)) for k in range(1, n)]
     try:
@@ -211,20 +217,16 @@ def check_file(
         pos = checked(0, starts[0])
         spent = time.monotonic() - began
         for k, worker in enumerate(workers, 1):
-            stop = starts[k] if k < n - 1 else None
             got = worker.result(SLOWER * spent + GRACE)
             if got is None or got.start != pos:  # it failed: that segment is checked here
-                pos = checked(pos, stop)
+                pos = checked(pos, starts[k] if k < n - 1 else None)
                 continue
             run.raw.extend((src, at, code, message) for at, code, message in got.raw)
             src.errors.extend(e for e in got.errors if e not in src.errors)
             src.notes.extend(e for e in got.notes if e not in src.notes)
-            walk = segment(src, pos, None, stop)  # the schema after that segment
-            schema_only(walk)
-            if walk.end != got.end:  # pragma: no cover - the walks are the same code
-                message = f"internal error: parallel segments disagree at offset {walk.end}"
-                run.raw.append((src, pos, "TDB000", message))
-            pos = walk.end
+            if got.schema is not None:
+                schema.take(got.schema)  # the schema after that segment
+            pos = got.end
     finally:
         for worker in workers:
             worker.close()

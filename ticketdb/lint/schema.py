@@ -51,6 +51,12 @@ class Schema:
     def copy(self) -> Schema:
         return copy.deepcopy(self)
 
+    def take(self, other: Schema) -> None:
+        """Become ``other``, in place (the run holds this object): a parallel check's worker
+        sends back the schema as its segment left it."""
+        vars(self).clear()
+        vars(self).update(vars(other))
+
     def table(self, name: str) -> Table | None:
         return self.tables.get(name.lower())
 

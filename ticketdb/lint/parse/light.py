@@ -30,12 +30,13 @@ from ticketdb.lint.parse.client import (
 from ticketdb.lint.parse.files import _BULK_LINE
 from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile
 from ticketdb.lint.parse.routine import _params, _skip_group
-from ticketdb.lint.parse.statement import HEADER_TOKENS, _header, read_header
+from ticketdb.lint.parse.statement import HEADER_TOKENS, read_header
 from ticketdb.lint.parse.words import ROUTINE_KINDS
 from ticketdb.sqlscript import (
     _BLANKS,
     _DELIMITER_LINE,
     _POSSESSIVE,
+    ObjectHeader,
     SplitError,
     Statement,
     Token,
@@ -47,7 +48,7 @@ _WORD_GROUP = re.compile(r"\(\?P<word>(.*?)\)\n    \|\(\?P<punct>", re.S)
 _SKELETONS: dict[str, tuple[re.Pattern[str], re.Pattern[str], dict[str, int]]] = {}
 #: whitespace other than ASCII's: a word may hold it (the lexer's word class is wide)
 _ODD_SPACE = re.compile(r"[^\S \t\n\r\f\v]")
-_ODD_ASCII_SPACE = re.compile(r"[\x1c-\x1f]")
+_ODD_ASCII_SPACES = "\x1c\x1d\x1e\x1f"
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$\u0080-\uffff]+")
 _LONG = 20_000  # from this length a region may hold bulk INSERT rows (blanked by lex_sql)
 _HEAD = 100  # characters of a statement lexed at first for its header
@@ -99,9 +100,10 @@ def scan(src: SourceFile, start: int, end: int) -> tuple[list[Statement], bool] 
     if src.plain is None:  # what is rare and costs a look at every character: once a file
         text = src.text
         src.plain = not (
-            _ODD_ASCII_SPACE.search(text)
-            or _FIRST_LINE_COMMAND.match(text)
-            or _NEXT_LINE_COMMAND.search(text)
+            any(c in text for c in _ODD_ASCII_SPACES)
+            # (a streamed file has no `source`/`use` line: load_streamed looked)
+            or (not src.streamed and _FIRST_LINE_COMMAND.match(text))
+            or (not src.streamed and _NEXT_LINE_COMMAND.search(text))
         )
     if not src.plain or end - start >= _LONG:
         return None
@@ -226,23 +228,21 @@ def headers(pieces: list[Statement]) -> list[ParsedStatement]:
     parameters): all that Schema.apply reads from a statement that names no table."""
     out = []
     for st in pieces:
-        toks = _head_tokens(st)
-        header = _header(st, toks)
+        toks, header, name = _head(st)
         ps = ParsedStatement(st, toks, [t.upper for t in toks[:8] if t.kind == "word"], header)
         if header is not None and header.kind in ROUTINE_KINDS:
             ps.routine = Routine(header.kind, header.name)
-            at = st.offset + header.name_offset
-            i = next((j for j, t in enumerate(toks) if t.offset == at), None)
-            if i is not None and header.kind in ("PROCEDURE", "FUNCTION"):
-                params, _ = _params(toks, i + 1)
+            if name is not None and header.kind in ("PROCEDURE", "FUNCTION"):
+                params, _ = _params(toks, name + 1)
                 ps.routine.params, ps.routine.param_count = set(params), len(params)
         out.append(ps)
     return out
 
 
-def _head_tokens(st: Statement) -> list[Token]:
-    """The significant tokens of the start of ``st``: enough for its header, its first words
-    and a procedure's parameter list (the whole statement when that is all of it)."""
+def _head(st: Statement) -> tuple[list[Token], ObjectHeader | None, int | None]:
+    """The significant tokens of the start of ``st``, enough for its header, its first words
+    and a procedure's parameter list (the whole statement when that is all of it); the
+    header read from them, and the index of its name token."""
     size = _HEAD
     while True:
         whole = size >= len(st.text)
@@ -257,28 +257,31 @@ def _head_tokens(st: Statement) -> list[Token]:
             size *= 4
             continue
         toks = [t for t in toks if t.kind != "comment"]
-        if whole:
-            return toks
-        toks.pop()  # maybe cut in the middle
-        if _enough(st, toks):
-            return toks
+        if not whole:
+            toks.pop()  # maybe cut in the middle
+        header, settled = read_header(st, toks)
+        name = None
+        if header is not None:
+            at = st.offset + header.name_offset
+            name = next((j for j, t in enumerate(toks) if t.offset == at), None)
+        if whole or _enough(toks, header, settled, name):
+            return toks, header, name
         size *= 4
 
 
-def _enough(st: Statement, toks: list[Token]) -> bool:
-    """Do the first tokens of ``st`` give what all of them would: the header, the first 8
-    words, the name a DROP PROCEDURE reads and a procedure's parameters?"""
+def _enough(
+    toks: list[Token], header: ObjectHeader | None, settled: bool, name: int | None
+) -> bool:
+    """Do these first tokens of a statement give what all of them would: the header, the
+    first 8 words, the name a DROP PROCEDURE reads and a procedure's parameters?"""
     if len(toks) < 8:
         return False
     if toks[0].upper == "DROP" and not any(
         t.kind in ("word", "quoted") and t.upper not in _DROP_WORDS for t in toks[2:]
     ):
         return False  # Schema.apply reads the name of a DROP PROCEDURE from its tokens
-    header, settled = read_header(st, toks)
     if not settled and len(toks) < HEADER_TOKENS:
         return False
-    if header is None or header.kind not in ("PROCEDURE", "FUNCTION"):
+    if header is None or header.kind not in ("PROCEDURE", "FUNCTION") or name is None:
         return True
-    at = st.offset + header.name_offset
-    i = next((j for j, t in enumerate(toks) if t.offset == at), None)
-    return i is None or _skip_group(toks, i + 1) < len(toks)
+    return _skip_group(toks, name + 1) < len(toks)

@@ -67,16 +67,19 @@ def _shape(line: str) -> str:
 
 
 def load_streamed(
-    path: Path, display: str, role: str, smaller: int | None = None
+    path: Path,
+    display: str,
+    role: str,
+    smaller: tuple[int, Callable[[str], bool]] | None = None,
 ) -> SourceFile | None:
     """A streamed SourceFile for a big script, or None when it is read whole. ``smaller``:
-    stream a script from this size on too (to check it in parallel: lint/parallel.py) when
-    it lexes without error (read whole, a file the lexer rejects gives one error and no
-    other finding; streamed, each region would be checked)."""
+    (size, test): stream a script from this size on too, when the test says so (to check it
+    in parallel: lint/parallel.py), if it lexes without error (read whole, a file the lexer
+    rejects gives one error and no other finding; streamed, each region would be checked)."""
     if role != "script" or path.suffix != ".sql":
         return None
     size = path.stat().st_size
-    if size <= STREAM_BYTES and (smaller is None or size < smaller):
+    if size <= STREAM_BYTES and (smaller is None or size < smaller[0]):
         return None
     try:
         text = path.read_bytes().decode("utf-8")
@@ -84,7 +87,7 @@ def load_streamed(
         return None  # the whole-file reader reports it
     if "\\." in text or _FIRST_LINE_COMMAND.match(text) or _NEXT_LINE_COMMAND.search(text):
         return None  # `source`/`use` lines: the engine must know them before it walks
-    if size <= STREAM_BYTES and not lexes(text):
+    if size <= STREAM_BYTES and not (smaller is not None and smaller[1](text) and lexes(text)):
         return None
     return SourceFile(path, display, text, role, streamed=True)
 
