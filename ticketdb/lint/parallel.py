@@ -8,12 +8,14 @@ How: the file is cut at region starts (parse/stream.py) into one segment per pro
 is forked with the schema as it is at the start of the file; it first applies the statements
 before its segment, read the schema-only way (routine headers, no bodies: parse/light.py), then
 checks its segment exactly as a single process would, and sends back the raw findings, parse
-errors and notes it made, and the schema model as its segment left it (small: tables and
-routines, not parse trees). The parent checks the first segment meanwhile, then takes each
-worker's answer in file order, so the schema is the same at every point as in a single
-process. A worker that fails, or has not answered in far more time than the parent needed,
-is killed and its segment is checked by the parent: the findings never depend on the workers. Only on Linux (fork), with more than one usable CPU, in
-a process without other threads; ``TICKETDB_LINT_JOBS`` sets the number of processes (1: none).
+errors and notes it made, and the schema model as its segment left it (tables and routines;
+of the parse trees only the column definitions of CREATE/ALTER TABLE: small). The parent
+checks the first segment meanwhile, then takes each worker's answer in file order, so the
+schema is the same at every point as in a single process. A worker that fails, or has not
+answered in far more time than the parent needed, is killed and its segment is checked by
+the parent: the findings never depend on the workers. Only on Linux (fork), with more than
+one usable CPU, in a process without other threads; ``TICKETDB_LINT_JOBS`` sets the number
+of processes (1: none).
 """
 
 from __future__ import annotations

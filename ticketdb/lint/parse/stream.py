@@ -32,14 +32,26 @@ from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile, rele
 from ticketdb.lint.parse.routine import _params
 from ticketdb.lint.parse.statement import _header
 from ticketdb.lint.parse.unit import offset_at
-from ticketdb.sqlscript import SplitError, Statement, Token
+from ticketdb.sqlscript import _POSSESSIVE, SplitError, Statement, Token
 
 STREAM_BYTES = 1 << 20
 CACHE_BYTES = 1 << 20
-_SIMPLE = re.compile(
+#: (possessive where the regex engine has it: the body cannot hold the ";" that must follow,
+#: so nothing is lost, and a run of plain characters is one step instead of one per character)
+_SIMPLE_LINE = (
     r"[ \t]*(?:INSERT|UPDATE|DELETE|REPLACE|SELECT)\b"
-    r"(?:[^;'\"`\\#\n/-]|-(?!-)|/(?!\*)|`[^`\n]*`|'[^'\\\n]*')*;[ \t\r]*(?:\n|\Z)",
-    re.IGNORECASE,
+    r"(?:[^;'\"`\\#\n/-]++|-(?!-)|/(?!\*)|`[^`\n]*+`|'[^'\\\n]*+')*+;[ \t\r]*+"
+)
+if not _POSSESSIVE:  # pragma: no cover - Python 3.10
+    _SIMPLE_LINE = _SIMPLE_LINE.replace("++", "+").replace("*+", "*")
+_SIMPLE = re.compile(_SIMPLE_LINE + r"(?:\n|\Z)", re.IGNORECASE)
+_LONG_LINE = 20_000  # mysqldump's extended INSERTs: read as a region (bulk rows blanked)
+#: a run of such lines, each shorter than _LONG_LINE: what a schema-only pass skips in one
+#: step when the run does not hold the word TABLE (a dump of one-line statements, at C
+#: speed). At most _RUN of them: the regex engine keeps a frame per repetition
+_RUN = 1000
+_SIMPLE_LINES = re.compile(
+    rf"(?:(?=[^\n]{{0,{_LONG_LINE - 1}}}\n){_SIMPLE_LINE}\n){{1,{_RUN}}}", re.IGNORECASE
 )
 _SHAPE = re.compile(r"(`[^`]*`)|'[^']*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 #: the same without the names, for the usual line (no quoted name holds a digit): a fixed
@@ -49,7 +61,6 @@ _NAME_WITH_DIGIT = re.compile(r"`[^`]*\d[^`]*`")
 _DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)", re.IGNORECASE)
 #: words without which a region changes no table, only routines (read from their headers)
 _TABLE_WORDS = ("TABLE", "VIEW", "INDEX", "RENAME")
-_LONG_LINE = 20_000  # mysqldump's extended INSERTs: read as a region (bulk rows blanked)
 #: the engine pauses the cyclic garbage collector, and parse trees are cycles (parent links):
 #: what a walk parsed is collected every this many characters (the young generations only)
 _COLLECT_EVERY = 1 << 19
@@ -167,8 +178,12 @@ class _Walk:
                 m = _SIMPLE.match(text, pos, n if eol < 0 else eol + 1) if eol >= 0 else None
                 if m is not None and "TABLE" not in m[0].upper():
                     end = m.end()
-                    if skip is None and not self._keeping():
-                        pos = end
+                    if skip is None and not self._keeping():  # to the end of the run
+                        run = _SIMPLE_LINES.match(text, pos)
+                        if run is not None and "TABLE" not in run[0].upper():
+                            end = run.end()
+                        # (or to the first of its lines at or after stop)
+                        pos = end if end <= stop else text.find("\n", stop - 1) + 1
                         continue
                     shape = _shape(m[0])
                     if skip is None or skip(shape):
