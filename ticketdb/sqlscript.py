@@ -128,6 +128,16 @@ def _pattern(delimiter: str, whitespace: bool = True) -> re.Pattern[str]:
     return pattern
 
 
+def directive_after_blanks(text: str, at: int) -> re.Match[str] | None:
+    """A DELIMITER directive on the line starting at ``at``, after any blanks (\\f, \\v):
+    where the lexer finds one without whitespace tokens, as it does with them."""
+    m = _DELIMITER_LINE.match(text, at)
+    if m is None:
+        after = _BLANKS.match(text, at).end()  # type: ignore[union-attr]
+        m = _DELIMITER_LINE.match(text, after) if after > at else None
+    return m
+
+
 def tokenize(
     sql: str,
     delimiter: str = ";",
@@ -152,15 +162,7 @@ def tokenize(
     new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: ~10% of lexing
     pos, n, line_start = 0, len(sql), 1 - col  # col = pos - line_start + 1
     blank = True  # only whitespace so far on this line (DELIMITER must start a line)
-    directive_at = _DELIMITER_LINE.match
-    if not whitespace:
-        # as with whitespace tokens: a directive after any blank (\f, \v) that starts a line
-        def directive_at(text: str, at: int) -> re.Match[str] | None:
-            m = _DELIMITER_LINE.match(text, at)
-            if m is None:
-                after = _BLANKS.match(text, at).end()  # type: ignore[union-attr]
-                m = _DELIMITER_LINE.match(text, after) if after > at else None
-            return m
+    directive_at = _DELIMITER_LINE.match if whitespace else directive_after_blanks
 
     text_upper = str.upper
     first = True  # no token yet on this line

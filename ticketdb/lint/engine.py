@@ -89,7 +89,7 @@ class _Run:
         pending = sorted(src.sources)
         n = parallel.jobs_for(src) if check and not pending else 1
         if n > 1:
-            parallel.check_file(self, src, (schema, final, apply), rules, n)
+            parallel.check_file(self.check, self.raw, src, (schema, final, apply), rules, n)
             return
         clean: set[str] = set()  # shapes checked without findings against the schema as it is
         sts = statements_of(src, clean.__contains__ if check else None)

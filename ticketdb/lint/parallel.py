@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.parse.stream import segment
@@ -166,40 +165,32 @@ def _child(work: Callable[[], Part], fd: int) -> None:  # pragma: no cover - run
     os._exit(code)
 
 
-class _Run(Protocol):
-    """What check_file uses of the engine's run (lint/engine.py ``_Run``)."""
-
-    raw: list[tuple[SourceFile, int, str, str]]
-
-    def check(
-        self,
-        src: SourceFile,
-        sts: Iterable[ParsedStatement],
-        schema: Schema,
-        final: Schema | None,
-        apply: bool,
-        rules: list[Rule],
-        clean: set[str],
-    ) -> None: ...
+#: the engine's check of statements (``_Run.check`` in lint/engine.py): src, statements,
+#: schema, final schema, apply?, rules, shapes found clean
+Check = Callable[
+    [SourceFile, Iterable[ParsedStatement], Schema, Schema | None, bool, list[Rule], set[str]],
+    None,
+]
 
 
 def check_file(
-    run: _Run,
+    check: Check,
+    raw: list[tuple[SourceFile, int, str, str]],
     src: SourceFile,
     schemas: tuple[Schema, Schema | None, bool],
     rules: list[Rule],
     n: int,
 ) -> None:
-    """The engine's check of a big streamed script (``run.check`` over its statements), in
-    ``n`` processes: the same findings, errors and schema as in one. ``schemas``: the schema
-    to check against and apply to, the final one, whether to apply."""
+    """``check`` over the statements of a big streamed script, in ``n`` processes: the same
+    findings (appended to ``raw``, the run's), errors and schema as in one. ``schemas``: the
+    schema to check against and apply to, the final one, whether to apply."""
     schema, final, apply = schemas
     starts = cuts(len(src.text), n)
 
     def checked(start: int, stop: int | None) -> int:  # where that segment ended
         clean: set[str] = set()
         walk = segment(src, start, clean.__contains__, stop)
-        run.check(src, walk, schema, final, apply, rules, clean)
+        check(src, walk, schema, final, apply, rules, clean)
         return walk.end
 
     def part(k: int) -> Part:  # in worker k: segment k, after the schema before it
@@ -207,9 +198,9 @@ def check_file(
         for st in before:
             if apply:
                 apply_quietly(schema, st, src.display)
-        raw, errors, notes = len(run.raw), len(src.errors), len(src.notes)
+        had, errors, notes = len(raw), len(src.errors), len(src.notes)
         end = checked(before.end, starts[k] if k < n - 1 else None)
-        found = [(at, code, message) for _, at, code, message in run.raw[raw:]]
+        found = [(at, code, message) for _, at, code, message in raw[had:]]
         made = src.errors[errors:], src.notes[notes:]
         return Part(before.end, end, found, *made, schema if apply else None)
 
@@ -223,7 +214,7 @@ def check_file(
             if got is None or got.start != pos:  # it failed: that segment is checked here
                 pos = checked(pos, starts[k] if k < n - 1 else None)
                 continue
-            run.raw.extend((src, at, code, message) for at, code, message in got.raw)
+            raw.extend((src, at, code, message) for at, code, message in got.raw)
             src.errors.extend(e for e in got.errors if e not in src.errors)
             src.notes.extend(e for e in got.notes if e not in src.notes)
             if got.schema is not None:

@@ -33,13 +33,12 @@ from ticketdb.lint.parse.routine import _params, _skip_group
 from ticketdb.lint.parse.statement import HEADER_TOKENS, read_header
 from ticketdb.lint.parse.words import ROUTINE_KINDS
 from ticketdb.sqlscript import (
-    _BLANKS,
-    _DELIMITER_LINE,
     _POSSESSIVE,
     ObjectHeader,
     SplitError,
     Statement,
     Token,
+    directive_after_blanks,
     token_pattern,
     tokenize,
 )
@@ -122,15 +121,6 @@ def scan(src: SourceFile, start: int, end: int) -> tuple[list[Statement], bool] 
         return None
 
 
-def _directive_at(text: str, at: int) -> re.Match[str] | None:
-    """As sqlscript.tokenize looks for a directive without whitespace tokens."""
-    m = _DELIMITER_LINE.match(text, at)
-    if m is None:
-        after = _BLANKS.match(text, at).end()  # type: ignore[union-attr]
-        m = _DELIMITER_LINE.match(text, after) if after > at else None
-    return m
-
-
 def lexes(text: str) -> bool:
     """Does ``lex_sql`` read all of ``text`` without a SplitError (no unterminated string,
     quoted name or comment)? False also when unsure: executable comments, client commands
@@ -173,7 +163,7 @@ def _scan(sql: str, base: int, routines: bool = True) -> tuple[list[Statement], 
 
     while pos < n:
         if blank:
-            m = _directive_at(sql, pos)
+            m = directive_after_blanks(sql, pos)
             if m:
                 flush(False)
                 delimiter = last_directive = m.group(1)
@@ -196,7 +186,7 @@ def _scan(sql: str, base: int, routines: bool = True) -> tuple[list[Statement], 
                 if (
                     w is not None
                     and w.group().upper() == "DELIMITER"
-                    and _directive_at(sql, line_start)
+                    and directive_after_blanks(sql, line_start)
                 ):
                     end = line_start
                     break
