@@ -39,6 +39,13 @@ def _findings(root: Path, paths: list[Path]) -> list[tuple[str, int, int, str, s
     return [(f.path, f.line, f.column, f.code, f.message) for f in result.findings]
 
 
+@pytest.fixture(autouse=True)
+def alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads other tests left behind (servers of the alert tests) would turn the workers
+    off; none of them holds a lock the lint needs, and a worker that hung would be killed."""
+    monkeypatch.setattr(parallel, "_alone", lambda: True)
+
+
 @pytest.fixture
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the workers started, so a test knows the parallel path ran."""

@@ -60,9 +60,15 @@ def jobs() -> int:
             limit = min(len(os.sched_getaffinity(0)), MAX_JOBS)
         except AttributeError:  # pragma: no cover - not Linux
             limit = 1
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+    if not sys.platform.startswith("linux") or not _alone():
         return 1  # fork is only safe (and cheap) there, and without other threads
     return max(1, limit)
+
+
+def _alone() -> bool:
+    """No other thread runs: a forked child has only the thread that forked, and a lock that
+    another thread held at the fork would stay held there for ever."""
+    return threading.active_count() == 1
 
 
 def worth(text: str) -> bool:
