@@ -104,7 +104,10 @@ class Part:
 
 
 class Worker:
-    """A forked process running ``work``; its result comes back pickled through a pipe."""
+    """A forked process running ``work``; its result comes back pickled through a pipe.
+    Ctrl-C and SIGTERM end the parent through its error boundary, which kills the workers
+    (``close`` in a ``finally``); a parent killed outright leaves a worker to end on its own
+    when its segment is done (its answer then meets a closed pipe)."""
 
     def __init__(self, work: Callable[[], Part]) -> None:
         read, write = os.pipe()
