@@ -113,19 +113,45 @@ _MULTILINE_KINDS = {"comment", "string", "quoted"}
 _PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {(";", True): _TOKEN}
 
 
+#: each pattern's group number -> token kind
+_KINDS: dict[re.Pattern[str], tuple[str, ...]] = {}
+
+
 def _pattern(delimiter: str, whitespace: bool = True) -> re.Pattern[str]:
     pattern = _PATTERNS.get((delimiter, whitespace))
     if pattern is None:
         pattern = token_pattern(_POSSESSIVE, delimiter, whitespace)
         _PATTERNS[delimiter, whitespace] = pattern
+    if pattern not in _KINDS:
+        names = {i: name for name, i in pattern.groupindex.items()}
+        _KINDS[pattern] = tuple(names.get(i, "") for i in range(pattern.groups + 1))
     return pattern
 
 
+def directive_after_blanks(text: str, at: int) -> re.Match[str] | None:
+    """A DELIMITER directive on the line starting at ``at``, after any blanks (\\f, \\v):
+    where the lexer finds one without whitespace tokens, as it does with them."""
+    m = _DELIMITER_LINE.match(text, at)
+    if m is None:
+        after = _BLANKS.match(text, at).end()  # type: ignore[union-attr]
+        m = _DELIMITER_LINE.match(text, after) if after > at else None
+    return m
+
+
 def tokenize(
-    sql: str, delimiter: str = ";", *, directives: bool = False, whitespace: bool = True
+    sql: str,
+    delimiter: str = ";",
+    *,
+    directives: bool = False,
+    whitespace: bool = True,
+    base: int = 0,
+    line: int = 1,
+    col: int = 1,
 ) -> list[Token]:
     """Lex ``sql``; with ``directives`` a line ``DELIMITER x`` switches the delimiter; without
     ``whitespace`` no ``ws`` tokens are made (what lint reads: it skips them anyway).
+    ``sql`` may be a piece of a bigger text: ``base`` is added to every offset, and ``line``,
+    ``col`` are where its first character is.
 
     One compiled pattern per delimiter does the work (linear even for mysqldump's megabyte-long
     INSERT lines), walked with ``finditer``; the loop only tracks lines, and leaves the walk
@@ -134,17 +160,9 @@ def tokenize(
     tokens: list[Token] = []
     append = tokens.append
     new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__: ~10% of lexing
-    pos, n, line, line_start = 0, len(sql), 1, 0
+    pos, n, line_start = 0, len(sql), 1 - col  # col = pos - line_start + 1
     blank = True  # only whitespace so far on this line (DELIMITER must start a line)
-    directive_at = _DELIMITER_LINE.match
-    if not whitespace:
-        # as with whitespace tokens: a directive after any blank (\f, \v) that starts a line
-        def directive_at(text: str, at: int) -> re.Match[str] | None:
-            m = _DELIMITER_LINE.match(text, at)
-            if m is None:
-                after = _BLANKS.match(text, at).end()  # type: ignore[union-attr]
-                m = _DELIMITER_LINE.match(text, after) if after > at else None
-            return m
+    directive_at = _DELIMITER_LINE.match if whitespace else directive_after_blanks
 
     text_upper = str.upper
     first = True  # no token yet on this line
@@ -153,48 +171,64 @@ def tokenize(
             m = directive_at(sql, pos)
             if m:
                 pos = m.start()
-                append(new(Token, ("directive", m.group(0), pos, line, pos - line_start + 1)))
+                col = pos - line_start + 1
+                append(new(Token, ("directive", m.group(0), pos + base, line, col)))
                 delimiter = m.group(1)
                 pos = m.end()
                 blank = False
                 continue
-        custom = delimiter != ";"
-        for m in _pattern(delimiter, whitespace).finditer(sql, pos):
-            kind = m.lastgroup
-            pos, end = m.span(kind if not whitespace else 0)
-            col = pos - line_start + 1
-            if kind == "nl":
+        pattern = _pattern(delimiter, whitespace)
+        # group numbers, not names: m.lastindex and m.span(int) cost less per token
+        gi = pattern.groupindex
+        word_i, nl_i, punct_i, semi_i = gi["word"], gi["nl"], gi["punct"], gi["semi"]
+        ws_i, kinds = gi.get("ws", -1), _KINDS[pattern]
+        semi_kind = "punct" if delimiter != ";" else "delim"
+        for m in pattern.finditer(sql, pos):
+            i = m.lastindex
+            pos, end = m.span(i)
+            if i == word_i:  # most tokens: nothing to look at but a line's first word
+                if first:
+                    first = False
+                    # without whitespace tokens a directive is looked for only where a
+                    # line's first token is the word DELIMITER, not after every newline
+                    if (
+                        directives
+                        and not whitespace
+                        and text_upper(sql[pos:end]) == "DELIMITER"
+                        and directive_at(sql, line_start)
+                    ):
+                        end = line_start
+                        break
+                append(new(Token, ("word", sql[pos:end], pos + base, line, pos - line_start + 1)))
+                continue
+            if i == nl_i:
                 if whitespace:
-                    append(new(Token, ("ws", "\n", pos, line, col)))
+                    append(new(Token, ("ws", "\n", pos + base, line, pos - line_start + 1)))
                 line += 1
                 line_start = end
                 first = True
                 if directives and whitespace and directive_at(sql, end):
                     break  # pos, below, is the directive's line; blank: nothing on it yet
                 continue
-            if kind == "ws":
-                append(new(Token, ("ws", m.group(), pos, line, col)))
+            col = pos - line_start + 1
+            if i == ws_i:
+                append(new(Token, ("ws", m.group(), pos + base, line, col)))
                 # whitespace that starts its line keeps the line blank
                 if directives and pos == line_start and directive_at(sql, end):
                     break
                 continue
-            if kind == "punct":
+            first = False
+            if i == punct_i:
                 ch = sql[pos]
                 if ch in "'\"`":
                     what = "quoted identifier" if ch == "`" else "string"
                     raise SplitError(f"unterminated {what}", line, col)
-                if sql.startswith("/*", pos):
+                if ch == "/" and sql.startswith("/*", pos):
                     raise SplitError("unterminated /* comment", line, col)
-            elif kind == "semi":
-                kind = "punct" if custom else "delim"
-            elif first and directives and kind == "word" and not whitespace:
-                # without whitespace tokens a directive is looked for only where a line's
-                # first token is the word DELIMITER, not after every newline
-                if text_upper(sql[pos:end]) == "DELIMITER" and directive_at(sql, line_start):
-                    end = line_start
-                    break
-            first = False
-            append(new(Token, (kind, sql[pos:end], pos, line, col)))
+                append(new(Token, ("punct", ch, pos + base, line, col)))
+                continue
+            kind = semi_kind if i == semi_i else kinds[i]
+            append(new(Token, (kind, sql[pos:end], pos + base, line, col)))
             if kind in _MULTILINE_KINDS:
                 nl = sql.count("\n", pos, end)
                 if nl:
@@ -214,13 +248,81 @@ def _significant(tokens: list[Token], i: int) -> Token | None:
     return None
 
 
-def split(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
+def split(sql: str, tokens: list[Token] | None = None, base: int = 0) -> list[Statement]:
     """Split a script into statements, honouring DELIMITER and compound bodies.
-    ``tokens``: ``tokenize(sql, directives=True)`` when the caller has it already (lint)."""
+    ``tokens``: ``tokenize(sql, directives=True, base=base)`` when the caller has it already
+    (lint); the statements' offsets are then file offsets too.
+
+    Most statements end at the next delimiter or directive token, found by a C-speed search
+    of the token kinds; only a routine under the ``;`` delimiter (its body holds ``;``) is
+    walked token by token, tracking BEGIN/END depth."""
     if tokens is None:
-        tokens = tokenize(sql, directives=True)
+        tokens = tokenize(sql, directives=True, base=base)
     out: list[Statement] = []
+    kinds = [t[0] for t in tokens]
+    bounds = [k for k, kind in enumerate(kinds) if kind == "delim" or kind == "directive"]
+    n = len(tokens)
+    bounds.append(n)
     delimiter = ";"
+    i = b = 0
+    while i < n:
+        while bounds[b] < i:
+            b += 1
+        j = bounds[b]
+        if delimiter == ";" and _is_routine(tokens, kinds, i, j):
+            i = _split_routine(sql, base, tokens, i, out)  # past the delimiter that ended it
+            continue
+        _emit(sql, base, tokens, kinds, i, j, delimiter, j < n and kinds[j] == "delim", out)
+        if j < n and kinds[j] == "directive":
+            delimiter = tokens[j].text.split()[1]
+        i = j + 1
+    return out
+
+
+def _emit(
+    sql: str,
+    base: int,
+    tokens: list[Token],
+    kinds: list[str],
+    i: int,
+    j: int,
+    delimiter: str,
+    terminated: bool,
+    out: list[Statement],
+) -> None:
+    """The statement of tokens[i:j], from its first to its last significant token (none:
+    no statement)."""
+    while i < j and (kinds[i] == "ws" or kinds[i] == "comment"):
+        i += 1
+    if i == j:
+        return
+    j -= 1
+    while kinds[j] == "ws" or kinds[j] == "comment":
+        j -= 1
+    first, last = tokens[i], tokens[j]
+    text = sql[first.offset - base : last.offset - base + len(last.text)]
+    out.append(Statement(text, first.offset, first.line, first.col, delimiter, terminated))
+
+
+def _is_routine(tokens: list[Token], kinds: list[str], i: int, j: int) -> bool:
+    """CREATE/ALTER … PROCEDURE/FUNCTION/TRIGGER/EVENT within the first eight words of
+    tokens[i:j] (where the token walk below would start tracking depth)."""
+    words: list[str] = []
+    for k in range(i, j):
+        if kinds[k] == "word":
+            words.append(tokens[k].text.upper())
+            if words[0] not in ("CREATE", "ALTER"):
+                return False
+            if len(words) == 8:
+                break
+    return any(w in _ROUTINE_KINDS for w in words[1:])
+
+
+def _split_routine(
+    sql: str, base: int, tokens: list[Token], start: int, out: list[Statement]
+) -> int:
+    """Walk one statement under the ``;`` delimiter from tokens[start], token by token with
+    BEGIN/END depth, append it to ``out``; the index after the token that ended it."""
     cur: list[Token] = []
     depth = 0
     routine = False
@@ -230,31 +332,29 @@ def split(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
     prev_sig: Token | None = None
 
     def flush(terminated: bool) -> None:
-        nonlocal cur, depth, routine, at_start, words, prev_sig
         sig = [t for t in cur if t.kind not in ("ws", "comment")]
         if sig:
             first, last = sig[0], sig[-1]
-            text = sql[first.offset : last.offset + len(last.text)]
-            out.append(Statement(text, first.offset, first.line, first.col, delimiter, terminated))
-        cur, depth, routine, at_start, words, prev_sig = [], 0, False, True, [], None
+            text = sql[first.offset - base : last.offset - base + len(last.text)]
+            out.append(Statement(text, first.offset, first.line, first.col, ";", terminated))
 
-    for idx, tok in enumerate(tokens):
+    for idx in range(start, len(tokens)):
+        tok = tokens[idx]
         if tok.kind == "directive":
             flush(False)
-            delimiter = tok.text.split()[1]
-            continue
+            return idx  # the caller reads the directive
         if tok.kind == "delim":
-            if delimiter == ";" and depth > 0:
+            if depth > 0:
                 cur.append(tok)
                 at_start = True
                 prev_sig = tok
                 continue
             flush(True)
-            continue
+            return idx + 1
         cur.append(tok)
         if tok.kind in ("ws", "comment"):
             continue
-        if tok.kind == "word" and delimiter == ";":
+        if tok.kind == "word":
             w = tok.upper
             if len(words) < 8:
                 words.append(w)
@@ -284,7 +384,7 @@ def split(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
             at_start = False
         prev_sig = tok
     flush(False)
-    return out
+    return len(tokens)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ def test_lint_speed_script_runs_and_its_inputs_lint_clean(tmp_path: Path) -> Non
         # the generated SQL is valid: a finding here would measure error reporting instead
         assert result[part]["exit"] == 0 and result[part]["error_findings"] == 0, result[part]
         assert result[part]["seconds"] > 0 and result[part]["peak_rss_mb"] > 0
+        assert result[part]["peak_rss_tree_mb"] >= result[part]["peak_rss_mb"]
     assert result["routines"]["lines"] == (keep / "routines.sql").read_text().count("\n") > 100
     assert result["dump"]["megabytes"] >= 0.3
     assert set(result["targets"]) == {

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ticketdb.errors import UsageError
+from ticketdb.lint import parallel
 from ticketdb.lint.parse.files import load, role_of
 from ticketdb.lint.parse.model import SourceFile
 from ticketdb.lint.parse.stream import load_streamed
@@ -35,7 +36,8 @@ def load_cached(path: Path, object_dirs: set[Path] | None = None) -> SourceFile:
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, disp, role)
     src = _cache.get(key)
     if src is None:
-        src = load_streamed(path, disp, role) or load(path, disp, role=role)
+        smaller = (parallel.MIN_BYTES, parallel.worth) if parallel.jobs() > 1 else None
+        src = load_streamed(path, disp, role, smaller) or load(path, disp, role=role)
         _cache[key] = src
     return src
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ticketdb.lint import parallel
 from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
 from ticketdb.lint.discover import (
     default_paths,
@@ -29,11 +30,13 @@ from ticketdb.lint.findings import Finding
 from ticketdb.lint.parse.model import ParsedStatement, SourceFile
 from ticketdb.lint.parse.stream import statements_of
 from ticketdb.lint.registry import Rule, load_rules
-from ticketdb.lint.schema import Schema
+from ticketdb.lint.schema import Schema, apply_quietly, routine_entry
 from ticketdb.lint.suppress import finish
 from ticketdb.project import Project
 
-SOURCE_CODE = "TDB032"  # a `source` command that cannot be followed
+SOURCE_CODE = "TDB032"
+#: what Schema.add_routine records: (lower name, (kind, number of parameters))
+Routine = tuple[str, tuple[str, int]]  # a `source` command that cannot be followed
 
 
 @dataclass
@@ -84,10 +87,35 @@ class _Run:
         schema.own_databases.update(db.lower() for db in src.uses)
         stack = (*stack, src.path.resolve())
         pending = sorted(src.sources)
+        n = parallel.jobs_for(src) if check and not pending else 1
+        if n > 1:
+            parallel.check_file(self.check, self.raw, src, (schema, final, apply), rules, n)
+            return
         clean: set[str] = set()  # shapes checked without findings against the schema as it is
-        for st in statements_of(src, clean.__contains__ if check else None):
+        sts = statements_of(src, clean.__contains__ if check else None)
+        self.check(src, sts, schema, final, apply, rules, clean, (pending, check, stack))
+        for at, name in pending:
+            self.source(src, at, name, schema, final, apply, check, stack)
+
+    def check(
+        self,
+        src: SourceFile,
+        sts: Iterable[ParsedStatement],
+        schema: Schema,
+        final: Schema | None,
+        apply: bool,
+        rules: list[Rule],
+        clean: set[str],
+        sources: tuple[list[tuple[int, str]], bool, tuple[Path, ...]] = ([], True, ()),
+    ) -> None:
+        """Run ``rules`` on each of ``sts`` and apply it; ``clean`` gathers the shapes that gave
+        no finding against the schema as it is; ``sources``: the ``source`` commands to follow
+        on the way (offset, name), whether to check them, the files being read."""
+        pending, check, stack = sources
+        for st in sts:
             while pending and pending[0][0] < st.offset:
-                self.source(src, *pending.pop(0), schema, final, apply, check, stack)
+                at, name = pending.pop(0)
+                self.source(src, at, name, schema, final, apply, check, stack)
             ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
             found = len(self.raw)
             for rule in rules:
@@ -102,8 +130,6 @@ class _Run:
                     schema.apply(st, src.display)
                 except Exception as exc:  # a model bug must not hide the other findings
                     self.raw.append((src, st.offset, "TDB000", f"internal error: {exc!r}"))
-        for at, name in pending:
-            self.source(src, at, name, schema, final, apply, check, stack)
 
     def source(
         self,
@@ -208,10 +234,17 @@ def lint(
     object_dirs = {d.resolve() for d in project.repeatable_dirs()}
     run = _Run(rules, levels or {}, object_dirs)
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
+    order: list[SourceFile] = []
+    streamed: dict[Path, list[Routine]] = {}  # a streamed file's routines: from the dry run
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
             src = load_cached(path, object_dirs)
-            for st in src.statements:  # a streamed file's routines: in the dry run below
+            order.append(src)
+            if src.streamed:
+                streamed[src.path.resolve()] = []
+                if src.stream_cache is None and parallel.jobs_for(src) > 1:
+                    src.stream_cache = []  # parsed once, in parallel: nothing kept by the dry run
+            for st in src.statements:
                 schema.add_routine(st)
 
     # 1. a dry run over everything, so that routine bodies (and queries) can name tables that
@@ -223,8 +256,14 @@ def lint(
         [*targets, *object_files, *query_files],
         mig_dir,
         object_dirs,
-        schema,
+        streamed,
     )
+    if streamed:  # in file order, as if every file had been read whole (the last one wins)
+        schema.routines.clear()
+        for src in order:
+            found = streamed.get(src.path.resolve()) if src.streamed else None
+            for key, value in found or filter(None, map(routine_entry, src.statements)):
+                schema.routines[key] = value
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):
@@ -294,15 +333,15 @@ def _whole_run(
     targets: list[Path],
     mig_dir: Path,
     object_dirs: set[Path],
-    routines: Schema,
+    routines: dict[Path, list[Routine]],
 ) -> Schema:
     """Apply every migration, then every other linted file and the project's object files;
-    return each table ever seen. A streamed file's routines are added to ``routines`` here
-    (it is walked once less)."""
+    return each table ever seen. A streamed file's routines are gathered in ``routines``
+    here (it is walked once less)."""
     for path in migration_files(project.migrations):
         mig = load_cached(path)
         for st in mig.statements:
-            _apply_quietly(schema, st, mig.display)
+            apply_quietly(schema, st, mig.display)
     seen: set[Path] = set()
     for path in targets:
         if path.resolve().parent == mig_dir or path.name.endswith(".rollback.sql"):
@@ -311,7 +350,7 @@ def _whole_run(
             continue
         seen.add(path.resolve())
         src = load_cached(path, object_dirs)
-        _apply_file(schema, src, object_dirs, (), routines if src.streamed else None)
+        _apply_file(schema, src, object_dirs, (), routines.get(path.resolve()))
     return schema.ever()
 
 
@@ -320,7 +359,7 @@ def _apply_file(
     src: SourceFile,
     object_dirs: set[Path],
     stack: tuple[Path, ...],
-    routines: Schema | None = None,
+    routines: list[Routine] | None = None,
 ) -> None:
     """Apply a file's statements, and those of the files it sources at their point."""
     stack = (*stack, src.path.resolve())
@@ -329,9 +368,10 @@ def _apply_file(
     for st in statements_of(src):  # one-line DML changes no schema: not even parsed
         while pending and pending[0][0] < st.offset:
             _apply_sourced(schema, src, pending.pop(0)[1], object_dirs, stack)
-        if routines is not None:
-            routines.add_routine(st)
-        _apply_quietly(schema, st, src.display)
+        entry = routine_entry(st) if routines is not None else None
+        if entry is not None:
+            routines.append(entry)  # type: ignore[union-attr]
+        apply_quietly(schema, st, src.display)
     for _, name in pending:
         _apply_sourced(schema, src, name, object_dirs, stack)
 
@@ -345,13 +385,6 @@ def _apply_sourced(
     sub = load_sourced(path, object_dirs)
     if isinstance(sub, SourceFile):
         _apply_file(schema, sub, object_dirs, stack)
-
-
-def _apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
-    try:
-        schema.apply(st, display)
-    except Exception:  # reported by the checked pass, which applies the same statement
-        pass
 
 
 def iter_rules() -> Iterator[type[Rule]]:

@@ -51,6 +51,12 @@ class Schema:
     def copy(self) -> Schema:
         return copy.deepcopy(self)
 
+    def take(self, other: Schema) -> None:
+        """Become ``other``, in place (the run holds this object): a parallel check's worker
+        sends back the schema as its segment left it."""
+        vars(self).clear()
+        vars(self).update(vars(other))
+
     def table(self, name: str) -> Table | None:
         return self.tables.get(name.lower())
 
@@ -119,9 +125,9 @@ class Schema:
         self.seen[t.name.lower()] = t
 
     def add_routine(self, ps: ParsedStatement) -> None:
-        r = ps.routine
-        if r is not None and r.kind in ("PROCEDURE", "FUNCTION"):
-            self.routines[r.name.lower()] = (r.kind, r.param_count)
+        entry = routine_entry(ps)
+        if entry is not None:
+            self.routines[entry[0]] = entry[1]
 
     def _rename(self, old: str, new: str, path: str, offset: int) -> None:
         t = self.tables.pop(old.lower(), None)
@@ -415,3 +421,20 @@ def _offset(ps: ParsedStatement, node: exp.Expression) -> int:
 
 def _ident_text(text: str) -> str:
     return text[1:-1] if text.startswith("`") else text
+
+
+def routine_entry(ps: ParsedStatement) -> tuple[str, tuple[str, int]] | None:
+    """What :meth:`Schema.add_routine` records for ``ps``: (lower name, (kind, parameters))."""
+    r = ps.routine
+    if r is not None and r.kind in ("PROCEDURE", "FUNCTION"):
+        return r.name.lower(), (r.kind, r.param_count)
+    return None
+
+
+def apply_quietly(schema: Schema, st: ParsedStatement, display: str) -> None:
+    """Apply ``st`` in a pass that reports nothing (the checked pass applies the same
+    statement and reports what fails)."""
+    try:
+        schema.apply(st, display)
+    except Exception:
+        pass

@@ -89,21 +89,23 @@ def _load_sql(src: SourceFile, text: str, base: int) -> None:
     src.statements.extend(parse_lexed(tokens, statements, base))
 
 
-def lex_sql(text: str) -> tuple[str, list[Token], list[Statement], ClientCommands]:
+def lex_sql(text: str, base: int = 0) -> tuple[str, list[Token], list[Statement], ClientCommands]:
     """Open up ``text`` (bulk rows blanked, client commands blanked, executable comments
-    opened, offsets kept), lex it once and split it: (text, tokens, statements, commands)."""
+    opened, offsets kept), lex it once and split it: (text, tokens, statements, commands).
+    ``base``: the file offset of ``text`` (a streamed region), added to the offsets of the
+    tokens and statements (not to those of ``commands``)."""
     text = blank_bulk_rows(text)
     commands = strip_client_commands(text)
     expanded = expand_version_comments(commands.text)
-    tokens = tokenize(expanded, directives=True, whitespace=False)
-    return expanded, tokens, split(expanded, tokens), commands
+    tokens = tokenize(expanded, directives=True, whitespace=False, base=base)
+    return expanded, tokens, split(expanded, tokens, base), commands
 
 
 def parse_lexed(
     tokens: list[Token], statements: list[Statement], base: int, *, shift: bool = False
 ) -> Iterator[ParsedStatement]:
     """Parse the statements of a lexed text that starts at file offset ``base``. ``shift``:
-    move the tokens to file offsets instead of lexing each statement again (a streamed
+    the tokens and statements were lexed with ``base`` (file offsets already: a streamed
     region); without it a ``base`` statement is lexed again (a Python migration's string)."""
     # the file is lexed once: each statement takes its slice of the significant tokens (a ";"
     # inside a DELIMITER block ends a statement of that block's body)
@@ -116,18 +118,15 @@ def parse_lexed(
         if (base and not shift) or len(pieces) > 1:
             for piece in pieces:
                 if base:
-                    piece = Statement(piece.text, piece.offset + base, 0, 0, piece.delimiter)
+                    at = piece.offset if shift else piece.offset + base
+                    piece = Statement(piece.text, at, 0, 0, piece.delimiter)
                 yield parse_statement(piece)
             continue
-        toks = [
-            t._replace(kind="delim") if t.kind == "punct" and t.text == ";" else t
-            for t in sig[lo:hi]
-        ]
-        if base:
-            new = tuple.__new__  # Token(...) without NamedTuple's Python-level __new__
-            toks = [new(Token, (k, x, o + base, ln, c)) for k, x, o, ln, c in toks]
-        if base:
-            st = Statement(st.text, st.offset + base, st.line, st.col, st.delimiter, st.terminated)
+        toks = sig[lo:hi]
+        if ";" in st.text:  # a ";" inside a DELIMITER block ends a statement of the body
+            toks = [
+                t._replace(kind="delim") if t[1] == ";" and t[0] == "punct" else t for t in toks
+            ]
         yield parse_statement(st, toks)
 
 

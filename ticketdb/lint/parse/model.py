@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -18,12 +17,19 @@ from sqlglot import exp
 from ticketdb.sqlscript import ObjectHeader, Statement, Token
 
 
-def _walk(root: exp.Expr) -> list[exp.Expr]:
+def _walk(root: exp.Expr) -> tuple[list[exp.Expr], dict[type, list[exp.Expr]]]:
     """``list(root.walk())`` (breadth first, children in argument order) without a generator
-    per node: rules look at every node of every unit."""
+    per node, and the same nodes grouped by class: rules look at every node of every unit."""
     out = [root]
     append = out.append
+    by_class: dict[type, list[exp.Expr]] = {}
+    group = by_class.get
     for node in out:  # grows while it is read: a queue
+        same = group(type(node))
+        if same is None:
+            by_class[type(node)] = [node]
+        else:
+            same.append(node)
         for value in node.args.values():
             if type(value) is list:
                 for v in value:
@@ -31,28 +37,13 @@ def _walk(root: exp.Expr) -> list[exp.Expr]:
                         append(v)
             elif isinstance(value, exp.Expr):
                 append(value)
-    return out
+    return out, by_class
 
 
 _TEXT = itemgetter(1)  # Token.text
-#: types -> every node class seen so far that is one of them (find_all asks the same few
-#: questions thousands of times); _SEEN: the classes those sets were made from
-_SUBCLASSES: dict[tuple[type, ...], set[type]] = {}
-_SEEN: set[type] = set()
-
-
-def _register(classes: Iterable[type]) -> None:
-    new = [c for c in classes if c not in _SEEN]
-    _SEEN.update(new)
-    for asked, found in _SUBCLASSES.items():
-        found.update(c for c in new if issubclass(c, asked))
-
-
-def _subclasses(types: tuple[type, ...]) -> set[type]:
-    found = _SUBCLASSES.get(types)
-    if found is None:
-        found = _SUBCLASSES[types] = {c for c in _SEEN if issubclass(c, types)}
-    return found
+#: (the classes a unit holds, the types asked) -> the classes among them that answer: rules
+#: ask the same dozen questions of thousands of units made of the same few classes
+_WANTED: dict[tuple[frozenset[type], tuple[type, ...]], tuple[type, ...]] = {}
 
 
 @dataclass
@@ -72,34 +63,36 @@ class Unit:
 
     _nodes: list[exp.Expression] | None = field(default=None, repr=False)
     _by_class: dict[type, list[exp.Expression]] | None = field(default=None, repr=False)
+    _classes: frozenset[type] = field(default=frozenset(), repr=False)
 
     @property
     def nodes(self) -> list[exp.Expression]:
         """Every node of the tree, walked once (each rule used to walk it again)."""
         if self._nodes is None:
-            self._nodes = _walk(self.tree) if self.tree is not None else []
-        return self._nodes
+            self._index()
+        return self._nodes  # type: ignore[return-value]
+
+    def _index(self) -> None:
+        if self.tree is None:
+            self._nodes, self._by_class = [], {}
+        else:
+            self._nodes, self._by_class = _walk(self.tree)
+        self._classes = frozenset(self._by_class)
 
     def find_all(self, *types: type[exp.Expression]) -> list[exp.Expression]:
         """The nodes of these types (or subclasses), in walk order. Rules ask each unit about
         a dozen types; a unit holds a few distinct classes, so the nodes are grouped by class
         once and a question only looks at the classes that match."""
-        by_class = self._by_class
-        if by_class is None:
-            by_class = self._by_class = {}
-            for n in self.nodes:
-                group = by_class.get(type(n))
-                if group is None:
-                    by_class[type(n)] = [n]
-                else:
-                    group.append(n)
-            if not _SEEN.issuperset(by_class):
-                _register(by_class)
-        wanted = by_class.keys() & _subclasses(types)
+        if self._by_class is None:
+            self._index()
+        key = (self._classes, types)
+        wanted = _WANTED.get(key)
+        if wanted is None:
+            wanted = _WANTED[key] = tuple(c for c in self._classes if issubclass(c, types))
         if not wanted:
             return []
         if len(wanted) == 1:
-            return list(by_class[wanted.pop()])
+            return list(self._by_class[wanted[0]])  # type: ignore[index]
         return [n for n in self.nodes if type(n) in wanted]
 
     def offset_of(self, node: exp.Expression) -> int:
@@ -200,6 +193,10 @@ class SourceFile:
     streamed: bool = False
     stream_cache: list[object] | None = field(default=None, repr=False)  # the first regions
     stream_resume: int = 0  # where the cached regions end
+    #: None until parse/light.py asks: no `source`/`use` line nor an ASCII control character
+    #: that Python counts as a space anywhere in the text (its regions may then be read
+    #: without the lexer)
+    plain: bool | None = field(default=None, repr=False)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def position(self, offset: int) -> tuple[int, int]:
@@ -212,3 +209,19 @@ class SourceFile:
         self.position(0)
         line = max(1, min(line, len(self._line_starts)))
         return self._line_starts[line - 1] + col - 1
+
+
+def release(ps: ParsedStatement) -> None:
+    """Unlink the parse trees of a statement that has been checked and applied, so that they
+    are freed as soon as it is dropped (sqlglot's parent links make every tree a cycle, which
+    only the cyclic garbage collector frees, walking every object made since its last run: a
+    sixth of a big script's check). The trees of CREATE/ALTER statements stay whole: the
+    schema model keeps their column definitions."""
+    if ps.routine is None and ps.words[:1] in (["CREATE"], ["ALTER"]):
+        return
+    nested = ps.routine.nested if ps.routine is not None else []
+    keep = {id(u) for n in nested for u in n.units}
+    for unit in ps.units:
+        if unit.tree is not None and id(unit) not in keep:
+            for node in unit.nodes:
+                node.parent = None

@@ -79,24 +79,35 @@ _OBJECT_KINDS = ROUTINE_KINDS | {"VIEW", "TABLE", "INDEX", "DATABASE", "SCHEMA"}
 def _header(st: Statement, toks: list[Token]) -> ObjectHeader | None:
     """What :func:`ticketdb.sqlscript.create_header` reads, from the statement's tokens (it
     would lex the header again, once per statement)."""
+    return read_header(st, toks)[0]
+
+
+HEADER_TOKENS = 40  # the header is in the first words, as it always was read
+
+
+def read_header(st: Statement, toks: list[Token]) -> tuple[ObjectHeader | None, bool]:
+    """:func:`_header`, and whether the answer is settled by the tokens read before the
+    window of HEADER_TOKENS (or the tokens given) ended: more tokens of the same statement
+    could change an unsettled one (``toks`` may be its first tokens only)."""
     if not toks or toks[0].text.upper() != "CREATE":
-        return None
-    n = min(len(toks), 40)  # the header is in the first words, as it always was read
+        return None, True
+    n = min(len(toks), HEADER_TOKENS)
     i = 1
     while i < n and not (toks[i].kind == "word" and toks[i].text.upper() in _OBJECT_KINDS):
         i += 1
     if i >= n:
-        return None
+        return None, False
     kind = toks[i].text.upper()
     i += 1
     while i < n and toks[i].kind == "word" and toks[i].text.upper() in ("IF", "NOT", "EXISTS"):
         i += 1
     if i >= n:
-        return None
+        return None, False
     name_tok = toks[i]
     if i + 2 < n and toks[i + 1].text == "." and toks[i + 2].kind in ("word", "quoted"):
         name_tok = toks[i + 2]  # schema-qualified: db.name
-    return ObjectHeader(kind, ident(name_tok.text), name_tok.offset - st.offset)
+    header = ObjectHeader(kind, ident(name_tok.text), name_tok.offset - st.offset)
+    return header, i + 2 < n
 
 
 def parse_statement(st: Statement, tokens: list[Token] | None = None) -> ParsedStatement:

@@ -21,23 +21,37 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ticketdb.lint.parse.client import _FIRST_LINE_COMMAND, _NEXT_LINE_COMMAND
 from ticketdb.lint.parse.files import lex_sql, parse_lexed
-from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile
+from ticketdb.lint.parse.light import headers, lexes, scan
+from ticketdb.lint.parse.model import ParsedStatement, Routine, SourceFile, release
 from ticketdb.lint.parse.routine import _params
 from ticketdb.lint.parse.statement import _header
 from ticketdb.lint.parse.unit import offset_at
-from ticketdb.sqlscript import SplitError, Statement, Token
+from ticketdb.sqlscript import _POSSESSIVE, SplitError, Statement, Token
 
 STREAM_BYTES = 1 << 20
 CACHE_BYTES = 1 << 20
-_SIMPLE = re.compile(
+#: (possessive where the regex engine has it: the body cannot hold the ";" that must follow,
+#: so nothing is lost, and a run of plain characters is one step instead of one per character)
+_SIMPLE_LINE = (
     r"[ \t]*(?:INSERT|UPDATE|DELETE|REPLACE|SELECT)\b"
-    r"(?:[^;'\"`\\#\n/-]|-(?!-)|/(?!\*)|`[^`\n]*`|'[^'\\\n]*')*;[ \t\r]*(?:\n|\Z)",
-    re.IGNORECASE,
+    r"(?:[^;'\"`\\#\n/-]++|-(?!-)|/(?!\*)|`[^`\n]*+`|'[^'\\\n]*+')*+;[ \t\r]*+"
+)
+if not _POSSESSIVE:  # pragma: no cover - Python 3.10
+    _SIMPLE_LINE = _SIMPLE_LINE.replace("++", "+").replace("*+", "*")
+_SIMPLE = re.compile(_SIMPLE_LINE + r"(?:\n|\Z)", re.IGNORECASE)
+_LONG_LINE = 20_000  # mysqldump's extended INSERTs: read as a region (bulk rows blanked)
+#: a run of such lines, each shorter than _LONG_LINE: what a schema-only pass skips in one
+#: step when the run does not hold the word TABLE (a dump of one-line statements, at C
+#: speed). At most _RUN of them: the regex engine keeps a frame per repetition
+_RUN = 1000
+_SIMPLE_LINES = re.compile(
+    rf"(?:(?=[^\n]{{0,{_LONG_LINE - 1}}}\n){_SIMPLE_LINE}\n){{1,{_RUN}}}", re.IGNORECASE
 )
 _SHAPE = re.compile(r"(`[^`]*`)|'[^']*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 #: the same without the names, for the usual line (no quoted name holds a digit): a fixed
@@ -47,7 +61,6 @@ _NAME_WITH_DIGIT = re.compile(r"`[^`]*\d[^`]*`")
 _DELIMITER_LINE = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)", re.IGNORECASE)
 #: words without which a region changes no table, only routines (read from their headers)
 _TABLE_WORDS = ("TABLE", "VIEW", "INDEX", "RENAME")
-_LONG_LINE = 20_000  # mysqldump's extended INSERTs: read as a region (bulk rows blanked)
 #: the engine pauses the cyclic garbage collector, and parse trees are cycles (parent links):
 #: what a walk parsed is collected every this many characters (the young generations only)
 _COLLECT_EVERY = 1 << 19
@@ -64,9 +77,20 @@ def _shape(line: str) -> str:
     return _SHAPE_FAST.sub("?", line.strip())
 
 
-def load_streamed(path: Path, display: str, role: str) -> SourceFile | None:
-    """A streamed SourceFile for a big script, or None when it is read whole."""
-    if role != "script" or path.suffix != ".sql" or path.stat().st_size <= STREAM_BYTES:
+def load_streamed(
+    path: Path,
+    display: str,
+    role: str,
+    smaller: tuple[int, Callable[[str], bool]] | None = None,
+) -> SourceFile | None:
+    """A streamed SourceFile for a big script, or None when it is read whole. ``smaller``:
+    (size, test): stream a script from this size on too, when the test says so (to check it
+    in parallel: lint/parallel.py), if it lexes without error (read whole, a file the lexer
+    rejects gives one error and no other finding; streamed, each region would be checked)."""
+    if role != "script" or path.suffix != ".sql":
+        return None
+    size = path.stat().st_size
+    if size <= STREAM_BYTES and (smaller is None or size < smaller[0]):
         return None
     try:
         text = path.read_bytes().decode("utf-8")
@@ -74,6 +98,8 @@ def load_streamed(path: Path, display: str, role: str) -> SourceFile | None:
         return None  # the whole-file reader reports it
     if "\\." in text or _FIRST_LINE_COMMAND.match(text) or _NEXT_LINE_COMMAND.search(text):
         return None  # `source`/`use` lines: the engine must know them before it walks
+    if size <= STREAM_BYTES and not (smaller is not None and smaller[1](text) and lexes(text)):
+        return None
     return SourceFile(path, display, text, role, streamed=True)
 
 
@@ -102,6 +128,15 @@ def statements_of(
     yield from _Walk(src, src.stream_resume, skip, None)
 
 
+def segment(
+    src: SourceFile, start: int, skip: Callable[[str], bool] | None, stop: int | None = None
+) -> _Walk:
+    """The statements of a streamed ``src`` from ``start`` (a region start) to the first region
+    start at or after ``stop`` (``.end`` says where that was), read past its cache: a segment
+    of a parallel check (``skip`` as for :func:`statements_of`; None: schema-only)."""
+    return _Walk(src, start, skip, None, stop)
+
+
 class _Walk:
     """One pass over ``src.text`` from ``start``; fills ``cache`` with the regions of the
     first CACHE_BYTES (parsed statements, or (shape, start, end) of a line not parsed)."""
@@ -112,9 +147,13 @@ class _Walk:
         start: int,
         skip: Callable[[str], bool] | None,
         cache: list[object] | None,
+        stop: int | None = None,
     ) -> None:
         self.src, self.start, self.skip, self.cache = src, start, skip, cache
         self.resume = start
+        #: ``stop``: end the walk at the first region start at or after it (a segment of a
+        #: parallel check); ``end``: where the walk ended (a region start, or the text's end)
+        self.stop, self.end = stop, start
 
     def _keeping(self) -> bool:
         return self.cache is not None and self.resume - self.start <= CACHE_BYTES
@@ -129,14 +168,22 @@ class _Walk:
         n, pos = len(text), self.start
         region, tried, delimiter = -1, 0, ";"
         collected = pos
+        last = text.rfind("\n", 0, n - 1) + 1  # where the last line starts
+        stop = n if self.stop is None else self.stop
         while pos < n:
             if region < 0:
+                if pos >= stop:
+                    break
                 eol = text.find("\n", pos, pos + _LONG_LINE)
                 m = _SIMPLE.match(text, pos, n if eol < 0 else eol + 1) if eol >= 0 else None
                 if m is not None and "TABLE" not in m[0].upper():
                     end = m.end()
-                    if skip is None and not self._keeping():
-                        pos = end
+                    if skip is None and not self._keeping():  # to the end of the run
+                        run = _SIMPLE_LINES.match(text, pos)
+                        if run is not None and "TABLE" not in run[0].upper():
+                            end = run.end()
+                        # (or to the first of its lines at or after stop)
+                        pos = end if end <= stop else text.find("\n", stop - 1) + 1
                         continue
                     shape = _shape(m[0])
                     if skip is None or skip(shape):
@@ -160,6 +207,7 @@ class _Walk:
             at_end = delimiter == ";" and text[pos:end].rstrip().endswith(";")
             pos = end
             if not final and not (at_end and pos - region >= 2 * tried):
+                pos = _next_line(text, pos, delimiter, last)
                 continue
             light = skip is None and not self._keeping()  # what is kept is parsed whole
             found = _region(self.src, region, pos, final=final, light=light)
@@ -168,10 +216,36 @@ class _Walk:
                 continue
             self._keep(list(found), pos)
             yield from found
+            if not self._keeping():  # checked and applied: nothing keeps them
+                for ps in found:
+                    release(ps)
             region = -1
             if pos - collected > _COLLECT_EVERY and not gc.isenabled():
                 gc.collect(1)
                 collected = pos
+        self.end = min(pos, n)
+
+
+#: a line that may end a region: a DELIMITER directive, or (under ";") one ending in ";"
+#: (both patterns start with a character, which the regex engine looks for quickly)
+_NEXT_DIRECTIVE = re.compile(r"\n[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE)
+_NEXT_DIRECTIVE_OR_END = re.compile(r"\n[ \t]*DELIMITER[ \t]+\S|;[^\S\n]*(?:\n|\Z)", re.IGNORECASE)
+
+
+def _next_line(text: str, pos: int, delimiter: str, last: int) -> int:
+    """The start of the next line from ``pos`` (a line start) on that the walk must look at:
+    one that switches the delimiter or, under ``;``, ends in ``;`` (``rstrip`` then ``;``), or
+    the last line. The lines between change nothing: a long routine body is skipped at C
+    speed instead of line by line."""
+    if pos >= last or _DELIMITER_LINE.match(text, pos):
+        return pos
+    if delimiter == ";":
+        m = _NEXT_DIRECTIVE_OR_END.search(text, pos, last)
+        if m is not None and m[0][0] == ";":
+            return max(pos, text.rfind("\n", pos, m.start()) + 1)  # the line it ends
+    else:
+        m = _NEXT_DIRECTIVE.search(text, pos, last)
+    return m.start() + 1 if m is not None else last
 
 
 def _region(
@@ -191,8 +265,12 @@ def _region(
     if light:  # (substring tests: a regex alternation crawls over a 1 MB INSERT line)
         upper = text.upper()
         light = not any(word in upper for word in _TABLE_WORDS)
+    scanned = scan(src, start, end) if light else None
+    if scanned is not None:  # statement ends and headers without lexing every token
+        pieces, complete = scanned
+        return headers(pieces) if final or complete else None
     try:
-        _, tokens, pieces, commands = lex_sql(text)
+        _, tokens, pieces, commands = lex_sql(text, start)
     except SplitError as exc:
         if not final:
             return None
@@ -208,7 +286,7 @@ def _region(
         if (start + at, note) not in src.notes:
             src.notes.append((start + at, note))
     if light:
-        return _headers(tokens, pieces, start)
+        return _headers(tokens, pieces)
     found = list(parse_lexed(tokens, pieces, start, shift=True))
     for ps in found:
         ps.shape = shape
@@ -222,23 +300,15 @@ def _error(src: SourceFile, error: tuple[int, str]) -> None:
         src.errors.append(error)
 
 
-def _headers(tokens: list[Token], pieces: list[Statement], base: int) -> list[ParsedStatement]:
+def _headers(tokens: list[Token], pieces: list[Statement]) -> list[ParsedStatement]:
     """Statements with their words and routine header (kind, name, parameter count) only:
     all that Schema.apply reads from a statement that names no table."""
     sig = [t for t in tokens if t.kind not in ("ws", "comment", "directive")]
-    new = tuple.__new__
+    starts = [t.offset for t in sig]
     out = []
-    k = 0
-    for st in pieces:
-        end = st.offset + len(st.text)
-        while k < len(sig) and sig[k].offset < st.offset:
-            k += 1
-        toks = []
-        while k < len(sig) and sig[k].offset < end:
-            kind, text, offset, line, col = sig[k]
-            toks.append(new(Token, (kind, text, offset + base, line, col)))
-            k += 1
-        moved = Statement(st.text, st.offset + base, st.line, st.col, st.delimiter, st.terminated)
+    for moved in pieces:
+        lo = bisect_left(starts, moved.offset)
+        toks = sig[lo : bisect_left(starts, moved.offset + len(moved.text), lo)]
         header = _header(moved, toks)
         ps = ParsedStatement(moved, toks, [t.upper for t in toks[:8] if t.kind == "word"], header)
         if header is not None and header.kind in ("PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"):

@@ -50,6 +50,22 @@ def _lint_dialect() -> tuple[MySQL, bool]:
 
 
 _DIALECT, _TRACKS_STUCK = _lint_dialect()
+#: one tokenizer and one parser of _DIALECT, used for every piece: ``Dialect.parse`` makes
+#: both anew per call, a fifth of sqlglot's time on routine bodies (thousands of small pieces)
+_TOOLS: tuple[object, object, object] | None = None
+
+
+def _sqlglot(sql: str) -> list[exp.Expr | None]:
+    """``_DIALECT.parse(sql)`` with the dialect's tokenizer and parser made once (the
+    parser resets itself on each call)."""
+    global _TOOLS
+    tools = _TOOLS
+    if tools is None or tools[0] is not _DIALECT:  # a test may swap the dialect
+        tools = _TOOLS = (_DIALECT, _DIALECT.tokenizer(), _DIALECT.parser())
+    _, tokenizer, parser = tools
+    return parser.parse(tokenizer.tokenize(sql), sql)  # type: ignore[attr-defined]
+
+
 #: Python 3.11+ runs Python-to-Python calls without growing the C stack, so a high limit is
 #: safe there; older interpreters keep their own
 #: sqlglot's compiled build (sqlglotc, installed by default where a wheel exists) recurses on
@@ -230,7 +246,7 @@ def parse_unit(
         # sqlglot descends a frame chain per parenthesis: 500 nested ones (valid SQL) need more
         # than Python's default 1000 frames; deeper nesting becomes a finding, not a crash
         sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
-        trees = [t for t in _DIALECT.parse(prefix + norm) if t is not None]
+        trees = [t for t in _sqlglot(prefix + norm) if t is not None]
     except RecursionError:
         unit.error = (offset, "cannot parse: nested too deeply for the parser (expression depth)")
         return unit
@@ -299,7 +315,7 @@ def stuck_at(unit: Unit, floor: int | None = None) -> tuple[int, str] | None:
         if budget < 0:
             return None
         try:
-            trees = [t for t in _DIALECT.parse(sql[: tok.start]) if t is not None]
+            trees = [t for t in _sqlglot(sql[: tok.start]) if t is not None]
         except SqlglotError:
             trees = []  # an unfinished prefix: it stops before the problem too
         except RecursionError:
