@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from ticketdb.bench.serverio import status_values
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
 
@@ -21,6 +22,7 @@ from ticketdb.dsn import DSN
 COUNTERS = ("Innodb_buffer_pool_reads", "Innodb_data_written")
 GAUGES = ("Innodb_checkpoint_age", "Innodb_buffer_pool_pages_dirty", "Threads_running")
 INTERVAL_S = 1.0
+_NAMES = (*COUNTERS, *GAUGES)
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -53,13 +55,6 @@ class PressureSampler:
         self._thread.start()
         return self
 
-    def _status(self, conn: Any) -> dict[str, int]:
-        with conn.cursor() as cur:
-            cur.execute("SHOW GLOBAL STATUS")
-            rows = cur.fetchall()
-        wanted = {n.lower() for n in (*COUNTERS, *GAUGES)}
-        return {str(k).lower(): int(v or 0) for k, v in rows if str(k).lower() in wanted}
-
     def _run(self) -> None:
         try:
             conn = connect(self.dsn, database=False, read_timeout=10)
@@ -67,10 +62,10 @@ class PressureSampler:
             self.error = str(exc)
             return
         try:
-            prev = self._status(conn)
+            prev = status_values(conn, _NAMES)
             prev_cpu = _cpu_ticks()
             while not self._stop.wait(self.interval):
-                now = self._status(conn)
+                now = status_values(conn, _NAMES)
                 cpu = _cpu_ticks()
                 s = self.series
                 s["t_s"].append(round(time.monotonic() - self.started, 1))
@@ -79,10 +74,9 @@ class PressureSampler:
                 s["iowait_pct"].append(round(100 * (cpu[0] - prev_cpu[0]) / total, 1)
                                        if total else None)  # fmt: skip
                 for name in COUNTERS:
-                    key = name.lower()
-                    s[key].append(now.get(key, 0) - prev.get(key, 0) if key in now else None)
+                    s[name.lower()].append(now[name] - prev.get(name, 0) if name in now else None)
                 for name in GAUGES:
-                    s[name.lower()].append(now.get(name.lower()))
+                    s[name.lower()].append(now.get(name))
                 prev, prev_cpu = now, cpu
         except Exception as exc:  # noqa: BLE001 - a lost sampler must not fail the bench
             self.error = str(exc)

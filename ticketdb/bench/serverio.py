@@ -38,16 +38,24 @@ COUNTERS = (
 )
 
 
-def global_status(conn: Any) -> dict[str, int]:
+def status_values(conn: Any, names: tuple[str, ...]) -> dict[str, int]:
+    """The ``SHOW GLOBAL STATUS`` values of ``names`` (matched case-insensitively, keyed as
+    given) that this server has: MySQL lacks some MariaDB ones (Innodb_checkpoint_age)."""
     with conn.cursor() as cur:
         cur.execute("SHOW GLOBAL STATUS")
         rows = cur.fetchall()
-    wanted = {name.lower(): name for name in COUNTERS}
-    out = dict.fromkeys(COUNTERS, 0)
+    wanted = {name.lower(): name for name in names}
+    out: dict[str, int] = {}
     for name, value in rows:
         key = wanted.get(str(name).lower())
         if key is not None:
             out[key] = int(value or 0)
+    return out
+
+
+def global_status(conn: Any) -> dict[str, int]:
+    out = dict.fromkeys(COUNTERS, 0)
+    out.update(status_values(conn, COUNTERS))
     return out
 
 
