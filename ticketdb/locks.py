@@ -323,8 +323,7 @@ class JobLock:
         started = time.monotonic()
         left = self._valid_until - started - self.margin
         if self.has_lease and left <= 0:
-            self.lost = (f"the {self.what} lease was not renewed within its {self.ttl}s TTL: "
-                         "another run may hold it now")  # fmt: skip
+            self.lost = self._expired()
             return
         with read_timeout(self.conn, left if self.has_lease else self.conn._read_timeout):
             won = self._lease_acquire(renew=True)
@@ -335,13 +334,16 @@ class JobLock:
             holder = now.describe() if now is not None else "nobody"
             self.lost = f"the {self.what} lease was taken over by {holder}"
 
+    def _expired(self) -> str:
+        return (f"the {self.what} lease was not renewed within its {self.ttl}s TTL: another run "
+                "may hold it now")  # fmt: skip
+
     def check(self) -> None:
         """Raise when the heartbeat lost the lease (another run may be going now), or when no
         renewal has been won for so long that the lease may have expired on the server."""
         if (not self.lost and self.has_lease and self._thread is not None
                 and time.monotonic() > self._valid_until - self.margin):  # fmt: skip
-            self.lost = (f"the {self.what} lease was not renewed within its {self.ttl}s TTL: "
-                         "another run may hold it now")  # fmt: skip
+            self.lost = self._expired()
         if self.lost:
             raise TicketdbError(self.lost)
 
