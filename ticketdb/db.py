@@ -293,8 +293,9 @@ def scalar(conn: Any, sql: str, args: Any = None) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+#: one quoting rule for the whole package; it lives in catalog, which db's watchdog reads through
+#: and which therefore cannot import db
+quote_ident = catalog.quoted
 
 
 #: "table is full", "disk full", "temporary file write failure": on InnoDB with autoextending

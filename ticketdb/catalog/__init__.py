@@ -45,7 +45,7 @@ from ticketdb.catalog.inventory import (
     trigger_tables,
     triggers,
 )
-from ticketdb.catalog.query import as_tuple, rows
+from ticketdb.catalog.query import as_tuple, quoted, rows
 from ticketdb.catalog.shape import (
     ColumnRow,
     PartitionRow,
@@ -79,6 +79,7 @@ __all__ = [
     "partitions",
     "primary_key_column",
     "privileges",
+    "quoted",
     "referencing_tables",
     "rows",
     "schemata",

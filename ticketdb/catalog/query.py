@@ -35,6 +35,6 @@ def in_list(values: tuple[Any, ...]) -> str:
 
 
 def quoted(name: str) -> str:
-    """A backtick-quoted identifier. The same rule as ticketdb.db.quote_ident, which this package
-    cannot import: db's watchdog reads the process list through it (see the package's doc)."""
+    """A backtick-quoted identifier (also ``ticketdb.db.quote_ident``: the rule lives here because
+    db's watchdog reads the process list through this package, which cannot import db)."""
     return "`" + name.replace("`", "``") + "`"
