@@ -6,8 +6,10 @@ from ticketdb.db import connect
 from ticketdb.dsn import DSN
 
 
-def open_tickets(dsn: DSN, n: int, title: str = "t") -> list[int]:
-    """``n`` pending tickets of customer 1 whose SLA started an hour ago; their ids."""
+def open_tickets(
+    dsn: DSN, n: int, title: str = "t", *, priority: str = "medium", age_minutes: int = 60
+) -> list[int]:
+    """``n`` pending tickets of customer 1 whose SLA started ``age_minutes`` ago; their ids."""
     conn = connect(dsn)
     ids = []
     try:
@@ -15,8 +17,8 @@ def open_tickets(dsn: DSN, n: int, title: str = "t") -> list[int]:
             for _ in range(n):
                 cur.execute(
                     "INSERT INTO service_tickets (customer_id, title, priority, sla_started_at) "
-                    "VALUES (1, %s, 'medium', NOW() - INTERVAL 1 HOUR)",
-                    (title,),
+                    "VALUES (1, %s, %s, NOW() - INTERVAL %s MINUTE)",
+                    (title, priority, age_minutes),
                 )
                 ids.append(cur.lastrowid)
     finally:

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from faultkit import clean, kill, run, start
+from rows import open_tickets
 
 from ticketdb.app import alerts as al
 from ticketdb.db import connect
@@ -95,17 +96,7 @@ class Trickle:
 
 
 def _due_alerts(dsn: DSN, n: int) -> None:
-    conn = connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            for i in range(n):
-                cur.execute(
-                    "INSERT INTO service_tickets (customer_id, title, priority, sla_started_at) "
-                    "VALUES (1, %s, 'urgent', NOW() - INTERVAL 100 MINUTE)",
-                    (f"due {i}",),
-                )
-    finally:
-        conn.close()
+    open_tickets(dsn, n, "due", priority="urgent", age_minutes=100)
     assert al.enqueue(dsn) == n
 
 
