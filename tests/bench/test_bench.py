@@ -8,9 +8,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ticketdb.bench import Scenario, register, run_bench, scenarios
+from ticketdb.bench import Scenario, register, run_bench
 from ticketdb.bench.context import ignore_index
 from ticketdb.bench.output import markdown
+from ticketdb.bench.registry import scenarios
 from ticketdb.cli import cli
 from ticketdb.db import connect
 from ticketdb.partitions import list_partitions
