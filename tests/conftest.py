@@ -50,11 +50,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # an xdist worker: the controller did both
     tmp = Path(tempfile.gettempdir())
     roots = [p for pattern in TEMP_ROOTS for p in sorted(tmp.glob(pattern))]
-    for line in orphans.sweep(roots, remove=sorted(tmp.glob("ticketdb-galera-*"))):
+    # the Galera folders and the roots of second sessions (below) go once their owner is gone
+    spare = [*tmp.glob("ticketdb-galera-*"), *tmp.glob("ticketdb-pytest-*-*")]
+    for line in orphans.sweep(roots, remove=sorted(spare)):
         sys.stderr.write(f"tests/conftest.py: {line}\n")
     if config.option.basetemp is None:
         tag = hashlib.sha1(str(config.rootpath).encode()).hexdigest()[:8]
-        config.option.basetemp = str(tmp / f"ticketdb-pytest-{tag}")
+        root = tmp / f"ticketdb-pytest-{tag}"
+        if orphans.in_use(root):  # a suite of this checkout still runs: clearing its root
+            root = tmp / f"ticketdb-pytest-{tag}-{os.getpid()}"  # deleted its servers' files
+        config.option.basetemp = str(root)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -92,6 +92,12 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return False
 
 
+def in_use(folder: Path) -> bool:
+    """Whether a live session owns servers anywhere below ``folder`` (a running suite of the
+    same checkout, whose temp root a second session must not clear)."""
+    return folder.is_dir() and any(_owner_alive(r) for r in folder.rglob(OWNER))
+
+
 def sweep(roots: Iterable[Path], remove: Iterable[Path] = ()) -> list[str]:
     """Kill the servers of dead sessions below ``roots`` (each root is a session's temp folder);
     then delete the ``remove`` folders (among ``roots``) whose owner is gone. Returns one line
