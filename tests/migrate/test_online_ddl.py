@@ -450,12 +450,15 @@ def test_checksum_catches_a_row_changed_behind_the_copy(
     try:
         wait_for(pause.exists, 120, "the copy to wait in its hook")
         _q(dsn, "UPDATE _service_tickets_new SET customer_id = customer_id + 1 WHERE id = 2500")
+        _q(dsn, "DELETE FROM _service_tickets_new WHERE id = 2600")
     finally:
         pause.unlink(missing_ok=True)
         th.join(120)
     assert not th.is_alive()
     assert errors, "the swap went ahead"
     assert "differs from the original in chunk 1 (id 1..3000)" in str(errors[0])
+    # and names the rows: one changed, one missing from the copy
+    assert "(id 2500 differs; id 2600 only in service_tickets)" in str(errors[0]), errors[0]
     assert _column(dsn, "service_tickets", "title") == "varchar(200)"
     assert _q(dsn, "SELECT id, customer_id, title FROM service_tickets ORDER BY id") == before
     assert _leftovers(dsn) == []

@@ -59,10 +59,38 @@ def chunk_key(conn: Any, table: str) -> str | None:
     return None
 
 
-def _row_sum(columns: list[str]) -> str:
+def _row_crc(columns: list[str]) -> str:
     cols = [quote_ident(c) for c in columns]
     flags = ", ".join(f"ISNULL({c})" for c in cols)
-    return f"COALESCE(BIT_XOR(CRC32(CONCAT_WS('#', {', '.join(cols)}, CONCAT({flags})))), 0)"
+    return f"CRC32(CONCAT_WS('#', {', '.join(cols)}, CONCAT({flags})))"
+
+
+def _row_sum(columns: list[str]) -> str:
+    return f"COALESCE(BIT_XOR({_row_crc(columns)}), 0)"
+
+
+#: rows named in a mismatch message
+SHOWN_ROWS = 5
+
+
+def _differing(cur: Any, old: str, new: str, key: str, columns: list[str], where: str,
+               args: Any) -> str:  # fmt: skip
+    """Inside the chunk's snapshot: the key values whose row is only in one table or differs,
+    so that a mismatch names rows a person can look at (``id 40213 only in t``)."""
+    crc, k = _row_crc(columns), quote_ident(key)
+    cur.execute(
+        f"SELECT k, MIN(side), COUNT(*) OVER (PARTITION BY k) FROM ("
+        f"SELECT {k} k, {crc} c, 'old' side FROM {quote_ident(old)}{where} UNION ALL "
+        f"SELECT {k}, {crc}, 'new' FROM {quote_ident(new)}{where}) x "
+        f"GROUP BY k, c HAVING COUNT(*) = 1 ORDER BY k LIMIT {SHOWN_ROWS * 2}",
+        (args or ()) * 2,
+    )
+    seen: dict[Any, str] = {}
+    for value, side, n in cur.fetchall():
+        if value not in seen:
+            seen[value] = "differs" if n > 1 else f"only in {old if side == 'old' else new}"
+    shown = [f"{key} {v} {what}" for v, what in list(seen.items())[:SHOWN_ROWS]]
+    return "; ".join(shown)
 
 
 def compare(conn: Any, old: str, new: str, chunk_rows: int = CHUNK_ROWS) -> Result:
@@ -96,6 +124,9 @@ def compare(conn: Any, old: str, new: str, chunk_rows: int = CHUNK_ROWS) -> Resu
                 n_old, s_old = cur.fetchone()
                 cur.execute(f"SELECT COUNT(*), {expr} FROM {qnew}{where}", args)
                 n_new, s_new = cur.fetchone()
+                rows = ""
+                if key and (int(n_old) != int(n_new) or int(s_old) != int(s_new)):
+                    rows = _differing(cur, old, new, key, columns, where, args)
             finally:
                 cur.execute("COMMIT")
         result.chunks += 1
@@ -106,7 +137,7 @@ def compare(conn: Any, old: str, new: str, chunk_rows: int = CHUNK_ROWS) -> Resu
             result.ok = False
             result.mismatch = (
                 f"chunk {result.chunks} ({span}): {n_old} rows in {old} vs {n_new} in {new}, "
-                f"checksum {int(s_old):08x} vs {int(s_new):08x}"
+                f"checksum {int(s_old):08x} vs {int(s_new):08x}" + (f" ({rows})" if rows else "")
             )
             break
     result.seconds = time.perf_counter() - started
