@@ -506,6 +506,15 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
             open_tickets(dsn, 1, "osc")
     res = run("migrate", "up", *args)
     assert res.returncode == 1 and "migrate repair" in clean(res)
+    st = run("migrate", "status", *args)  # names the stopped copy and what is in service
+    phase = {"copying": "copying", "verifying": "verifying", "mid-swap": "swapping"}[point]
+    said = " ".join(clean(st).split())
+    assert st.returncode == 0 and f"online copy of service_tickets (step 1 of 0050_title) " \
+        f"stopped while {phase}" in said, said  # fmt: skip
+    assert ("refuses writes" in said) == (point == "mid-swap")
+    assert "a migrate is running" not in said
+    copies = json.loads(run("migrate", "status", "--json", *args).stdout)["online_copies"]
+    assert [(c["table"], c["phase"]) for c in copies] == [("service_tickets", phase)]
     if point == "copying":  # drift reports the remains until repair
         drift = run("drift", *args)
         assert drift.returncode == 1 and "_service_tickets_new" in clean(drift)
@@ -518,6 +527,7 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     assert _column(dsn, "service_tickets", "title") == expected
     res = run("migrate", "up", *args)
     assert res.returncode == 0, clean(res)
+    assert json.loads(run("migrate", "status", "--json", *args).stdout)["online_copies"] == []
     ids = open_tickets(dsn, 1, "osc")
     with Workflow.open(dsn) as wf:
         wf.assign(ids[0], 3)

@@ -70,6 +70,15 @@ def print_baseline(res: BaselineResult, force: bool) -> None:
         )
 
 
+#: what a stopped online copy left in service, by the phase its journal row reached
+_COPY_STATE = {
+    "copying": "the original {t} is in service and unchanged",
+    "verifying": "the original {t} is in service and unchanged",
+    "swapping": "{t} refuses writes until then (stopped inside the swap's fence)",
+    "swapped": "the altered {t} is in service, the retired copy is left to drop",
+}
+
+
 def print_status(st: dict[str, Any]) -> None:
     """Migrations applied/pending, checksums not recorded yet, interrupted runs, objects."""
     table = Table(title=f"migrations in {st['database']}")
@@ -89,11 +98,26 @@ def print_status(st: dict[str, Any]) -> None:
             "older ticketdb): the next `migrate up` or `down` records them",
             highlight=False,
         )
+    if st["running"]:
+        console.print(
+            f"[yellow]a migrate is running now[/] ({st['running']}): what follows may be its "
+            "work in progress",
+            highlight=False,
+        )
     for row in st["interrupted"]:
         verb = "apply" if row["direction"] == "apply" else "rollback"
         console.print(
             f"[red]interrupted[/] {verb} of {row['migration_id']} after {row['steps_done']} of "
             f"{row['steps_total']} step(s): run `ticketdb migrate repair` (or `--undo`)",
+            highlight=False,
+        )
+    for row in st["online_copies"]:
+        where = f" (step {row['step'] + 1} of {row['migration_id']})" if row["migration_id"] else ""
+        console.print(
+            f"[red]online copy[/] of {row['table']}{where} stopped while {row['phase']} (started "
+            f"{row['started_at']} by pid {row['pid']} on {row['client']}): "
+            f"{_COPY_STATE[row['phase']].format(t=row['table'])}; `ticketdb migrate repair` "
+            "finishes or removes it",
             highlight=False,
         )
     if st["object_changes"]:

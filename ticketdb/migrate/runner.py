@@ -33,9 +33,10 @@ from ticketdb.db import (
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.grants import granted_routines
-from ticketdb.locks import JobLock, LockBusy
+from ticketdb.locks import JobLock, LockBusy, live_holder
 from ticketdb.migrate import checksums, ledger, locksalt, repeatable, reportsql
 from ticketdb.migrate import progress as journal
+from ticketdb.migrate.online import journal as online_journal
 from ticketdb.migrate.online import repair as online_repair
 from ticketdb.migrate.online import route as online_route
 from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
@@ -353,8 +354,11 @@ def status(dsn: DSN, project: Project) -> dict[str, Any]:
             {"action": "create", "kind": o.kind, "name": o.name, "reason": "new"} for o in objects
         ]
     unknown = sorted(set(applied) - {m.id for m in migrations})
+    interrupted, copies, running = _interrupted(dsn) if exists else ([], [], None)
     return {
-        "interrupted": _interrupted(dsn) if exists else [],
+        "interrupted": interrupted,
+        "online_copies": copies,
+        "running": running,
         "database": dsn.database,
         "database_exists": exists,
         "migrations": rows,
@@ -382,11 +386,16 @@ def plan(dsn: DSN, project: Project, *, to: str | None = None) -> dict[str, Any]
     }
 
 
-def _interrupted(dsn: DSN) -> list[dict[str, Any]]:
+def _interrupted(dsn: DSN) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """The step journal's rows, the online copies' rows (ticketdb.migrate.online.journal), and
+    who runs ``migrate`` right now (then the rows may be its work in progress, not a kill's)."""
     with connection(dsn) as conn:
-        if not table_exists(conn, journal.PROGRESS_TABLE):
-            return []
-        return [row.as_dict() for row in journal.read_interrupted(conn)]
+        steps = []
+        if table_exists(conn, journal.PROGRESS_TABLE):
+            steps = [row.as_dict() for row in journal.read_interrupted(conn)]
+        copies = [c.as_dict() for c in online_journal.read(conn)]
+        running = live_holder(conn, "migrate", dsn.database) if steps or copies else None
+        return steps, copies, running
 
 
 def repair(
