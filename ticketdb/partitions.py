@@ -73,13 +73,18 @@ MAINTENANCE_TTL = 600
 
 
 @contextmanager
-def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]:
+def maintenance_lock(
+    conn: Any, table: str, timeout: int = 60, *, heartbeat: bool = False
+) -> Iterator[locks.JobLock]:
     """The lease the maintenance procedure takes, so CLI and event (any node) never collide.
 
-    Held on ``conn`` itself (ticketdb.locks.JobLock without a heartbeat: the caller's statements
-    run on that connection), for the procedure's TTL; a holder whose connection is gone from
-    this server is taken over at once. Before migration 0040 (no ``ticketdb_leases`` yet: the
-    partitioning migration itself, which runs under yoyo's lock) it is a node-local GET_LOCK.
+    Held on ``conn`` itself for the procedure's TTL; a holder whose connection is gone from
+    this server is taken over at once. Without ``heartbeat`` (the caller's statements run on
+    ``conn``) the TTL bounds the hold; a holder for longer (an online copy of the table, which
+    may take hours) passes a connection of its own and ``heartbeat=True``, and calls the lock's
+    ``check()`` before acting on the assumption. Before migration 0040 (no ``ticketdb_leases``
+    yet: the partitioning migration itself, which runs under yoyo's lock) it is a node-local
+    GET_LOCK.
     """
     database = scalar(conn, "SELECT DATABASE()")
     leased = leases.leases_available(conn)
@@ -90,7 +95,7 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
         lease=f"partitions.{database}.{table}",
         local=None if leased else leases.lock_name("partitions", f"{database}.{table}", salt),
         ttl=MAINTENANCE_TTL,
-        heartbeat=False,
+        heartbeat=heartbeat and leased,
     )
     try:
         lock.acquire(timeout)
@@ -100,7 +105,7 @@ def maintenance_lock(conn: Any, table: str, timeout: int = 60) -> Iterator[None]
             f"partition maintenance of {table} is running elsewhere ({kind} timeout): {exc.holder}"
         ) from None
     try:
-        yield
+        yield lock
     finally:
         lock.release()
 

@@ -28,6 +28,7 @@ from faultkit import clean, run, start, wait_for
 from rows import open_tickets
 
 from ticketdb import migrate as mig
+from ticketdb import partitions
 from ticketdb.app.workflow import Workflow
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
@@ -462,6 +463,52 @@ def test_checksum_catches_a_row_changed_behind_the_copy(
     assert _column(dsn, "service_tickets", "title") == "varchar(200)"
     assert _q(dsn, "SELECT id, customer_id, title FROM service_tickets ORDER BY id") == before
     assert _leftovers(dsn) == []
+
+
+def test_the_partition_lease_is_held_and_renewed_through_a_long_copy(
+    seeded: tuple[DSN, Project], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of ticket_logs keeps partition maintenance (the event, `partitions ensure`) out
+    for as long as it runs, not for the lease's TTL only: a REORGANIZE of the original during
+    the copy would leave the copy with another partition list."""
+    dsn, project = seeded
+    monkeypatch.setattr(partitions, "MAINTENANCE_TTL", 3)
+    pause = tmp_path / "pause"
+    monkeypatch.setenv(engine.PAUSE_ENV, "copying")
+    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
+    errors: list[BaseException] = []
+
+    def alter() -> None:
+        try:
+            run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    th = threading.Thread(target=alter)
+    th.start()
+    try:
+        wait_for(pause.exists, 120, "the copy to pause while copying")
+        time.sleep(5)  # past the 3 s TTL: only renewals can keep the lease
+        other = connect(dsn)
+        try:
+            with (
+                pytest.raises(TicketdbError, match="running elsewhere"),
+                partitions.maintenance_lock(other, "ticket_logs", timeout=1),
+            ):
+                pass
+        finally:
+            other.close()
+    finally:
+        pause.unlink(missing_ok=True)
+        th.join(120)
+    assert not th.is_alive() and not errors, errors
+    assert _column(dsn, "ticket_logs", "note") == "varchar(450)"
+    other = connect(dsn)  # and given back at the end
+    try:
+        with partitions.maintenance_lock(other, "ticket_logs", timeout=1):
+            pass
+    finally:
+        other.close()
 
 
 @pytest.mark.parametrize(

@@ -146,10 +146,13 @@ def run_online_alter(
             ),  # fmt: skip
         )
         own = swap.own_triggers(work, table, project)
+        parts_lock = None
         if _partitioned(work, table):  # no REORGANIZE PARTITION while rows are copied
-            lconn = connect(dsn)
+            lconn = connect(dsn)  # the lease's own: its heartbeat renews it here
             stack.callback(lconn.close)
-            stack.enter_context(partitions.maintenance_lock(lconn, table))
+            parts_lock = stack.enter_context(
+                partitions.maintenance_lock(lconn, table, heartbeat=True)
+            )
         journal.begin(jconn, table, alter, [asdict(t) for t in own], migration_id, step)
         child = ptosc.Child.start(argv, dsn.password, say)
         in_service_swapped = False
@@ -175,6 +178,8 @@ def run_online_alter(
                 )
             say(f"checksum equal: {check.rows_new} rows in {check.chunks} chunk(s), "
                 f"{check.seconds:.2f}s")  # fmt: skip
+            if parts_lock is not None:  # still ours: the partition list cannot have moved
+                parts_lock.check()
             journal.phase(jconn, table, "swapping")
             pause_point("swapping", say)
             fence = swap.swap_by_name if result.galera else swap.swap_locked
