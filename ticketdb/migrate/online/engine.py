@@ -5,7 +5,9 @@
    end, so a daily REORGANIZE cannot race the copy.
 2. pt-osc (ticketdb.migrate.online.ptosc) creates ``_t_new``, applies the ALTER to it, adds its
    copy triggers, copies the rows in chunks (throttled) and stops in its ``before_swap_tables``
-   hook; its copy triggers keep ``_t_new`` in sync meanwhile.
+   hook; its copy triggers keep ``_t_new`` in sync meanwhile. On Galera the copy starts only
+   once every node is proven to hold those triggers (ticketdb.migrate.online.everywhere: a
+   node can silently fail to apply a CREATE TRIGGER).
 3. The checksum (ticketdb.migrate.online.checksum): a differing chunk aborts — pt-osc's own
    cleanup and then ours remove the copy, the original was never touched.
 4. The swap (ticketdb.migrate.online.swap), then ``_t_old`` is dropped and the row deleted.
@@ -25,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb import catalog, partitions
-from ticketdb.db import connect, connection, quote_ident
+from ticketdb.db import connect, connection
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
-from ticketdb.migrate.online import checksum, journal, ptosc, swap
+from ticketdb.migrate.online import checksum, everywhere, journal, ptosc, swap
 from ticketdb.project import Project
 from ticketdb.server import failover, galera
 
@@ -160,7 +162,7 @@ def run_online_alter(
             copy_started = time.perf_counter()
             child.wait_for("triggers", lambda _e: None)
             if result.galera:
-                _reopen_everywhere(dsn, work, table, say)
+                _copy_triggers_everywhere(dsn, work, table, say)
             child.tell("go", last=False)
             say(f"copying {table} into {new} (pt-online-schema-change, pid {child.proc.pid})")
             pause_point("copying", say)
@@ -182,10 +184,14 @@ def run_online_alter(
                 parts_lock.check()
             journal.phase(jconn, table, "swapping")
             pause_point("swapping", say)
-            fence = swap.swap_by_name if result.galera else swap.swap_locked
-            result.swap_seconds = fence(
-                work, table, new, old, own, lambda: pause_point("mid-swap", say)
-            )
+            mid = lambda: pause_point("mid-swap", say)  # noqa: E731
+            if result.galera:
+                result.swap_seconds = swap.swap_by_name(
+                    work, table, new, old, own, mid,
+                    verify=lambda: _own_triggers_everywhere(dsn, work, new, own, say),
+                )  # fmt: skip
+            else:
+                result.swap_seconds = swap.swap_locked(work, table, new, old, own, mid)
             in_service_swapped = True
             journal.phase(jconn, table, "swapped")
             child.tell("swapped")
@@ -204,29 +210,28 @@ def run_online_alter(
     return result
 
 
-def _reopen_everywhere(dsn: DSN, conn: Any, table: str, say: Say) -> None:
-    """Galera: before the first chunk, every node reopens ``table`` and this node catches up.
-    Measured without it: in 1 run in 5 writes another node made around pt-osc's CREATE TRIGGER
-    (TOI) were missing from the copy (the checksum caught them): that node's writers can keep a
-    trigger list without the copy triggers (shared/NOTES.md once saw a node serve a stale
-    trigger until FLUSH LOCAL TABLES), and their rows may not be applied here yet when pt-osc
-    reads the chunk that should hold them."""
-    for node in galera.peer_dsns(dsn, conn):  # every member, this one included
-        try:
-            with connection(node) as c, c.cursor() as cur:
-                cur.execute(f"FLUSH LOCAL TABLES {quote_ident(table)}")
-        except Exception as exc:  # noqa: BLE001 - the checksum still catches what this misses
-            say(f"could not make {node.address} reopen {table} ({exc}); the checksum decides")
-    # then wait until this node has applied every write set certified so far (Galera applies
-    # asynchronously): rows another node wrote without the copy triggers must be visible here
-    # before pt-osc reads its first chunk, or its chunks miss them
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION wsrep_sync_wait = 1")
-        try:
-            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)} WHERE 1 = 0")
-            cur.fetchall()
-        finally:
-            cur.execute("SET SESSION wsrep_sync_wait = 0")
+def _copy_triggers_everywhere(dsn: DSN, conn: Any, table: str, say: Say) -> None:
+    """Galera, before the first chunk: every node holds pt-osc's copy triggers (a node that
+    failed to apply one gets it re-created: ticketdb.migrate.online.everywhere), then this node
+    catches up: rows another node wrote before its trigger existed must be visible here before
+    pt-osc reads the chunk that should hold them."""
+    creates: dict[str, str] = {}
+    for name in swap.copy_triggers(conn, table):
+        sql = catalog.show_create(conn, "TRIGGER", name)
+        if not sql:
+            raise TicketdbError(f"cannot read pt-online-schema-change's trigger {name} back")
+        creates[name] = sql
+    everywhere.ensure(dsn, conn, table, creates, say)
+    everywhere.sync_wait(conn, table)
+
+
+def _own_triggers_everywhere(
+    dsn: DSN, conn: Any, on: str, own: list[swap.OwnTrigger], say: Say
+) -> None:
+    """Galera: every node holds the table's own triggers on ``on``, in their firing order."""
+    if own:
+        creates = {t.name: swap.retarget(t.sql, on) for t in own}
+        everywhere.ensure(dsn, conn, on, creates, say, in_order=True)
 
 
 def _abandon(
@@ -252,6 +257,8 @@ def _abandon(
                 conn, table, journal.new_name(table), journal.old_name(table), own
             ):
                 say(what)
+            if galera.is_galera(conn):  # the triggers it re-created are on every node
+                _own_triggers_everywhere(dsn, conn, table, own, say)
             journal.end(conn, table)
     except Exception as exc:  # noqa: BLE001 - the journal row stays for `migrate repair`
         say(f"could not clean up the online copy of {table} ({exc}): run `ticketdb migrate repair`")

@@ -14,7 +14,9 @@ run twice for one write). So the move happens while no write can reach either ta
   ``migrate repair``.
 * Galera — LOCK TABLES is node-local, so the fence is the name: ``RENAME TABLE t TO _t_old``
   (one TOI statement, cluster-wide; from then writes fail with 1146, which the Workflow retries
-  for a bounded time), move the triggers, drop the copy triggers, ``RENAME TABLE _t_new TO t``.
+  for a bounded time), move the triggers, drop the copy triggers, prove every node holds the
+  moved triggers in order (ticketdb.migrate.online.everywhere; a node can silently fail to
+  apply a CREATE TRIGGER), ``RENAME TABLE _t_new TO t``.
 
 Triggers follow a renamed table and the server rewrites their stored ``ON`` clause, so a trigger
 created ON ``_t_new`` reads ``ON t`` afterwards: ``drift`` stays clean.
@@ -167,14 +169,25 @@ def swap_locked(
 
 
 def swap_by_name(
-    conn: Any, table: str, new: str, old: str, own: list[OwnTrigger], mid: Pause = _none
+    conn: Any,
+    table: str,
+    new: str,
+    old: str,
+    own: list[OwnTrigger],
+    mid: Pause = _none,
+    *,
+    verify: Pause = _none,
 ) -> float:
     """Galera: the fence is the table's name (see the module docstring); returns the seconds
-    between the two renames (writers get 1146 meanwhile)."""
+    between the two renames (writers get 1146 meanwhile). ``verify`` runs after the triggers
+    moved and before the copy takes the name: it proves every node holds them (a node may
+    have failed to apply a CREATE TRIGGER: ticketdb.migrate.online.everywhere) or raises, and
+    the caller puts the original back."""
     with conn.cursor() as cur:
         _first(cur, f"RENAME TABLE {quote_ident(table)} TO {quote_ident(old)}")
         gone = time.perf_counter()
         _move_own_triggers(conn, cur, own, new, old, mid)
+        verify()
         cur.execute(f"RENAME TABLE {quote_ident(new)} TO {quote_ident(table)}")
         return time.perf_counter() - gone
 
