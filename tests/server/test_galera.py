@@ -16,13 +16,13 @@ import pytest
 from faultkit import finish_all
 from waiting import eventually, join_all
 
-from ticketdb import doctor, drift
+from ticketdb import catalog, doctor, drift
 from ticketdb import migrate as mig
 from ticketdb import partitions as parts
 from ticketdb.app.workflow import RetriesExhausted, RetryStats, Workflow, WorkflowError
 from ticketdb.db import connect, quote_ident, scalar
 from ticketdb.dsn import DSN
-from ticketdb.errors import ConnectionFailed
+from ticketdb.errors import ConnectionFailed, TicketdbError
 from ticketdb.retry import retry_conflicts
 from ticketdb.server import galera
 from ticketdb.server.failover import NODE_LOST
@@ -95,6 +95,35 @@ def test_every_node_is_healthy_enabled_and_drift_free(galera_cluster, gdb, proje
         assert checks["server_id"].detail == "unique on 3 node(s)"
         report = drift.check(d, project)
         assert report.clean, [x.as_dict() for x in report.differences]
+
+
+def test_doctor_and_migrate_up_fail_on_a_node_that_skipped_a_trigger(gdb, project):
+    """What Galera leaves when a node fails to apply a DDL statement (it ignores the error:
+    wsrep_ignore_apply_errors), simulated by dropping a trigger on node 3 alone: doctor fails
+    and `migrate up` (nothing pending) does not report success."""
+    c = connect(gdb[2])
+    try:
+        sql = catalog.show_create(c, "TRIGGER", "ticket_logs_after_insert")
+        assert sql
+        with c.cursor() as cur:
+            cur.execute("SET SESSION wsrep_on = OFF")
+            cur.execute("DROP TRIGGER ticket_logs_after_insert")
+        try:
+            for d in (gdb[0], gdb[2]):  # asked through any node, node 3 is named
+                ch = {ch.name: ch for ch in doctor.run_checks(d)}["schema (cluster)"]
+                assert ch.status == "fail", ch
+                assert f":{gdb[2].port}: trigger ticket_logs_after_insert missing" in ch.detail
+                assert f":{gdb[0].port}:" not in ch.detail, ch.detail
+            with pytest.raises(TicketdbError, match="do not hold the same schema") as err:
+                mig.up(gdb[0], project)
+            assert f":{gdb[2].port}: trigger ticket_logs_after_insert missing" in str(err.value)
+        finally:
+            with c.cursor() as cur:  # put it back on node 3 alone (wsrep_on is still OFF)
+                cur.execute(sql)
+    finally:
+        c.close()
+    ch = {ch.name: ch for ch in doctor.run_checks(gdb[0])}["schema (cluster)"]
+    assert ch.status == "ok", ch
 
 
 def test_partition_maintenance_from_three_nodes_at_once(gdb):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from ticketdb.catalog.access import holds_global_privilege, privileges, session, session_exists
 from ticketdb.catalog.clock import server_now, server_today
+from ticketdb.catalog.fingerprint import schema_fingerprint
 from ticketdb.catalog.inventory import (
     DEFAULT_CHARSET,
     SHOW_CREATE_COLUMN,
@@ -81,6 +82,7 @@ __all__ = [
     "privileges",
     "quoted",
     "referencing_tables",
+    "schema_fingerprint",
     "rows",
     "schemata",
     "server_now",

@@ -41,7 +41,7 @@ from ticketdb.migrate.online import repair as online_repair
 from ticketdb.migrate.online import route as online_route
 from ticketdb.migrate.progress import MIGRATION_TABLE, real_error
 from ticketdb.project import Project, check_migration_files, read_sql_file
-from ticketdb.server import galera
+from ticketdb.server import galera, galera_checks
 from ticketdb.server.databases import ensure_database
 
 Progress = Callable[[str], None]
@@ -308,6 +308,13 @@ def up(
                     say(f"enabled {len(names)} event(s) on {node} (Galera: one runner per period)")
         elif objects:
             say("not at head: repeatable objects are applied once every migration is")
+        diverged = galera_checks.schema_divergence(dsn)  # Galera only; [] elsewhere
+        if diverged:
+            done = ", ".join(result.applied) or "no migration"
+            raise TicketdbError(
+                f"applied and recorded ({done}), but the nodes do not hold the same schema: "
+                f"{'; '.join(diverged)} — {galera_checks.DIVERGED}"
+            )
     return result
 
 
