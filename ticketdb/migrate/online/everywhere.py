@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pymysql
@@ -38,6 +39,8 @@ Say = Callable[[str], None]
 ROUNDS = 5
 #: … and this long in all
 TIMEOUT = 30.0
+#: a node's check ends within TIMEOUT plus one statement's read timeout; waited for this much more
+JOIN_SLACK = 60.0
 #: errors of a statement the applier killed or that met a certification conflict: try again
 _TRANSIENT = (1317, 1213)
 
@@ -90,23 +93,30 @@ def ensure(
     Returns one line per node mended; raises TicketdbError naming a node that still lacks one
     after ROUNDS tries. A node that cannot be reached is reported through ``say`` and skipped
     (the checksum, and ``drift`` per node, still judge it)."""
-    mended: list[str] = []
     names = list(creates)
-    for node in galera.peer_dsns(dsn, conn):  # every member, this one included
+    peers = galera.peer_dsns(dsn, conn)  # every member, this one included
+
+    def one(node: DSN) -> str | None:
         try:
             c = connect(node)
         except (TicketdbError, pymysql.err.MySQLError) as exc:
             say(f"could not check the triggers of {table} on {node.address} ({exc})")
-            continue
+            return None
         try:
             what = _ensure_on(c, table, creates, names, in_order)
         finally:
             c.close()
-        if what:
-            line = f"{node.address} had not applied {', '.join(what)} on {table}: re-created there"
-            say(line)
-            mended.append(line)
-    return mended
+        if not what:
+            return None
+        line = f"{node.address} had not applied {', '.join(what)} on {table}: re-created there"
+        say(line)
+        return line
+
+    # all nodes at once: inside the swap's fence every millisecond here is a writer's wait
+    with ThreadPoolExecutor(max_workers=max(len(peers), 1)) as pool:
+        futures = [pool.submit(one, node) for node in peers]
+        done = [f.result(timeout=TIMEOUT + JOIN_SLACK) for f in futures]
+    return [line for line in done if line]
 
 
 def _ensure_on(
