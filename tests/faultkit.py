@@ -278,3 +278,42 @@ class FreezingProxy:
                 dst.sendall(data)  # type: ignore[attr-defined]
             except OSError:
                 return
+
+
+#: a migration 0002_fb for fault tests (tests/migrate, tests/server): three steps, the middle one
+#: commits DDL, then parks while FAULT_PARK (FAULT_PARK_ROLLBACK on the way down) names a file
+STEP_PY = '''
+"""Three steps; the middle one commits DDL, then parks when FAULT_PARK names a file."""
+import os
+import time
+from pathlib import Path
+
+from yoyo import step
+
+__depends__ = {"0001_fa"}
+
+
+def ddl_then_park(conn):
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE fb2 (id INT PRIMARY KEY)")
+    park = os.environ.get("FAULT_PARK")
+    if park:
+        Path(park).write_text("parked")
+        time.sleep(120)
+
+
+def undo_ddl_then_park(conn):
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE fb2")
+    park = os.environ.get("FAULT_PARK_ROLLBACK")
+    if park:
+        Path(park).write_text("parked")
+        time.sleep(120)
+
+
+steps = [
+    step("CREATE TABLE fb1 (id INT PRIMARY KEY)", "DROP TABLE fb1"),
+    step(ddl_then_park, undo_ddl_then_park),
+    step("CREATE TABLE fb3 (id INT PRIMARY KEY)", "DROP TABLE fb3"),
+]
+'''

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultkit import clean, replay_problems, run, schema_shape, start, wait_for
-from test_faults_migrate import STEP_PY
+from faultkit import STEP_PY, clean, replay_problems, run, schema_shape, start, wait_for
 
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
