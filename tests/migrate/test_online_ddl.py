@@ -20,6 +20,8 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,34 @@ def violations(dsn: DSN, tickets: list[int], table: str = "ticket_logs") -> list
         "AND MAX(l.ticket_seq) = t.log_seq)",
         tickets,
     )
+
+
+@contextmanager
+def paused_alter(
+    dsn: DSN, project: Project, table: str, alter: str, point: str, pause: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[list[BaseException]]:  # fmt: skip
+    """run_online_alter in a thread, held at ``point`` while the ``with`` body runs; yields the
+    list its exception (if any) lands in once the block is left and the copy went on."""
+    monkeypatch.setenv(engine.PAUSE_ENV, point)
+    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_online_alter(dsn, table, alter, project=project)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    th = threading.Thread(target=run)
+    th.start()
+    try:
+        wait_for(pause.exists, 120, f"the copy to pause at {point}")
+        yield errors
+    finally:
+        pause.unlink(missing_ok=True)
+        th.join(120)
+    assert not th.is_alive(), "the copy did not end"
 
 
 class Writers:
@@ -381,22 +411,9 @@ def test_checker_catches_the_naive_trigger_move(
     trigger by name (wherever it is) inside its lock, so the run still ends whole."""
     dsn, project = seeded
     tickets = open_tickets(dsn, 1, "osc")
-    pause = tmp_path / "pause"
-    monkeypatch.setenv(engine.PAUSE_ENV, "verifying")
-    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
     before = _triggers(dsn)
-    errors: list[BaseException] = []
-
-    def alter() -> None:
-        try:
-            run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    th = threading.Thread(target=alter)
-    th.start()
-    try:
-        wait_for(pause.exists, 120, "the copy to wait in its hook")
+    with paused_alter(dsn, project, "ticket_logs", "MODIFY note VARCHAR(450) NULL",
+                      "verifying", tmp_path / "pause", monkeypatch) as errors:  # fmt: skip
         conn = connect(dsn)
         with conn.cursor() as cur:  # what create_trigger_sql does for the first trigger
             body = before["ticket_logs_before_insert"][1]
@@ -417,10 +434,6 @@ def test_checker_catches_the_naive_trigger_move(
                 failed.append(exc)
         # what Writers.check asserts (no failed call, numbering intact) catches it
         assert failed or violations(dsn, tickets, "_ticket_logs_new") != []
-    finally:
-        pause.unlink(missing_ok=True)
-        th.join(120)
-    assert not th.is_alive()
     # the fence drops each own trigger by name wherever it is and creates it on the copy: the
     # hand-moved one is moved once more, the end state is whole
     assert not errors, errors
@@ -432,30 +445,11 @@ def test_checksum_catches_a_row_changed_behind_the_copy(
     seeded: tuple[DSN, Project], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dsn, project = seeded
-    pause = tmp_path / "pause"
-    monkeypatch.setenv(engine.PAUSE_ENV, "verifying")
-    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
-    errors: list[BaseException] = []
     before = _q(dsn, "SELECT id, customer_id, title FROM service_tickets ORDER BY id")
-
-    def alter() -> None:
-        try:
-            run_online_alter(
-                dsn, "service_tickets", "MODIFY title VARCHAR(180) NOT NULL", project=project
-            )
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    th = threading.Thread(target=alter)
-    th.start()
-    try:
-        wait_for(pause.exists, 120, "the copy to wait in its hook")
+    with paused_alter(dsn, project, "service_tickets", "MODIFY title VARCHAR(180) NOT NULL",
+                      "verifying", tmp_path / "pause", monkeypatch) as errors:  # fmt: skip
         _q(dsn, "UPDATE _service_tickets_new SET customer_id = customer_id + 1 WHERE id = 2500")
         _q(dsn, "DELETE FROM _service_tickets_new WHERE id = 2600")
-    finally:
-        pause.unlink(missing_ok=True)
-        th.join(120)
-    assert not th.is_alive()
     assert errors, "the swap went ahead"
     assert "differs from the original in chunk 1 (id 1..3000)" in str(errors[0])
     # and names the rows: one changed, one missing from the copy
@@ -473,21 +467,8 @@ def test_the_partition_lease_is_held_and_renewed_through_a_long_copy(
     the copy would leave the copy with another partition list."""
     dsn, project = seeded
     monkeypatch.setattr(partitions, "MAINTENANCE_TTL", 3)
-    pause = tmp_path / "pause"
-    monkeypatch.setenv(engine.PAUSE_ENV, "copying")
-    monkeypatch.setenv(engine.PAUSE_FILE_ENV, str(pause))
-    errors: list[BaseException] = []
-
-    def alter() -> None:
-        try:
-            run_online_alter(dsn, "ticket_logs", "MODIFY note VARCHAR(450) NULL", project=project)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    th = threading.Thread(target=alter)
-    th.start()
-    try:
-        wait_for(pause.exists, 120, "the copy to pause while copying")
+    with paused_alter(dsn, project, "ticket_logs", "MODIFY note VARCHAR(450) NULL",
+                      "copying", tmp_path / "pause", monkeypatch) as errors:  # fmt: skip
         time.sleep(5)  # past the 3 s TTL: only renewals can keep the lease
         other = connect(dsn)
         try:
@@ -498,10 +479,7 @@ def test_the_partition_lease_is_held_and_renewed_through_a_long_copy(
                 pass
         finally:
             other.close()
-    finally:
-        pause.unlink(missing_ok=True)
-        th.join(120)
-    assert not th.is_alive() and not errors, errors
+    assert not errors, errors
     assert _column(dsn, "ticket_logs", "note") == "varchar(450)"
     other = connect(dsn)  # and given back at the end
     try:
