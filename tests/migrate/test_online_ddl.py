@@ -35,7 +35,7 @@ from ticketdb.app.workflow import Workflow
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
-from ticketdb.migrate.online import engine, journal, run_online_alter
+from ticketdb.migrate.online import engine, everywhere, journal, run_online_alter
 from ticketdb.project import Project
 from ticketdb.seed.generate import SeedSpec
 from ticketdb.seed.runner import seed
@@ -621,3 +621,37 @@ def test_sigterm_during_the_copy_stops_it_cleanly_and_says_how_to_resume(
     assert res.returncode == 0, clean(res)
     assert _column(dsn, "service_tickets", "title") == "varchar(190)"
     assert _leftovers(dsn) == []
+
+
+@pytest.mark.galera
+@pytest.mark.timeout(900)
+def test_galera_a_node_that_cannot_get_the_own_triggers_stops_the_swap(
+    galera_database: Any, project_copy: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the fence (the table renamed away on every node) the own triggers are moved to
+    the copy and every node must hold them; when one cannot be mended, the original goes back
+    in service under its name with its triggers on every node, and the copy is gone."""
+    project = _project(project_copy)
+    real = everywhere.ensure
+
+    def fails_for_own(*args: Any, **kw: Any) -> list[str]:
+        if kw.get("in_order") and args[2] == "_ticket_logs_new":  # the move into the copy
+            raise TicketdbError("node X still does not list the triggers (simulated)")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(everywhere, "ensure", fails_for_own)
+    with galera_database("g_osc") as dsns:
+        mig.up(dsns[0], project)
+        seed(dsns[0], project, SeedSpec(tickets=500, months=3))
+        before, note = _triggers(dsns[0]), _column(dsns[0], "ticket_logs", "note")
+        with pytest.raises(TicketdbError, match="simulated"):
+            run_online_alter(dsns[0], "ticket_logs", "MODIFY note VARCHAR(450) NULL",
+                             project=project)  # fmt: skip
+        for d in dsns:
+            assert _column(d, "ticket_logs", "note") == note != "varchar(450)"
+            assert _triggers(d) == before, d.address
+            assert _leftovers(d) == []
+        tickets = open_tickets(dsns[1], 1, "osc")  # node 2 takes writes, checked as before
+        with Workflow.open(dsns[1]) as wf:
+            wf.assign(tickets[0], 3)
+        assert violations(dsns[1], tickets) == []
