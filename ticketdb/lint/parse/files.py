@@ -11,6 +11,7 @@ import ast
 import bisect
 import re
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 
 from ticketdb.lint.parse.client import ClientCommands, strip_client_commands
@@ -21,6 +22,7 @@ from ticketdb.lint.parse.words import ROUTINE_KINDS
 from ticketdb.sqlscript import SplitError, Statement, Token, create_header, split, tokenize
 
 _VERSION_COMMENT = re.compile(r"/\*M?!\d*")
+_TEXT = itemgetter(1)  # Token.text
 
 
 def role_of(path: Path, object_dirs: set[Path] | None = None) -> str:
@@ -124,10 +126,26 @@ def parse_lexed(
             continue
         toks = sig[lo:hi]
         if ";" in st.text:  # a ";" inside a DELIMITER block ends a statement of the body
-            toks = [
-                t._replace(kind="delim") if t[1] == ";" and t[0] == "punct" else t for t in toks
-            ]
+            toks = _semicolons_as_delims(toks)
         yield parse_statement(st, toks)
+
+
+def _semicolons_as_delims(toks: list[Token]) -> list[Token]:
+    """``toks`` with each ";" punctuation token made a delimiter: only those are looked at
+    (found by C-level list searches, not a Python turn per token of a routine body)."""
+    texts = list(map(_TEXT, toks))
+    out: list[Token] | None = None
+    i = -1
+    try:
+        while True:
+            i = texts.index(";", i + 1)
+            t = toks[i]
+            if t[0] == "punct":
+                out = out if out is not None else list(toks)
+                out[i] = tuple.__new__(Token, ("delim", *t[1:]))
+    except ValueError:
+        pass
+    return out if out is not None else toks
 
 
 _BULK_LINE = re.compile(r"^[ \t]*(?:INSERT|REPLACE)\b[^\n]{20000,}$", re.MULTILINE | re.IGNORECASE)
