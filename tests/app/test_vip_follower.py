@@ -222,3 +222,66 @@ def test_transaction_committing_after_the_overlap_is_caught_by_the_sweep(
             assert took <= f.sweep_ms + BOUND_MS + 200, took
     finally:
         slow.close()
+
+
+def test_changes_list_cut_short_makes_the_follower_read_every_vip(
+    conn, migrated_dsn, rurl, monkeypatch
+):
+    """A poll's changes come as one GROUP_CONCAT: cut at group_concat_max_len (here 4 bytes,
+    shorter than any item), the follower must notice and read every VIP's version instead of
+    publishing a cut version or nothing."""
+    connect_ = Follower._connect
+
+    def short_lists(self: Follower):
+        c = connect_(self)
+        with c.cursor() as cur:
+            cur.execute("SET SESSION group_concat_max_len = 4")
+        return c
+
+    monkeypatch.setattr(Follower, "_connect", short_lists)
+    ids = add_tickets(conn, 8, 3)
+    cache.refresh_vip(migrated_dsn, 2)
+    with running(migrated_dsn, rurl) as f, VipCache(migrated_dsn, rurl) as c:
+        wait_fresh(rurl, migrated_dsn.database)
+        hit_by_follower(c, 8)
+        everything: list[bool] = []
+        sweep = f._sweep
+
+        def spy(conn_, published):
+            everything.append(not published)
+            return sweep(conn_, published)
+
+        f._sweep = spy  # type: ignore[method-assign]
+        _move(conn, 8, ids)  # two customers bumped: "8:<v>;99:<v>;" is longer than 4 bytes
+        until_fresh_answer(c, conn, 8, time.monotonic())
+        hit_by_follower(c, 8)
+        assert any(everything), "no poll fell back to reading every VIP"
+
+
+def test_idle_follower_keeps_the_heartbeat_while_publishing_less(conn, migrated_dsn, rurl):
+    """With nothing changing, polls skip the Redis publish, yet the heartbeat never lapses:
+    it is renewed at half the bound."""
+    add_tickets(conn, 10, 2)
+    cache.refresh_vip(migrated_dsn, 2)
+    with running(migrated_dsn, rurl) as f:
+        wait_fresh(rurl, migrated_dsn.database)
+        time.sleep(0.3)  # past the first polls (the claim, the first sweep's findings)
+        calls = [0]
+        publish = f._publish
+
+        def counting(*a, **kw):
+            calls[0] += 1
+            return publish(*a, **kw)
+
+        f._publish = counting  # type: ignore[method-assign]
+        polls = f.stats.polls
+        r = redis.Redis.from_url(rurl, socket_timeout=1)
+        hb = follower_keys(migrated_dsn.database)[0]
+        samples = []
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            samples.append(bool(r.exists(hb)))
+            time.sleep(0.005)
+        polls = f.stats.polls - polls
+        assert all(samples), f"the heartbeat lapsed in {samples.count(False)} of {len(samples)}"
+        assert polls >= 20 and calls[0] <= polls / 2, (polls, calls[0])
