@@ -26,9 +26,9 @@ transaction that committed late. Hence three nets, each cheaper and slower than 
 
 1. every poll re-reads from the previous position minus ``short_overlap_ms`` (50): a
    transaction committing within that of its bump is published by the next poll;
-2. every ``recheck_ms`` (100) a poll re-reads from the previous *recheck*'s position minus
-   ``overlap_ms`` (500): one committing within 500 ms of its bump is published within
-   ``recheck_ms`` + one poll of its commit, inside the bound;
+2. every ``recheck_ms`` (0.4 × bound: 100 ms) a poll re-reads from the previous *recheck*'s
+   position minus ``overlap_ms`` (500): one committing within 500 ms of its bump is published
+   within ``recheck_ms`` + one poll of its commit, inside the bound;
 3. the full sweep (every ``sweep_ms``) compares a fingerprint of every VIP's version with what
    is published: one committing later still is published within a second.
 
@@ -180,8 +180,9 @@ class Follower:
     overlap_ms: float = 500.0
     #: ... and still be seen by the next poll
     short_overlap_ms: float = 50.0
-    #: how often a poll re-reads the long overlap (net 2 of the module docstring)
-    recheck_ms: float = 100.0
+    #: how often a poll re-reads the long overlap (net 2 of the module docstring); default
+    #: 0.4 × bound (100 ms): a late commit shows within it + one poll + the lag, inside the bound
+    recheck_ms: float | None = None
     #: how often every VIP's version is fingerprinted (catches later commits)
     sweep_ms: float = 1000.0
     say: Callable[[str], None] = log.info
@@ -190,6 +191,7 @@ class Follower:
 
     def __post_init__(self) -> None:
         self.interval_ms = check_bound(self.bound_ms, self.interval_ms)
+        self.recheck_ms = self.bound_ms * 0.4 if self.recheck_ms is None else self.recheck_ms
         project = self.project or Project(PROJECT_ROOT)
         self._sql = {n: load_query(project, n).pyformat for n in
                      ("vip_follower_changes", "vip_follower_fingerprint", "vip_follower_versions")}
@@ -307,7 +309,8 @@ class Follower:
         {customer: version} of the bumped customers that are published or about to be, the
         epoch as customer 0; None when the list was cut short). The first poll reads only the
         clock: the full sweep before the first heartbeat reads every VIP."""
-        recheck = self.read_at is None or (t0 - self.last_recheck) * 1000 >= self.recheck_ms
+        recheck = self.read_at is None or (t0 - self.last_recheck) * 1000 >= float(
+            self.recheck_ms or 0)
         if self.read_at is None or self.recheck_at is None:
             since = _NEVER
         elif recheck:
