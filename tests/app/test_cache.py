@@ -288,6 +288,7 @@ def test_bench_scenario_measures_hits_staleness_and_write_cost(conn, migrated_ds
     assert [b["bucket"] for b in res["buckets"]] == ["few", "tens", "hundreds"]
     assert all(b["cached_p50_ms"] > 0 and b["db_p50_ms"] > 0 for b in res["buckets"])
     assert len(res["write_ops_per_s"]["with_follower"]) == 1 and res["write_ops_ratio"] > 0
+    assert res["write_ops_round_ratios"] == [res["write_ops_ratio"]]  # one round at 1 s
     assert {"cached", "db"} <= set(res["server_cpu_us_per_read"])
     assert {c: db_open(conn, c) for c in range(1, 21)} == before  # everything undone
     targets = {t["metric"] for t in doc["targets"] if t["scenario"] == res["name"]}

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -62,13 +61,14 @@ import redis
 
 from ticketdb import PROJECT_ROOT
 from ticketdb.app.cache import follower_keys, redis_client, version_field
+from ticketdb.app.follower_redis import PUBLISH_LUA, RESIGN_LUA, previous_state
+from ticketdb.app.follower_setup import check_bound, missing_privileges
 from ticketdb.app.queries import load_query
 from ticketdb.catalog import create_text, show_create_row
 from ticketdb.db import connect, error_code
 from ticketdb.dsn import DSN
-from ticketdb.errors import TicketdbError, UsageError
-from ticketdb.leases import SALT_TABLE
-from ticketdb.locks import JobLock, LockBusy, leases_available
+from ticketdb.errors import TicketdbError
+from ticketdb.locks import JobLock, LockBusy
 from ticketdb.project import Project
 from ticketdb.server.galera import is_galera
 
@@ -77,83 +77,11 @@ log = logging.getLogger("ticketdb.app.follower")
 JOB = "vip-follow"
 DEFAULT_BOUND_MS = 250.0
 DEFAULT_LEASE_TTL = 5
-_DENIED = (1142, 1143, 1044, 1227, 1370)  # access denied: table, column, db, privilege, routine
-_NO_TABLE = 1146
 _BUCKETS = 64  # of the full sweep's fingerprint
 _NEVER = datetime(9999, 1, 1)
 
-# KEYS: hash, heartbeat, blind. ARGV: owner, claim, reset, gen, epoch, triggers, position,
-# heartbeat ms, blind ms, number of fields set, then field/value pairs, then fields to delete.
-# Returns 1 = published, 0 = the hash belongs to another follower, -1 = the hash is gone.
-_PUBLISH_LUA = """
-local owner = redis.call('HGET', KEYS[1], 'owner')
-if ARGV[2] ~= '1' then
-  if not owner then return -1 end
-  if owner ~= ARGV[1] then return 0 end
-end
-if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'gen', ARGV[4], 'epoch', ARGV[5],
-           'triggers', ARGV[6], 'position', ARGV[7])
-local i = 11
-for _ = 1, tonumber(ARGV[10]) do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2
-end
-while i <= #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]); i = i + 1 end
-if tonumber(ARGV[9]) > 0 then
-  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[9]); redis.call('DEL', KEYS[2])
-else
-  redis.call('DEL', KEYS[3])
-  if tonumber(ARGV[8]) > 0 then redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8]) end
-end
-return 1
-"""
-# KEYS: hash, heartbeat. ARGV: owner. A clean stop: readers fall back at once, not at expiry.
-_RESIGN_LUA = """
-if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
-  redis.call('DEL', KEYS[2]); redis.call('HDEL', KEYS[1], 'owner')
-end
-return 1
-"""
-
-
 class LostLeadership(TicketdbError):
     """Another follower holds the lease or the Redis hash now: back to standby."""
-
-
-def check_bound(bound_ms: float, interval_ms: float | None = None) -> float:
-    """The poll interval for ``bound_ms``; UsageError (exit 2) for 0, negative, NaN, inf."""
-    if not isinstance(bound_ms, (int, float)) or not math.isfinite(bound_ms) or bound_ms <= 0:
-        raise UsageError(f"--bound-ms must be a finite number of milliseconds > 0, not {bound_ms}")
-    interval = min(25.0, bound_ms / 5) if interval_ms is None else interval_ms
-    if not math.isfinite(interval) or interval <= 0 or interval >= bound_ms:
-        raise UsageError(f"--interval-ms must be > 0 and below the bound ({bound_ms:g} ms)")
-    return float(interval)
-
-
-def missing_privileges(conn: Any) -> list[str]:
-    """What this account lacks to follow: probed with the statements the follower runs."""
-    missing: list[str] = []
-    for table in ("customers", "cache_customer_version", SALT_TABLE):  # salt: the lock's name
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"SELECT 1 FROM {table} LIMIT 0")
-        except pymysql.err.MySQLError as exc:
-            if table == SALT_TABLE and error_code(exc) == _NO_TABLE:
-                continue  # not migrated by this version yet: the old lock names
-            if error_code(exc) not in _DENIED:
-                raise
-            missing.append(f"SELECT on {table}")
-    try:  # without TRIGGER on the table, information_schema.triggers shows nothing
-        show_create_row(conn, "TRIGGER", "cache_tickets_after_update")
-    except pymysql.err.MySQLError as exc:
-        if error_code(exc) in _DENIED:
-            missing.append("TRIGGER on service_tickets")
-        elif error_code(exc) != 1360:  # no such trigger: the follower reports it blind
-            raise
-    if not leases_available(conn):
-        missing.append("SELECT on ticketdb_leases and EXECUTE on lease_acquire, lease_release, "
-                       "lease_owner (migration 0040)")  # fmt: skip
-    return missing
 
 
 @dataclass
@@ -200,8 +128,8 @@ class Follower:
         self.namespace = self.dsn.database or ""
         self.owner = f"{os.uname().nodename}:{os.getpid()}:{time.time_ns()}"
         self._redis = redis_client(self.redis_url, min(1.0, max(self.bound_ms / 1000, 0.05)))
-        self._publish = self._redis.register_script(_PUBLISH_LUA)
-        self._resign = self._redis.register_script(_RESIGN_LUA)
+        self._publish = self._redis.register_script(PUBLISH_LUA)
+        self._resign = self._redis.register_script(RESIGN_LUA)
         self._reset_state()
         self._redis_warned = False
 
@@ -497,13 +425,9 @@ class Follower:
     def _claim(self, triggers: str) -> None:
         """Resume the previous follower's generation when Redis still holds it and the version
         triggers are the ones it saw; otherwise start a new one (every cached set flushed)."""
-        heartbeat, hash_key, _blind = follower_keys(self.namespace)
-        state = self._redis.hgetall(hash_key)
-        prev_gen = state.get(b"gen", b"").decode()
-        if prev_gen and state.get(b"triggers", b"").decode() == triggers:
-            self.gen, self.triggers = prev_gen, triggers
-            self.published = {int(k[2:]): int(v) for k, v in state.items()
-                              if k.startswith(b"v:")}  # fmt: skip
+        prev_gen, prev_triggers, prev_published = previous_state(self._redis, self.namespace)
+        if prev_gen and prev_triggers == triggers:
+            self.gen, self.triggers, self.published = prev_gen, triggers, prev_published
             self.say(f"resuming generation {prev_gen} ({len(self.published)} published versions)")
         else:
             self.gen, self.triggers = f"{int(time.time() * 1000)}-0", triggers
