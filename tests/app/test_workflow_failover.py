@@ -70,6 +70,9 @@ class CuttingProxy:
             threading.Thread(target=self._down, args=(server, client, state), daemon=True).start()
 
     def _cut(self, *socks: socket.socket) -> None:
+        # refuse first: the client sees the close at once and may reconnect before the line
+        # after the closes runs (it did on a loaded host, and the outage never happened)
+        self._refuse_until = time.monotonic() + self.refuse_for
         for s in socks:
             try:
                 s.shutdown(socket.SHUT_RDWR)
@@ -78,7 +81,6 @@ class CuttingProxy:
             s.close()
         with self._lock:
             self.cuts += 1
-        self._refuse_until = time.monotonic() + self.refuse_for
         self.mode = None
         self.cut_done.set()
 
