@@ -125,7 +125,6 @@ def _ensure_on(
     """One node: look, mend, look again; returns what was mended (empty: nothing lacked)."""
     deadline = time.monotonic() + TIMEOUT
     mended: list[str] = []
-    missing: list[str] = []
     for _ in range(ROUNDS):
         try:
             have = listed(conn, table)
@@ -140,8 +139,8 @@ def _ensure_on(
         except pymysql.err.MySQLError as exc:
             if error_code(exc) not in _TRANSIENT:
                 raise TicketdbError(
-                    f"{conn.host}:{conn.port} lacks triggers on {table} "
-                    f"({', '.join(missing or names)}) and could not be mended there: {exc}"
+                    f"could not check or re-create the triggers {', '.join(names)} of {table} "
+                    f"on {conn.host}:{conn.port}: {exc}"
                 ) from exc
         if time.monotonic() > deadline:
             break
