@@ -80,8 +80,12 @@ def test_every_node_is_healthy_enabled_and_drift_free(galera_cluster, gdb, proje
     assert [(s["cluster_size"], s["primary"], s["synced"], s["ready"]) for s in status] == [
         (3, True, True, True)
     ] * 3
-    for s in status:  # small buffer pool and gcache: a node stays well under 1 GB
-        assert s["rss_mb"] < 1024, s
+    # small buffer pool (96 MB) and gcache (64 MB): what this catches is the runaway growth
+    # once seen (~150 MB/s to 23 GB, docs/scaling.md); after the Galera tests that run first on
+    # this cluster (online copies, dozens of databases with routines and triggers created and
+    # dropped) a node measured 1,126 MB in CI, so the bound leaves room for that, not for a leak
+    for s in status:
+        assert s["rss_mb"] < 1536, s
     for d in gdb:
         c = connect(d)
         try:
