@@ -89,14 +89,22 @@ def enable_events_on_node(conn: Any, database: str) -> list[str]:
     todo = [n for n, s in events_status(conn, database).items() if s == "SLAVESIDE_DISABLED"]
     if not todo:
         return []
+    run_locally(
+        conn, [f"ALTER EVENT {quote_ident(database)}.{quote_ident(name)} ENABLE" for name in todo]
+    )
+    return todo
+
+
+def run_locally(conn: Any, statements: list[str]) -> None:
+    """Run statements on this node only (``wsrep_on = OFF``: not replicated), e.g. to enable an
+    event here or re-create a trigger this node failed to apply."""
     with conn.cursor() as cur:
         cur.execute("SET SESSION wsrep_on = OFF")
         try:
-            for name in todo:
-                cur.execute(f"ALTER EVENT {quote_ident(database)}.{quote_ident(name)} ENABLE")
+            for sql in statements:
+                cur.execute(sql)
         finally:
             cur.execute("SET SESSION wsrep_on = ON")
-    return todo
 
 
 def enable_events_everywhere(dsn: DSN) -> dict[str, list[str]]:

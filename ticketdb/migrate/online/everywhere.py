@@ -67,13 +67,7 @@ def listed(conn: Any, table: str) -> list[str]:
 
 def _local(conn: Any, statements: list[str]) -> None:
     """Run DDL on this node only (the others already applied it)."""
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION wsrep_on = OFF")
-        try:
-            for sql in statements:
-                cur.execute(sql)
-        finally:
-            cur.execute("SET SESSION wsrep_on = ON")
+    galera.run_locally(conn, statements)
 
 
 def ensure(
