@@ -4,6 +4,7 @@ a replicated CREATE TRIGGER (simulated by dropping it there alone, ``wsrep_on = 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,6 +53,12 @@ def cluster_db(galera_database: Any) -> Iterator[list[DSN]]:
         _exec(dsns[0], "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
               "CREATE TABLE seen (n INT AUTO_INCREMENT PRIMARY KEY, trg CHAR(1), id INT)",
               *CREATES.values())  # fmt: skip
+        # the other nodes apply the CREATEs asynchronously: a test that drops one there alone
+        # must find it first (CI once ran the local DROP on node 2 before it had arrived)
+        deadline = time.monotonic() + 30
+        while any(_names(d) != list(CREATES) for d in dsns[1:]):
+            assert time.monotonic() < deadline, "the triggers never reached every node"
+            time.sleep(0.05)
         yield dsns
 
 
