@@ -300,6 +300,7 @@ def main() -> int:
             **b,
             "lines": big_lines,
             "megabytes": round(big_mb, 1),
+            "mb_per_s": round(big_mb / b["seconds"], 2),
             "lines_per_s": round(big_lines / b["seconds"]),
             "lines_per_cpu_s": round(big_lines / max(b["cpu_seconds"], 0.01)),
         },
@@ -308,6 +309,7 @@ def main() -> int:
             "dump_mb_per_s": 2.0,
             "dump_peak_rss_mb": 300,
             "routine_lines_per_s": 20000,
+            "big_routines_mb_per_s": 2.0,
             "big_routines_peak_rss_mb": 300,
         },
     }

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from ticketdb.lint import parallel
-from ticketdb.lint.context import DiffInfo, FileContext, ProjectContext, StatementContext
+from ticketdb.lint.context import (
+    DiffInfo,
+    FileContext,
+    ProjectContext,
+    StatementContext,
+    WholeRun,
+)
 from ticketdb.lint.discover import (
     default_paths,
     display_path,
@@ -62,7 +68,7 @@ class _Run:
         self.defaults = {code: cls.severity for code, cls in rules.items()}
         self.raw: list[tuple[SourceFile, int, str, str]] = []  # file, offset, code, message
         self.files: dict[str, SourceFile] = {}
-        self.run_schema: Schema | None = None
+        self.whole_run: WholeRun | None = None
         self.object_dirs = object_dirs
         #: files read through `source` (display path -> file): linted as part of the run
         self.sourced: dict[str, SourceFile] = {}
@@ -116,7 +122,7 @@ class _Run:
             while pending and pending[0][0] < st.offset:
                 at, name = pending.pop(0)
                 self.source(src, at, name, schema, final, apply, check, stack)
-            ctx = StatementContext(src, st, schema, final or schema, run_schema=self.run_schema)
+            ctx = StatementContext(src, st, schema, final or schema, whole_run=self.whole_run)
             found = len(self.raw)
             for rule in rules:
                 self.collect(src, st.offset, rule, rule.check_statement, ctx)
@@ -229,41 +235,42 @@ def lint(
     mig_dir = project.migrations.resolve()
 
     # 0. every procedure/function of the project and of the linted files, so a CALL may name
-    #    one defined in another file (or later in the same one)
+    #    one defined in another file (or later in the same one); a streamed script's are read
+    #    by the dry run
     schema = Schema()
     object_dirs = {d.resolve() for d in project.repeatable_dirs()}
     run = _Run(rules, levels or {}, object_dirs)
     object_files = [p for d in project.repeatable_dirs() if d.is_dir() for p in d.glob("*.sql")]
     order: list[SourceFile] = []
-    streamed: dict[Path, list[Routine]] = {}  # a streamed file's routines: from the dry run
+    streamed_files: set[Path] = set()
     for path in [*object_files, *targets]:
         if path.suffix == ".sql" and path.exists():
             src = load_cached(path, object_dirs)
             order.append(src)
             if src.streamed:
-                streamed[src.path.resolve()] = []
+                streamed_files.add(src.path.resolve())
                 if src.stream_cache is None and parallel.jobs_for(src) > 1:
                     src.stream_cache = []  # parsed once, in parallel: nothing kept by the dry run
-            for st in src.statements:
-                schema.add_routine(st)
+
+    def routines(streamed: dict[Path, list[Routine]]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        for src in order:  # in file order, as if every file had been read whole (last wins)
+            entries = streamed.get(src.path.resolve()) if src.streamed else None
+            found.update(entries or filter(None, map(routine_entry, src.statements)))
+        return found
 
     # 1. a dry run over everything, so that routine bodies (and queries) can name tables that
     #    only exist later (in a later file, a later migration, a temporary table, dynamic SQL)
+    #    and CALL procedures defined later: done when a statement first needs it (WholeRun)
     query_files = sorted(project.queries.glob("*.sql")) if project.queries.is_dir() else []
-    run.run_schema = _whole_run(
-        schema.copy(),
-        project,
-        [*targets, *object_files, *query_files],
-        mig_dir,
-        object_dirs,
-        streamed,
-    )
-    if streamed:  # in file order, as if every file had been read whole (the last one wins)
-        schema.routines.clear()
-        for src in order:
-            found = streamed.get(src.path.resolve()) if src.streamed else None
-            for key, value in found or filter(None, map(routine_entry, src.statements)):
-                schema.routines[key] = value
+
+    def dry_run() -> tuple[Schema, dict[str, tuple[str, int]]]:
+        streamed: dict[Path, list[Routine]] = {p: [] for p in streamed_files}
+        files = [*targets, *object_files, *query_files]
+        tables = _whole_run(Schema(), project, files, mig_dir, object_dirs, streamed)
+        return tables, routines(streamed)
+
+    run.whole_run = WholeRun(dry_run, None if streamed_files else routines({}))
 
     # 2. migrations in order: lint the targeted ones against the schema *before* each statement
     for path in migration_files(project.migrations):

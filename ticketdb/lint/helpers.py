@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 
 from ticketdb.lint.context import StatementContext
+from ticketdb.lint.parse.model import ParsedStatement
 from ticketdb.lint.resolve import Problem, check_unit
 from ticketdb.lint.schema import Schema
+from ticketdb.lint.tables import Table
 
 
 def problems(ctx: StatementContext) -> list[Problem]:
@@ -15,34 +17,69 @@ def problems(ctx: StatementContext) -> list[Problem]:
     cached = ctx.cache.get("problems")
     if cached is None:
         st = ctx.statement
-        schema = ctx.schema
-        if st.routine is not None or ctx.file.role == "query":
-            # a query runs in a session, like a body: it may use another query's temporary
-            # table whatever the file order
-            schema = body_schema(ctx)
-            if st.routine is not None and st.routine.nested:
+        run = ctx.whole_run
+        # a query runs in a session, like a body: it may use another query's temporary table
+        # whatever the file order
+        body = st.routine is not None or ctx.file.role == "query"
+        nested = st.routine is not None and bool(st.routine.nested)
+        if body and run is not None and not run.ready and not nested:
+            # the schema here first: when it has every name the statement looks up, the
+            # whole run's tables (which the schema here overrides) change nothing
+            probe = _Probe(ctx.schema)
+            cached = _check(st, probe)
+            if probe.missed:
+                cached = None
+        if cached is None:
+            schema = body_schema(ctx) if body else ctx.schema
+            if nested:
                 schema = routine_schema(ctx, schema)
-        out: list[Problem] = []
-        for unit in st.units:
-            out.extend(check_unit(unit, schema, st.routine))
-        ctx.cache["problems"] = cached = out
+            cached = _check(st, schema)
+        ctx.cache["problems"] = cached
     return cached  # type: ignore[return-value]
 
 
-def in_versioned_migration(ctx: StatementContext) -> bool:
-    return ctx.file.role == "migration"
+def _check(st: ParsedStatement, schema: Schema) -> list[Problem]:
+    out: list[Problem] = []
+    for unit in st.units:
+        out.extend(check_unit(unit, schema, st.routine))
+    return out
+
+
+class _Probe(Schema):
+    """A schema's tables and databases (shared, not copied) that notes a name it lacks: all
+    that ticketdb.lint.resolve asks of a schema goes through ``table`` and ``is_own``."""
+
+    def __init__(self, schema: Schema) -> None:
+        super().__init__(schema.tables, routines=schema.routines,
+                         own_databases=schema.own_databases)  # fmt: skip
+        self.missed = False
+
+    def table(self, name: str) -> Table | None:
+        found = super().table(name)
+        self.missed = self.missed or found is None
+        return found
+
+    def is_own(self, db: str) -> bool:
+        own = super().is_own(db)
+        self.missed = self.missed or not own
+        return own
 
 
 def body_schema(ctx: StatementContext) -> Schema:
     """What a body binds when it runs: the tables here, plus every table of the whole run (made
     later in this file, in a later file, as a temporary table or by dynamic SQL)."""
-    if ctx.run_schema is None:
+    if ctx.whole_run is None:
         return ctx.schema
+    run = ctx.whole_run.schema
     return Schema(
-        {**ctx.run_schema.tables, **ctx.schema.tables},
+        {**run.tables, **ctx.schema.tables},
         routines=ctx.schema.routines,
-        own_databases=ctx.schema.own_databases | ctx.run_schema.own_databases,
+        own_databases=ctx.schema.own_databases | run.own_databases,
     )
+
+
+def in_versioned_migration(ctx: StatementContext) -> bool:
+    return ctx.file.role == "migration"
 
 
 def routine_schema(ctx: StatementContext, base: Schema) -> Schema:

@@ -54,7 +54,11 @@ class CallUnknownProcedure(Rule):
                 line, _ = ctx.file.position(dropped[1])
                 yield name_tok.offset, f"CALL of procedure `{name}` dropped on line {line}"
                 continue
+            # one this run has made so far, else the run's last definition (in a later file, or
+            # later in this one)
             known = routines.get(name.lower())
+            if known is None and ctx.whole_run is not None:
+                known = ctx.whole_run.routines.get(name.lower())
             if known is None or known[0] != "PROCEDURE":
                 yield name_tok.offset, f"CALL of unknown procedure `{name}`"
                 continue
