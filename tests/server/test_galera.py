@@ -699,7 +699,7 @@ def test_alert_workers_on_two_nodes_deliver_each_alert_once(gdb):
     certification (1213), is retried and re-reads, so every alert is still delivered once."""
     import subprocess
 
-    from test_alerts import Hook, expected_keys, make_due_tickets, worker_cmd
+    from alertkit import Hook, expected_keys, make_due_tickets, worker_cmd
 
     from ticketdb.app import alerts as al
 
