@@ -231,6 +231,21 @@ def test_evicted_set_is_a_miss_not_an_empty_answer(conn, migrated_dsn, rcache):
     assert (got.source, got.ticket_ids) == ("database", ids)
 
 
+def test_a_dropped_redis_connection_is_reconnected_without_a_warning(conn, migrated_dsn, rcache):
+    """The hit path holds a Redis connection of its own: one the server closed (a restart, an
+    idle timeout, CLIENT KILL) is replaced on the next read, not reported as Redis down."""
+    ids = add_tickets(conn, 43, 2)
+    cache.refresh_vip(migrated_dsn, 1)
+    rcache.open_tickets(43)  # a miss: stored
+    assert rcache.open_tickets(43).source == "cache"
+    host, port = rcache._held._sock.getsockname()[:2]
+    assert redis.Redis.from_url(rcache.redis_url).client_kill(f"{host}:{port}")
+    got = rcache.open_tickets(43)
+    assert (got.source, got.ticket_ids, got.warning) == ("cache", ids, None)
+    assert rcache.stats.redis_errors == 0
+    assert rcache.open_tickets(43).source == "cache" and rcache._held is not None
+
+
 def test_bulk_load_switch_cannot_skip_the_version_bump(conn, migrated_dsn, rcache):
     add_tickets(conn, 51, 1)
     cache.refresh_vip(migrated_dsn, 1)

@@ -219,7 +219,7 @@ def test_bad_bound_is_exit_2(bound):
     assert "bound" in res.stderr and "Traceback" not in res.stderr
     with pytest.raises(UsageError):
         check_bound(float(bound))
-    assert check_bound(250.0) == 25.0 and math.isclose(check_bound(50.0), 10.0)
+    assert check_bound(250.0) == 50.0 and math.isclose(check_bound(50.0), 10.0)
 
 
 def test_follower_without_privileges_names_them(migrated_dsn, server_dsn, rurl):

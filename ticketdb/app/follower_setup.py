@@ -23,7 +23,7 @@ def check_bound(bound_ms: float, interval_ms: float | None = None) -> float:
     """The poll interval for ``bound_ms``; UsageError (exit 2) for 0, negative, NaN, inf."""
     if not isinstance(bound_ms, (int, float)) or not math.isfinite(bound_ms) or bound_ms <= 0:
         raise UsageError(f"--bound-ms must be a finite number of milliseconds > 0, not {bound_ms}")
-    interval = min(25.0, bound_ms / 5) if interval_ms is None else interval_ms
+    interval = min(50.0, bound_ms / 5) if interval_ms is None else interval_ms
     if not math.isfinite(interval) or interval <= 0 or interval >= bound_ms:
         raise UsageError(f"--interval-ms must be > 0 and below the bound ({bound_ms:g} ms)")
     return float(interval)

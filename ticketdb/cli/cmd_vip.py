@@ -97,7 +97,7 @@ def invalidate_all(ctx: Context) -> None:
               help="Staleness bound: hits skip the database only while the follower's last "
                    "snapshot is younger than this.")  # fmt: skip
 @click.option("--interval-ms", type=FiniteFloat(0, 60_000, min_open=True), default=None,
-              help="Poll interval (default: min(25, bound/5)); must be below the bound.")
+              help="Poll interval (default: min(50, bound/5)); must be below the bound.")
 @click.option("--lease-ttl", type=count(1, 3600), default=5, show_default=True,
               help="Seconds before a standby on another Galera node takes over a dead follower.")
 @_redis_option
