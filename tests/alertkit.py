@@ -15,6 +15,22 @@ from ticketdb.app import alerts as al
 from ticketdb.dsn import DSN
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A receiver's request handler that logs nothing (pytest shows stderr of failed tests)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """``handler`` served on 127.0.0.1 (a free port) by a daemon thread; the server, and the
+    URL the alert workers post to."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/alerts"
+
+
 class Hook:
     """Records every POST; can fail, delay, or hang a chosen request."""
 
@@ -29,7 +45,7 @@ class Hook:
         self.release = threading.Event()
         hook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 key = self.headers["Idempotency-Key"]
@@ -49,13 +65,7 @@ class Hook:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def keys(self) -> Counter[str]:
         with self.lock:

@@ -7,9 +7,9 @@ import signal
 import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from alertkit import QuietHandler, serve
 from faultkit import clean, kill, run, start
 from rows import open_tickets
 
@@ -55,7 +55,7 @@ class Trickle:
         self.stop = threading.Event()
         box = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 start = time.monotonic()
                 self.rfile.read(int(self.headers["Content-Length"]))
@@ -81,13 +81,7 @@ class Trickle:
                     with box.lock:
                         box.seen.append((key, start, time.monotonic()))
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self) -> None:
         self.stop.set()
