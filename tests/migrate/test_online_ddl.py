@@ -329,6 +329,33 @@ def test_each_alter_takes_its_path_and_triggers_partitions_survive(
     ) == [("processing", 2)]
     drift = run("drift", "--dsn", dsn.url(), "--project", str(project.root))
     assert drift.returncode == 0, clean(drift)
+    # and back: a rollback's ALTERs take their paths too (a rollback file runs in file order)
+    _migration(project, "0051_widen",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(210) NOT NULL;",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;")  # fmt: skip
+    said.clear()
+    mig.up(dsn, project, progress=said.append)
+    assert "service_tickets: INSTANT (0051_widen step 1)" in "\n".join(said)
+    said.clear()
+    mig.down(dsn, project, progress=said.append)  # narrowing again: a table copy
+    assert "service_tickets: online copy (0051_widen step 1)" in "\n".join(said)
+    assert _column(dsn, "service_tickets", "title") == "varchar(190)"
+    assert _triggers(dsn) == before_triggers and _leftovers(dsn) == []
+    said.clear()
+    mig.down(dsn, project, allow_data_loss=True, progress=said.append)
+    text = "\n".join(said)
+    assert "ticket_logs: INSTANT (0050_paths step 1)" in text  # DROP COLUMN osc_x
+    assert "service_tickets: INSTANT (0050_paths step 5)" in text  # widening back
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    assert _column(dsn, "ticket_logs", "note") == "varchar(500)"
+    assert _triggers(dsn) == before_triggers and _partitions(dsn) == before_parts
+    assert _leftovers(dsn) == []
+    assert int(scalar(connect(dsn), "SELECT COUNT(*) FROM service_tickets")) == TICKETS + 1
+    for name in ("0050_paths", "0051_widen"):  # the repo's head is where the server is again
+        for suffix in (".sql", ".rollback.sql"):
+            (project.migrations / f"{name}{suffix}").unlink()
+    drift = run("drift", "--dsn", dsn.url(), "--project", str(project.root))
+    assert drift.returncode == 0, clean(drift)
 
 
 def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
@@ -382,6 +409,25 @@ def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
     res = run("migrate", "up", "--dsn", dsn.url(), "--project", str(project.root))
     assert res.returncode == 1 and "duplicate rows" in clean(res)
     assert _leftovers(dsn) == []
+    # a rollback too: its narrowing needs a table copy, which a table without a key cannot get
+    (project.migrations / "0051_unique.sql").unlink()
+    (project.migrations / "0051_unique.rollback.sql").unlink()
+    _migration(project, "0051_widen", "ALTER TABLE osc_nopk MODIFY b VARCHAR(20);",
+               "ALTER TABLE osc_nopk MODIFY b VARCHAR(10);")  # fmt: skip
+    mig.up(dsn, project)
+    where = ("--dsn", dsn.url(), "--project", str(project.root))
+    res = run("migrate", "down", "--yes", *where)
+    out = clean(res)
+    assert res.returncode == 1, out
+    assert "refused before any change" in out and "0051_widen step 1" in out
+    assert "osc_nopk has no primary or unique key" in out and "--allow-blocking" in out
+    assert _column(dsn, "osc_nopk", "b") == "varchar(20)"  # nothing rolled back
+    assert _q(dsn, "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = "
+              "DATABASE()")[0][0] > 0  # the objects were not dropped either  # fmt: skip
+    res = run("migrate", "down", "--yes", "--allow-blocking", *where)
+    assert res.returncode == 0, clean(res)
+    assert "osc_nopk: blocking ALTER run directly (--allow-blocking" in clean(res)
+    assert _column(dsn, "osc_nopk", "b") == "varchar(10)"
 
 
 def test_writers_run_through_copy_and_swap_exactly_once(seeded: tuple[DSN, Project]) -> None:
@@ -561,6 +607,55 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
     if not undo:
         drift = run("drift", "--dsn", drift_dsn, "--project", str(project.root))
         assert drift.returncode == 0, clean(drift)
+    os.environ.pop(engine.PAUSE_ENV, None)
+
+
+@pytest.mark.parametrize("undo", [False, True])
+def test_kill_9_of_a_rollback_copy_then_repair_then_up_is_whole_again(
+    seeded: tuple[DSN, Project], tmp_path: Path, undo: bool
+) -> None:
+    """`migrate down` killed while its rollback ALTER copies the table (after it dropped the
+    repeatable objects): repair finishes (or undoes) the rollback, `up` brings the rest back."""
+    dsn, project = seeded
+    _migration(project, "0050_widen",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(210) NOT NULL;",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;")  # fmt: skip
+    args = ["--dsn", dsn.url(), "--project", str(project.root)]
+    assert run("migrate", "up", *args).returncode == 0
+    before = _triggers(dsn)
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: "copying", engine.PAUSE_FILE_ENV: str(pause)}
+    proc = start("migrate", "down", "--yes", *args, env=env)
+    try:
+        wait_for(pause.exists, 120, "migrate down to pause while copying", proc)
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(
+        lambda: not _q(dsn, "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
+                       "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()"),
+        30, "pt-osc to die with its parent",
+    )  # fmt: skip
+    res = run("migrate", "down", "--yes", *args)
+    assert res.returncode == 1 and "migrate repair" in clean(res)
+    res = run("migrate", "repair", *(["--undo"] if undo else []), *args)
+    assert res.returncode == 0, clean(res)
+    assert "online copy of service_tickets" in res.stdout + res.stderr
+    assert f"{'undid' if undo else 'finished'} the interrupted rollback of 0050_widen" in clean(res)
+    assert _leftovers(dsn) == []
+    assert _column(dsn, "service_tickets", "title") == ("varchar(210)" if undo else "varchar(200)")
+    res = run("migrate", "up", *args)  # re-applies it (finished) and the dropped objects
+    assert res.returncode == 0, clean(res)
+    assert _column(dsn, "service_tickets", "title") == "varchar(210)"
+    assert _triggers(dsn) == before and _leftovers(dsn) == []
+    ids = open_tickets(dsn, 1, "osc")
+    with Workflow.open(dsn) as wf:
+        wf.assign(ids[0], 3)
+    assert violations(dsn, ids) == []
+    drift = run("drift", *args)
+    assert drift.returncode == 0, clean(drift)
     os.environ.pop(engine.PAUSE_ENV, None)
 
 

@@ -133,6 +133,13 @@ def up(
     is_flag=True,
     help="Also when a table or column to drop holds rows (refused otherwise).",
 )
+@click.option(
+    "--allow-blocking",
+    is_flag=True,
+    help="Run rollback ALTERs the server can only do blocking directly, even on big tables "
+    "(as `migrate up --allow-blocking`). Without it they run as an online copy, or are "
+    "refused before anything changes when that is not possible.",
+)
 @_lock_option
 @dsn_option
 @project_option
@@ -144,6 +151,7 @@ def down(
     all_: bool,
     yes: bool,
     allow_data_loss: bool,
+    allow_blocking: bool,
     lock_timeout: float,
     as_json: bool,
 ) -> None:
@@ -188,6 +196,7 @@ def down(
         to=to,
         all_=all_,
         allow_data_loss=allow_data_loss,
+        allow_blocking=allow_blocking,
         expect=preview.ids,
         lock_timeout=lock_timeout,
         progress=None if as_json else say,

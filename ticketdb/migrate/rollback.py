@@ -30,6 +30,7 @@ from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError, UsageError
 from ticketdb.migrate import checksums, recreate, repeatable
 from ticketdb.migrate import progress as journal
+from ticketdb.migrate.online import route as online_route
 from ticketdb.migrate.runner import (
     MigrateResult,
     Progress,
@@ -227,12 +228,16 @@ def down(
     expect: Sequence[str] | None = None,
     lock_timeout: float = 120,
     progress: Progress | None = None,
+    allow_blocking: bool = False,
 ) -> MigrateResult:
     """Roll back the last migration, everything after ``to``, or everything (``all_``).
 
     Refused (nothing done) when it would drop a table or column holding rows, unless
     ``allow_data_loss``; or when ``expect`` (the ids a preview showed) is not what it would
-    undo now. Repeatable objects are dropped first; those that still compile are re-created."""
+    undo now. Repeatable objects are dropped first; those that still compile are re-created.
+    Each ALTER of an existing table runs by its path, as in ``up`` (an online copy for a
+    blocking one on a big table; refused before any change where that is not possible,
+    unless ``allow_blocking``)."""
     say = progress or (lambda _msg: None)
     _check_to(to)
     if to is not None and all_:
@@ -256,6 +261,9 @@ def down(
             plan = plan_of(conn, dsn.database, chosen, [])
             if not allow_data_loss:
                 refuse_data_loss(plan)
+        online_route.preflight(dsn, project, chosen, allow_blocking, direction="rollback")
+        execute = online_route.Executor(dsn, project, allow_blocking, say)
+        with connection(dsn) as conn:
             present = repeatable.server_objects(conn)
             for kind, name in recreate.drop_for_rollback(conn, objects):
                 result.objects.append(
@@ -264,7 +272,7 @@ def down(
                 say(f"drop {kind.lower()} {name}")
         for m in chosen:
             started = time.perf_counter()
-            journal.run(backend, m, "rollback", say)
+            journal.run(backend, m, "rollback", say, execute)
             result.rolled_back.append(m.id)
             say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
         hashes = set(backend.get_applied_migration_hashes())

@@ -145,8 +145,8 @@ class Executor:
         self.paths: list[dict[str, Any]] = []
 
     def __call__(self, step: Any, direction: str, mb: Any, where: tuple[str, int]) -> None:
-        sql = step_sql(step, direction)
-        alt = parse_alter(sql) if sql and direction == "apply" else None
+        sql = step_sql(step, direction)  # a rollback's ALTER of a big table too
+        alt = parse_alter(sql) if sql else None
         if alt is None or alt.touches_partitions:
             progress.by_yoyo(step, direction, mb)
             return
@@ -194,18 +194,25 @@ def _duplicates(conn: Any, table: str, cols: list[str]) -> bool:
 
 
 def preflight(
-    dsn: DSN, project: Project, migrations: list[Any], allow_blocking: bool
+    dsn: DSN,
+    project: Project,
+    migrations: list[Any],
+    allow_blocking: bool,
+    direction: str = "apply",
 ) -> list[dict[str, Any]]:
     """Refuse (TicketdbError, nothing changed) a pending blocking ALTER of a big table that the
-    online copy cannot do; returns the probes of the big tables' ALTERs."""
+    online copy cannot do; returns the probes of the big tables' ALTERs. ``direction``
+    "rollback": the rollback steps of ``migrations`` (in the order `migrate down` runs them),
+    probed in their rollback files."""
     config = Config.of(project)
     with connection(dsn) as conn:
         existing = {n.lower() for n, _ in catalog.tables(conn)}
         candidates = []
         for m in migrations:
             m.load()
-            for i, step in enumerate(m.steps or []):
-                sql = step_sql(step, "apply")
+            steps = list(m.steps or [])
+            for i, step in enumerate(steps if direction == "apply" else steps[::-1]):
+                sql = step_sql(step, direction)
                 alt = parse_alter(sql) if sql else None
                 if alt is None or alt.touches_partitions or alt.table.lower() not in existing:
                     continue
@@ -215,7 +222,8 @@ def preflight(
         if not candidates or allow_blocking:
             return []
         on_galera = galera.is_galera(conn)
-        files = {c[0].id: {"id": c[0].id, "path": c[0].path} for c in candidates}
+        files = {c[0].id: {"id": c[0].id, "path": _sql_file(c[0].path, direction)}
+                 for c in candidates}  # fmt: skip
         probes = ddlcheck.check_ddl(dsn, list(files.values()))
         refusals = []
         for m, i, alt, rows, size in candidates:
@@ -250,6 +258,12 @@ def preflight(
                 + ". Run it off-peak with --allow-blocking to take the lock on purpose"
             )  # fmt: skip
     return [p.as_dict() for p in probes]
+
+
+def _sql_file(path: str, direction: str) -> str:
+    """The file holding a migration's statements for ``direction`` (yoyo runs a rollback
+    file's statements in file order)."""
+    return path if direction == "apply" else str(Path(path).with_suffix(".rollback.sql"))
 
 
 def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
