@@ -336,6 +336,14 @@ def test_each_alter_takes_its_path_and_triggers_partitions_survive(
     said.clear()
     mig.up(dsn, project, progress=said.append)
     assert "service_tickets: INSTANT (0051_widen step 1)" in "\n".join(said)
+    res = run("migrate", "plan", "--down", "--check-ddl", "--json", "--dsn", dsn.url(),
+              "--project", str(project.root))  # fmt: skip
+    assert res.returncode == 0, clean(res)
+    checks = json.loads(res.stdout)["ddl_checks"]
+    assert [(c["migration"], c["table"], c["algorithm"]) for c in checks] == [
+        ("0051_widen", "service_tickets", "COPY")
+    ]
+    assert checks[0]["path"].startswith("online copy through"), checks
     said.clear()
     mig.down(dsn, project, progress=said.append)  # narrowing again: a table copy
     assert "service_tickets: online copy (0051_widen step 1)" in "\n".join(said)

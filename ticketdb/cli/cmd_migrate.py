@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.syntax import Syntax
@@ -240,8 +241,8 @@ def status(ctx: Context, as_json: bool) -> None:
     help="Run each pending ALTER/CREATE INDEX of an existing table against an empty copy in a "
     "scratch database (ALGORITHM=INSTANT, then INPLACE, then COPY) and show the algorithm and "
     "lock the server accepts, with the live table's rows and size, and the path `migrate up` "
-    "takes (INSTANT, INPLACE LOCK=NONE, online copy, small direct, refused). Exit 1 if one "
-    "fails.",
+    "takes (INSTANT, INPLACE LOCK=NONE, online copy, small direct, refused). With --down: "
+    "the rollback ALTERs `migrate down` would run, the same way. Exit 1 if one fails.",
 )  # fmt: skip
 @dsn_option
 @project_option
@@ -254,22 +255,24 @@ def plan(
     if all_ and not down_:
         raise click.UsageError("--all goes with --down")
     if down_:
-        if check_ddl:
-            raise click.UsageError("--check-ddl checks what `up` runs; not with --down")
-        p = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
+        down = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
+        probes = _ddl_checks(ctx, down.migrations, "rollback") if check_ddl else []
         if as_json:
-            print_json(p.as_dict())
+            print_json({**down.as_dict(), **({"ddl_checks": [x.as_dict() for x in probes]}
+                                             if check_ddl else {})})  # fmt: skip
         else:
-            print_plan_down(p)
+            print_plan_down(down)
+            if check_ddl:
+                from ticketdb.cli.ddlcheck_view import ddl_table
+
+                console.print(ddl_table(probes))
+        if any(x.note.startswith("fails on the server") for x in probes):
+            raise SystemExit(1)
         return
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
     probes = []
     if check_ddl:
-        from ticketdb.migrate.ddlcheck import check_ddl as run_check
-        from ticketdb.migrate.online.route import annotate
-
-        probes = run_check(ctx.dsn(), p["migrations"])
-        annotate(ctx.dsn(), ctx.project(), probes)
+        probes = _ddl_checks(ctx, p["migrations"], "apply")
         p["ddl_checks"] = [x.as_dict() for x in probes]
     failed = any(x.note.startswith("fails on the server") for x in probes)
     if as_json:
@@ -293,6 +296,18 @@ def plan(
         console.print(ddl_table(probes))
     if failed:
         raise SystemExit(1)
+
+
+def _ddl_checks(ctx: Context, migrations: list[dict[str, Any]], direction: str) -> list[Any]:
+    """How the server would run each ALTER of ``migrations`` (their rollback files for
+    "rollback"), with the path `migrate up`/`down` gives it."""
+    from ticketdb.migrate.ddlcheck import check_ddl as run_check
+    from ticketdb.migrate.online.route import annotate, rollback_files
+
+    files = migrations if direction == "apply" else rollback_files(migrations)
+    probes = run_check(ctx.dsn(), files)
+    annotate(ctx.dsn(), ctx.project(), probes)
+    return probes
 
 
 @command.command()

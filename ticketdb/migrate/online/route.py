@@ -266,6 +266,13 @@ def _sql_file(path: str, direction: str) -> str:
     return path if direction == "apply" else str(Path(path).with_suffix(".rollback.sql"))
 
 
+def rollback_files(migrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``migrate plan --down``'s migrations (id, path) as their rollback files, for
+    ddlcheck.check_ddl: what `migrate down` runs, in the order it runs it."""
+    files = [{"id": m["id"], "path": _sql_file(m["path"], "rollback")} for m in migrations]
+    return [f for f in files if Path(f["path"]).is_file()]
+
+
 def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
     """Set each probe's ``path``: what ``migrate up`` would do with the statement, and why."""
     config = Config.of(project)
