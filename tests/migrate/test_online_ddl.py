@@ -543,6 +543,26 @@ def test_the_partition_lease_is_held_and_renewed_through_a_long_copy(
         other.close()
 
 
+def _kill_9_at(dsn: DSN, point: str, tmp_path: Path, *command: str) -> None:
+    """Run ``command`` until its online copy of service_tickets pauses at ``point``, kill -9
+    it, and wait for pt-online-schema-change to die with it."""
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: point, engine.PAUSE_FILE_ENV: str(pause)}
+    proc = start(*command, env=env)
+    try:
+        wait_for(pause.exists, 120, f"{' '.join(command[:2])} to pause at {point}", proc)
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(
+        lambda: not _q(dsn, "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
+                       "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()"),
+        30, "pt-osc to die with its parent",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("point", "undo"),
     [("copying", False), ("verifying", True), ("mid-swap", False)],
@@ -558,28 +578,8 @@ def test_kill_9_then_repair_leaves_old_or_new_and_drift_clean(
         "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;",
     )
     before = _triggers(dsn)
-    pause = tmp_path / "pause"
-    env = {engine.PAUSE_ENV: point, engine.PAUSE_FILE_ENV: str(pause)}
     args = ["--dsn", dsn.url(), "--project", str(project.root)]
-    proc = start("migrate", "up", *args, env=env)
-    try:
-        wait_for(pause.exists, 120, f"migrate up to pause at {point}", proc)
-        proc.kill()
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    wait_for(
-        lambda: (
-            not _q(
-                dsn,
-                "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
-                "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()",
-            )
-        ),
-        30,
-        "pt-osc to die with its parent",
-    )
+    _kill_9_at(dsn, point, tmp_path, "migrate", "up", *args)
     if point == "mid-swap":  # fail closed until repair: writes are refused, never run bare
         with pytest.raises(Exception, match="being swapped"):
             open_tickets(dsn, 1, "osc")
@@ -631,21 +631,7 @@ def test_kill_9_of_a_rollback_copy_then_repair_then_up_is_whole_again(
     args = ["--dsn", dsn.url(), "--project", str(project.root)]
     assert run("migrate", "up", *args).returncode == 0
     before = _triggers(dsn)
-    pause = tmp_path / "pause"
-    env = {engine.PAUSE_ENV: "copying", engine.PAUSE_FILE_ENV: str(pause)}
-    proc = start("migrate", "down", "--yes", *args, env=env)
-    try:
-        wait_for(pause.exists, 120, "migrate down to pause while copying", proc)
-        proc.kill()
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    wait_for(
-        lambda: not _q(dsn, "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
-                       "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()"),
-        30, "pt-osc to die with its parent",
-    )  # fmt: skip
+    _kill_9_at(dsn, "copying", tmp_path, "migrate", "down", "--yes", *args)
     res = run("migrate", "down", "--yes", *args)
     assert res.returncode == 1 and "migrate repair" in clean(res)
     res = run("migrate", "repair", *(["--undo"] if undo else []), *args)
