@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 from rich.syntax import Syntax
@@ -254,17 +253,18 @@ def plan(
     """Print what `migrate up` (or with --down, `migrate down`) would run, without running it."""
     if all_ and not down_:
         raise click.UsageError("--all goes with --down")
+    if check_ddl:  # (imported here: the probes read SQL the way lint does, a slow import)
+        from ticketdb.cli.ddlcheck_view import ddl_checks, ddl_table
     if down_:
         down = mig.plan_down(ctx.dsn(), ctx.project(), to=to, all_=all_)
-        probes = _ddl_checks(ctx, down.migrations, "rollback") if check_ddl else []
+        probes = ddl_checks(ctx.dsn(), ctx.project(), down.migrations, "rollback") \
+            if check_ddl else []  # fmt: skip
         if as_json:
-            print_json({**down.as_dict(), **({"ddl_checks": [x.as_dict() for x in probes]}
-                                             if check_ddl else {})})  # fmt: skip
+            checks = {"ddl_checks": [x.as_dict() for x in probes]} if check_ddl else {}
+            print_json({**down.as_dict(), **checks})
         else:
             print_plan_down(down)
             if check_ddl:
-                from ticketdb.cli.ddlcheck_view import ddl_table
-
                 console.print(ddl_table(probes))
         if any(x.note.startswith("fails on the server") for x in probes):
             raise SystemExit(1)
@@ -272,7 +272,7 @@ def plan(
     p = mig.plan(ctx.dsn(), ctx.project(), to=to)
     probes = []
     if check_ddl:
-        probes = _ddl_checks(ctx, p["migrations"], "apply")
+        probes = ddl_checks(ctx.dsn(), ctx.project(), p["migrations"], "apply")
         p["ddl_checks"] = [x.as_dict() for x in probes]
     failed = any(x.note.startswith("fails on the server") for x in probes)
     if as_json:
@@ -291,23 +291,9 @@ def plan(
     for c in p["object_changes"]:
         console.print(f"-- {c['action']} {c['kind'].lower()} {c['name']} ({c['reason']})")
     if check_ddl:
-        from ticketdb.cli.ddlcheck_view import ddl_table
-
         console.print(ddl_table(probes))
     if failed:
         raise SystemExit(1)
-
-
-def _ddl_checks(ctx: Context, migrations: list[dict[str, Any]], direction: str) -> list[Any]:
-    """How the server would run each ALTER of ``migrations`` (their rollback files for
-    "rollback"), with the path `migrate up`/`down` gives it."""
-    from ticketdb.migrate.ddlcheck import check_ddl as run_check
-    from ticketdb.migrate.online.route import annotate, rollback_files
-
-    files = migrations if direction == "apply" else rollback_files(migrations)
-    probes = run_check(ctx.dsn(), files)
-    annotate(ctx.dsn(), ctx.project(), probes)
-    return probes
 
 
 @command.command()

@@ -1,10 +1,26 @@
-"""How ``migrate plan --check-ddl`` shows its probes (presentation only)."""
+"""``migrate plan --check-ddl``: its probes, and how it shows them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
-from ticketdb.migrate.ddlcheck import Probe, human_bytes
+from ticketdb.dsn import DSN
+from ticketdb.migrate.ddlcheck import Probe, check_ddl, human_bytes
+from ticketdb.migrate.online.route import annotate, rollback_files
+from ticketdb.project import Project
+
+
+def ddl_checks(
+    dsn: DSN, project: Project, migrations: list[dict[str, Any]], direction: str
+) -> list[Probe]:
+    """How the server would run each ALTER of ``migrations`` (their rollback files for
+    "rollback"), with the path `migrate up`/`down` gives it."""
+    files = migrations if direction == "apply" else rollback_files(migrations)
+    probes = check_ddl(dsn, files)
+    annotate(dsn, project, probes)
+    return probes
 
 
 def ddl_table(probes: list[Probe]) -> Table | str:
