@@ -366,6 +366,48 @@ def test_each_alter_takes_its_path_and_triggers_partitions_survive(
     assert drift.returncode == 0, clean(drift)
 
 
+def test_a_second_copy_of_a_table_in_one_run_is_not_taken_for_a_small_table(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """Right after an online copy rebuilt a table, the server's row estimate for it can be 0:
+    the next blocking ALTER of it counts the rows instead of running directly as "small"."""
+    dsn, project = seeded
+    _migration(project, "0050_twice",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;\n"
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(180) NOT NULL;",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;\n"
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(190) NOT NULL;")  # fmt: skip
+    said: list[str] = []
+    mig.up(dsn, project, progress=said.append)
+    assert "service_tickets: online copy (0050_twice step 1)" in said
+    assert "service_tickets: online copy (0050_twice step 2)" in said, said
+    assert _column(dsn, "service_tickets", "title") == "varchar(180)"
+    assert _leftovers(dsn) == []
+
+
+def test_a_python_migrations_rollback_alter_takes_its_path_too(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """A Python migration has no rollback file to probe: `migrate plan --down --check-ddl`
+    lists nothing for it, and its rollback ALTER is routed when it runs."""
+    dsn, project = seeded
+    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
+    (project.migrations / "0050_py.py").write_text(
+        f'"""depends: {last[-1]}"""\nfrom yoyo import step\n\nsteps = [step(\n'
+        '    "ALTER TABLE ticket_logs ADD COLUMN py_x INT NULL",\n'
+        '    "ALTER TABLE ticket_logs DROP COLUMN py_x",\n)]\n'
+    )
+    mig.up(dsn, project)
+    res = run("migrate", "plan", "--down", "--check-ddl", "--json", "--dsn", dsn.url(),
+              "--project", str(project.root))  # fmt: skip
+    assert res.returncode == 0 and json.loads(res.stdout)["ddl_checks"] == [], clean(res)
+    said: list[str] = []
+    mig.down(dsn, project, progress=said.append)
+    assert "ticket_logs: INSTANT (0050_py step 1)" in said, said
+    assert _q(dsn, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+              "DATABASE() AND column_name = 'py_x'") == [(0,)]  # fmt: skip
+
+
 def test_refused_before_any_change(seeded: tuple[DSN, Project]) -> None:
     dsn, project = seeded
     _migration(

@@ -28,7 +28,7 @@ from typing import Any
 import pymysql
 
 from ticketdb import catalog
-from ticketdb.db import connection, error_code
+from ticketdb.db import connection, error_code, quote_ident, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.lint.online import alter_table
@@ -115,9 +115,16 @@ def step_sql(step: Any, direction: str) -> str | None:
     return sql if isinstance(sql, str) else None
 
 
-def table_size(conn: Any, table: str) -> tuple[int | None, int | None]:
-    """The server's estimates: rows, data + index bytes."""
-    return catalog.table_size(conn, table)
+def table_size(conn: Any, table: str, at_least: int | None = None) -> tuple[int | None, int | None]:
+    """The server's estimates: rows, data + index bytes. With ``at_least``, an estimate below
+    it is checked by counting (at most ``at_least`` rows): the estimate of a table a copy has
+    just rebuilt can be 0 (a second ALTER of it in the same run would then pass as small)."""
+    rows, size = catalog.table_size(conn, table)
+    if at_least is not None and rows is not None and rows < at_least:
+        counted = scalar(conn, f"SELECT COUNT(*) FROM (SELECT 1 FROM {quote_ident(table)} "
+                               f"LIMIT {int(at_least)}) AS bounded")  # fmt: skip
+        rows = max(rows, int(counted or 0))
+    return rows, size
 
 
 def lock_estimate(rows: int | None) -> str:
@@ -165,7 +172,7 @@ class Executor:
                 return "INSTANT"
             if not galera.is_galera(conn) and _try(cur, _rewrite(alt.statement, "INPLACE", "NONE")):
                 return "INPLACE LOCK=NONE"
-            rows, size = table_size(conn, alt.table)
+            rows, size = table_size(conn, alt.table, self.config.online_min_rows)
             if self.allow_blocking or not self.config.big(rows, size):
                 cur.execute(alt.statement.text)
                 why = "--allow-blocking" if self.allow_blocking else "small table"
@@ -216,7 +223,7 @@ def preflight(
                 alt = parse_alter(sql) if sql else None
                 if alt is None or alt.touches_partitions or alt.table.lower() not in existing:
                     continue
-                rows, size = table_size(conn, alt.table)
+                rows, size = table_size(conn, alt.table, config.online_min_rows)
                 if config.big(rows, size):
                     candidates.append((m, i, alt, rows, size))
         if not candidates or allow_blocking:
@@ -224,7 +231,7 @@ def preflight(
         on_galera = galera.is_galera(conn)
         files = {c[0].id: {"id": c[0].id, "path": _sql_file(c[0].path, direction)}
                  for c in candidates}  # fmt: skip
-        probes = ddlcheck.check_ddl(dsn, list(files.values()))
+        probes = ddlcheck.check_ddl(dsn, [f for f in files.values() if Path(f["path"]).is_file()])
         refusals = []
         for m, i, alt, rows, size in candidates:
             probe = next((p for p in probes if p.migration == m.id and p.table == alt.table
@@ -262,8 +269,10 @@ def preflight(
 
 def _sql_file(path: str, direction: str) -> str:
     """The file holding a migration's statements for ``direction`` (yoyo runs a rollback
-    file's statements in file order)."""
-    return path if direction == "apply" else str(Path(path).with_suffix(".rollback.sql"))
+    file's statements in file order); a Python migration's own path (not probed)."""
+    if direction == "apply" or not path.endswith(".sql"):
+        return path
+    return str(Path(path).with_suffix(".rollback.sql"))
 
 
 def rollback_files(migrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -279,6 +288,8 @@ def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
     with connection(dsn) as conn:
         on_galera = galera.is_galera(conn)
         for p in probes:
+            if p.rows is not None and not config.big(p.rows, p.bytes):  # an estimate: count
+                p.rows = table_size(conn, p.table, config.online_min_rows)[0]
             if p.algorithm is None:
                 p.path = "fails on the server" if p.note.startswith("fails") else "as written"
             elif p.algorithm == "INSTANT":
