@@ -857,6 +857,9 @@ def test_a_stale_yoyo_row_behind_a_dead_migrate_lease_is_removed_on_galera(gdb, 
     c = connect(gdb[0])
     try:
         with c.cursor() as cur:
+            # reads on node 1 see what the runs on node 2 committed (CI once read the lease
+            # before node 1 had applied its release)
+            cur.execute("SET SESSION wsrep_sync_wait = 1")
             cur.execute("DELETE FROM ticketdb_leases WHERE name = %s", (name,))
             cur.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, NOW(), 999997)")
         with pytest.raises(TicketdbError, match="ticketdb migrate break-lock"):
