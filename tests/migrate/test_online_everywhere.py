@@ -100,7 +100,7 @@ def test_a_node_that_cannot_be_mended_is_named(
 ) -> None:
     dsns = cluster_db
     _exec(dsns[1], "DROP TRIGGER t_ins_b", local=True)
-    monkeypatch.setattr(everywhere, "_local", lambda _conn, _sql: None)  # the mend does nothing
+    monkeypatch.setattr(everywhere.galera, "run_locally", lambda _conn, _sql: None)  # no mend
     monkeypatch.setattr(everywhere, "TIMEOUT", 1.0)
     conn = connect(dsns[0])
     try:

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from ticketdb.dsn import DSN
 from ticketdb.migrate.ddlcheck import Probe, check_ddl, human_bytes
-from ticketdb.migrate.online.route import annotate, rollback_files
+from ticketdb.migrate.online.route import annotate, probe_files
 from ticketdb.project import Project
 
 
@@ -17,8 +17,7 @@ def ddl_checks(
 ) -> list[Probe]:
     """How the server would run each ALTER of ``migrations`` (their rollback files for
     "rollback"), with the path `migrate up`/`down` gives it."""
-    files = migrations if direction == "apply" else rollback_files(migrations)
-    probes = check_ddl(dsn, files)
+    probes = check_ddl(dsn, probe_files(((m["id"], m["path"]) for m in migrations), direction))
     annotate(dsn, project, probes)
     return probes
 

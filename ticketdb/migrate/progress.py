@@ -134,7 +134,8 @@ def refuse_if_interrupted(backend: Any) -> None:
         raise TicketdbError(f"{found[0].describe()}; {REPAIR_HINT}")
 
 
-def _steps(m: Migration, direction: str) -> list[Any]:
+def ordered_steps(m: Migration, direction: str) -> list[Any]:
+    """``m``'s steps in the order a run in ``direction`` takes them (a rollback: last first)."""
     m.load()
     steps = list(m.steps or [])
     return steps if direction == "apply" else steps[::-1]
@@ -217,7 +218,7 @@ def run(
 ) -> None:
     """Apply or roll back ``m`` step by step, journaled; on a failing step undo what took
     effect (or leave the journal and name ``migrate repair`` when even that fails)."""
-    steps = _steps(m, direction)
+    steps = ordered_steps(m, direction)
     with backend.transaction():
         backend.execute(
             f"INSERT INTO {PROGRESS_TABLE} (migration_id, migration_hash, direction, steps_total,"
@@ -304,7 +305,7 @@ def repair(
             )
         if m.hash != row.migration_hash:
             raise TicketdbError(f"{row.describe()}: journal does not match migration {m.id}")
-        steps = _steps(m, row.direction)
+        steps = ordered_steps(m, row.direction)
         if row.steps_total != len(steps):
             raise TicketdbError(
                 f"{row.describe()}, but {m.path} now has {len(steps)} step(s): restore the file "

@@ -65,11 +65,6 @@ def listed(conn: Any, table: str) -> list[str]:
     return [n for n, _ in catalog.trigger_tables(conn, (table,), firing_order=True)]
 
 
-def _local(conn: Any, statements: list[str]) -> None:
-    """Run DDL on this node only (the others already applied it)."""
-    galera.run_locally(conn, statements)
-
-
 def ensure(
     dsn: DSN,
     conn: Any,
@@ -128,7 +123,7 @@ def _ensure_on(
                 return mended
             todo = names if in_order else missing
             drops = [f"DROP TRIGGER IF EXISTS {quote_ident(n)}" for n in todo if n in have]
-            _local(conn, drops + [creates[n] for n in todo])
+            galera.run_locally(conn, drops + [creates[n] for n in todo])  # this node only
             mended = sorted(set(mended) | set(missing or todo))
         except pymysql.err.MySQLError as exc:
             if error_code(exc) not in _TRANSIENT:

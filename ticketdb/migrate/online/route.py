@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,9 +217,7 @@ def preflight(
         existing = {n.lower() for n, _ in catalog.tables(conn)}
         candidates = []
         for m in migrations:
-            m.load()
-            steps = list(m.steps or [])
-            for i, step in enumerate(steps if direction == "apply" else steps[::-1]):
+            for i, step in enumerate(progress.ordered_steps(m, direction)):
                 sql = step_sql(step, direction)
                 alt = parse_alter(sql) if sql else None
                 if alt is None or alt.touches_partitions or alt.table.lower() not in existing:
@@ -229,9 +228,8 @@ def preflight(
         if not candidates or allow_blocking:
             return []
         on_galera = galera.is_galera(conn)
-        files = {c[0].id: {"id": c[0].id, "path": _sql_file(c[0].path, direction)}
-                 for c in candidates}  # fmt: skip
-        probes = ddlcheck.check_ddl(dsn, [f for f in files.values() if Path(f["path"]).is_file()])
+        ids = {c[0].id: c[0].path for c in candidates}
+        probes = ddlcheck.check_ddl(dsn, probe_files(ids.items(), direction))
         refusals = []
         for m, i, alt, rows, size in candidates:
             probe = next((p for p in probes if p.migration == m.id and p.table == alt.table
@@ -267,19 +265,19 @@ def preflight(
     return [p.as_dict() for p in probes]
 
 
-def _sql_file(path: str, direction: str) -> str:
-    """The file holding a migration's statements for ``direction`` (yoyo runs a rollback
-    file's statements in file order); a Python migration's own path (not probed)."""
-    if direction == "apply" or not path.endswith(".sql"):
-        return path
-    return str(Path(path).with_suffix(".rollback.sql"))
-
-
-def rollback_files(migrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``migrate plan --down``'s migrations (id, path) as their rollback files, for
-    ddlcheck.check_ddl: what `migrate down` runs, in the order it runs it."""
-    files = [{"id": m["id"], "path": _sql_file(m["path"], "rollback")} for m in migrations]
-    return [f for f in files if Path(f["path"]).is_file()]
+def probe_files(
+    migrations: Iterable[tuple[str, str]], direction: str
+) -> list[dict[str, Any]]:
+    """The files ddlcheck.check_ddl probes for (id, path) migrations in ``direction``: a
+    rollback's is its ``.rollback.sql`` (yoyo runs its statements in file order), when there
+    is one; a Python migration keeps its path (check_ddl reads only SQL)."""
+    files = []
+    for mid, path in migrations:
+        if direction == "rollback" and path.endswith(".sql"):
+            path = str(Path(path).with_suffix(".rollback.sql"))
+        if Path(path).is_file():
+            files.append({"id": mid, "path": path})
+    return files
 
 
 def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
