@@ -22,7 +22,7 @@ import pytest
 from faultkit import FreezingProxy, clean, run, schema_shape, start, wait_for
 
 from ticketdb.app.workflow import Workflow
-from ticketdb.db import DEFAULT_READ_TIMEOUT, KEEPALIVE, connect, scalar
+from ticketdb.db import DEFAULT_READ_TIMEOUT, KEEPALIVE, Watchdog, abort, connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate.ledger import RESTORE_TABLE
@@ -299,3 +299,44 @@ def test_workflow_on_one_silent_node_fails_in_bounded_time(
         took = time.monotonic() - t0
     print(f"workflow assign, only node gone silent: failed after {took:.1f}s")
     assert took < 3 + Workflow.RECONNECT_TIMEOUT + 15
+
+
+def test_the_watchdog_tells_a_silent_server_from_a_busy_one(
+    server_dsn: DSN, proxy: FreezingProxy
+) -> None:
+    """A server that answers the side connection with an error (here 1226, the account's
+    connection limit reached, as 1040 would be on a full server) is alive: the long statement
+    goes on. One that does not answer at all is lost."""
+    if server_dsn.host not in ("127.0.0.1", "localhost"):
+        pytest.skip("the test account is for 127.0.0.1")
+    user, pw = "tdb_dog_test", "Tdb-dog-9a!x"
+    root = connect(server_dsn, database=False)
+    try:
+        with root.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'127.0.0.1'", (user,))
+            cur.execute("CREATE USER %s@'127.0.0.1' IDENTIFIED BY %s WITH "
+                        "MAX_USER_CONNECTIONS 1", (user, pw))  # fmt: skip
+        limited = DSN.parse(f"mysql://{user}:{pw}@127.0.0.1:{server_dsn.port}/")
+        watched = connect(limited, database=False)
+        dog = Watchdog(limited, watched, every=3600)
+        try:
+            assert dog.check() is None  # refused with 1226: it answered
+        finally:
+            dog.stop()
+            watched.close()
+        frozen = connect(proxy.dsn(server_dsn), database=False)
+        dog = Watchdog(proxy.dsn(server_dsn), frozen, every=3600)
+        try:
+            assert dog.check() is None  # answering: the session is there
+            proxy.freeze()
+            t0 = time.monotonic()
+            why = dog.check()
+            assert why is not None and "did not answer a second connection" in why, why
+            assert time.monotonic() - t0 < 15
+        finally:
+            dog.stop()
+            abort(frozen)  # its peer is frozen: no goodbye
+    finally:
+        with root.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'127.0.0.1'", (user,))
+        root.close()

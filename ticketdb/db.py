@@ -48,6 +48,8 @@ SLOWEST_ROWS_PER_S = 10_000
 
 # Client-side errors that mean "could not reach / log in", mapped to one readable line.
 _CONNECT_ERRORS = {2003, 2005, 2006, 2013, 1045, 1044, 1698, 2059, 2061}
+#: Client library error numbers start here; below are the server's own (it answered).
+CLIENT_ERRORS = 2000
 #: The connection is gone (2013 also after a read timeout: PyMySQL then closes the socket).
 LOST_CODES = frozenset({2006, 2013, 2055})
 #: Errors that waiting and retrying cannot fix: credentials, a missing database, table, column
@@ -208,6 +210,13 @@ def abort(conn: Any) -> None:
         pass
 
 
+def close_quietly(conn: Any) -> None:
+    """Close unless already closed (a watchdog or a read timeout closes connections too): in an
+    ``ExitStack`` a second close's "Already closed" would replace the error being raised."""
+    if conn.open:
+        conn.close()
+
+
 def cleanup_connection(dsn: DSN, **kwargs: Any) -> pymysql.connections.Connection:
     """A new connection for clean-up after a failure: a dead peer makes it fail in seconds."""
     kwargs.setdefault("connect_timeout", CLEANUP_TIMEOUT)
@@ -247,6 +256,9 @@ class Watchdog:
         try:
             side = cleanup_connection(self.dsn, database=False)
         except TicketdbError as exc:
+            code = error_code(exc)
+            if code is not None and code < CLIENT_ERRORS:  # it answered (1040 too many
+                return None  # connections, 1045 …): alive, and a busy server is no reason
             return f"the server did not answer a second connection: {exc}"
         try:
             found = catalog.session_exists(side, self.session)

@@ -20,13 +20,13 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from faultkit import clean, run, start, wait_for
+from faultkit import FreezingProxy, clean, run, start, wait_for
 from rows import open_tickets
 
 from ticketdb import migrate as mig
@@ -35,7 +35,7 @@ from ticketdb.app.workflow import Workflow
 from ticketdb.db import connect, scalar
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
-from ticketdb.migrate.online import engine, everywhere, journal, run_online_alter
+from ticketdb.migrate.online import engine, everywhere, journal, ptosc, run_online_alter, swap
 from ticketdb.project import Project
 from ticketdb.seed.generate import SeedSpec
 from ticketdb.seed.runner import seed
@@ -786,3 +786,140 @@ def test_galera_a_node_that_cannot_get_the_own_triggers_stops_the_swap(
         with Workflow.open(dsns[1]) as wf:
             wf.assign(tickets[0], 3)
         assert violations(dsns[1], tickets) == []
+
+
+#: a dead peer during an online copy must end `migrate` within this (no long statement is
+#: waited out: the watchdog asks the server every WATCH_EVERY s over a side connection)
+SILENT_BOUND = 120
+
+
+def test_pt_osc_statements_time_out_on_a_silent_network(seeded: tuple[DSN, Project]) -> None:
+    """pt-online-schema-change's own connections carry a read timeout (DBD::mysql attributes in
+    its DSN): frozen mid-copy, it fails by itself instead of blocking in recv() for ever."""
+    dsn, project = seeded
+    proxy = FreezingProxy((dsn.host, dsn.port))
+    try:
+        via = proxy.dsn(dsn)
+        argv = ptosc.command(via, "service_tickets", "MODIFY title VARCHAR(190) NOT NULL",
+                             ptosc.Options(read_timeout=3, connect_timeout=3))  # fmt: skip
+        child = ptosc.Child.start(argv, via.password, lambda _m: None)
+        try:
+            child.wait_for("triggers", check=_deadline(60, "pt-osc's copy triggers"))
+            proxy.freeze()
+            t0 = time.monotonic()
+            child.tell("go", last=False)
+            with pytest.raises(TicketdbError, match="stopped .* before the copy was complete"):
+                child.wait_for("waiting", check=_deadline(120, "pt-osc to give up"))
+            took = time.monotonic() - t0
+        finally:
+            child.stop(grace=1)
+    finally:
+        proxy.close()
+    print(f"pt-osc, dead peer mid-copy (read timeout 3 s): exited after {took:.1f}s")
+    assert took < 60
+    assert any("Lost connection" in line for line in child.lines), child.lines[-10:]
+    conn = connect(dsn)  # its remains (its own clean-up could not reach the server either)
+    try:
+        own = swap.own_triggers(conn, "service_tickets", project)
+        swap.restore(conn, "service_tickets", journal.new_name("service_tickets"),
+                     journal.old_name("service_tickets"), own)  # fmt: skip
+    finally:
+        conn.close()
+    assert _leftovers(dsn) == []
+
+
+def _deadline(seconds: float, what: str) -> Callable[[], None]:
+    end = time.monotonic() + seconds
+
+    def check() -> None:
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+    return check
+
+
+@pytest.mark.parametrize(
+    ("command", "point"),
+    [("up", "triggers"), ("up", "verifying"), ("down", "triggers")],
+)
+def test_a_silent_network_during_the_copy_ends_migrate_in_bounded_time(
+    seeded: tuple[DSN, Project], tmp_path: Path, command: str, point: str
+) -> None:
+    """The network goes silent while `migrate up`/`down` runs an online copy: once pt-osc holds
+    its copy triggers and is told to copy (it then blocks on the dead path), or while ticketdb
+    checksums the copy. The command must not wait with them: the watchdog ends it, pt-osc is
+    killed, and `migrate repair` on a live route puts everything right."""
+    dsn, project = seeded
+    wide = "VARCHAR(190)" if command == "up" else "VARCHAR(210)"
+    _migration(project, "0050_title",
+               f"ALTER TABLE service_tickets MODIFY title {wide} NOT NULL;",
+               "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL;")  # fmt: skip
+    args = ["--dsn", dsn.url(), "--project", str(project.root)]
+    if command == "down":
+        assert run("migrate", "up", *args).returncode == 0
+    digest = "SELECT COUNT(*), SUM(CRC32(title)) FROM service_tickets"
+    before, rows = _triggers(dsn), _q(dsn, digest)
+    proxy = FreezingProxy((dsn.host, dsn.port))
+    pause = tmp_path / "pause"
+    env = {engine.PAUSE_ENV: point, engine.PAUSE_FILE_ENV: str(pause)}
+    try:
+        proc = start("migrate", command, *(["--yes"] if command == "down" else []), "--dsn",
+                     proxy.dsn(dsn).url(), "--project", str(project.root), env=env)  # fmt: skip
+        try:
+            wait_for(pause.exists, 120, f"migrate {command} to pause at {point}", proc)
+            proxy.freeze()
+            t0 = time.monotonic()
+            pause.unlink()
+            out, err = proc.communicate(timeout=SILENT_BOUND + 60)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    finally:
+        proxy.close()
+    text = out + err
+    print(f"migrate {command}, dead peer at {point}: failed after {took:.1f}s")
+    assert "Traceback" not in text, text
+    assert proc.returncode == 1, text
+    assert took < SILENT_BOUND, text
+    assert "the server stopped answering during the online copy of service_tickets" in text, text
+    assert "migrate repair" in text, text
+    wait_for(
+        lambda: not _q(dsn, "SELECT 1 FROM information_schema.processlist WHERE info LIKE "
+                       "'%%_service_tickets_new%%' AND id <> CONNECTION_ID()"),
+        60, "pt-osc's statements to end",
+    )  # fmt: skip
+    res = run("migrate", "repair", *args)  # runs the copy again, on a live route
+    assert res.returncode == 0, clean(res)
+    assert _leftovers(dsn) == []
+    if command == "up":
+        assert _column(dsn, "service_tickets", "title") == "varchar(190)"
+    else:  # the rollback finished; `up` brings back the migration and the dropped objects
+        assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+        assert run("migrate", "up", *args).returncode == 0
+        assert _column(dsn, "service_tickets", "title") == "varchar(210)"
+    assert _triggers(dsn) == before and _q(dsn, digest) == rows
+    drift = run("drift", *args)
+    assert drift.returncode == 0, clean(drift)
+
+
+def test_a_lost_lease_stops_the_copy_and_leaves_the_original(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """The caller's guard (``migrate``: its lease) is asked while pt-osc works: once it raises,
+    the copy stops and the original stays in service as it was."""
+    dsn, project = seeded
+    before = _triggers(dsn)
+    asked: list[float] = []
+
+    def lost() -> None:
+        asked.append(time.monotonic())
+        raise TicketdbError("the migrate lease was taken over by another run")
+
+    with pytest.raises(TicketdbError, match="taken over by another run"):
+        run_online_alter(dsn, "service_tickets", "MODIFY title VARCHAR(190) NOT NULL",
+                         project=project, guard=lost)  # fmt: skip
+    assert asked
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    assert _leftovers(dsn) == [] and _triggers(dsn) == before

@@ -197,12 +197,17 @@ def _forget(backend: Any, m_id: str) -> None:
 
 def real_error(exc: BaseException) -> BaseException:
     """MySQL DDL commits implicitly, so yoyo's ROLLBACK TO SAVEPOINT fails and hides the real
-    error in ``__context__``; walk back to the first server error."""
+    error in ``__context__``; walk back to the first server error. A rollback that failed on a
+    lost connection hides the step's own error the same way (an online copy that lost the
+    server; PyMySQL's error on a closed connection has no text at all)."""
     seen = exc
     while True:
         ctx = seen.__context__
         code = seen.args[0] if seen.args and isinstance(seen.args[0], int) else None
         if code in (1305,) and isinstance(ctx, pymysql.err.MySQLError):  # SAVEPOINT does not exist
+            seen = ctx
+            continue
+        if ctx is not None and isinstance(ctx, Exception) and connection_lost(seen):
             seen = ctx
             continue
         return seen
@@ -244,8 +249,9 @@ def run(
                         {"n": i + 1, "id": m.id},
                     )
             except Exception as exc:  # a server error, or a Python step that raised
-                err = sql_error(real_error(exc), _where(m, direction, i, len(steps)))
-                if connection_lost(real_error(exc)):
+                first = real_error(exc)
+                err = sql_error(first, _where(m, direction, i, len(steps)))
+                if connection_lost(first) or connection_lost(exc):
                     # the server went silent or away: undoing needs it too, and the journal
                     # (committed before the first step) already says where the run stopped
                     raise TicketdbError(

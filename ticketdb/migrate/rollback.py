@@ -245,7 +245,7 @@ def down(
     migrations = load_migrations(project)
     objects = repeatable.load_objects(project)
     result = MigrateResult()
-    with _locked(dsn, lock_timeout, say) as (backend, _job):
+    with _locked(dsn, lock_timeout, say) as (backend, job):
         checksums.check(backend.connection, migrations, say)
         journal.refuse_if_interrupted(backend)
         chosen = _choose(migrations, list(backend.to_rollback(migrations)), to, all_)
@@ -262,7 +262,7 @@ def down(
             if not allow_data_loss:
                 refuse_data_loss(plan)
         online_route.preflight(dsn, project, chosen, allow_blocking, direction="rollback")
-        execute = online_route.Executor(dsn, project, allow_blocking, say)
+        execute = online_route.Executor(dsn, project, allow_blocking, say, job.check)
         with connection(dsn) as conn:
             present = repeatable.server_objects(conn)
             for kind, name in recreate.drop_for_rollback(conn, objects):

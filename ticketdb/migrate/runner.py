@@ -269,7 +269,7 @@ def up(
         journal.refuse_if_interrupted(backend)
         pending = [m for m in backend.to_apply(migrations) if m.id in wanted]
         online_route.preflight(dsn, project, pending, allow_blocking)
-        execute = online_route.Executor(dsn, project, allow_blocking, say)
+        execute = online_route.Executor(dsn, project, allow_blocking, say, job.check)
         if not writes_stopped:  # the refusal apply_changes makes, asked before any migration
             with connection(dsn) as conn:
                 if table_exists(conn, repeatable.TRACK_TABLE):
@@ -331,14 +331,14 @@ def repair(
     migrations whose files changed instead (see :mod:`checksums`)."""
     say = progress or (lambda _msg: None)
     migrations = load_migrations(project)
-    with _locked(dsn, lock_timeout, say) as (backend, _job):
+    with _locked(dsn, lock_timeout, say) as (backend, job):
         if accept_checksums is not None:
             wanted = [resolve_id(migrations, i).id if _is_file_id(migrations, i) else i
                       for i in accept_checksums]  # fmt: skip
             return checksums.accept(backend.connection, migrations, wanted, say)
         with connection(dsn) as conn:  # an online copy first: it says which table is in service
             done = online_repair.repair(conn, say)
-        execute = online_route.Executor(dsn, project, False, say)
+        execute = online_route.Executor(dsn, project, False, say, job.check)
         return done + journal.repair(backend, migrations, undo=undo, say=say, execute=execute)
 
 

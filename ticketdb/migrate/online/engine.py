@@ -14,6 +14,12 @@
 
 Any exception or signal (Ctrl-C, SIGTERM) before the swap stops pt-osc and removes the copy;
 a kill -9 leaves the row for ``migrate repair`` (ticketdb.migrate.online.repair).
+
+A silent network cannot hold it: a :class:`ticketdb.db.Watchdog` asks the server over a side
+connection every ``WATCH_EVERY`` s whether the work connection's session is still there, for the
+whole run, and the wait for pt-osc also ends when the caller's lease (``guard``) or the
+partition lease is lost. The copy then stops (pt-osc killed, its remains removed when the server
+answers, else left with the journal row for ``migrate repair``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketdb import catalog, partitions
-from ticketdb.db import connect, connection
+from ticketdb.db import Watchdog, close_quietly, connect, connection, connection_lost
 from ticketdb.dsn import DSN
 from ticketdb.errors import TicketdbError
 from ticketdb.migrate.online import checksum, everywhere, journal, ptosc, swap
@@ -35,8 +41,11 @@ from ticketdb.project import Project
 from ticketdb.server import failover, galera
 
 Say = Callable[[str], None]
-#: tests: pause at this point (copying | verifying | mid-swap) until PAUSE_FILE is removed
+#: tests: pause at this point (triggers | copying | verifying | swapping | mid-swap) until
+#: PAUSE_FILE is removed
 PAUSE_ENV, PAUSE_FILE_ENV = "TICKETDB_OSC_PAUSE", "TICKETDB_OSC_PAUSE_FILE"
+#: how often the watchdog asks the server whether the copy's work connection is still there
+WATCH_EVERY = 10.0
 RESUME_HINT = (
     "the original table is in service and unchanged; `ticketdb migrate repair` runs the copy "
     "again, `ticketdb migrate repair --undo` gives the migration up"
@@ -111,18 +120,22 @@ def run_online_alter(
     chunk_time: float = 0.5,
     migration_id: str | None = None,
     step: int | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> OnlineResult:
     """Run ``ALTER TABLE <table> <alter>`` (``alter``: the part after the table name) as a
-    verified online copy; raises TicketdbError (original untouched) when it cannot."""
+    verified online copy; raises TicketdbError (original untouched) when it cannot.
+    ``guard`` raises when the caller may no longer go on (``migrate``: its lease was lost)."""
     started = time.perf_counter()
     dsn = failover.pick(dsn)
     result = OnlineResult(table, alter)
     new, old = journal.new_name(table), journal.old_name(table)
     with ExitStack() as stack:
         jconn = connect(dsn)  # the journal's own connection (never under LOCK TABLES)
-        stack.callback(jconn.close)
-        work = connect(dsn, read_timeout=3600)
-        stack.callback(work.close)
+        stack.callback(close_quietly, jconn)
+        work = connect(dsn, read_timeout=3600)  # the checksum's and the swap's; watched:
+        stack.callback(close_quietly, work)
+        dog = Watchdog(dsn, work, WATCH_EVERY)
+        stack.callback(dog.stop)
         result.galera = galera.is_galera(work)
         found = [c for c in journal.read(jconn) if c.table == table]
         if found:
@@ -151,22 +164,36 @@ def run_online_alter(
         parts_lock = None
         if _partitioned(work, table):  # no REORGANIZE PARTITION while rows are copied
             lconn = connect(dsn)  # the lease's own: its heartbeat renews it here
-            stack.callback(lconn.close)
+            stack.callback(close_quietly, lconn)
             parts_lock = stack.enter_context(
                 partitions.maintenance_lock(lconn, table, heartbeat=True)
             )
         journal.begin(jconn, table, alter, [asdict(t) for t in own], migration_id, step)
+
+        def unanswered() -> TicketdbError:
+            return TicketdbError(f"the server stopped answering during the online copy of "
+                                 f"{table} ({dog.lost})")  # fmt: skip
+
+        def still_ok() -> None:
+            if dog.lost:
+                raise unanswered()
+            if parts_lock is not None:
+                parts_lock.check()
+            if guard is not None:
+                guard()
+
         child = ptosc.Child.start(argv, dsn.password, say)
         in_service_swapped = False
         try:
             copy_started = time.perf_counter()
-            child.wait_for("triggers", lambda _e: None)
+            child.wait_for("triggers", check=still_ok)
             if result.galera:
                 _copy_triggers_everywhere(dsn, work, table, say)
+            pause_point("triggers", say)
             child.tell("go", last=False)
             say(f"copying {table} into {new} (pt-online-schema-change, pid {child.proc.pid})")
             pause_point("copying", say)
-            child.wait_for("waiting", lambda _e: None)
+            child.wait_for("waiting", check=still_ok)
             result.copy_seconds = time.perf_counter() - copy_started
             journal.phase(jconn, table, "verifying")
             pause_point("verifying", say)
@@ -196,9 +223,12 @@ def run_online_alter(
             journal.phase(jconn, table, "swapped")
             child.tell("swapped")
             child.finish()
-        except BaseException:
+        except BaseException as exc:
             if not in_service_swapped:
-                _abandon(child, dsn, table, own, say, migration_id is not None)
+                _abandon(child, dsn, table, own, say, migration_id is not None,
+                         unreachable=dog.lost is not None)  # fmt: skip
+            if dog.lost and connection_lost(exc):  # the watchdog cut it: say why
+                raise unanswered() from None
             raise
         swap.drop_old(work, old)
         journal.end(jconn, table)
@@ -241,15 +271,22 @@ def _abandon(
     own: list[swap.OwnTrigger],
     say: Say,
     in_migration: bool,
+    *,
+    unreachable: bool = False,
 ) -> None:
     """Before the swap finished: stop pt-osc (the plugin dies on "abort"; a signal for one
-    still copying) and put the original back exactly as it was."""
+    still copying) and put the original back exactly as it was. ``unreachable``: the server
+    stopped answering, so pt-osc is likely stuck in a read and is killed at once (its clean-up
+    could not reach the server either)."""
     if child.proc.poll() is None:
-        child.tell("abort")
-        try:
-            child.proc.wait(5)
-        except Exception:  # noqa: BLE001 - still copying: it does not read stdin then
-            child.stop()
+        if unreachable:
+            child.stop(grace=1)
+        else:
+            child.tell("abort")
+            try:
+                child.proc.wait(5)
+            except Exception:  # noqa: BLE001 - still copying: it does not read stdin then
+                child.stop()
     try:
         # new connections: a signal may have cut the old ones in the middle of a statement
         with connection(dsn) as conn:

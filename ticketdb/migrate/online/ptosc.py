@@ -12,6 +12,11 @@ table (3.2.1, ``sig_int`` sets ``$oktorun = 0`` and the cleanup tasks keep both 
 so after any stop the caller removes them itself (ticketdb.migrate.online.swap.remove_copy).
 The child dies with us (``PR_SET_PDEATHSIG``): a killed ``migrate`` never leaves a copy running
 behind ``migrate repair``.
+
+Bounded waits: pt-osc's own connections get connect/read/write timeouts through DBD::mysql's
+DSN attributes (:func:`command`; libmariadb reads no read timeout from an option file), so a
+silent peer fails its statement instead of blocking in recv() for ever; and
+:meth:`Child.wait_for` asks the caller's ``check`` (server watchdog, leases) twice a second.
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ class Options:
     max_flow_ctl: float = 10.0  # percent of time paused for flow control (Galera)
     max_recv_queue: int = 100
     add_unique: bool = False  # the caller checked there are no duplicate rows
+    #: per statement of pt-osc's: above its chunk time (0.5 s) and its own metadata-lock wait
+    #: (``lock_wait_timeout=60``, pt-osc's default), so only a dead peer reaches it
+    read_timeout: int = 90
+    connect_timeout: int = 10
 
     @property
     def critical_threads_running(self) -> int:
@@ -68,7 +77,7 @@ def command(dsn: DSN, table: str, alter: str, opts: Options) -> list[str]:
             "(scripts/system-deps.sh does), or run the blocking ALTER directly with "
             "--allow-blocking"
         )
-    parts = [f"u={dsn.user}", f"D={dsn.database}", f"t={table}"]
+    parts = [f"u={dsn.user}", f"D={dsn.database}", f"t={table}", _timeouts(opts)]
     if dsn.unix_socket:
         parts.append(f"S={dsn.unix_socket}")
     else:
@@ -95,6 +104,17 @@ def command(dsn: DSN, table: str, alter: str, opts: Options) -> list[str]:
     if dsn.password:
         args.append("--ask-pass")
     return [*args, ",".join(parts)]
+
+
+def _timeouts(opts: Options) -> str:
+    """pt-osc's ``A`` (charset) key with DBD::mysql timeouts after it: pt-osc 3.2.1 appends the
+    value to its DBI DSN as ``;charset=<value>``, and DBD::mysql reads the ``;``-separated
+    attributes that follow (its DSN has no key of its own for them)."""
+    return (
+        f"A=utf8mb4;mysql_connect_timeout={int(opts.connect_timeout)}"
+        f";mysql_read_timeout={int(opts.read_timeout)}"
+        f";mysql_write_timeout={int(opts.read_timeout)}"
+    )
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -149,10 +169,18 @@ class Child:
                 self.say(f"pt-osc: {line.strip()}")
         self.events.put("exit")
 
-    def wait_for(self, wanted: str, on_event: Callable[[str], None]) -> None:
+    def wait_for(
+        self,
+        wanted: str,
+        on_event: Callable[[str], None] = lambda _e: None,
+        check: Callable[[], None] = lambda: None,
+    ) -> None:
         """Block until the plugin reports ``wanted``; every other marker goes to ``on_event``.
-        pt-osc ending first is an error carrying its last lines."""
+        pt-osc ending first is an error carrying its last lines. ``check`` runs twice a second
+        and ends the wait by raising (the server stopped answering, a lease was lost): pt-osc
+        itself may sit in a read for up to its read timeout, and retries some errors after it."""
         while True:
+            check()
             try:
                 event = self.events.get(timeout=0.5)
             except queue.Empty:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +145,20 @@ def _try(cur: Any, sql: str) -> bool:
 
 
 class Executor:
-    """Runs yoyo steps for ``progress.run``: ALTERs of existing tables by their path."""
+    """Runs yoyo steps for ``progress.run``: ALTERs of existing tables by their path.
+    ``guard`` raises when the run may no longer go on (the migrate lease was lost): an online
+    copy checks it while it waits for pt-online-schema-change."""
 
-    def __init__(self, dsn: DSN, project: Project, allow_blocking: bool, say: Any) -> None:
+    def __init__(
+        self,
+        dsn: DSN,
+        project: Project,
+        allow_blocking: bool,
+        say: Any,
+        guard: Callable[[], None] | None = None,
+    ) -> None:
         self.dsn, self.project, self.allow_blocking, self.say = dsn, project, allow_blocking, say
+        self.guard = guard
         self.config = Config.of(project)
         self.paths: list[dict[str, Any]] = []
 
@@ -182,7 +192,7 @@ class Executor:
         conn.commit()
         engine.run_online_alter(
             self.dsn, alt.table, alt.actions, project=self.project, say=self.say,
-            migration_id=where[0], step=where[1],
+            migration_id=where[0], step=where[1], guard=self.guard,
         )  # fmt: skip
         return "online copy"
 
