@@ -284,6 +284,23 @@ def test_redis_down_falls_back_to_database_with_warning(conn, migrated_dsn, capl
     assert res.stdout.split() == [str(i) for i in ids] and "warning" in res.stderr
 
 
+def test_the_staleness_probe_never_flips_a_ticket_a_life_writes(conn, migrated_dsn, project):
+    """The probe's candidates are the tickets that existed before the write phase: a ticket a
+    life created (and moves on by itself) flipped by the probe made it wait 5 s for a state
+    the cache was right not to show (CI: staleness_max_ms 5001.81)."""
+    from ticketdb.bench.scenarios import vip_cache
+
+    before = add_tickets(conn, 7, 2)
+    st = {"flip_max_id": max(before), "flipped": {}}
+    lives = add_tickets(conn, 7, 3)  # what the lives write during the phase
+    chosen = set()
+    rng = random.Random(1)
+    for _ in range(30):
+        tid, _open = vip_cache._flip(conn, st, 7, rng)
+        chosen.add(tid)
+    assert chosen and chosen <= set(before) and not chosen & set(lives)
+
+
 def test_bench_scenario_measures_hits_staleness_and_write_cost(conn, migrated_dsn, rcache,
                                                                 project):  # fmt: skip
     """The bench's cache scenario end to end on a small data set: every recorded metric is

@@ -105,6 +105,7 @@ def _prepare(ctx: BenchContext) -> None:
         used.update(have)
         st["buckets"][name] = have
     st["probe"] = [int(c) for c, n in vips if n and int(c) not in used][:4] or st["buckets"]["few"]
+    st["flip_max_id"] = writer_state(ctx)["max_ticket_id"]  # the synthetic tickets, not the lives'
 
 
 def _set_status(cur: Any, tid: int, status: str) -> None:
@@ -162,7 +163,8 @@ def _flip(conn: Any, st: dict[str, Any], cust: int,
     """Resolve one open ticket of ``cust`` or reopen one this bench resolved: (id, now open),
     None when it has neither."""
     with conn.cursor() as cur:
-        cur.execute(*app_query("vip_bench_flip_candidates").bind(customer_id=cust))
+        cur.execute(*app_query("vip_bench_flip_candidates").bind(
+            customer_id=cust, max_id=st["flip_max_id"]))  # fmt: skip
         rows = cur.fetchall()
     if not rows:
         return None
