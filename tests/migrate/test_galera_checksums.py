@@ -36,8 +36,10 @@ def gdsns(galera_database: Any) -> Iterator[list[DSN]]:
 
 
 def _sync(dsn: DSN) -> None:
-    """Wait until ``dsn``'s node has applied every write set it has received (a causal read)."""
-    conn = connect(dsn)
+    """Wait until ``dsn``'s node has applied every write set it has received (a causal read).
+    Connected without the database: the node may not have applied its CREATE DATABASE yet
+    (a TOI statement returns on the node that ran it; CI saw 1049 here)."""
+    conn = connect(dsn, database=False)
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION wsrep_sync_wait = 15")
@@ -47,11 +49,12 @@ def _sync(dsn: DSN) -> None:
 
 
 def _recorded(dsn: DSN) -> dict[str, str]:
-    conn = connect(dsn)
+    conn = connect(dsn, database=False)  # as in _sync: the database may not be there yet
     try:
         with conn.cursor() as cur:
-            cur.execute("SET SESSION wsrep_sync_wait = 1")  # read what the cluster committed
-            cur.execute("SELECT migration_id, how FROM ticketdb_migration_checksum")
+            cur.execute("SET SESSION wsrep_sync_wait = 15")  # read what the cluster committed
+            cur.execute("SELECT migration_id, how FROM "
+                        f"{quote_ident(dsn.database)}.ticketdb_migration_checksum")  # fmt: skip
             return dict(cur.fetchall())
     finally:
         conn.close()
