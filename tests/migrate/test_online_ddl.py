@@ -923,3 +923,70 @@ def test_a_lost_lease_stops_the_copy_and_leaves_the_original(
     assert asked
     assert _column(dsn, "service_tickets", "title") == "varchar(200)"
     assert _leftovers(dsn) == [] and _triggers(dsn) == before
+
+
+def _failing_second_step(project: Project, name: str, first: str, first_back: str) -> None:
+    """A Python migration whose step 1 runs and whose step 2 fails (unknown column)."""
+    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
+    (project.migrations / f"{name}.py").write_text(
+        f'"""depends: {last[-1]}"""\nfrom yoyo import step\n\nsteps = [\n'
+        f'    step({first!r}, {first_back!r}),\n'
+        '    step("ALTER TABLE service_tickets ADD COLUMN zz INT AFTER no_such_column",\n'
+        '         "SELECT 1"),\n]\n'
+    )
+
+
+def test_the_undo_of_a_failed_run_takes_the_online_path_too(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """Step 1 widens a column (INSTANT), step 2 fails: undoing step 1 narrows it again, a
+    blocking ALTER of a big table, so it runs as an online copy, not under a table lock."""
+    dsn, project = seeded
+    _failing_second_step(
+        project, "0050_undo",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(210) NOT NULL",
+        "ALTER TABLE service_tickets MODIFY title VARCHAR(200) NOT NULL",
+    )  # fmt: skip
+    before = _triggers(dsn)
+    said: list[str] = []
+    with pytest.raises(TicketdbError, match="no_such_column"):
+        mig.up(dsn, project, progress=said.append)
+    assert "service_tickets: INSTANT (0050_undo step 1)" in said, said
+    assert "service_tickets: online copy (0050_undo step 1)" in said, said
+    assert "undid the 1 step(s) of 0050_undo that had taken effect" in said, said
+    assert _column(dsn, "service_tickets", "title") == "varchar(200)"
+    assert _leftovers(dsn) == [] and _triggers(dsn) == before
+    st = json.loads(run("migrate", "status", "--json", "--dsn", dsn.url(), "--project",
+                        str(project.root)).stdout)  # fmt: skip
+    assert st["online_copies"] == [] and "0050_undo" in st["pending"], st
+
+
+def test_an_undo_the_copy_cannot_do_runs_directly_with_a_warning(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """A table without a key cannot be copied online: `up` would refuse such an ALTER before
+    any change, but an undo must not leave the migration half-done, so it runs the blocking
+    ALTER directly and says so."""
+    dsn, project = seeded
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE nokey (a INT NOT NULL, b VARCHAR(20) NOT NULL)")
+            cur.executemany("INSERT INTO nokey VALUES (%s, 'x')", [(i,) for i in range(1500)])
+        conn.commit()
+    finally:
+        conn.close()
+    # an SQL migration: the preflight probes it (step 1 is INSTANT) and lets it run
+    _migration(project, "0050_nokey",
+               "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL;\n"
+               "INSERT INTO no_such_table VALUES (1);",
+               "SELECT 1;\nALTER TABLE nokey MODIFY b VARCHAR(20) NOT NULL;")  # fmt: skip
+    said: list[str] = []
+    with pytest.raises(TicketdbError, match="no_such_table"):
+        mig.up(dsn, project, progress=said.append)
+    warned = [s for s in said if s.startswith("warning: nokey: blocking ALTER run directly to "
+                                              "undo a failed step")]  # fmt: skip
+    assert warned and "no primary or unique key" in warned[0], said
+    assert "undid the 1 step(s) of 0050_nokey that had taken effect" in said, said
+    assert _column(dsn, "nokey", "b") == "varchar(20)"
+    assert _q(dsn, "SELECT COUNT(*) FROM nokey") == [(1500,)]

@@ -219,10 +219,16 @@ def _where(m: Migration, direction: str, index: int, total: int) -> str:
 
 
 def run(
-    backend: Any, m: Migration, direction: str, say: Say, execute: Execute = by_yoyo
+    backend: Any,
+    m: Migration,
+    direction: str,
+    say: Say,
+    execute: Execute = by_yoyo,
+    undo: Execute = by_yoyo,
 ) -> None:
     """Apply or roll back ``m`` step by step, journaled; on a failing step undo what took
-    effect (or leave the journal and name ``migrate repair`` when even that fails)."""
+    effect through ``undo`` (or leave the journal and name ``migrate repair`` when even that
+    fails)."""
     steps = ordered_steps(m, direction)
     with backend.transaction():
         backend.execute(
@@ -257,7 +263,7 @@ def run(
                     raise TicketdbError(
                         f"{err}; lost the server, nothing was undone: {REPAIR_HINT}"
                     ) from None
-                _undo_after_failure(backend, mb, m, direction, steps[:i], err, say)
+                _undo_after_failure(backend, mb, m, direction, steps[:i], err, say, undo)
     _finish(backend, m, direction)
 
 
@@ -269,6 +275,7 @@ def _undo_after_failure(
     done: Sequence[Any],
     err: SqlError,
     say: Say,
+    execute: Execute = by_yoyo,
 ) -> None:
     """A step failed (a single DDL statement is atomic: it did nothing). Undo the ones before."""
     try:
@@ -278,7 +285,7 @@ def _undo_after_failure(
     inverse = _inverse(direction)
     for j in range(len(done) - 1, -1, -1):
         try:
-            _run_step(mb, done[j], inverse)
+            _run_step(mb, done[j], inverse, execute=execute, where=(m.id, j))
             _record(mb, m, j)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the journal for repair
             raise TicketdbError(
@@ -299,7 +306,9 @@ def repair(
     say: Say,
     execute: Execute = by_yoyo,
 ) -> list[str]:
-    """Finish (or with ``undo`` revert) every interrupted run; returns what was done."""
+    """Finish (or with ``undo`` revert) every interrupted run; returns what was done. Steps run
+    through ``execute``, in either direction (``migrate`` passes its undoing executor with
+    ``undo``)."""
     by_id = {m.id: m for m in migrations}
     done: list[str] = []
     for row in interrupted(backend):
@@ -344,10 +353,11 @@ def _repair_one(
         if undo:
             inverse = _inverse(row.direction)
             tolerate = ALREADY_UNDONE if row.direction == "apply" else ALREADY_DONE
-            if k < len(steps) and not _run_step(mb, steps[k], inverse, tolerate=tolerate):
+            if k < len(steps) and not _run_step(mb, steps[k], inverse, tolerate=tolerate,
+                                                execute=execute, where=(m.id, k)):  # fmt: skip
                 say(f"{m.id}: step {k + 1} had not taken effect")
             for j in range(k - 1, -1, -1):
-                _run_step(mb, steps[j], inverse)
+                _run_step(mb, steps[j], inverse, execute=execute, where=(m.id, j))
                 _record(mb, m, j)
             _forget(backend, m.id)
             action = f"undid the interrupted {row.direction} of {m.id} ({k} step(s) reverted)"

@@ -272,7 +272,7 @@ def down(
                 say(f"drop {kind.lower()} {name}")
         for m in chosen:
             started = time.perf_counter()
-            journal.run(backend, m, "rollback", say, execute)
+            journal.run(backend, m, "rollback", say, execute, execute.undoing())
             result.rolled_back.append(m.id)
             say(f"rolled back {m.id} ({time.perf_counter() - started:.2f}s)")
         hashes = set(backend.get_applied_migration_hashes())

@@ -278,7 +278,7 @@ def up(
         for m in pending:
             job.check()  # the lease was renewed: no other run can have taken over
             started = time.perf_counter()
-            journal.run(backend, m, "apply", say, execute)
+            journal.run(backend, m, "apply", say, execute, execute.undoing())
             for lock in (job, seed_lock):  # 0040 just created the lease table: hold it too
                 lock.ensure_lease()
             result.applied.append(m.id)
@@ -339,6 +339,8 @@ def repair(
         with connection(dsn) as conn:  # an online copy first: it says which table is in service
             done = online_repair.repair(conn, say)
         execute = online_route.Executor(dsn, project, False, say, job.check)
+        if undo:
+            execute = execute.undoing()
         return done + journal.repair(backend, migrations, undo=undo, say=say, execute=execute)
 
 

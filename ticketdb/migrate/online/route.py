@@ -19,6 +19,7 @@ ALTERs of big tables that the online copy cannot do.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -147,7 +148,11 @@ def _try(cur: Any, sql: str) -> bool:
 class Executor:
     """Runs yoyo steps for ``progress.run``: ALTERs of existing tables by their path.
     ``guard`` raises when the run may no longer go on (the migrate lease was lost): an online
-    copy checks it while it waits for pt-online-schema-change."""
+    copy checks it while it waits for pt-online-schema-change. :meth:`undoing` gives the one
+    that undoes a failed run's steps: the same paths, but a blocking ALTER the copy cannot do
+    runs directly (with a warning) rather than leaving the migration half-done."""
+
+    undo = False
 
     def __init__(
         self,
@@ -161,6 +166,11 @@ class Executor:
         self.guard = guard
         self.config = Config.of(project)
         self.paths: list[dict[str, Any]] = []
+
+    def undoing(self) -> Executor:
+        other = copy.copy(self)
+        other.undo = True
+        return other
 
     def __call__(self, step: Any, direction: str, mb: Any, where: tuple[str, int]) -> None:
         sql = step_sql(step, direction)  # a rollback's ALTER of a big table too
@@ -189,6 +199,13 @@ class Executor:
                 why = "--allow-blocking" if self.allow_blocking else "small table"
                 self.say(f"{alt.table}: blocking ALTER run directly ({why}, {rows} rows)")
                 return "blocking direct"
+            why_not = (_duplicate_keys(conn, alt) or _cannot_copy(conn, alt.table)
+                       if self.undo else None)  # fmt: skip
+            if why_not:
+                cur.execute(alt.statement.text)
+                self.say(f"warning: {alt.table}: blocking ALTER run directly to undo a failed "
+                         f"step ({why_not}; {rows} rows, {lock_estimate(rows)})")  # fmt: skip
+                return "blocking direct"
         conn.commit()
         engine.run_online_alter(
             self.dsn, alt.table, alt.actions, project=self.project, say=self.say,
@@ -202,6 +219,25 @@ def _unique_columns(actions: str) -> list[str] | None:
     if not m:
         return None
     return [c.strip().strip("`").split("(")[0].strip() for c in m.group(1).split(",")]
+
+
+def _duplicate_keys(conn: Any, alt: Alter) -> str | None:
+    """Why ``alt`` would fail on the rows there (a new UNIQUE key over duplicates), or None.
+    pt-osc copies with INSERT IGNORE, so a copy would drop the duplicates instead."""
+    cols = _unique_columns(alt.actions)
+    if cols and _duplicates(conn, alt.table, cols):
+        return f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows"
+    return None
+
+
+def _cannot_copy(conn: Any, table: str) -> str | None:
+    """Why the online copy cannot run for ``table`` here (None: it can)."""
+    if ptosc.available() is None:
+        return (
+            f"the online copy needs {ptosc.TOOL} (Debian package {ptosc.PACKAGE}; "
+            "scripts/system-deps.sh installs it)"
+        )
+    return engine.why_not_copyable(conn, table)
 
 
 def _duplicates(conn: Any, table: str, cols: list[str]) -> bool:
@@ -248,19 +284,10 @@ def preflight(
                 probe.algorithm == "INSTANT"
                 or (not on_galera and probe.algorithm == "INPLACE" and probe.lock == "NONE")
             )
-            cols = _unique_columns(alt.actions)
-            why = None
-            if cols and _duplicates(conn, alt.table, cols):  # whatever the path: it would fail
-                why = f"the new UNIQUE key ({', '.join(cols)}) has duplicate rows"
-            elif online:
+            why = _duplicate_keys(conn, alt)  # whatever the path: it would fail
+            if why is None and online:
                 continue
-            elif ptosc.available() is None:
-                why = (
-                    f"the online copy needs {ptosc.TOOL} (Debian package {ptosc.PACKAGE}; "
-                    "scripts/system-deps.sh installs it)"
-                )
-            else:
-                why = engine.why_not_copyable(conn, alt.table)
+            why = why or _cannot_copy(conn, alt.table)
             if why:
                 refusals.append(
                     f"{m.id} step {i + 1} `{alt.first_line}` on {alt.table} "
