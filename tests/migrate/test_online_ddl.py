@@ -388,8 +388,9 @@ def test_a_second_copy_of_a_table_in_one_run_is_not_taken_for_a_small_table(
 def test_a_python_migrations_rollback_alter_takes_its_path_too(
     seeded: tuple[DSN, Project],
 ) -> None:
-    """A Python migration has no rollback file to probe: `migrate plan --down --check-ddl`
-    lists nothing for it, and its rollback ALTER is routed when it runs."""
+    """A Python migration's SQL steps are probed too (`migrate plan --down --check-ddl` lists
+    its rollback ALTER, with the line in the .py file), and its rollback ALTER is routed when
+    it runs."""
     dsn, project = seeded
     last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
     (project.migrations / "0050_py.py").write_text(
@@ -400,7 +401,11 @@ def test_a_python_migrations_rollback_alter_takes_its_path_too(
     mig.up(dsn, project)
     res = run("migrate", "plan", "--down", "--check-ddl", "--json", "--dsn", dsn.url(),
               "--project", str(project.root))  # fmt: skip
-    assert res.returncode == 0 and json.loads(res.stdout)["ddl_checks"] == [], clean(res)
+    assert res.returncode == 0, clean(res)
+    checks = json.loads(res.stdout)["ddl_checks"]
+    assert [(c["migration"], c["line"], c["table"], c["statement"], c["algorithm"])
+            for c in checks] == [("0050_py", 6, "ticket_logs",
+                                  "ALTER TABLE ticket_logs DROP COLUMN py_x", "INSTANT")], checks
     said: list[str] = []
     mig.down(dsn, project, progress=said.append)
     assert "ticket_logs: INSTANT (0050_py step 1)" in said, said
@@ -990,3 +995,37 @@ def test_an_undo_the_copy_cannot_do_runs_directly_with_a_warning(
     assert "undid the 1 step(s) of 0050_nokey that had taken effect" in said, said
     assert _column(dsn, "nokey", "b") == "varchar(20)"
     assert _q(dsn, "SELECT COUNT(*) FROM nokey") == [(1500,)]
+
+
+def test_a_python_migrations_instant_alter_of_a_keyless_table_is_not_refused(
+    seeded: tuple[DSN, Project],
+) -> None:
+    """The preflight probes a Python migration's SQL steps like an SQL migration's: an ALTER the
+    server runs INSTANT passes on a big table the copy could not do (no key), and one that
+    needs a copy is still refused before any change."""
+    dsn, project = seeded
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE nokey (a INT NOT NULL, b VARCHAR(20) NOT NULL)")
+            cur.executemany("INSERT INTO nokey VALUES (%s, 'x')", [(i,) for i in range(1500)])
+        conn.commit()
+    finally:
+        conn.close()
+    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
+
+    def py(name: str, depends: str, sql: str, back: str) -> None:
+        (project.migrations / f"{name}.py").write_text(
+            f'"""depends: {depends}"""\nfrom yoyo import step\n\n'
+            f"steps = [step({sql!r}, {back!r})]\n"
+        )
+
+    py("0050_wide", last[-1], "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL",
+       "ALTER TABLE nokey MODIFY b VARCHAR(20) NOT NULL")  # fmt: skip
+    assert mig.up(dsn, project).applied == ["0050_wide"]
+    assert _column(dsn, "nokey", "b") == "varchar(30)"
+    py("0051_narrow", "0050_wide", "ALTER TABLE nokey MODIFY b VARCHAR(25) NOT NULL",
+       "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL")  # fmt: skip
+    with pytest.raises(TicketdbError, match="refused before any change: 0051_narrow step 1"):
+        mig.up(dsn, project)
+    assert _column(dsn, "nokey", "b") == "varchar(30)"

@@ -17,7 +17,8 @@ def ddl_checks(
 ) -> list[Probe]:
     """How the server would run each ALTER of ``migrations`` (their rollback files for
     "rollback"), with the path `migrate up`/`down` gives it."""
-    probes = check_ddl(dsn, probe_files(((m["id"], m["path"]) for m in migrations), direction))
+    with probe_files(((m["id"], m["path"]) for m in migrations), direction) as files:
+        probes = check_ddl(dsn, files)
     annotate(dsn, project, probes)
     return probes
 

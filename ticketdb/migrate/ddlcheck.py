@@ -64,12 +64,15 @@ def check_ddl(dsn: DSN, steps: list[dict[str, Any]]) -> list[Probe]:
         if path.suffix != ".sql":
             continue
         src = load(path, path.name)
+        # a Python migration's SQL steps come in a generated file: its line is in the .py
+        source = Path(step["source"]).read_text(errors="replace") if "source" in step else None
         for st in src.statements:
             table = _target(st)
             if table is not None:
                 work.append((step["id"], st, table))
-                line, _ = src.position(st.offset)
-                probes.append(Probe(step["id"], line, table, st.text.splitlines()[0]))
+                first = st.text.splitlines()[0]
+                line = src.position(st.offset)[0] if source is None else _line_in(source, first)
+                probes.append(Probe(step["id"], line, table, first))
     if not probes:
         return []
     with connection(dsn) as live:
@@ -96,6 +99,13 @@ def check_ddl(dsn: DSN, steps: list[dict[str, Any]]) -> list[Probe]:
                         copied.add(name.lower())
                 _probe(conn, st, p)
     return probes
+
+
+def _line_in(text: str, first: str) -> int:
+    """The line of ``text`` where ``first`` (a statement's first line) appears; 0 if nowhere
+    (a step built by code)."""
+    at = text.find(first.strip())
+    return text.count("\n", 0, at) + 1 if at >= 0 else 0
 
 
 def _target(st: ParsedStatement) -> str | None:

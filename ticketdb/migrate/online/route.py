@@ -22,12 +22,15 @@ from __future__ import annotations
 import copy
 import re
 import sys
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pymysql
+from yoyo.migrations import Migration
 
 from ticketdb import catalog
 from ticketdb.db import connection, error_code, quote_ident, scalar
@@ -275,7 +278,8 @@ def preflight(
             return []
         on_galera = galera.is_galera(conn)
         ids = {c[0].id: c[0].path for c in candidates}
-        probes = ddlcheck.check_ddl(dsn, probe_files(ids.items(), direction))
+        with probe_files(ids.items(), direction) as files:
+            probes = ddlcheck.check_ddl(dsn, files)
         refusals = []
         for m, i, alt, rows, size in candidates:
             probe = next((p for p in probes if p.migration == m.id and p.table == alt.table
@@ -302,19 +306,39 @@ def preflight(
     return [p.as_dict() for p in probes]
 
 
+@contextmanager
 def probe_files(
     migrations: Iterable[tuple[str, str]], direction: str
-) -> list[dict[str, Any]]:
+) -> Iterator[list[dict[str, Any]]]:
     """The files ddlcheck.check_ddl probes for (id, path) migrations in ``direction``: a
     rollback's is its ``.rollback.sql`` (yoyo runs its statements in file order), when there
-    is one; a Python migration keeps its path (check_ddl reads only SQL)."""
-    files = []
-    for mid, path in migrations:
-        if direction == "rollback" and path.endswith(".sql"):
-            path = str(Path(path).with_suffix(".rollback.sql"))
-        if Path(path).is_file():
-            files.append({"id": mid, "path": path})
-    return files
+    is one. A Python migration's SQL steps are written, in the order the run takes them, to a
+    temporary .sql file that lives as long as the ``with`` block (``source``: the .py file,
+    where the probe's line is looked up); a step that is Python code has nothing to probe."""
+    with tempfile.TemporaryDirectory(prefix="ticketdb-probe-") as tmp:
+        files = []
+        for mid, path in migrations:
+            if path.endswith(".py"):
+                made = _python_sql(mid, path, direction, Path(tmp))
+                if made is not None:
+                    files.append({"id": mid, "path": made, "source": path})
+                continue
+            if direction == "rollback" and path.endswith(".sql"):
+                path = str(Path(path).with_suffix(".rollback.sql"))
+            if Path(path).is_file():
+                files.append({"id": mid, "path": path})
+        yield files
+
+
+def _python_sql(mid: str, path: str, direction: str, tmp: Path) -> str | None:
+    m = Migration(mid, path, str(Path(path).parent))
+    sqls = [s for s in (step_sql(st, direction) for st in progress.ordered_steps(m, direction))
+            if s and s.strip()]  # fmt: skip
+    if not sqls:
+        return None
+    out = tmp / f"{mid}.sql"
+    out.write_text("".join(s.strip().rstrip(";").rstrip() + ";\n" for s in sqls))
+    return str(out)
 
 
 def annotate(dsn: DSN, project: Project, probes: list[ddlcheck.Probe]) -> None:
