@@ -930,6 +930,19 @@ def test_a_lost_lease_stops_the_copy_and_leaves_the_original(
     assert _leftovers(dsn) == [] and _triggers(dsn) == before
 
 
+def _keyless_table(dsn: DSN, rows: int = 1500) -> None:
+    """``nokey``: no primary or unique key (the online copy cannot do it), above the tests'
+    online_min_rows (1000)."""
+    conn = connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE nokey (a INT NOT NULL, b VARCHAR(20) NOT NULL)")
+            cur.executemany("INSERT INTO nokey VALUES (%s, 'x')", [(i,) for i in range(rows)])
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def _failing_second_step(project: Project, name: str, first: str, first_back: str) -> None:
     """A Python migration whose step 1 runs and whose step 2 fails (unknown column)."""
     last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
@@ -973,14 +986,7 @@ def test_an_undo_the_copy_cannot_do_runs_directly_with_a_warning(
     any change, but an undo must not leave the migration half-done, so it runs the blocking
     ALTER directly and says so."""
     dsn, project = seeded
-    conn = connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CREATE TABLE nokey (a INT NOT NULL, b VARCHAR(20) NOT NULL)")
-            cur.executemany("INSERT INTO nokey VALUES (%s, 'x')", [(i,) for i in range(1500)])
-        conn.commit()
-    finally:
-        conn.close()
+    _keyless_table(dsn)
     # an SQL migration: the preflight probes it (step 1 is INSTANT) and lets it run
     _migration(project, "0050_nokey",
                "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL;\n"
@@ -1004,14 +1010,7 @@ def test_a_python_migrations_instant_alter_of_a_keyless_table_is_not_refused(
     server runs INSTANT passes on a big table the copy could not do (no key), and one that
     needs a copy is still refused before any change."""
     dsn, project = seeded
-    conn = connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CREATE TABLE nokey (a INT NOT NULL, b VARCHAR(20) NOT NULL)")
-            cur.executemany("INSERT INTO nokey VALUES (%s, 'x')", [(i,) for i in range(1500)])
-        conn.commit()
-    finally:
-        conn.close()
+    _keyless_table(dsn)
     last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
 
     def py(name: str, depends: str, sql: str, back: str) -> None:
