@@ -6,6 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from ticketdb.db import connect
+from ticketdb.dsn import DSN
+
 
 def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
     """Whether ``check()`` turns true within ``timeout`` seconds (polled every ``interval``).
@@ -31,3 +34,17 @@ def join_all(threads: Iterable[threading.Thread], timeout: float) -> list[str]:
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     return [t.name for t in threads if t.is_alive()]
+
+
+def node_synced(dsn: DSN) -> None:
+    """Return once a Galera node has applied every write set the cluster committed before the
+    call (the server's own causality wait, ``wsrep_sync_wait``). Connected without the
+    database: it may be among what the node has not applied yet (a TOI statement such as
+    CREATE DATABASE returns on the node that ran it; CI saw 1049 on the next node)."""
+    conn = connect(dsn, database=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION wsrep_sync_wait = 15")
+            cur.execute("SELECT COUNT(*) FROM information_schema.schemata")
+    finally:
+        conn.close()

@@ -12,6 +12,7 @@ import faultkit
 import pytest
 import redis
 from test_vip_follower import add_tickets, db_open, fresh, hit_by_follower, until_fresh_answer
+from waiting import node_synced
 
 from ticketdb import migrate as mig
 from ticketdb.app import cache
@@ -26,6 +27,8 @@ pytestmark = [pytest.mark.galera, pytest.mark.timeout(600)]
 def gdb(galera_database: Any, project: Any) -> Iterator[list[DSN]]:
     with galera_database("v") as dsns:
         mig.up(dsns[0], project)
+        for d in dsns[1:]:  # what node 1 ran is there before a test reads another node
+            node_synced(d)
         yield dsns
 
 

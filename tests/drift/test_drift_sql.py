@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from waiting import node_synced
 
 from ticketdb import migrate as mig
 from ticketdb.cli import cli
@@ -230,6 +231,7 @@ def test_capture_and_sql_on_a_cluster(galera_database, project_copy: Project) ->
     project = project_copy
     with galera_database("g") as (n1, n2, n3):
         mig.up(n1, project)
+        node_synced(n2)
         hand(n2, "ALTER TABLE service_tickets ADD KEY idx_hotfix (customer_id, created_at)")
         code, out, err = run("--dsn", n1.url(), "--project", str(project.root), "drift",
                              "--write-migration", "hotfix_on_cluster", "--json")  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import node_synced
 
 from ticketdb import migrate as mig
 from ticketdb.db import connect, quote_ident
@@ -35,21 +36,8 @@ def gdsns(galera_database: Any) -> Iterator[list[DSN]]:
         yield dsns
 
 
-def _sync(dsn: DSN) -> None:
-    """Wait until ``dsn``'s node has applied every write set it has received (a causal read).
-    Connected without the database: the node may not have applied its CREATE DATABASE yet
-    (a TOI statement returns on the node that ran it; CI saw 1049 here)."""
-    conn = connect(dsn, database=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION wsrep_sync_wait = 15")
-            cur.execute("SELECT COUNT(*) FROM information_schema.tables")
-    finally:
-        conn.close()
-
-
 def _recorded(dsn: DSN) -> dict[str, str]:
-    conn = connect(dsn, database=False)  # as in _sync: the database may not be there yet
+    conn = connect(dsn, database=False)  # as in node_synced: the database may not be there yet
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION wsrep_sync_wait = 15")  # read what the cluster committed
@@ -69,21 +57,21 @@ def test_checksums_recorded_on_one_node_are_verified_on_the_others(
     path = project.migrations / "0001_ga.sql"
     path.write_text(path.read_text().replace("VARCHAR(20)", "VARCHAR(30)"))
     for dsn in gdsns[1:]:
-        _sync(dsn)
+        node_synced(dsn)
         with pytest.raises(TicketdbError, match=r"0001_ga\.sql: applied"):
             mig.status(dsn, project)
     with pytest.raises(TicketdbError, match=r"0001_ga\.sql: applied"):
         mig.down(gdsns[1], project)
     assert mig.repair(gdsns[1], project, accept_checksums=["0001"])
     assert _recorded(gdsns[2])["0001_ga"] == "accepted"
-    _sync(gdsns[0])
+    node_synced(gdsns[0])
     assert mig.status(gdsns[0], project)["pending"] == []
     # a guarded rollback through node 3: rows in gb → refused, then allowed
     conn = connect(gdsns[0])
     with conn.cursor() as cur:
         cur.execute("INSERT INTO gb (id) VALUES (1)")
     conn.close()
-    _sync(gdsns[2])
+    node_synced(gdsns[2])
     with pytest.raises(TicketdbError, match=r"drop table gb \(1 row"):
         mig.down(gdsns[2], project)
     assert mig.down(gdsns[2], project, allow_data_loss=True).rolled_back == ["0002_gb"]
@@ -101,11 +89,11 @@ def test_baseline_through_one_node_is_seen_by_all(gdsns: list[DSN], tmp_path: Pa
         cur.execute(f"USE {quote_ident(gdsns[0].database)}")
         cur.execute("CREATE TABLE ga (id INT PRIMARY KEY, note VARCHAR(20))")
     conn.close()
-    _sync(gdsns[1])
+    node_synced(gdsns[1])
     res = baseline(gdsns[1], project, to="0001")
     assert res.matched and res.recorded == ["0001_ga"]
     assert _recorded(gdsns[2]) == {"0001_ga": "baseline"}
-    _sync(gdsns[2])
+    node_synced(gdsns[2])
     assert mig.up(gdsns[2], project).applied == ["0002_gb"]
-    _sync(gdsns[0])
+    node_synced(gdsns[0])
     assert mig.status(gdsns[0], project)["pending"] == []

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from faultkit import FreezingProxy, clean, run, start, wait_for
 from rows import open_tickets
+from waiting import node_synced
 
 from ticketdb import migrate as mig
 from ticketdb import partitions
@@ -709,6 +710,7 @@ def test_galera_writer_on_another_node_and_every_node_on_the_new_schema(
     with galera_database("g_osc") as dsns:
         mig.up(dsns[0], project)
         seed(dsns[0], project, SeedSpec(tickets=2000, months=3))
+        node_synced(dsns[1])
         before = _triggers(dsns[0])
         tickets = open_tickets(dsns[1], 30, "osc")
         said: list[str] = []

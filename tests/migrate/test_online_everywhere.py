@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from waiting import node_synced
 
 from ticketdb.db import connect
 from ticketdb.dsn import DSN
@@ -54,7 +55,10 @@ def cluster_db(galera_database: Any) -> Iterator[list[DSN]]:
               "CREATE TABLE seen (n INT AUTO_INCREMENT PRIMARY KEY, trg CHAR(1), id INT)",
               *CREATES.values())  # fmt: skip
         # the other nodes apply the CREATEs asynchronously: a test that drops one there alone
-        # must find it first (CI once ran the local DROP on node 2 before it had arrived)
+        # must find it first (CI once ran the local DROP on node 2 before it had arrived, and
+        # once connected to node 2 before it had the database)
+        for d in dsns[1:]:
+            node_synced(d)
         deadline = time.monotonic() + 30
         while any(_names(d) != list(CREATES) for d in dsns[1:]):
             assert time.monotonic() < deadline, "the triggers never reached every node"

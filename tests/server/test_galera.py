@@ -14,7 +14,7 @@ from typing import Any
 import pymysql
 import pytest
 from faultkit import finish_all
-from waiting import eventually, join_all
+from waiting import eventually, join_all, node_synced
 
 from ticketdb import catalog, doctor, drift
 from ticketdb import migrate as mig
@@ -35,6 +35,8 @@ def gdb(galera_database: Any, project: Any) -> Iterator[list[DSN]]:
     """A database migrated through node 1; one DSN per node."""
     with galera_database("g") as dsns:
         mig.up(dsns[0], project)
+        for d in dsns[1:]:  # what node 1 ran is there before a test reads another node
+            node_synced(d)
         yield dsns
 
 
