@@ -31,3 +31,34 @@ def test_invalid_utf8_is_one_line_naming_the_file(
     errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, res.stderr
     assert str(path) in errors[0] and "not valid UTF-8" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('steps = [step("SELECT 1",\n', "was never closed (line 3)"),
+        ('raise RuntimeError("tables not ready")\n', "RuntimeError: tables not ready"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [["migrate", "up"], ["migrate", "status"], ["migrate", "plan", "--check-ddl"],
+     ["migrate", "down", "--yes"], ["drift"]],  # fmt: skip
+)
+def test_a_python_migration_that_does_not_import_is_one_line_naming_it(
+    module_migrated_dsn: DSN, project_copy: Project, body: str, said: str, command: list[str]
+) -> None:
+    """yoyo loads a Python migration when first asked for its steps, and reported one that
+    does not import with a traceback (logged, then raised) from wherever that was."""
+    last = sorted(p.stem for p in project_copy.migrations.glob("0*.sql")
+                  if ".rollback" not in p.name)  # fmt: skip
+    path = project_copy.migrations / "0099_broken.py"
+    path.write_text(f'"""depends: {last[-1]}"""\nfrom yoyo import step\n{body}')
+    res = run(*command, "--dsn", module_migrated_dsn.url(), "--project", str(project_copy.root))
+    text = clean(res)
+    assert res.returncode == 1, text
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, res.stderr
+    assert errors[0].startswith(f"error: {path}: cannot load this migration: "), res.stderr
+    assert said in errors[0], res.stderr
+    assert len([ln for ln in res.stderr.splitlines() if ln.strip()]) == 1, res.stderr

@@ -6,6 +6,7 @@ taking the lock is how two concurrent runs apply the same migration twice.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ import pymysql
 from yoyo import read_migrations
 from yoyo.backends.core.mysql import MySQLBackend
 from yoyo.connections import parse_uri
-from yoyo.exceptions import LockTimeout
+from yoyo.exceptions import BadMigration, LockTimeout
 from yoyo.migrations import Migration, MigrationList
 
 from ticketdb.catalog import largest_table_rows, table_exists
@@ -195,10 +196,27 @@ def _check_to(to: str | None) -> None:
 
 
 def load_migrations(project: Project) -> MigrationList:
+    """Every migration, loaded now: yoyo loads one when first asked for its steps and reports
+    a Python file that does not import (a syntax error, an exception at import) with a
+    traceback, from wherever that happens; here it is one error naming the file."""
     if not project.migrations.is_dir():
         raise UsageError(f"no migrations folder at {project.migrations}")
     check_migration_files(project.migrations)
-    return read_migrations(str(project.migrations))
+    migrations = read_migrations(str(project.migrations))
+    quiet = logging.getLogger("yoyo.migrations")  # it logs the traceback before raising
+    level, quiet.level = quiet.level, logging.CRITICAL + 1
+    try:
+        for m in migrations:
+            m.load()
+    except BadMigration as exc:
+        cause = exc.args[1] if len(exc.args) > 1 else None
+        why = (f"{cause.msg} (line {cause.lineno})" if isinstance(cause, SyntaxError)
+               else f"{type(cause).__name__}: {cause}" if cause is not None
+               else "it has no loader")  # fmt: skip
+        raise TicketdbError(f"{exc.args[0]}: cannot load this migration: {why}") from None
+    finally:
+        quiet.level = level
+    return migrations
 
 
 def resolve_id(migrations: MigrationList, text: str) -> Migration:
