@@ -62,3 +62,28 @@ def test_a_python_migration_that_does_not_import_is_one_line_naming_it(
     assert errors[0].startswith(f"error: {path}: cannot load this migration: "), res.stderr
     assert said in errors[0], res.stderr
     assert len([ln for ln in res.stderr.splitlines() if ln.strip()]) == 1, res.stderr
+
+
+@pytest.mark.parametrize("case", ["missing", "cycle"])
+@pytest.mark.parametrize("command", [["migrate", "up"], ["migrate", "status"], ["drift"]])
+def test_a_dependency_on_a_missing_migration_or_a_cycle_is_one_line(
+    module_migrated_dsn: DSN, project_copy: Project, case: str, command: list[str]
+) -> None:
+    """yoyo raised these from deep inside (a cycle as a raw CycleError, its own conversion
+    being lazy) with a traceback."""
+    folder = project_copy.migrations
+    last = sorted(p.stem for p in folder.glob("0*.sql") if ".rollback" not in p.name)[-1]
+    first = "0097_nope" if case == "missing" else "0099_b"
+    (folder / "0098_a.sql").write_text(f"-- depends: {first} {last}\nCREATE TABLE za (i INT);\n")
+    (folder / "0098_a.rollback.sql").write_text("DROP TABLE za;\n")
+    (folder / "0099_b.sql").write_text("-- depends: 0098_a\nCREATE TABLE zb (i INT);\n")
+    (folder / "0099_b.rollback.sql").write_text("DROP TABLE zb;\n")
+    res = run(*command, "--dsn", module_migrated_dsn.url(), "--project", str(project_copy.root))
+    text = clean(res)
+    assert res.returncode == 1, text
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    expected = (f"error: {folder / '0098_a.sql'}: depends on 0097_nope, which is not in {folder}"
+                if case == "missing"
+                else "error: migrations that depend on each other in a cycle: 0098_a, 0099_b "
+                     "(fix their `depends`)")  # fmt: skip
+    assert lines == [expected], res.stderr

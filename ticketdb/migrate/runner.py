@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -19,6 +20,7 @@ from yoyo.backends.core.mysql import MySQLBackend
 from yoyo.connections import parse_uri
 from yoyo.exceptions import BadMigration, LockTimeout
 from yoyo.migrations import Migration, MigrationList
+from yoyo.topologicalsort import CycleError, topological_sort
 
 from ticketdb.catalog import largest_table_rows, table_exists
 from ticketdb.db import (
@@ -196,27 +198,46 @@ def _check_to(to: str | None) -> None:
 
 
 def load_migrations(project: Project) -> MigrationList:
-    """Every migration, loaded now: yoyo loads one when first asked for its steps and reports
-    a Python file that does not import (a syntax error, an exception at import) with a
-    traceback, from wherever that happens; here it is one error naming the file."""
+    """Every migration, loaded and ordered now: yoyo loads one when first asked for its steps,
+    and reports a Python file that does not import, a dependency on a missing migration or a
+    dependency cycle with a traceback from wherever that happens; here each is one error."""
     if not project.migrations.is_dir():
         raise UsageError(f"no migrations folder at {project.migrations}")
     check_migration_files(project.migrations)
     migrations = read_migrations(str(project.migrations))
     quiet = logging.getLogger("yoyo.migrations")  # it logs the traceback before raising
     level, quiet.level = quiet.level, logging.CRITICAL + 1
+    m = None
     try:
         for m in migrations:
             m.load()
+        ms = list(migrations)
+        list(topological_sort(ms, {x: x.depends & set(ms) for x in ms}))  # yoyo's is lazy
     except BadMigration as exc:
-        cause = exc.args[1] if len(exc.args) > 1 else None
-        why = (f"{cause.msg} (line {cause.lineno})" if isinstance(cause, SyntaxError)
-               else f"{type(cause).__name__}: {cause}" if cause is not None
-               else "it has no loader")  # fmt: skip
-        raise TicketdbError(f"{exc.args[0]}: cannot load this migration: {why}") from None
+        raise TicketdbError(_unloadable(exc, m, migrations)) from None
+    except CycleError as exc:
+        ids = ", ".join(sorted(x.id for x in exc.args[1]))
+        raise TicketdbError(f"migrations that depend on each other in a cycle: {ids} "
+                            "(fix their `depends`)") from None  # fmt: skip
     finally:
         quiet.level = level
     return migrations
+
+
+def _unloadable(exc: BadMigration, m: Migration | None, migrations: MigrationList) -> str:
+    path = m.path if m is not None else exc.args[0]
+    if len(exc.args) > 1:  # the exception the module raised at import
+        cause = exc.args[1]
+        why = (f"{cause.msg} (line {cause.lineno})" if isinstance(cause, SyntaxError)
+               else f"{type(cause).__name__}: {cause}")  # fmt: skip
+        return f"{path}: cannot load this migration: {why}"
+    if m is not None and str(exc.args[0]).startswith("Could not resolve dependencies"):
+        wanted = getattr(m.module, "__depends__", None) or ()
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        known = {x.id for x in migrations}
+        missing = ", ".join(sorted(str(d) for d in wanted if d not in known)) or "?"
+        return f"{path}: depends on {missing}, which is not in {Path(path).parent}"
+    return f"{path}: cannot load this migration: {exc.args[0] if exc.args else exc}"
 
 
 def resolve_id(migrations: MigrationList, text: str) -> Migration:
