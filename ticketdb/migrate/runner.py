@@ -206,7 +206,8 @@ def load_migrations(project: Project) -> MigrationList:
     check_migration_files(project.migrations)
     migrations = read_migrations(str(project.migrations))
     quiet = logging.getLogger("yoyo.migrations")  # it logs the traceback before raising
-    level, quiet.level = quiet.level, logging.CRITICAL + 1
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL + 1)  # (setLevel: it also clears the loggers' cache)
     m = None
     try:
         for m in migrations:
@@ -220,7 +221,7 @@ def load_migrations(project: Project) -> MigrationList:
         raise TicketdbError(f"migrations that depend on each other in a cycle: {ids} "
                             "(fix their `depends`)") from None  # fmt: skip
     finally:
-        quiet.level = level
+        quiet.setLevel(level)
     return migrations
 
 
