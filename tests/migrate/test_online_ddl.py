@@ -56,10 +56,28 @@ def _project(project: Project, min_rows: int = 1000) -> Project:
     return project
 
 
+def _last_sql_migration(project: Project) -> str:
+    names = (p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
+    return sorted(names)[-1]
+
+
 def _migration(project: Project, name: str, sql: str, rollback: str) -> None:
-    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
-    (project.migrations / f"{name}.sql").write_text(f"-- depends: {last[-1]}\n{sql}\n")
+    (project.migrations / f"{name}.sql").write_text(
+        f"-- depends: {_last_sql_migration(project)}\n{sql}\n"
+    )
     (project.migrations / f"{name}.rollback.sql").write_text(rollback + "\n")
+
+
+def _py_migration(
+    project: Project, name: str, steps: list[tuple[str, str]], depends: str | None = None
+) -> None:
+    """A Python migration of SQL steps (apply, rollback), after ``depends`` (by default the
+    last SQL migration)."""
+    body = "".join(f"    step({apply!r}, {back!r}),\n" for apply, back in steps)
+    (project.migrations / f"{name}.py").write_text(
+        f'"""depends: {depends or _last_sql_migration(project)}"""\nfrom yoyo import step\n\n'
+        f"steps = [\n{body}]\n"
+    )
 
 
 @pytest.fixture
@@ -393,9 +411,8 @@ def test_a_python_migrations_rollback_alter_takes_its_path_too(
     its rollback ALTER, with the line in the .py file), and its rollback ALTER is routed when
     it runs."""
     dsn, project = seeded
-    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
     (project.migrations / "0050_py.py").write_text(
-        f'"""depends: {last[-1]}"""\nfrom yoyo import step\n\nsteps = [step(\n'
+        f'"""depends: {_last_sql_migration(project)}"""\nfrom yoyo import step\n\nsteps = [step(\n'
         '    "ALTER TABLE ticket_logs ADD COLUMN py_x INT NULL",\n'
         '    "ALTER TABLE ticket_logs DROP COLUMN py_x",\n)]\n'
     )
@@ -947,13 +964,10 @@ def _keyless_table(dsn: DSN, rows: int = 1500) -> None:
 
 def _failing_second_step(project: Project, name: str, first: str, first_back: str) -> None:
     """A Python migration whose step 1 runs and whose step 2 fails (unknown column)."""
-    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
-    (project.migrations / f"{name}.py").write_text(
-        f'"""depends: {last[-1]}"""\nfrom yoyo import step\n\nsteps = [\n'
-        f'    step({first!r}, {first_back!r}),\n'
-        '    step("ALTER TABLE service_tickets ADD COLUMN zz INT AFTER no_such_column",\n'
-        '         "SELECT 1"),\n]\n'
-    )
+    _py_migration(project, name, [
+        (first, first_back),
+        ("ALTER TABLE service_tickets ADD COLUMN zz INT AFTER no_such_column", "SELECT 1"),
+    ])  # fmt: skip
 
 
 def test_the_undo_of_a_failed_run_takes_the_online_path_too(
@@ -1013,20 +1027,13 @@ def test_a_python_migrations_instant_alter_of_a_keyless_table_is_not_refused(
     needs a copy is still refused before any change."""
     dsn, project = seeded
     _keyless_table(dsn)
-    last = sorted(p.stem for p in project.migrations.glob("0*.sql") if ".rollback" not in p.name)
-
-    def py(name: str, depends: str, sql: str, back: str) -> None:
-        (project.migrations / f"{name}.py").write_text(
-            f'"""depends: {depends}"""\nfrom yoyo import step\n\n'
-            f"steps = [step({sql!r}, {back!r})]\n"
-        )
-
-    py("0050_wide", last[-1], "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL",
-       "ALTER TABLE nokey MODIFY b VARCHAR(20) NOT NULL")  # fmt: skip
+    _py_migration(project, "0050_wide", [("ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL",
+                                           "ALTER TABLE nokey MODIFY b VARCHAR(20) NOT NULL")])
     assert mig.up(dsn, project).applied == ["0050_wide"]
     assert _column(dsn, "nokey", "b") == "varchar(30)"
-    py("0051_narrow", "0050_wide", "ALTER TABLE nokey MODIFY b VARCHAR(25) NOT NULL",
-       "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL")  # fmt: skip
+    _py_migration(project, "0051_narrow", [("ALTER TABLE nokey MODIFY b VARCHAR(25) NOT NULL",
+                                             "ALTER TABLE nokey MODIFY b VARCHAR(30) NOT NULL")],
+                  depends="0050_wide")  # fmt: skip
     with pytest.raises(TicketdbError, match="refused before any change: 0051_narrow step 1"):
         mig.up(dsn, project)
     assert _column(dsn, "nokey", "b") == "varchar(30)"

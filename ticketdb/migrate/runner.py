@@ -26,6 +26,7 @@ from ticketdb.catalog import largest_table_rows, table_exists
 from ticketdb.db import (
     CLEANUP_TIMEOUT,
     Watchdog,
+    close_quietly,
     connect,
     connection,
     read_timeout,
@@ -73,8 +74,7 @@ class _StrictMySQLBackend(MySQLBackend):
     def __exit__(self, *exc: object) -> None:
         """``with backend.copy() as mb``: a connection a lost server (or a signal) already
         closed must not turn the real error into "Already closed"."""
-        if self.connection.open:
-            self.connection.close()
+        close_quietly(self.connection)
 
     def _delete_lock_row(self, pid: int) -> None:
         """yoyo's clean-up, quick: after a lost server the row stays, and the next run (holding

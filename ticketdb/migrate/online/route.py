@@ -168,7 +168,6 @@ class Executor:
         self.dsn, self.project, self.allow_blocking, self.say = dsn, project, allow_blocking, say
         self.guard = guard
         self.config = Config.of(project)
-        self.paths: list[dict[str, Any]] = []
 
     def undoing(self) -> Executor:
         other = copy.copy(self)
@@ -187,8 +186,6 @@ class Executor:
             return
         path = self.run(conn, alt, where)
         self.say(f"{alt.table}: {path} ({where[0]} step {where[1] + 1})")
-        self.paths.append({"migration": where[0], "step": where[1] + 1, "table": alt.table,
-                           "path": path})  # fmt: skip
 
     def run(self, conn: Any, alt: Alter, where: tuple[str, int]) -> str:
         with conn.cursor() as cur:
